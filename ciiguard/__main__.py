@@ -1,0 +1,3 @@
+from ciiguard.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,173 @@
+"""Command line: ``ciiguard scan``, ``ciiguard policies``, ``ciiguard plugins``.
+
+Exit codes: 0 no blocking violation; 1 at least one blocking violation; 2 the scan could not be
+completed (usage error, unreadable or unparsable input, plugin failure). 2 wins over 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from ciiguard import __version__
+
+EXIT_OK, EXIT_VIOLATIONS, EXIT_ERROR = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_ERROR, f"ciiguard: error: {message} (see 'ciiguard {self._sub_name()}--help')\n")
+
+    def _sub_name(self) -> str:
+        parts = self.prog.split()
+        return (" ".join(parts[1:]) + " ") if len(parts) > 1 else ""
+
+
+class _Ordered(argparse.Action):
+    """--var and --var-file share one list so their command-line order is kept."""
+
+    def __call__(self, parser: argparse.ArgumentParser, ns: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        items = list(getattr(ns, "var_inputs", None) or [])
+        kind = "file" if option_string == "--var-file" else "var"
+        if kind == "var" and "=" not in str(values):
+            parser.error(f"--var expects NAME=VALUE, got {values!r}")
+        items.append((kind, str(values)))
+        ns.var_inputs = items
+
+
+def build_parser() -> _Parser:
+    p = _Parser(prog="ciiguard", description="Data-residency gate for China CII workloads.")
+    p.add_argument("--version", action="version", version=f"ciiguard {__version__}")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+
+    s = sub.add_parser("scan", help="scan Terraform inputs and gate on residency violations")
+    s.add_argument("paths", nargs="*", default=["."], metavar="PATH",
+                   help="directories or files to scan (default: .)")
+    s.add_argument("--format", "-f", default="text", help="report format: text (default), json")
+    s.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
+    s.add_argument("--var", action=_Ordered, metavar="NAME=VALUE", dest="var_inputs",
+                   help="set a root module variable (like terraform -var)")
+    s.add_argument("--var-file", action=_Ordered, metavar="FILE", dest="var_inputs",
+                   help="read variable values from FILE (like terraform -var-file)")
+    s.add_argument("--cii-workload", action="store_true",
+                   help="treat every data-bearing resource as in scope unless tagged public/internal")
+    s.add_argument("--allow-outside-root", action="store_true",
+                   help="follow local module sources that leave the scanned directory")
+    s.add_argument("--explain", metavar="ADDRESS", help="print how ADDRESS's region was resolved")
+    _plugin_options(s)
+
+    pol = sub.add_parser("policies", help="list every policy (built-in and plugins)")
+    _plugin_options(pol)
+    pl = sub.add_parser("plugins", help="list loaded plugins")
+    _plugin_options(pl)
+    return p
+
+
+def _plugin_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-p", "--plugin", action="append", default=[], metavar="MODULE",
+                   help="load a plugin module by import path (repeatable)")
+    p.add_argument("--disable-plugin", action="append", default=[], metavar="NAME",
+                   help="do not load the named plugin (repeatable)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    except KeyboardInterrupt:
+        print("ciiguard: interrupted", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:  # noqa: BLE001 - never a bare traceback in a gate
+        if os.environ.get("CIIGUARD_DEBUG"):
+            raise
+        print(f"ciiguard: internal error: {type(exc).__name__}: {exc} (set CIIGUARD_DEBUG=1 for details)",
+              file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _main(argv: list[str]) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_ERROR
+    from ciiguard.plugins.manager import build
+
+    host = build(args.plugin, args.disable_plugin)
+    if args.command == "scan":
+        return _scan(args, host)
+    from ciiguard.scan import gather
+
+    plugins = gather(host)
+    if args.command == "policies":
+        for pol in plugins.policies:
+            print(f"{pol.id}  {pol.severity.value:<8} {pol.enforcement.value:<9} {pol.name}  [{pol.plugin}]")
+            print(f"       {pol.description}")
+    else:
+        for info in host.plugins:
+            ids = ", ".join(p.id for p in plugins.policies if p.plugin == info.name) or "-"
+            print(f"{info.name}  {info.version}  ({info.source})  policies: {ids}")
+    for f in host.failures:
+        print(f"error: {f.render()}", file=sys.stderr)
+    return EXIT_ERROR if host.failures else EXIT_OK
+
+
+def _scan(args: argparse.Namespace, host: Any) -> int:
+    from ciiguard.reporters.base import Report
+    from ciiguard.scan import gather, scan
+    from ciiguard.settings import Settings
+
+    plugins = gather(host)
+    reporters = {r.name: r for _, r in host.collect("ciiguard_reporters")}
+    if args.format not in reporters:
+        known = ", ".join(sorted(reporters))
+        print(f"ciiguard: error: unknown --format {args.format!r} (known: {known})", file=sys.stderr)
+        return EXIT_ERROR
+    settings = Settings(
+        cii_workload=args.cii_workload,
+        var_inputs=tuple(args.var_inputs or ()),
+        environment=dict(os.environ),
+        allow_outside_root=args.allow_outside_root,
+    )
+    result = scan([Path(p) for p in args.paths], settings, host, plugins)
+    if args.explain:
+        return _explain(args.explain, result)
+    report = Report(result=result, policies=plugins.policies, tool_name="ciiguard", tool_version=__version__)
+    text = reporters[args.format].render(report)
+    if args.output:
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            print(f"ciiguard: error: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_ERROR
+    else:
+        sys.stdout.write(text)
+    if args.format != "text" or args.output:
+        for e in result.errors:
+            print(f"error: {e.render()}", file=sys.stderr)
+    return result.exit_code
+
+
+def _explain(address: str, result: Any) -> int:
+    matches = [r for r in result.resources if r.address == address or r.address.startswith(address + "[")]
+    if not matches:
+        print(f"ciiguard: error: no resource {address!r} in the scanned configuration", file=sys.stderr)
+        return EXIT_ERROR
+    for r in matches:
+        print(f"{r.address}  ({r.type}, {r.file}:{r.line})")
+        print(f"  provider: {r.provider_config or r.provider}")
+        print(f"  region:   {r.region.region or '(unknown)'}  -> {r.location.value}: {r.location_note}")
+        for i, hop in enumerate(r.region.provenance):
+            print(f"    {'<-' if i else '  '} {hop.render()}")
+        if r.region.unknown_reason:
+            print(f"    <- {r.region.unknown_reason}")
+        scope = "in scope" if r.in_scope else "out of scope"
+        print(f"  scope:    {scope}" + (f" ({r.scope_reason})" if r.scope_reason else ""))
+        for f in r.flows:
+            print(f"  flow:     {f.kind} {f.argument} -> {f.destination or '?'} ({f.destination_location.value}: "
+                  f"{f.destination_explain})")
+    return EXIT_OK

@@ -1,0 +1,205 @@
+"""The one model every parser fills and every policy, plugin and reporter reads.
+
+Parsers resolve everything they learn about a resource here, once: its effective region and the
+chain that produced it, its effective tags, its attributes (normalised to snake_case) and its flows.
+Nothing downstream knows which input format a resource came from.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Location(str, enum.Enum):
+    """Where a region lies with respect to mainland China."""
+
+    MAINLAND = "mainland"
+    OUTSIDE = "outside"
+    UNKNOWN = "unknown"
+
+
+class Enforcement(str, enum.Enum):
+    """How a policy's violations affect the gate (mirrors Pulumi CrossGuard)."""
+
+    MANDATORY = "mandatory"
+    ADVISORY = "advisory"
+    DISABLED = "disabled"
+
+
+class Severity(str, enum.Enum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """A value ciiguard cannot decide before deployment; never treated as 'inside'.
+
+    ``refs`` names resources the value was derived from (for example the bucket behind
+    ``aws_s3_bucket.dest.arn``) so flows can still be tied to their destination resource.
+    ``error`` marks a value that Terraform itself would reject (what ``try``/``can`` catch).
+    """
+
+    reason: str
+    refs: frozenset[str] = frozenset()
+    error: bool = False
+
+    def __repr__(self) -> str:
+        return f"<unknown: {self.reason}>"
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One step of a resolution chain, e.g. ``var.region (terraform.tfvars:1) = "us-east-1"``."""
+
+    what: str
+    file: str | None = None
+    line: int | None = None
+    value: str | None = None
+
+    def render(self) -> str:
+        text = self.what
+        if self.file:
+            text += f" ({self.file}:{self.line})" if self.line else f" ({self.file})"
+        if self.value is not None:
+            text += f" = {self.value}"
+        return text
+
+
+@dataclass(frozen=True)
+class RegionInfo:
+    """An effective region (or None when unknown) with the chain of hops that produced it."""
+
+    region: str | None
+    provenance: tuple[Hop, ...] = ()
+    unknown_reason: str | None = None
+
+    def explain(self) -> str:
+        chain = " <- ".join(h.render() for h in self.provenance)
+        if self.region is None and self.unknown_reason:
+            return f"{chain} <- {self.unknown_reason}" if chain else self.unknown_reason
+        return chain
+
+
+@dataclass(frozen=True)
+class Flow:
+    """Data of ``source`` replicated, copied or backed up to another location."""
+
+    kind: str  # replication, replica, copy, backup, read-replica, ...
+    declared_by: str  # address of the resource whose configuration declares the flow
+    argument: str  # e.g. "replica[1].region_name"
+    source: str | None  # address of the resource whose data flows (None when outside the config)
+    destination: str | None  # destination region, or an ARN/URL when that is all we have
+    destination_resource: str | None  # address of the destination resource when in the config
+    destination_location: Location
+    destination_explain: str
+    provider: str
+    file: str | None = None
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A deployable resource instance, with everything a policy needs already resolved."""
+
+    address: str
+    type: str
+    name: str
+    provider: str  # provider package, e.g. "aws", "alicloud"
+    provider_config: str | None  # e.g. "aws.us", "module.store:aws"
+    region: RegionInfo
+    location: Location
+    tags: Any  # Mapping[str, Any], or Unknown when the tags are not known before apply
+    attributes: Mapping[str, Any]
+    file: str | None
+    line: int | None
+    input: str  # "terraform", "terraform-plan", "pulumi-yaml", ...
+    data_bearing: bool = False
+    classification: str | None = None  # the classification value that puts it in scope
+    in_scope: bool = False
+    scope_reason: str | None = None
+    flows: tuple[Flow, ...] = ()
+    display_name: str | None = None
+    module: str = ""  # module path prefix ("" for the root module)
+    location_note: str = ""  # why the location verdict is what it is
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return self.display_name or self.address
+
+
+@dataclass(frozen=True)
+class Violation:
+    policy: str
+    resource: str
+    message: str
+    severity: Severity
+    enforcement: Enforcement
+    blocking: bool
+    file: str | None
+    line: int | None
+    region: str | None = None
+    evidence: str = ""
+    fix: str = ""
+    resource_type: str | None = None
+
+
+@dataclass(frozen=True)
+class ScanIssue:
+    """An input that could not be read or a plugin that failed: makes the scan incomplete (exit 2)."""
+
+    file: str | None
+    line: int | None
+    message: str
+
+    def render(self) -> str:
+        where = self.file or "<scan>"
+        if self.line:
+            where += f":{self.line}"
+        return f"{where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Code a parser knows exists but could not see (e.g. a remote module it did not download)."""
+
+    address: str
+    message: str
+    fix: str
+    file: str | None
+    line: int | None
+
+
+@dataclass
+class ParseOutput:
+    """What one parser contributes to a scan."""
+
+    resources: list[Resource] = field(default_factory=list)
+    errors: list[ScanIssue] = field(default_factory=list)
+    warnings: list[ScanIssue] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
+
+
+@dataclass
+class ScanResult:
+    resources: list[Resource]
+    violations: list[Violation]
+    errors: list[ScanIssue]
+    warnings: list[ScanIssue]
+    files: list[str]
+
+    @property
+    def blocking(self) -> list[Violation]:
+        return [v for v in self.violations if v.blocking]
+
+    @property
+    def exit_code(self) -> int:
+        if self.errors:
+            return 2
+        return 1 if self.blocking else 0

@@ -1,0 +1,492 @@
+"""A small, total evaluator for the Terraform expression subset region and tag expressions use.
+
+It never runs code: it walks ``hcl_ast`` nodes and returns a plain value or ``Unknown``. Whatever it
+cannot decide (computed attributes, unsupported syntax, values only known after apply) is Unknown,
+which policies treat as "cannot vouch for it" (fail-closed), never as "inside".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ciiguard.model import Hop, Unknown
+from ciiguard.parsers.functions import (
+    FUNCTIONS,
+    FunctionError,
+    equal,
+    normalise_number,
+    to_bool,
+    to_number,
+    to_string,
+    type_name,
+)
+from ciiguard.parsers.hcl_ast import (
+    BinaryOp,
+    Call,
+    Conditional,
+    Expr,
+    ForExpr,
+    GetAttr,
+    Index,
+    Literal,
+    Name,
+    ObjectExpr,
+    Splat,
+    Template,
+    TupleExpr,
+    UnaryOp,
+    Unsupported,
+)
+
+Value = Any
+MAX_DEPTH = 200
+MAX_COLLECTION = 100_000
+
+
+class Namespace:
+    """A partial traversal such as ``data.aws_region`` waiting for its next attribute."""
+
+    __slots__ = ("kind", "parts")
+
+    def __init__(self, kind: str, parts: tuple[str, ...]) -> None:
+        self.kind = kind
+        self.parts = parts
+
+
+class Scope:
+    """What names mean in one module instance. Subclasses resolve var/local/resources/modules."""
+
+    def variable(self, name: str, ev: Evaluator) -> tuple[Value, tuple[Hop, ...]]:
+        return Unknown(f"var.{name} is not declared"), ()
+
+    def local(self, name: str, ev: Evaluator) -> tuple[Value, tuple[Hop, ...]]:
+        return Unknown(f"local.{name} is not declared"), ()
+
+    def traverse(self, kind: str, parts: tuple[str, ...], ev: Evaluator) -> Value | None:
+        """Resolve ``data.T.N``, ``module.M``, ``T.N`` (resources), ``path.*``, ``terraform.*``.
+
+        Return None while more parts are needed.
+        """
+        return Unknown(f"{kind}.{'.'.join(parts)} is not known before apply")
+
+    def root_kind(self, name: str) -> str:
+        if name in ("data", "module", "path", "terraform", "self"):
+            return name
+        return "resource"
+
+
+def is_unknown(v: Value) -> bool:
+    return isinstance(v, Unknown)
+
+
+def deep_unknown(v: Value) -> Unknown | None:
+    """The first Unknown anywhere inside v (merged refs), or None when v is wholly known."""
+    if isinstance(v, Unknown):
+        return v
+    if isinstance(v, list):
+        for x in v:
+            u = deep_unknown(x)
+            if u is not None:
+                return u
+    elif isinstance(v, dict):
+        for x in v.values():
+            u = deep_unknown(x)
+            if u is not None:
+                return u
+    return None
+
+
+def merge_unknown(values: list[Unknown], reason: str | None = None) -> Unknown:
+    refs: frozenset[str] = frozenset().union(*(u.refs for u in values))
+    return Unknown(reason or values[0].reason, refs, any(u.error for u in values))
+
+
+def _err(msg: str) -> Unknown:
+    return Unknown(msg, error=True)
+
+
+class Evaluator:
+    """Evaluates expressions in a scope. ``trace`` (when a list) collects the var/local hops used."""
+
+    def __init__(self, scope: Scope, trace: list[Hop] | None = None) -> None:
+        self.scope = scope
+        self.trace = trace
+        self.bindings: list[dict[str, Value]] = []
+        self.depth = 0
+
+    def with_bindings(self, bindings: dict[str, Value]) -> Evaluator:
+        ev = Evaluator(self.scope, self.trace)
+        ev.bindings = [*self.bindings, bindings]
+        ev.depth = self.depth
+        return ev
+
+    def evaluate(self, expr: Expr) -> Value:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                return _err("expression nested too deeply")
+            value = self._eval(expr)
+        finally:
+            self.depth -= 1
+        if isinstance(value, Namespace):
+            return _err(f"incomplete reference {value.kind}.{'.'.join(value.parts)}")
+        return value
+
+    def _eval(self, e: Expr) -> Value:  # noqa: C901 - dispatch over node types
+        if isinstance(e, Literal):
+            return e.value
+        if isinstance(e, Template):
+            return self._template(e)
+        if isinstance(e, (Name, GetAttr)) or (isinstance(e, Index) and _rooted(e)):
+            return self._traversal(e)
+        if isinstance(e, Index):
+            return self._index(self.evaluate(e.obj), self.evaluate(e.key))
+        if isinstance(e, Conditional):
+            return self._conditional(e)
+        if isinstance(e, BinaryOp):
+            return self._binary(e)
+        if isinstance(e, UnaryOp):
+            return self._unary(e)
+        if isinstance(e, TupleExpr):
+            return [self.evaluate(i) for i in e.items]
+        if isinstance(e, ObjectExpr):
+            return self._object(e)
+        if isinstance(e, Call):
+            return self._call(e)
+        if isinstance(e, ForExpr):
+            return self._for(e)
+        if isinstance(e, Splat):
+            return self._splat(e)
+        if isinstance(e, Unsupported):
+            return Unknown(f"{e.what} is not evaluated by ciiguard")
+        return Unknown(f"unsupported expression {type(e).__name__}")
+
+    # -- traversals -------------------------------------------------------
+    def _traversal(self, e: Expr) -> Value:
+        if isinstance(e, Name):
+            for frame in reversed(self.bindings):
+                if e.name in frame:
+                    return frame[e.name]
+            if e.name in ("var", "local", "each", "count"):
+                if e.name in ("each", "count"):
+                    return _err(f"{e.name} is only valid in a resource or module with {e.name if e.name == 'count' else 'for_each'}")
+                return Namespace(e.name, ())
+            return Namespace(self.scope.root_kind(e.name), () if self.scope.root_kind(e.name) != "resource" else (e.name,))
+        if isinstance(e, GetAttr):
+            base = self._traversal(e.obj) if _rooted(e.obj) else self.evaluate(e.obj)
+            return self._step(base, e.name)
+        assert isinstance(e, Index)
+        base = self._traversal(e.obj) if _rooted(e.obj) else self.evaluate(e.obj)
+        key = self.evaluate(e.key)
+        if isinstance(base, Namespace):
+            if is_unknown(key):
+                return key
+            return self._step(base, to_string(key) if isinstance(key, (str, int, float)) else str(key), index=key)
+        return self._index(base, key)
+
+    def _step(self, base: Value, name: str, index: Value = None) -> Value:
+        if isinstance(base, Namespace):
+            if base.kind == "var":
+                value, hops = self.scope.variable(name, self)
+                if self.trace is not None:
+                    self.trace.extend(hops)
+                return value
+            if base.kind == "local":
+                value, hops = self.scope.local(name, self)
+                if self.trace is not None:
+                    self.trace.extend(hops)
+                return value
+            parts = (*base.parts, name) if index is None else (*base.parts, f"[{_key_repr(index)}]")
+            resolved = self.scope.traverse(base.kind, parts, self)
+            return Namespace(base.kind, parts) if resolved is None else resolved
+        if is_unknown(base):
+            return base
+        if isinstance(base, dict):
+            if name in base:
+                return base[name]
+            return _err(f"object has no attribute {name!r}")
+        if isinstance(base, list) and name.isdigit():
+            return self._index(base, int(name))
+        return _err(f"cannot read attribute {name!r} of {type_name(base)}")
+
+    def _index(self, base: Value, key: Value) -> Value:
+        if isinstance(base, Namespace):
+            return self._step(base, str(key), index=key)
+        if is_unknown(base):
+            return base
+        if is_unknown(key):
+            return key
+        if isinstance(base, list):
+            try:
+                i = to_number(key)
+            except FunctionError:
+                return _err("list index must be a number")
+            if not isinstance(i, int) or i < 0 or i >= len(base):
+                return _err(f"index {key!r} out of range")
+            return base[i]
+        if isinstance(base, dict):
+            try:
+                k = to_string(key)
+            except FunctionError as exc:
+                return _err(str(exc))
+            if k in base:
+                return base[k]
+            return _err(f"no key {k!r}")
+        return _err(f"cannot index {type_name(base)}")
+
+    def _splat(self, e: Splat) -> Value:
+        base = self.evaluate(e.obj)
+        if isinstance(base, Namespace):
+            return Unknown(f"splat over {base.kind}.{'.'.join(base.parts)} is not known before apply")
+        if is_unknown(base):
+            return base
+        if base is None:
+            return []
+        items = base if isinstance(base, list) else [base]
+        out = []
+        for item in items:
+            v = item
+            for kind, arg in e.ops:
+                if kind == "attr":
+                    v = self._step(v, str(arg))
+                else:
+                    assert isinstance(arg, Expr)
+                    v = self._index(v, self.evaluate(arg))
+            out.append(v)
+        return out
+
+    # -- operators ---------------------------------------------------------
+    def _conditional(self, e: Conditional) -> Value:
+        cond = self.evaluate(e.cond)
+        if is_unknown(cond):
+            a, b = self.evaluate(e.if_true), self.evaluate(e.if_false)
+            if deep_unknown(a) is None and deep_unknown(b) is None and equal(a, b):
+                return a
+            return merge_unknown([cond], f"condition is unknown ({cond.reason})")
+        try:
+            branch = to_bool(cond)
+        except FunctionError as exc:
+            return _err(str(exc))
+        return self.evaluate(e.if_true if branch else e.if_false)
+
+    def _binary(self, e: BinaryOp) -> Value:
+        op = e.op
+        left = self.evaluate(e.left)
+        if op in ("&&", "||") and not is_unknown(left):
+            try:
+                lb = to_bool(left)
+            except FunctionError as exc:
+                return _err(str(exc))
+            if (op == "&&" and not lb) or (op == "||" and lb):
+                right = self.evaluate(e.right)
+                if is_unknown(right) and right.error:
+                    return right
+                return lb
+        right = self.evaluate(e.right)
+        if op in ("==", "!="):
+            lu, ru = deep_unknown(left), deep_unknown(right)
+            if lu or ru:
+                return merge_unknown([u for u in (lu, ru) if u])
+            return equal(left, right) == (op == "==")
+        for v in (left, right):
+            if is_unknown(v):
+                return v
+        try:
+            if op in ("&&", "||"):
+                lb, rb = to_bool(left), to_bool(right)
+                return (lb and rb) if op == "&&" else (lb or rb)
+            a, b = to_number(left), to_number(right)
+            if op == "+":
+                return normalise_number(a + b)
+            if op == "-":
+                return normalise_number(a - b)
+            if op == "*":
+                return normalise_number(a * b)
+            if op == "/":
+                if b == 0:
+                    return _err("division by zero")
+                return normalise_number(a / b)
+            if op == "%":
+                if b == 0:
+                    return _err("modulo by zero")
+                return normalise_number(a - b * int(a / b))
+            if op == "<":
+                return a < b
+            if op == ">":
+                return a > b
+            if op == "<=":
+                return a <= b
+            if op == ">=":
+                return a >= b
+        except (FunctionError, OverflowError) as exc:
+            return _err(str(exc))
+        return _err(f"unknown operator {op}")
+
+    def _unary(self, e: UnaryOp) -> Value:
+        v = self.evaluate(e.operand)
+        if is_unknown(v):
+            return v
+        try:
+            if e.op == "!":
+                return not to_bool(v)
+            return normalise_number(-to_number(v))
+        except FunctionError as exc:
+            return _err(str(exc))
+
+    def _template(self, e: Template) -> Value:
+        out: list[str] = []
+        unknowns: list[Unknown] = []
+        for part in e.parts:
+            if isinstance(part, str):
+                out.append(part)
+                continue
+            v = self.evaluate(part)
+            if is_unknown(v):
+                unknowns.append(v)
+                continue
+            if isinstance(v, (list, dict)) or v is None:
+                return _err(f"cannot interpolate {type_name(v)} into a string")
+            out.append(to_string(v))
+        if unknowns:
+            return merge_unknown(unknowns)
+        return "".join(out)
+
+    def _object(self, e: ObjectExpr) -> Value:
+        out: dict[str, Value] = {}
+        for k_expr, v_expr in e.items:
+            k = self.evaluate(k_expr)
+            if is_unknown(k):
+                return k
+            if isinstance(k, (list, dict)) or k is None:
+                return _err("object key must be a string")
+            out[to_string(k)] = self.evaluate(v_expr)
+        return out
+
+    def _call(self, e: Call) -> Value:
+        name = e.name
+        if name == "try":
+            for arg in e.args:
+                v = self.evaluate(arg)
+                u = deep_unknown(v)
+                if u is None:
+                    return v
+                if not u.error:
+                    return u
+            return _err("try: no argument could be evaluated")
+        if name == "can":
+            if len(e.args) != 1:
+                return _err("can: takes one argument")
+            u = deep_unknown(self.evaluate(e.args[0]))
+            if u is None:
+                return True
+            return False if u.error else u
+        args = [self.evaluate(a) for a in e.args]
+        if e.expand_last and args:
+            last = args.pop()
+            if is_unknown(last):
+                return last
+            if not isinstance(last, list):
+                return _err("... expects a list")
+            args.extend(last)
+        if name == "coalesce":
+            for a in args:
+                if is_unknown(a):
+                    return a
+                if a is not None and a != "":
+                    return a
+            return _err("coalesce: no non-null, non-empty argument")
+        fn = FUNCTIONS.get(name)
+        if fn is None:
+            return Unknown(f"function {name}() is not evaluated by ciiguard")
+        unknowns = [u for u in (deep_unknown(a) for a in args) if u is not None]
+        if unknowns:
+            return merge_unknown(unknowns)
+        try:
+            return fn(args)
+        except FunctionError as exc:
+            return _err(str(exc))
+        except (IndexError, TypeError, ValueError, OverflowError, RecursionError) as exc:
+            return _err(f"{name}: {type(exc).__name__}")
+
+    def _for(self, e: ForExpr) -> Value:
+        coll = self.evaluate(e.collection)
+        if is_unknown(coll):
+            return coll
+        if isinstance(coll, dict):
+            pairs = [(k, coll[k]) for k in sorted(coll)]
+        elif isinstance(coll, list):
+            pairs = list(enumerate(coll))
+        else:
+            return _err(f"cannot iterate over {type_name(coll)}")
+        if len(pairs) > MAX_COLLECTION:
+            return _err("collection too large")
+        result_list: list[Value] = []
+        result_obj: dict[str, Value] = {}
+        for k, v in pairs:
+            frame = {e.value_var: v}
+            if e.key_var:
+                frame[e.key_var] = k
+            ev = self.with_bindings(frame)
+            if e.cond is not None:
+                c = ev.evaluate(e.cond)
+                if is_unknown(c):
+                    return c
+                try:
+                    if not to_bool(c):
+                        continue
+                except FunctionError as exc:
+                    return _err(str(exc))
+            if not e.is_object:
+                result_list.append(ev.evaluate(e.value))
+                continue
+            assert e.key is not None
+            key = ev.evaluate(e.key)
+            if is_unknown(key):
+                return key
+            if isinstance(key, (list, dict)) or key is None:
+                return _err("for expression key must be a string")
+            ks = to_string(key)
+            val = ev.evaluate(e.value)
+            if e.grouping:
+                result_obj.setdefault(ks, []).append(val)
+            elif ks in result_obj:
+                return _err(f"duplicate key {ks!r} in for expression")
+            else:
+                result_obj[ks] = val
+        return result_obj if e.is_object else result_list
+
+
+def _rooted(e: Expr) -> bool:
+    """True when e is a traversal starting at a bare name (var.x, local.y[0], aws_s3_bucket.b)."""
+    while isinstance(e, (GetAttr, Index)):
+        e = e.obj
+    return isinstance(e, Name)
+
+
+def _key_repr(k: Value) -> str:
+    if isinstance(k, str):
+        return f'"{k}"'
+    return to_string(k) if not isinstance(k, (list, dict)) else "?"
+
+
+def render_value(v: Value) -> str:
+    """A short display of a value for provenance chains."""
+    if isinstance(v, Unknown):
+        return "(unknown)"
+    if isinstance(v, str):
+        return f'"{v}"'
+    if isinstance(v, (list, dict)):
+        text = _json_like(v)
+        return text if len(text) <= 80 else text[:77] + "..."
+    if v is None:
+        return "null"
+    return to_string(v)
+
+
+def _json_like(v: Value) -> str:
+    import json
+
+    try:
+        return json.dumps(v, default=lambda o: "(unknown)", ensure_ascii=False, sort_keys=True)
+    except (TypeError, ValueError):
+        return "?"

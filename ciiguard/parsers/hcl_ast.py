@@ -1,0 +1,160 @@
+"""A small, immutable syntax tree for HCL: what the evaluator walks and what the parse cache stores.
+
+python-hcl2 gives a Lark parse tree full of punctuation tokens; ``hcl_reader`` folds it into these
+nodes once, so evaluation never re-parses text and never touches Lark again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class Expr:
+    """Base class of every expression node."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Literal(Expr):
+    value: object  # str, int, float, bool or None
+
+
+@dataclass(frozen=True, slots=True)
+class Template(Expr):
+    """A quoted string or heredoc with interpolations; parts are str or Expr."""
+
+    parts: tuple[str | Expr, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Name(Expr):
+    """A bare identifier: the root of a traversal (var, local, each, a resource type, a for variable)."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class GetAttr(Expr):
+    obj: Expr
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Index(Expr):
+    obj: Expr
+    key: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Splat(Expr):
+    """``obj[*].a[0]`` (full) or ``obj.*.a`` (attribute-only); ``ops`` are applied to each element."""
+
+    obj: Expr
+    ops: tuple[tuple[str, object], ...]  # ("attr", name) or ("index", Expr)
+    full: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Call(Expr):
+    name: str
+    args: tuple[Expr, ...]
+    expand_last: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Conditional(Expr):
+    cond: Expr
+    if_true: Expr
+    if_false: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class BinaryOp(Expr):
+    op: str
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class UnaryOp(Expr):
+    op: str
+    operand: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class TupleExpr(Expr):
+    items: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectExpr(Expr):
+    items: tuple[tuple[Expr, Expr], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ForExpr(Expr):
+    """``[for k, v in coll : body if cond]`` or ``{for k, v in coll : key => value... if cond}``."""
+
+    key_var: str | None
+    value_var: str
+    collection: Expr
+    key: Expr | None  # only for object results
+    value: Expr
+    cond: Expr | None
+    grouping: bool
+    is_object: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Unsupported(Expr):
+    """Syntax the evaluator deliberately does not interpret (template directives); always unknown."""
+
+    what: str
+
+
+@dataclass(frozen=True, slots=True)
+class Attribute:
+    name: str
+    expr: Expr
+    line: int
+    end_line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    type: str
+    labels: tuple[str, ...]
+    body: Body
+    line: int
+    end_line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    attributes: tuple[Attribute, ...]
+    blocks: tuple[Block, ...]
+
+    def attr(self, name: str) -> Attribute | None:
+        for a in self.attributes:
+            if a.name == name:
+                return a
+        return None
+
+    def blocks_of(self, block_type: str) -> tuple[Block, ...]:
+        return tuple(b for b in self.blocks if b.type == block_type)
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    line: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class HclFile:
+    """One parsed ``.tf`` / ``.tf.json`` / ``.tfvars`` file."""
+
+    path: str
+    body: Body
+    comments: tuple[Comment, ...] = field(default=())

@@ -1,0 +1,363 @@
+"""Read HCL text with python-hcl2's parser and fold the Lark parse tree into ``hcl_ast`` nodes."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ciiguard.errors import InputError
+from ciiguard.parsers.hcl_ast import (
+    Attribute,
+    BinaryOp,
+    Block,
+    Body,
+    Call,
+    Comment,
+    Conditional,
+    Expr,
+    ForExpr,
+    GetAttr,
+    HclFile,
+    Index,
+    Literal,
+    Name,
+    ObjectExpr,
+    Splat,
+    Template,
+    TupleExpr,
+    UnaryOp,
+    Unsupported,
+)
+
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
+_UNICODE_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)", re.S)
+
+
+def parse_hcl(text: str, path: str) -> HclFile:
+    """Parse HCL source text; raise InputError naming file and line on a syntax error."""
+    import hcl2
+    from lark.exceptions import LarkError, UnexpectedInput
+
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise InputError(path, line, "NUL byte in HCL source")
+    try:
+        tree = hcl2.parses_to_tree(text)
+    except UnexpectedInput as exc:
+        line = getattr(exc, "line", None)
+        raise InputError(path, line if isinstance(line, int) and line > 0 else None,
+                         f"HCL syntax error: {_short_lark_message(exc)}") from None
+    except (LarkError, RecursionError, ValueError) as exc:
+        raise InputError(path, None, f"HCL syntax error: {type(exc).__name__}") from None
+    comments: list[Comment] = []
+    try:
+        body = _Folder(path, comments).body(tree.children[0])
+    except RecursionError:
+        raise InputError(path, None, "HCL nesting too deep") from None
+    return HclFile(path=path, body=body, comments=tuple(comments))
+
+
+def parse_expression(text: str, path: str = "<expression>") -> Expr:
+    """Parse a single HCL expression (used for ``--var`` values and template interpolations)."""
+    f = parse_hcl(f"__x = {text}\n", path)
+    if len(f.body.attributes) != 1 or f.body.blocks:
+        raise InputError(path, None, "not a single expression")
+    return f.body.attributes[0].expr
+
+
+def _short_lark_message(exc: Any) -> str:
+    token = getattr(exc, "token", None)
+    col = getattr(exc, "column", None)
+    where = f" at column {col}" if isinstance(col, int) and col > 0 else ""
+    if token is not None and str(token).strip():
+        return f"unexpected {str(token).strip()[:40]!r}{where}"
+    return f"unexpected input{where}"
+
+
+def _unescape(raw: str) -> str:
+    if "\\" not in raw:
+        return raw
+
+    def sub(m: re.Match[str]) -> str:
+        e = m.group(1)
+        if e[0] in "uU" and len(e) > 1:
+            return chr(int(e[1:], 16))
+        return _ESCAPES.get(e, "\\" + e)
+
+    return _UNICODE_ESCAPE.sub(sub, raw)
+
+
+def _is_tree(node: Any) -> bool:
+    return hasattr(node, "data")
+
+
+def _trees(node: Any) -> list[Any]:
+    return [c for c in node.children if _is_tree(c) and c.data != "new_line_or_comment"]
+
+
+class _Folder:
+    def __init__(self, path: str, comments: list[Comment]) -> None:
+        self.path = path
+        self.comments = comments
+
+    # -- structure -------------------------------------------------------
+    def body(self, tree: Any) -> Body:
+        attrs: list[Attribute] = []
+        blocks: list[Block] = []
+        for child in tree.children:
+            if not _is_tree(child):
+                continue
+            if child.data == "attribute":
+                attrs.append(self.attribute(child))
+            elif child.data == "block":
+                blocks.append(self.block(child))
+            elif child.data == "new_line_or_comment":
+                self.collect_comments(child)
+        return Body(tuple(attrs), tuple(blocks))
+
+    def collect_comments(self, tree: Any) -> None:
+        for tok in tree.children:
+            text = str(tok)
+            stripped = text.strip()
+            if stripped.startswith(("#", "//", "/*")):
+                self.comments.append(Comment(tok.line + (len(text) - len(text.lstrip("\n"))), stripped))
+
+    def attribute(self, tree: Any) -> Attribute:
+        name_node = tree.children[0]
+        expr_node = tree.children[-1]
+        name = self.identifier_text(name_node)
+        return Attribute(name, self.expr(expr_node), tree.meta.line, tree.meta.end_line)
+
+    def block(self, tree: Any) -> Block:
+        parts = _trees(tree)
+        body_node = parts[-1]
+        head = parts[:-1]
+        btype = self.identifier_text(head[0])
+        labels: list[str] = []
+        for node in head[1:]:
+            if node.data == "string":
+                value = self.string(node)
+                labels.append(value.value if isinstance(value, Literal) else "")  # type: ignore[arg-type]
+            else:
+                labels.append(self.identifier_text(node))
+        for child in tree.children:
+            if _is_tree(child) and child.data == "new_line_or_comment":
+                self.collect_comments(child)
+        return Block(btype, tuple(labels), self.body(body_node), tree.meta.line, tree.meta.end_line)
+
+    @staticmethod
+    def identifier_text(node: Any) -> str:
+        if _is_tree(node):
+            return str(node.children[0])
+        return str(node)
+
+    # -- expressions -----------------------------------------------------
+    def expr(self, node: Any) -> Expr:  # noqa: C901 - one dispatch over the grammar's rules
+        data = node.data
+        if data == "expr_term":
+            inner = _trees(node)
+            if len(inner) != 1:
+                return Unsupported("empty expression")
+            return self.expr(inner[0])
+        if data == "identifier":
+            return Name(str(node.children[0]))
+        if data == "literal_value":
+            return Literal({"true": True, "false": False, "null": None}[str(node.children[0])])
+        if data == "int_lit":
+            return Literal(int(str(node.children[0])))
+        if data == "float_lit":
+            return Literal(_number(str(node.children[0])))
+        if data == "string":
+            return self.string(node)
+        if data in ("heredoc_template", "heredoc_template_trim"):
+            return self.heredoc(str(node.children[0]), data == "heredoc_template_trim", node.meta.line)
+        if data == "template_string":
+            return Unsupported("template directive")
+        if data == "tuple":
+            return TupleExpr(tuple(self.expr(c) for c in _trees(node)))
+        if data == "object":
+            items = []
+            for elem in _trees(node):
+                key_node, value_node = _trees(elem)[0], _trees(elem)[-1]
+                items.append((self.object_key(key_node), self.expr(value_node)))
+            return ObjectExpr(tuple(items))
+        if data == "conditional":
+            c, t, f = _trees(node)
+            return Conditional(self.expr(c), self.expr(t), self.expr(f))
+        if data == "binary_op":
+            left, term = _trees(node)[:2]
+            op_node, right = _trees(term)
+            return BinaryOp(str(op_node.children[0]), self.expr(left), self.expr(right))
+        if data == "unary_op":
+            return UnaryOp(str(node.children[0]), self.expr(node.children[1]))
+        if data == "function_call":
+            idents = [c for c in node.children if _is_tree(c) and c.data == "identifier"]
+            name = "::".join(str(i.children[0]) for i in idents)
+            args_node = next((c for c in node.children if _is_tree(c) and c.data == "arguments"), None)
+            args: tuple[Expr, ...] = ()
+            expand = False
+            if args_node is not None:
+                args = tuple(self.expr(c) for c in _trees(args_node))
+                expand = any(not _is_tree(c) and str(c) == "..." for c in args_node.children)
+            return Call(name, args, expand)
+        if data == "get_attr_expr_term":
+            obj, ga = _trees(node)
+            return GetAttr(self.expr(obj), self.identifier_text(_trees(ga)[0]))
+        if data == "index_expr_term":
+            obj, idx = _trees(node)
+            return Index(self.expr(obj), self.index_key(idx))
+        if data in ("attr_splat_expr_term", "full_splat_expr_term"):
+            obj, splat = _trees(node)
+            ops: list[tuple[str, object]] = []
+            for op in _trees(splat):
+                if op.data == "get_attr":
+                    ops.append(("attr", self.identifier_text(_trees(op)[0])))
+                else:
+                    ops.append(("index", self.index_key(op)))
+            return Splat(self.expr(obj), tuple(ops), data == "full_splat_expr_term")
+        if data in ("for_tuple_expr", "for_object_expr"):
+            return self.for_expr(node, data == "for_object_expr")
+        if data == "interpolation":
+            return self.expr(_trees(node)[0])
+        return Unsupported(data)
+
+    def index_key(self, idx: Any) -> Expr:
+        if idx.data == "short_index":
+            return Literal(int(str(idx.children[-1])))
+        return self.expr(_trees(idx)[0])
+
+    def object_key(self, key_node: Any) -> Expr:
+        inner = _trees(key_node)[0] if _is_tree(key_node) and key_node.data == "object_elem_key" else key_node
+        if inner.data == "keyword":
+            return Literal(str(inner.children[0]))
+        if inner.data == "expr_term":
+            parenthesised = any(not _is_tree(c) and str(c) == "(" for c in inner.children)
+            sub = _trees(inner)
+            if not parenthesised and len(sub) == 1 and sub[0].data == "identifier":
+                return Literal(str(sub[0].children[0]))
+            if not parenthesised and len(sub) == 1 and sub[0].data == "literal_value":
+                return Literal(str(sub[0].children[0]))
+        return self.expr(inner)
+
+    def string(self, node: Any) -> Expr:
+        parts: list[str | Expr] = []
+        for part in node.children:
+            if not _is_tree(part):
+                continue  # the quotes
+            for piece in part.children:
+                if _is_tree(piece):
+                    if piece.data == "interpolation":
+                        parts.append(self.expr(_trees(piece)[0]))
+                    else:
+                        return Unsupported("template directive")
+                else:
+                    kind = piece.type
+                    text = str(piece)
+                    if kind == "ESCAPED_INTERPOLATION":
+                        parts.append(text[1:])
+                    elif kind == "ESCAPED_DIRECTIVE":
+                        parts.append(text[1:])
+                    else:
+                        parts.append(_unescape(text))
+        return _template(parts)
+
+    def heredoc(self, raw: str, trim: bool, line: int) -> Expr:
+        first_nl = raw.index("\n")
+        lines = raw[first_nl + 1 :].split("\n")
+        # the last element is "" after the closing marker's newline; the one before is the marker
+        content_lines = lines[:-2] if len(lines) >= 2 else []
+        if trim:
+            indents = [len(ln) - len(ln.lstrip(" \t")) for ln in content_lines if ln.strip()]
+            cut = min(indents) if indents else 0
+            content_lines = [ln[cut:] for ln in content_lines]
+        text = "\n".join(ln.rstrip("\r") for ln in content_lines)
+        if content_lines:
+            text += "\n"
+        return self.template_text(text, line)
+
+    def template_text(self, text: str, line: int) -> Expr:
+        """Split raw template text (a heredoc body) into literal parts and interpolations."""
+        parts: list[str | Expr] = []
+        i = 0
+        buf: list[str] = []
+        while i < len(text):
+            if text.startswith("$${", i) or text.startswith("%%{", i):
+                buf.append(text[i + 1 : i + 3])
+                i += 3
+                continue
+            if text.startswith("%{", i):
+                return Unsupported("template directive")
+            if text.startswith("${", i):
+                end = _matching_brace(text, i + 2)
+                if end < 0:
+                    raise InputError(self.path, line, "unterminated interpolation in heredoc")
+                if buf:
+                    parts.append("".join(buf))
+                    buf = []
+                inner = text[i + 2 : end].strip().strip("~").strip()
+                parts.append(parse_expression(f"({inner})", self.path))
+                i = end + 1
+                continue
+            buf.append(text[i])
+            i += 1
+        if buf:
+            parts.append("".join(buf))
+        return _template(parts)
+
+    def for_expr(self, node: Any, is_object: bool) -> Expr:
+        intro = next(c for c in node.children if _is_tree(c) and c.data == "for_intro")
+        names = [str(c.children[0]) for c in intro.children if _is_tree(c) and c.data == "identifier"]
+        coll_node = [c for c in _trees(intro) if c.data != "identifier"][0]
+        key_var, value_var = (names[0], names[1]) if len(names) == 2 else (None, names[0])
+        exprs = [c for c in _trees(node) if c.data not in ("for_intro", "for_cond")]
+        cond_node = next((c for c in node.children if _is_tree(c) and c.data == "for_cond"), None)
+        cond = self.expr(_trees(cond_node)[0]) if cond_node is not None else None
+        grouping = any(not _is_tree(c) and str(c) == "..." for c in node.children)
+        if is_object:
+            return ForExpr(key_var, value_var, self.expr(coll_node), self.expr(exprs[0]),
+                           self.expr(exprs[1]), cond, grouping, True)
+        return ForExpr(key_var, value_var, self.expr(coll_node), None, self.expr(exprs[0]), cond,
+                       False, False)
+
+
+def _template(parts: list[str | Expr]) -> Expr:
+    merged: list[str | Expr] = []
+    for p in parts:
+        if isinstance(p, str) and merged and isinstance(merged[-1], str):
+            merged[-1] = merged[-1] + p
+        elif p != "":
+            merged.append(p)
+    if not merged:
+        return Literal("")
+    if len(merged) == 1 and isinstance(merged[0], str):
+        return Literal(merged[0])
+    return Template(tuple(merged))
+
+
+def _number(text: str) -> int | float:
+    value = float(text)
+    return int(value) if value.is_integer() and abs(value) < 2**53 else value
+
+
+def _matching_brace(text: str, start: int) -> int:
+    depth = 0
+    i = start
+    in_str = False
+    while i < len(text):
+        ch = text[i]
+        if in_str:
+            if ch == "\\":
+                i += 2
+                continue
+            if ch == '"':
+                in_str = False
+        elif ch == '"':
+            in_str = True
+        elif ch == "{":
+            depth += 1
+        elif ch == "}":
+            if depth == 0:
+                return i
+            depth -= 1
+        i += 1
+    return -1

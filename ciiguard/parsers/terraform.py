@@ -1,0 +1,644 @@
+"""Terraform HCL: root modules, local modules, providers and aliases, count/for_each, dynamic blocks.
+
+Each root module is evaluated as Terraform would plan it, without providers: variables and locals
+are evaluated, resources expanded into instances, and every instance's effective region resolved
+with the chain of hops that produced it (resource argument > provider configuration > environment
+> provider default).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ciiguard.catalogue import Catalogue
+from ciiguard.errors import InputError
+from ciiguard.model import Gap, Hop, Location, ParseOutput, RegionInfo, Resource, ScanIssue, Unknown
+from ciiguard.parsers.base import ParseContext
+from ciiguard.parsers.evaluator import Evaluator, Scope, deep_unknown, is_unknown, render_value
+from ciiguard.parsers.functions import FunctionError, to_string
+from ciiguard.parsers.hcl_ast import Block, Body, Expr, GetAttr, Literal, Name
+from ciiguard.parsers.terraform_files import Located, ModuleDef, VarValue, load_module, root_variable_values
+
+META_ARGS = frozenset({"count", "for_each", "provider", "depends_on", "lifecycle", "provisioner",
+                       "connection", "providers", "source", "version"})
+MAX_INSTANCES = 10_000
+MAX_MODULE_DEPTH = 64
+SKIP_DIRS = frozenset({".terraform", ".git", "node_modules", ".venv", "__pycache__"})
+
+
+@dataclass
+class ProviderConfig:
+    """One provider configuration as seen from inside a module instance."""
+
+    key: str  # how users name it: "aws", "aws.us", "module.store:aws"
+    provider: str  # provider name: "aws"
+    region: Any  # value, Unknown, or None when the block sets none
+    hops: tuple[Hop, ...]
+    default_tags: Any
+    file: str | None
+    line: int | None
+    implicit: bool = False
+
+
+def _ref_key(expr: Expr) -> str | None:
+    """``aws`` or ``aws.us`` from a provider reference expression."""
+    if isinstance(expr, Name):
+        return expr.name
+    if isinstance(expr, GetAttr) and isinstance(expr.obj, Name):
+        return f"{expr.obj.name}.{expr.name}"
+    if isinstance(expr, Literal) and isinstance(expr.value, str):
+        return expr.value
+    return None
+
+
+def _instance_key(key: Any) -> str:
+    return f'["{key}"]' if isinstance(key, str) else f"[{key}]"
+
+
+class ModuleInstance(Scope):
+    """One instance of a module (the root, ``module.a`` or ``module.a["k"]``): its names' meanings."""
+
+    def __init__(self, parser: _RootEvaluation, mod: ModuleDef, prefix: str,
+                 variables: dict[str, VarValue], providers: dict[str, ProviderConfig],
+                 ancestry: tuple[Path, ...]) -> None:
+        self.p = parser
+        self.mod = mod
+        self.prefix = prefix  # "" or "module.a." style, ready to prepend
+        self.vars = variables
+        self.providers = providers
+        self.ancestry = ancestry
+        self._locals: dict[str, tuple[Any, tuple[Hop, ...]]] = {}
+        self._busy: set[str] = set()
+        self._children: dict[str, dict[Any, ModuleInstance] | Unknown] = {}
+        self._outputs: dict[str, Any] = {}
+        for located in mod.providers:
+            cfg = self._provider_config(located)
+            providers[cfg.key if not prefix else cfg.key] = cfg
+
+    @property
+    def module_path(self) -> str:
+        return self.prefix[:-1] if self.prefix else ""
+
+    # -- Scope ------------------------------------------------------------
+    def variable(self, name: str, ev: Evaluator) -> tuple[Any, tuple[Hop, ...]]:
+        vv = self.vars.get(name)
+        if vv is None:
+            return Unknown(f"var.{name} is not declared in {self.mod.dir.name}", error=True), ()
+        return vv.value, vv.hops
+
+    def local(self, name: str, ev: Evaluator) -> tuple[Any, tuple[Hop, ...]]:
+        if name in self._locals:
+            return self._locals[name]
+        la = self.mod.locals.get(name)
+        if la is None:
+            return Unknown(f"local.{name} is not declared", error=True), ()
+        if name in self._busy:
+            return Unknown(f"local.{name} refers to itself"), ()
+        self._busy.add(name)
+        trace: list[Hop] = []
+        try:
+            value = Evaluator(self, trace).evaluate(la.attr.expr)
+        finally:
+            self._busy.discard(name)
+        hops = (Hop(f"local.{name}", la.file, la.attr.line, render_value(value)), *trace)
+        self._locals[name] = (value, hops)
+        return value, hops
+
+    def traverse(self, kind: str, parts: tuple[str, ...], ev: Evaluator) -> Any:
+        if kind == "path":
+            if parts[0] == "module":
+                return self.p.ctx.display(self.mod.dir)
+            if parts[0] == "root":
+                return self.p.ctx.display(self.p.root_dir)
+            if parts[0] == "cwd":
+                return str(self.p.ctx.cwd)
+            return Unknown(f"path.{parts[0]}", error=True)
+        if kind == "terraform":
+            if parts[0] == "workspace":
+                return self.p.ctx.settings.environment.get("TF_WORKSPACE", "default")
+            return Unknown(f"terraform.{parts[0]}")
+        if kind == "data":
+            if len(parts) < 2:
+                return None
+            return self._data_source(parts[0], parts[1])
+        if kind == "module":
+            return self._module_value(parts)
+        if kind == "resource":
+            if len(parts) < 2:
+                return None
+            rtype, name = parts[0], parts[1]
+            addr = f"{self.prefix}{rtype}.{name}"
+            located = self.mod.resource_block(rtype, name)
+            expanded = located is not None and (located.block.body.attr("count") is not None
+                                                or located.block.body.attr("for_each") is not None)
+            if expanded and len(parts) == 2:
+                return None
+            if expanded and parts[2].startswith("["):
+                addr += parts[2]
+            return Unknown(f"{rtype}.{name} attributes are known only after apply", frozenset({addr}))
+        return Unknown(f"{kind}.{'.'.join(parts)} is not known before apply")
+
+    # -- providers ----------------------------------------------------------
+    def _provider_config(self, located: Located) -> ProviderConfig:
+        block = located.block
+        name = block.labels[0]
+        alias_attr = block.body.attr("alias")
+        alias = None
+        if alias_attr is not None:
+            a = Evaluator(self).evaluate(alias_attr.expr)
+            alias = a if isinstance(a, str) else None
+        key = f"{name}.{alias}" if alias else name
+        shown = f"{self.module_path}:{key}" if self.module_path else key
+        region_attr = block.body.attr("region")
+        region: Any = None
+        trace: list[Hop] = []
+        if region_attr is not None:
+            region = Evaluator(self, trace).evaluate(region_attr.expr)
+        tags: Any = None
+        facts = self.p.catalogue.facts(name)
+        if facts is not None and facts.default_tags_path:
+            block_name, attr_name = facts.default_tags_path[0], facts.default_tags_path[-1]
+            for dt in block.body.blocks_of(block_name):
+                ta = dt.body.attr(attr_name)
+                if ta is not None:
+                    tags = Evaluator(self).evaluate(ta.expr)
+        hop = Hop(f"provider {shown}", located.file, (region_attr.line if region_attr else block.line),
+                  render_value(region) if region_attr is not None and not trace else None)
+        return ProviderConfig(shown, name, region, (hop, *trace), tags, located.file, block.line)
+
+    def provider_for(self, key: str) -> ProviderConfig:
+        cfg = self.providers.get(key)
+        if cfg is not None:
+            return cfg
+        name = key.split(".", 1)[0]
+        shown = f"{self.module_path}:{key}" if self.module_path else key
+        cfg = ProviderConfig(shown, name, None, (Hop(f"provider {shown} (no configuration block)"),),
+                             None, None, None, implicit=True)
+        self.providers[key] = cfg
+        return cfg
+
+    # -- data sources ------------------------------------------------------
+    def _data_source(self, dtype: str, name: str) -> Any:
+        located = self.mod.data.get((dtype, name))
+        if located is None:
+            return Unknown(f"data.{dtype}.{name} is not declared", error=True)
+        if dtype.endswith("_region") and dtype.split("_", 1)[0] in self.p.catalogue.providers:
+            key = self._provider_key_of(located.block, dtype)
+            info = self.p.resolve_region(self, key, None, dtype)
+            if info.region is None:
+                return Unknown(f"data.{dtype}.{name}: {info.unknown_reason}")
+            return {"name": info.region, "id": info.region, "region": info.region}
+        return Unknown(f"data.{dtype}.{name} is read only at plan time with provider credentials")
+
+    def _provider_key_of(self, block: Block, rtype: str) -> str:
+        pa = block.body.attr("provider")
+        if pa is not None:
+            key = _ref_key(pa.expr)
+            if key:
+                return key
+        return rtype.split("_", 1)[0]
+
+    # -- modules -----------------------------------------------------------
+    def _module_value(self, parts: tuple[str, ...]) -> Any:
+        call = next((c for c in self.mod.module_calls if c.block.labels[0] == parts[0]), None)
+        if call is None:
+            return Unknown(f"module.{parts[0]} is not declared", error=True)
+        children = self.children(call)
+        if isinstance(children, Unknown):
+            return children
+        expanded = call.block.body.attr("count") is not None or call.block.body.attr("for_each") is not None
+        rest = parts[1:]
+        if expanded:
+            if not rest:
+                return None
+            if not rest[0].startswith("["):
+                return Unknown(f"module.{parts[0]} has count/for_each; index it first", error=True)
+            raw = rest[0][1:-1]
+            key: Any = raw[1:-1] if raw.startswith('"') else (int(raw) if raw.lstrip("-").isdigit() else raw)
+            child = children.get(key)
+            if child is None:
+                return Unknown(f"module.{parts[0]}{rest[0]} does not exist", error=True)
+            rest = rest[1:]
+        else:
+            child = children.get(None)
+            if child is None:
+                return Unknown(f"module.{parts[0]} is not deployed")
+        if not rest:
+            return None
+        return child.output(rest[0])
+
+    def output(self, name: str) -> Any:
+        if name in self._outputs:
+            return self._outputs[name]
+        la = self.mod.outputs.get(name)
+        if la is None:
+            return Unknown(f"output {name} is not declared in {self.mod.dir.name}", error=True)
+        self._outputs[name] = Unknown(f"output {name} refers to itself")
+        value = Evaluator(self).evaluate(la.attr.expr)
+        self._outputs[name] = value
+        return value
+
+    def children(self, call: Located) -> dict[Any, ModuleInstance] | Unknown:
+        """Instances of a module call (key None when it has neither count nor for_each)."""
+        name = call.block.labels[0]
+        if name in self._children:
+            return self._children[name]
+        self._children[name] = Unknown(f"module.{name} depends on itself")
+        result = self.p.instantiate_call(self, call)
+        self._children[name] = result
+        return result
+
+
+class _RootEvaluation:
+    """Evaluates one root module (and the local modules it calls) into resources."""
+
+    def __init__(self, parser: TerraformParser, ctx: ParseContext, root_dir: Path,
+                 modules: Callable[[Path], ModuleDef], out: ParseOutput) -> None:
+        self.parser = parser
+        self.ctx = ctx
+        self.catalogue: Catalogue = ctx.catalogue
+        self.root_dir = root_dir
+        self.modules = modules
+        self.out = out
+        self.gaps: list[Gap] = []
+        self.remote_dirs = self._remote_module_dirs()
+
+    def _remote_module_dirs(self) -> dict[str, Path]:
+        manifest = self.root_dir / ".terraform" / "modules" / "modules.json"
+        if not manifest.is_file():
+            return {}
+        try:
+            data = json.loads(manifest.read_text(encoding="utf-8"))
+            return {m["Key"]: (self.root_dir / m["Dir"]) for m in data.get("Modules", []) if m.get("Key")}
+        except (OSError, ValueError, TypeError, KeyError):
+            self.out.errors.append(ScanIssue(self.ctx.display(manifest), None, "unreadable modules.json"))
+            return {}
+
+    def run(self) -> None:
+        mod = self.modules(self.root_dir)
+        values, errors = root_variable_values(mod, dict(self.ctx.settings.environment),
+                                              self.ctx.settings.var_inputs, self.ctx.display, self.ctx.cwd)
+        for e in errors:
+            self.out.errors.append(ScanIssue(e.file, e.line, e.message))
+        root = ModuleInstance(self, mod, "", values, {}, (self.root_dir.resolve(),))
+        self.walk(root, module_key="")
+
+    def walk(self, inst: ModuleInstance, module_key: str) -> None:
+        for located in inst.mod.resources:
+            self.expand_resource(inst, located)
+        for call in inst.mod.module_calls:
+            children = inst.children(call)
+            if isinstance(children, Unknown):
+                continue
+            for child in children.values():
+                key = f"{module_key}.{call.block.labels[0]}" if module_key else call.block.labels[0]
+                self.walk(child, key)
+
+    # -- module calls --------------------------------------------------------
+    def instantiate_call(self, parent: ModuleInstance, call: Located) -> dict[Any, ModuleInstance] | Unknown:
+        block = call.block
+        name = block.labels[0]
+        address = f"{parent.prefix}module.{name}"
+        src_attr = block.body.attr("source")
+        source = Evaluator(parent).evaluate(src_attr.expr) if src_attr else None
+        if not isinstance(source, str):
+            self.out.errors.append(ScanIssue(call.file, block.line, f"module {name!r} has no literal source"))
+            return Unknown("module source unknown")
+        child_dir = self._module_dir(parent, name, source, call, address)
+        if child_dir is None:
+            return Unknown(f"module {name} was not loaded")
+        if child_dir in parent.ancestry:
+            chain = " -> ".join(self.ctx.display(p) for p in (*parent.ancestry, child_dir))
+            self.out.errors.append(ScanIssue(call.file, block.line, f"module cycle: {chain}"))
+            return Unknown("module cycle")
+        if len(parent.ancestry) > MAX_MODULE_DEPTH:
+            self.out.errors.append(ScanIssue(call.file, block.line, "modules nested too deeply"))
+            return Unknown("module depth")
+        mod = self.modules(child_dir)
+        instances: dict[Any, ModuleInstance] = {}
+        for key, bindings in self.expansion(parent, block, call.file, address):
+            ev = Evaluator(parent).with_bindings(bindings)
+            prefix = f"{address}{_instance_key(key) if key is not None else ''}."
+            instances[key] = self._child(parent, mod, call, prefix, ev, child_dir)
+        return instances
+
+    def _child(self, parent: ModuleInstance, mod: ModuleDef, call: Located, prefix: str,
+               ev: Evaluator, child_dir: Path) -> ModuleInstance:
+        block = call.block
+        values: dict[str, VarValue] = {}
+        for vname, var in mod.variables.items():
+            arg = block.body.attr(vname)
+            if arg is not None and vname not in META_ARGS:
+                trace: list[Hop] = []
+                v = Evaluator(parent, trace).with_bindings(ev.bindings[-1] if ev.bindings else {}).evaluate(arg.expr)
+                values[vname] = VarValue(v, (Hop(f"{prefix}var.{vname}", call.file, arg.line, render_value(v)), *trace))
+                continue
+            default = var.block.body.attr("default")
+            if default is not None:
+                v = Evaluator(Scope()).evaluate(default.expr)
+                values[vname] = VarValue(v, (Hop(f"{prefix}var.{vname}", var.file, default.line, render_value(v)),))
+            else:
+                values[vname] = VarValue(Unknown(f"{prefix}var.{vname} is not set by the module call"), ())
+        providers: dict[str, ProviderConfig] = {}
+        pmap = block.body.attr("providers")
+        if pmap is not None:
+            from ciiguard.parsers.hcl_ast import ObjectExpr
+
+            if isinstance(pmap.expr, ObjectExpr):
+                for k_expr, v_expr in pmap.expr.items:
+                    inner, outer = _ref_key(k_expr), _ref_key(v_expr)
+                    if inner and outer:
+                        providers[inner] = parent.provider_for(outer)
+        else:
+            for key, cfg in parent.providers.items():
+                if "." not in key:
+                    providers[key] = cfg
+        return ModuleInstance(self, mod, prefix, values, providers, (*parent.ancestry, child_dir))
+
+    def _module_dir(self, parent: ModuleInstance, name: str, source: str, call: Located,
+                    address: str) -> Path | None:
+        if source.startswith(("./", "../")) or source in (".", ".."):
+            target = (parent.mod.dir / source).resolve()
+            if not self.ctx.settings.allow_outside_root and not any(
+                    _within(target, r) for r in self.ctx.roots):
+                self.out.errors.append(ScanIssue(call.file, call.block.line,
+                    f"module {name!r} source {source!r} is outside the scanned directory "
+                    "(use --allow-outside-root to follow it)"))
+                return None
+            if not target.is_dir():
+                self.out.errors.append(ScanIssue(call.file, call.block.line,
+                                                 f"module {name!r} source {source!r} does not exist"))
+                return None
+            return target
+        manifest_key = ".".join(p for p in address.replace("module.", "").split(".") if p)
+        manifest_key = _strip_keys(manifest_key)
+        if manifest_key in self.remote_dirs and self.remote_dirs[manifest_key].is_dir():
+            return self.remote_dirs[manifest_key].resolve()
+        self.gaps.append(Gap(
+            address=address,
+            message=f"module {name!r} comes from {source!r}, which ciiguard does not download; "
+                    "its resources were not checked",
+            fix="run 'terraform init' so .terraform/modules/modules.json lists the module, or scan the plan JSON",
+            file=call.file, line=call.block.line))
+        return None
+
+    # -- expansion ---------------------------------------------------------
+    def expansion(self, inst: ModuleInstance, block: Block, file: str,
+                  address: str) -> list[tuple[Any, dict[str, Any]]]:
+        count_attr = block.body.attr("count")
+        each_attr = block.body.attr("for_each")
+        ev = Evaluator(inst)
+        if count_attr is not None:
+            n = ev.evaluate(count_attr.expr)
+            if is_unknown(n):
+                return [("*", {"count": {"index": Unknown(f"count of {address} is unknown: {n.reason}")}})]
+            if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+                self.out.errors.append(ScanIssue(file, count_attr.line, f"count of {address} is not a whole number"))
+                return []
+            if n > MAX_INSTANCES:
+                self.gaps.append(Gap(address, f"count = {n} exceeds ciiguard's limit of {MAX_INSTANCES} instances",
+                                     "lower the count or scan the plan JSON", file, count_attr.line))
+                return []
+            return [(i, {"count": {"index": i}}) for i in range(n)]
+        if each_attr is not None:
+            coll = ev.evaluate(each_attr.expr)
+            if deep_unknown(coll) is not None and not isinstance(coll, (list, dict)):
+                u = deep_unknown(coll)
+                assert u is not None
+                return [("*", {"each": {"key": Unknown(f"for_each of {address} is unknown: {u.reason}"),
+                                        "value": Unknown(f"for_each of {address} is unknown: {u.reason}")}})]
+            if isinstance(coll, dict):
+                items = [(k, coll[k]) for k in sorted(coll)]
+            elif isinstance(coll, list):
+                if any(is_unknown(x) for x in coll):
+                    return [("*", {"each": {"key": Unknown("for_each element unknown"),
+                                            "value": Unknown("for_each element unknown")}})]
+                if not all(isinstance(x, str) for x in coll):
+                    self.out.errors.append(ScanIssue(file, each_attr.line,
+                        f"for_each of {address} must be a map or a set of strings"))
+                    return []
+                items = [(x, x) for x in sorted(set(coll))]
+            else:
+                self.out.errors.append(ScanIssue(file, each_attr.line,
+                                                 f"for_each of {address} must be a map or a set of strings"))
+                return []
+            if len(items) > MAX_INSTANCES:
+                self.gaps.append(Gap(address, f"for_each has {len(items)} elements, over ciiguard's limit",
+                                     "split the resource or scan the plan JSON", file, each_attr.line))
+                return []
+            return [(k, {"each": {"key": k, "value": v}}) for k, v in items]
+        return [(None, {})]
+
+    def expand_resource(self, inst: ModuleInstance, located: Located) -> None:
+        block = located.block
+        rtype, name = block.labels[0], block.labels[1]
+        base = f"{inst.prefix}{rtype}.{name}"
+        for key, bindings in self.expansion(inst, block, located.file, base):
+            address = base + (_instance_key(key) if key is not None else "")
+            ev = Evaluator(inst).with_bindings(bindings)
+            block_lines: dict[str, int] = {}
+            attrs = evaluate_body(ev, block.body, "", block_lines, top=True)
+            provider_key = inst._provider_key_of(block, rtype)
+            region = self.resolve_region(inst, provider_key, (ev, block, located.file), rtype)
+            cfg = inst.provider_for(provider_key)
+            facts = self.catalogue.facts(cfg.provider)
+            tag_attr = facts.tag_attribute if facts else "tags"
+            tags = _merge_tags(cfg.default_tags, attrs.get(tag_attr))
+            self.out.resources.append(Resource(
+                address=address, type=rtype, name=name, provider=self.catalogue.canonical_provider(cfg.provider),
+                provider_config=cfg.key, region=region, location=Location.UNKNOWN, tags=tags,
+                attributes=attrs, file=located.file, line=block.line, input="terraform",
+                module=inst.module_path, meta={"block_lines": block_lines, "end_line": block.end_line},
+            ))
+
+    # -- regions -------------------------------------------------------------
+    def resolve_region(self, inst: ModuleInstance, provider_key: str,
+                       own: tuple[Evaluator, Block, str] | None, rtype: str) -> RegionInfo:
+        cfg = inst.provider_for(provider_key)
+        facts = self.catalogue.facts(cfg.provider)
+        if own is not None and facts is not None:
+            ev, block, file = own
+            for arg in facts.region_arguments:
+                a = block.body.attr(arg)
+                if a is None:
+                    continue
+                trace: list[Hop] = []
+                value = Evaluator(inst, trace).with_bindings(ev.bindings[-1] if ev.bindings else {}).evaluate(a.expr)
+                hop = Hop(f"{arg} argument of {block.labels[0]}.{block.labels[1]}", file, a.line,
+                          render_value(value) if not trace else None)
+                if value is None:
+                    continue
+                return _region_info(value, (hop, *trace), f"{arg} argument is unknown")
+        if cfg.region is not None:
+            return _region_info(cfg.region, cfg.hops, f"region of provider {cfg.key} is unknown")
+        env = self.ctx.settings.environment
+        if facts is not None:
+            for var in facts.environment:
+                if env.get(var):
+                    return RegionInfo(env[var], (*cfg.hops, Hop(f"environment {var}", value=f'"{env[var]}"')))
+            if facts.default_region:
+                return RegionInfo(facts.default_region,
+                                  (*cfg.hops, Hop(f"{cfg.provider} provider default region",
+                                                  value=f'"{facts.default_region}"')))
+            names = "/".join(facts.environment) or "no environment variable"
+            return RegionInfo(None, cfg.hops, f"provider {cfg.key} sets no region and {names} unset")
+        return RegionInfo(None, cfg.hops, f"ciiguard has no region catalogue for provider {cfg.provider!r}")
+
+
+def _region_info(value: Any, hops: tuple[Hop, ...], what: str) -> RegionInfo:
+    if isinstance(value, Unknown):
+        return RegionInfo(None, hops, f"{what}: {value.reason}")
+    if isinstance(value, str) and value:
+        return RegionInfo(value, hops)
+    return RegionInfo(None, hops, f"{what}: not a region name ({render_value(value)})")
+
+
+def _merge_tags(default_tags: Any, tags: Any) -> Any:
+    if isinstance(tags, Unknown):
+        return tags
+    if isinstance(default_tags, Unknown):
+        return default_tags if not isinstance(tags, dict) else {**tags, "__unknown__": default_tags}
+    merged: dict[str, Any] = {}
+    if isinstance(default_tags, dict):
+        merged.update(default_tags)
+    if isinstance(tags, dict):
+        merged.update(tags)
+    return merged
+
+
+def _strip_keys(key: str) -> str:
+    out = []
+    depth = 0
+    for ch in key:
+        if ch == "[":
+            depth += 1
+        elif ch == "]":
+            depth -= 1
+        elif depth == 0:
+            out.append(ch)
+    return "".join(out)
+
+
+def _within(path: Path, root: Path) -> bool:
+    root = root.resolve()
+    if root.is_file():
+        root = root.parent
+    return path == root or root in path.parents
+
+
+def evaluate_body(ev: Evaluator, body: Body, path: str, lines: dict[str, int], top: bool = False) -> dict[str, Any]:
+    """Attributes and nested blocks (dynamic ones expanded) as a plain dict; blocks become lists."""
+    out: dict[str, Any] = {}
+    for a in body.attributes:
+        if top and a.name in META_ARGS:
+            continue
+        out[a.name] = ev.evaluate(a.expr)
+    for b in body.blocks:
+        if top and b.type in ("lifecycle", "provisioner", "connection"):
+            continue
+        if b.type == "dynamic" and b.labels:
+            _expand_dynamic(ev, b, path, lines, out)
+            continue
+        items = out.setdefault(b.type, [])
+        if not isinstance(items, list):
+            continue
+        sub = f"{path}{b.type}[{len(items)}]"
+        lines[sub] = b.line
+        items.append(evaluate_body(ev, b.body, sub + ".", lines))
+    return out
+
+
+def _expand_dynamic(ev: Evaluator, b: Block, path: str, lines: dict[str, int], out: dict[str, Any]) -> None:
+    name = b.labels[0]
+    fe = b.body.attr("for_each")
+    it_attr = b.body.attr("iterator")
+    iterator = name
+    if it_attr is not None and isinstance(it_attr.expr, Name):
+        iterator = it_attr.expr.name
+    content = next(iter(b.body.blocks_of("content")), None)
+    items = out.setdefault(name, [])
+    if fe is None or content is None or not isinstance(items, list):
+        return
+    coll = ev.evaluate(fe.expr)
+    if isinstance(coll, Unknown):
+        sub = f"{path}{name}[{len(items)}]"
+        lines[sub] = b.line
+        items.append(Unknown(f"dynamic \"{name}\" for_each is unknown: {coll.reason}", coll.refs))
+        return
+    if isinstance(coll, dict):
+        pairs: list[tuple[Any, Any]] = [(k, coll[k]) for k in sorted(coll)]
+    elif isinstance(coll, list):
+        pairs = list(enumerate(coll))
+    else:
+        items.append(Unknown(f"dynamic \"{name}\" for_each is not a collection", error=True))
+        return
+    for k, v in pairs[:MAX_INSTANCES]:
+        sub = f"{path}{name}[{len(items)}]"
+        lines[sub] = content.line
+        inner = ev.with_bindings({iterator: {"key": k, "value": v}})
+        items.append(evaluate_body(inner, content.body, sub + ".", lines))
+
+
+class TerraformParser:
+    """Parser for Terraform configurations written in HCL (``*.tf``)."""
+
+    name = "terraform"
+
+    def claims(self, path: Path) -> bool:
+        return path.suffix == ".tf"
+
+    def parse(self, files: list[Path], ctx: ParseContext) -> ParseOutput:
+        out = ParseOutput()
+        by_dir: dict[Path, list[Path]] = {}
+        for f in files:
+            by_dir.setdefault(f.resolve().parent, []).append(f)
+        cache: dict[Path, ModuleDef] = {}
+
+        def modules(directory: Path) -> ModuleDef:
+            directory = directory.resolve()
+            if directory not in cache:
+                tf = by_dir.get(directory)
+                if tf is None:
+                    tf = sorted(p for p in directory.glob("*.tf") if p.is_file())
+                mod = load_module(directory, tf, ctx.display)
+                for e in mod.errors:
+                    out.errors.append(ScanIssue(e.file, e.line, e.message))
+                cache[directory] = mod
+            return cache[directory]
+
+        called: set[Path] = set()
+        for d in sorted(by_dir):
+            mod = modules(d)
+            for call in mod.module_calls:
+                src = call.block.body.attr("source")
+                if src is not None and isinstance(src.expr, Literal) and isinstance(src.expr.value, str):
+                    s = src.expr.value
+                    if s.startswith(("./", "../")):
+                        called.add((d / s).resolve())
+        gaps: list[Gap] = []
+        for d in sorted(by_dir):
+            if d in called:
+                continue
+            root = _RootEvaluation(self, ctx, d, modules, out)
+            try:
+                root.run()
+            except RecursionError:
+                out.errors.append(ScanIssue(ctx.display(d), None, "configuration nested too deeply to evaluate"))
+            except InputError as exc:
+                out.errors.append(ScanIssue(exc.file, exc.line, exc.message))
+            except FunctionError as exc:
+                out.errors.append(ScanIssue(ctx.display(d), None, f"evaluation failed: {exc}"))
+            gaps.extend(root.gaps)
+        out.gaps.extend(gaps)
+        return out
+
+
+def region_text(value: Any) -> str:
+    try:
+        return to_string(value)
+    except FunctionError:
+        return "?"

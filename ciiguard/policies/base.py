@@ -1,0 +1,82 @@
+"""The shape of a policy, mirroring Pulumi CrossGuard: id, description, enforcement, validate.
+
+A policy never sees file formats: ``validate`` receives a fully resolved ``Resource`` and a
+``PolicyContext`` and yields ``Finding``s; the engine turns them into ``Violation``s, applying the
+configured enforcement and the blocking rule in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+
+from ciiguard.catalogue import Catalogue
+from ciiguard.model import Enforcement, Gap, Resource, Severity
+from ciiguard.settings import Settings
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem a policy found on a resource. File and line default to the resource's."""
+
+    message: str
+    evidence: str = ""
+    fix: str = ""
+    region: str | None = None
+    file: str | None = None
+    line: int | None = None
+    resource: str | None = None  # override the address the finding is reported on
+
+
+@dataclass
+class PolicyContext:
+    """Everything a policy may consult besides the resource under validation."""
+
+    resources: list[Resource]
+    settings: Settings
+    catalogue: Catalogue
+    gaps: list[Gap] = field(default_factory=list)
+    _by_address: dict[str, Resource] = field(default_factory=dict, repr=False)
+
+    def resource(self, address: str) -> Resource | None:
+        if not self._by_address:
+            self._by_address = {r.address: r for r in self.resources}
+        return self._by_address.get(address)
+
+    def instances(self, address: str) -> list[Resource]:
+        """The resource at ``address`` or, for a counted resource, all its instances."""
+        exact = self.resource(address)
+        if exact is not None:
+            return [exact]
+        return [r for r in self.resources if r.address.startswith(address + "[")]
+
+
+ResourceValidator = Callable[[Resource, PolicyContext], Iterable[Finding]]
+ScanValidator = Callable[[PolicyContext], Iterable[Finding]]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A residency rule. Give ``validate`` (per resource) and/or ``validate_scan`` (once per scan)."""
+
+    id: str
+    name: str
+    description: str
+    severity: Severity = Severity.HIGH
+    enforcement: Enforcement = Enforcement.MANDATORY
+    validate: ResourceValidator | None = None
+    validate_scan: ScanValidator | None = None
+    legal_basis: str = ""
+    fix: str = ""
+    help: str = ""
+    plugin: str = ""
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def run(self, resources: Iterable[Resource], ctx: PolicyContext) -> Iterator[tuple[Resource | None, Finding]]:
+        if self.validate is not None:
+            for r in resources:
+                for f in self.validate(r, ctx):
+                    yield r, f
+        if self.validate_scan is not None:
+            for f in self.validate_scan(ctx):
+                yield None, f

@@ -1,0 +1,37 @@
+"""CII001: in-scope data must be stored in mainland China (CSL art. 37, PIPL art. 40, DSL art. 31)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ciiguard.model import Location, Resource, Severity
+from ciiguard.policies.advice import mainland_examples, where_set
+from ciiguard.policies.base import Finding, Policy, PolicyContext
+
+
+def _validate(r: Resource, ctx: PolicyContext) -> Iterator[Finding]:
+    if not (r.data_bearing and r.in_scope) or r.location is not Location.OUTSIDE:
+        return
+    what = r.classification or "in-scope"
+    yield Finding(
+        message=f"{r.type} {r.label} holds {what} data in {r.region.region}, outside mainland China "
+                f"({r.location_note})",
+        evidence=r.region.explain(),
+        fix=f"set the region at {where_set(r.region)} to a mainland region: "
+            f"{mainland_examples(ctx.catalogue, r.provider)}",
+        region=r.region.region,
+    )
+
+
+POLICY = Policy(
+    id="CII001",
+    name="data-outside-mainland",
+    description="A resource holding personal information or important data is located outside mainland China.",
+    severity=Severity.CRITICAL,
+    validate=_validate,
+    legal_basis="Cybersecurity Law art. 37; PIPL art. 40; Data Security Law art. 31",
+    fix="Deploy the resource in a mainland-China region of its cloud, or tag it out of scope "
+        "(data-classification=public|internal) if it holds no personal or important data.",
+    help="CII operators must store personal information and important data collected or generated in "
+         "mainland China inside mainland China. Hong Kong, Macao and Taiwan are outside the mainland.",
+)

@@ -1,0 +1,53 @@
+"""CII003: where in-scope data will live, or where it flows, cannot be determined (fail-closed)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ciiguard.model import Location, Resource, Severity
+from ciiguard.policies.base import Finding, Policy, PolicyContext
+from ciiguard.policies.crossborder import flow_in_scope
+
+
+def _validate(r: Resource, ctx: PolicyContext) -> Iterator[Finding]:
+    if r.data_bearing and r.in_scope and r.location is Location.UNKNOWN:
+        reason = r.region.unknown_reason or r.location_note
+        yield Finding(
+            message=f"cannot tell where {r.type} {r.label} will store its data: {reason}",
+            evidence=r.region.explain() or reason,
+            fix="give the region a value ciiguard can resolve before deployment: a literal or a "
+                "variable with a default/tfvars value in the provider block, --var, or the plan JSON",
+        )
+    for flow in r.flows:
+        if flow.destination_location is not Location.UNKNOWN or flow.destination_resource == r.address:
+            continue
+        why = flow_in_scope(flow, r, ctx)
+        if why is None:
+            continue
+        yield Finding(
+            message=f"cannot tell where {r.address}.{flow.argument} sends in-scope data: "
+                    f"{flow.destination_explain}",
+            evidence=why,
+            fix="name the destination with a literal region or ARN, or a resource in this configuration",
+            line=flow.line,
+        )
+
+
+def _validate_scan(ctx: PolicyContext) -> Iterator[Finding]:
+    for gap in ctx.gaps:
+        yield Finding(message=gap.message, fix=gap.fix, evidence="unread configuration",
+                      file=gap.file, line=gap.line, resource=gap.address)
+
+
+POLICY = Policy(
+    id="CII003",
+    name="location-unknown",
+    description="The location of in-scope data, or of its replica, cannot be determined before deployment.",
+    severity=Severity.HIGH,
+    validate=_validate,
+    validate_scan=_validate_scan,
+    legal_basis="Fail-closed principle: a gate that cannot tell where data lives cannot vouch for it",
+    fix="Make the region resolvable before deployment (literal, variable value, --var) or scan the plan JSON.",
+    help="Unknown provider, unknown region id, unresolved variable, value known only after apply, or "
+         "configuration ciiguard could not read (remote modules).",
+)

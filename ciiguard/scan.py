@@ -1,0 +1,213 @@
+"""The scan pipeline: discover inputs, parse, resolve the model once, run policies.
+
+parsers -> Resource (region + provenance) -> resolve (location, scope, flows) -> policies -> result
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from ciiguard.catalogue import Catalogue, load_builtin
+from ciiguard.classify import Classification, classify_by_tags
+from ciiguard.flows import FlowBuilder, ResourceIndex
+from ciiguard.model import (
+    Enforcement,
+    Gap,
+    Location,
+    ParseOutput,
+    Resource,
+    ScanIssue,
+    ScanResult,
+    Violation,
+)
+from ciiguard.parsers.base import ParseContext, Parser
+from ciiguard.plugins.manager import PluginHost
+from ciiguard.policies.base import Policy, PolicyContext
+from ciiguard.settings import Settings
+
+SKIP_DIRS = frozenset({".terraform", ".git", "node_modules", ".venv", "venv", "__pycache__", ".tox"})
+ENFORCEMENTS = {e.value: e for e in Enforcement}
+
+
+@dataclasses.dataclass
+class Plugins:
+    """What the plugin host contributed, collected once."""
+
+    catalogue: Catalogue
+    parsers: list[Parser]
+    policies: list[Policy]
+
+
+def gather(host: PluginHost) -> Plugins:
+    contributions = [c for _, c in host.collect("ciiguard_catalogue")]
+    parsers = [p for _, p in host.collect("ciiguard_parsers")]
+    policies: list[Policy] = []
+    seen: dict[str, str] = {}
+    for plugin, pol in host.collect("ciiguard_policies"):
+        if not isinstance(pol, Policy):
+            host.fail(plugin, "ciiguard_policies", f"returned {type(pol).__name__}, not ciiguard.Policy")
+            continue
+        if pol.id in seen:
+            host.fail(plugin, "ciiguard_policies", f"policy id {pol.id} is already defined by {seen[pol.id]!r}")
+            continue
+        seen[pol.id] = plugin
+        policies.append(dataclasses.replace(pol, plugin=pol.plugin or plugin))
+    try:
+        catalogue = Catalogue(contributions)
+    except (KeyError, TypeError, ValueError) as exc:
+        host.fail("catalogue", "ciiguard_catalogue", f"malformed catalogue data: {exc!r}")
+        catalogue = Catalogue(load_builtin())
+    policies.sort(key=lambda p: p.id)
+    return Plugins(catalogue, parsers, policies)
+
+
+def discover(paths: Sequence[Path], parsers: list[Parser], ctx: ParseContext,
+             errors: list[ScanIssue]) -> dict[int, list[Path]]:
+    """Files per parser (by index). Explicit files no parser claims are errors, never skipped."""
+    claimed: dict[int, list[Path]] = {}
+
+    def offer(f: Path, explicit: bool) -> None:
+        taken = False
+        for i, p in enumerate(parsers):
+            try:
+                ok = p.claims(f)
+            except Exception as exc:  # noqa: BLE001 - a plugin's claims() must not crash the run
+                errors.append(ScanIssue(ctx.display(f), None,
+                                        f"parser {getattr(p, 'name', '?')!r} failed to inspect the file: {exc}"))
+                continue
+            if ok:
+                claimed.setdefault(i, []).append(f)
+                taken = True
+                break
+        if explicit and not taken:
+            errors.append(ScanIssue(ctx.display(f), None, "not an input ciiguard can read "
+                                    "(expected a Terraform directory or file)"))
+
+    for path in paths:
+        if not path.exists():
+            errors.append(ScanIssue(ctx.display(path), None, "no such file or directory"))
+            continue
+        if path.is_file():
+            offer(path, explicit=True)
+            continue
+        for dirpath, dirnames, filenames in os.walk(path, followlinks=False):
+            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+            for name in sorted(filenames):
+                offer(Path(dirpath) / name, explicit=False)
+    return claimed
+
+
+def resolve(resources: list[Resource], host: PluginHost, settings: Settings,
+            catalogue: Catalogue) -> list[Resource]:
+    """Location verdicts, data-bearing and scope, then flows (which need the others' locations)."""
+    located: list[Resource] = []
+    for r in resources:
+        if r.region.region is not None:
+            loc, note = catalogue.location(r.provider, r.region.region)
+        else:
+            loc, note = Location.UNKNOWN, r.region.unknown_reason or "region unknown"
+        data = catalogue.is_data_bearing(r.type)
+        r = dataclasses.replace(r, location=loc, location_note=note, data_bearing=data)
+        if data:
+            cls = host.first("ciiguard_classify", resource=r, settings=settings)
+            if not isinstance(cls, Classification):
+                cls = classify_by_tags(r, settings)
+            r = dataclasses.replace(r, in_scope=cls.in_scope, classification=cls.value, scope_reason=cls.reason)
+        located.append(r)
+    index = ResourceIndex.build(located)
+    builder = FlowBuilder(catalogue, index)
+    with_flows = [dataclasses.replace(r, flows=builder.flows_of(r)) for r in located]
+    return _propagate_replica_scope(with_flows)
+
+
+def _propagate_replica_scope(resources: list[Resource]) -> list[Resource]:
+    """A replica holds what its source holds: destinations of in-scope flows become in scope."""
+    by_addr = {r.address: r for r in resources}
+    changed = True
+    rounds = 0
+    while changed and rounds < 8:
+        changed = False
+        rounds += 1
+        for r in list(by_addr.values()):
+            for f in r.flows:
+                src = by_addr.get(f.source) if f.source else None
+                dest = by_addr.get(f.destination_resource) if f.destination_resource else None
+                if src is None or dest is None or dest is src or not src.in_scope or dest.in_scope:
+                    continue
+                by_addr[dest.address] = dataclasses.replace(
+                    dest, in_scope=True, classification=dest.classification or src.classification,
+                    data_bearing=True, scope_reason=f"receives replicated data from {src.address}")
+                changed = True
+    return [by_addr[r.address] for r in resources]
+
+
+def run_policies(policies: Iterable[Policy], ctx: PolicyContext, host: PluginHost) -> list[Violation]:
+    out: list[Violation] = []
+    for policy in policies:
+        level = ENFORCEMENTS.get(ctx.settings.enforcement.get(policy.id, ""), policy.enforcement)
+        if level is Enforcement.DISABLED:
+            continue
+        try:
+            for resource, f in policy.run(ctx.resources, ctx):
+                address = f.resource or (resource.address if resource else "")
+                file = f.file if f.file is not None else (resource.file if resource else None)
+                line = f.line if f.line is not None else (resource.line if resource else None)
+                region = f.region if f.region is not None else (resource.region.region if resource else None)
+                out.append(Violation(
+                    policy=policy.id, resource=address, message=f.message, severity=policy.severity,
+                    enforcement=level, blocking=level is Enforcement.MANDATORY, file=file, line=line,
+                    region=region, evidence=f.evidence, fix=f.fix or policy.fix,
+                    resource_type=resource.type if resource else None,
+                ))
+        except Exception as exc:  # noqa: BLE001 - isolate a crashing policy, fail the run
+            host.fail(policy.plugin or policy.id, f"policy {policy.id}", f"{type(exc).__name__}: {exc}")
+    return out
+
+
+def scan(paths: Sequence[Path], settings: Settings, host: PluginHost,
+         plugins: Plugins | None = None) -> ScanResult:
+    plugins = plugins or gather(host)
+    ctx = ParseContext(settings=settings, catalogue=plugins.catalogue,
+                       roots=[p.resolve() for p in paths], cwd=Path.cwd())
+    errors: list[ScanIssue] = []
+    claimed = discover(paths, plugins.parsers, ctx, errors)
+    if not claimed and not errors:
+        shown = ", ".join(ctx.display(p) for p in paths)
+        errors.append(ScanIssue(shown, None, "no Terraform or Pulumi input found"))
+    outputs: list[ParseOutput] = []
+    files: list[str] = []
+    for i in sorted(claimed):
+        parser = plugins.parsers[i]
+        files.extend(ctx.display(f) for f in claimed[i])
+        out = host.guard(getattr(parser, "name", "?"), f"parser {getattr(parser, 'name', '?')}",
+                         lambda p=parser, fs=claimed[i]: p.parse(fs, ctx))
+        if out is not None:
+            outputs.append(out)
+    resources = [r for o in outputs for r in o.resources]
+    gaps: list[Gap] = [g for o in outputs for g in o.gaps]
+    errors.extend(e for o in outputs for e in o.errors)
+    warnings = [w for o in outputs for w in o.warnings]
+    resources = resolve(resources, host, settings, plugins.catalogue)
+    resources.sort(key=lambda r: (r.file or "", r.line or 0, r.address))
+    pctx = PolicyContext(resources=resources, settings=settings, catalogue=plugins.catalogue, gaps=gaps)
+    violations = run_policies(plugins.policies, pctx, host)
+    errors.extend(host.failures)
+    violations.sort(key=lambda v: (v.file or "", v.line or 0, v.policy, v.resource, v.message))
+    errors = _dedupe(errors)
+    errors.sort(key=lambda e: (e.file or "", e.line or 0, e.message))
+    return ScanResult(resources=resources, violations=violations, errors=errors, warnings=warnings,
+                      files=sorted(set(files)))
+
+
+def _dedupe(items: list[ScanIssue]) -> list[ScanIssue]:
+    seen: set[tuple[str | None, int | None, str]] = set()
+    out = []
+    for e in items:
+        key = (e.file, e.line, e.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(e)
+    return out
