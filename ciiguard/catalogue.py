@@ -157,14 +157,14 @@ class Catalogue:
                 inside = part["id"] in facts.mainland_partitions
                 where = "mainland China" if inside else "outside mainland China"
                 return (Location.MAINLAND if inside else Location.OUTSIDE,
-                        f"{region} is in AWS partition {part['id']} ({where}; botocore partition data)")
+                        f"{region} is in AWS partition {part['id']}, {where} (botocore partition data)")
         for part in _aws_partitions():
             listed = loose in part.get("regions", {})
             pattern = part.get("regionRegex")
             matched = listed or bool(pattern and re.match(pattern, loose))
             if matched and part["id"] not in facts.mainland_partitions:
-                return Location.OUTSIDE, (f"{region!r} belongs to AWS partition {part['id']} "
-                                          "(outside mainland China; botocore partition data)")
+                return Location.OUTSIDE, (f"{region!r} belongs to AWS partition {part['id']}, "
+                                          "outside mainland China (botocore partition data)")
         return Location.UNKNOWN, f"{region!r} is not an AWS region in botocore's partition data"
 
     def arn_location(self, arn: str) -> tuple[Location, str, str | None]:

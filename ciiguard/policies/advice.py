@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from ciiguard.catalogue import Catalogue
-from ciiguard.model import RegionInfo
+from ciiguard.model import RegionInfo, Resource
+
+
+def subject(r: Resource) -> str:
+    """How a message names a resource: its address, with the type when the address lacks it."""
+    return r.label if r.type in r.label else f"{r.label} ({r.type})"
 
 
 def mainland_examples(catalogue: Catalogue, provider: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ciiguard.model import Location, Resource, Severity
-from ciiguard.policies.advice import mainland_examples, where_set
+from ciiguard.policies.advice import mainland_examples, subject, where_set
 from ciiguard.policies.base import Finding, Policy, PolicyContext
 
 
@@ -14,8 +14,7 @@ def _validate(r: Resource, ctx: PolicyContext) -> Iterator[Finding]:
         return
     what = r.classification or "in-scope"
     yield Finding(
-        message=f"{r.type} {r.label} holds {what} data in {r.region.region}, outside mainland China "
-                f"({r.location_note})",
+        message=f"{subject(r)} holds {what} data in {r.region.region}: {r.location_note}",
         evidence=r.region.explain(),
         fix=f"set the region at {where_set(r.region)} to a mainland region: "
             f"{mainland_examples(ctx.catalogue, r.provider)}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ciiguard.model import Location, Resource, Severity
+from ciiguard.policies.advice import subject
 from ciiguard.policies.base import Finding, Policy, PolicyContext
 from ciiguard.policies.crossborder import flow_in_scope
 
@@ -13,7 +14,7 @@ def _validate(r: Resource, ctx: PolicyContext) -> Iterator[Finding]:
     if r.data_bearing and r.in_scope and r.location is Location.UNKNOWN:
         reason = r.region.unknown_reason or r.location_note
         yield Finding(
-            message=f"cannot tell where {r.type} {r.label} will store its data: {reason}",
+            message=f"cannot tell where {subject(r)} will store its data: {reason}",
             evidence=r.region.explain() or reason,
             fix="give the region a value ciiguard can resolve before deployment: a literal or a "
                 "variable with a default/tfvars value in the provider block, --var, or the plan JSON",

@@ -1,0 +1,71 @@
+"""Shared test helpers: run the installed ``ciiguard`` command; slow suites only in CI or on request."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+EXAMPLES = ROOT / "examples"
+REGION_ENV = ("AWS_REGION", "AWS_DEFAULT_REGION", "ALIBABA_CLOUD_REGION", "ALICLOUD_REGION",
+              "TENCENTCLOUD_REGION", "HW_REGION_NAME", "GOOGLE_REGION", "TF_WORKSPACE")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-slow", action="store_true", help="also run tests marked slow")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--run-slow") or os.environ.get("CI"):
+        return
+    skip = pytest.mark.skip(reason="slow: runs in CI (CI=true) or with --run-slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+def ciiguard_exe() -> list[str]:
+    exe = Path(sys.executable).with_name("ciiguard")
+    if exe.exists():
+        return [str(exe)]
+    found = shutil.which("ciiguard")
+    if found:
+        return [found]
+    pytest.fail("the ciiguard console script is not installed; install the project first (see README)")
+
+
+@dataclass
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in REGION_ENV and not k.startswith("TF_VAR_")}
+    env.update(extra)
+    return env
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> Run:
+    proc = subprocess.run([*ciiguard_exe(), *args], capture_output=True, text=True,
+                          env=env if env is not None else clean_env(), cwd=cwd or ROOT, timeout=300)
+    return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture
+def cli() -> Any:
+    return run_cli
