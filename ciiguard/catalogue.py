@@ -104,9 +104,14 @@ class Catalogue:
         for entry in c.get("data_bearing", []):
             self.data_bearing[entry["type"]] = name
         for entry in c.get("replication", []):
-            rule = ReplicationRule(entry["type"], entry["path"], entry.get("kind", "replication"),
-                                   entry.get("destination", "region"), entry.get("source_path"),
-                                   entry.get("source", ""))
+            rule = ReplicationRule(
+                entry["type"],
+                entry["path"],
+                entry.get("kind", "replication"),
+                entry.get("destination", "region"),
+                entry.get("source_path"),
+                entry.get("source", ""),
+            )
             self.replication.setdefault(rule.type, []).append(rule)
 
     @staticmethod
@@ -156,15 +161,19 @@ class Catalogue:
             if region in part.get("regions", {}) and not region.endswith("-global"):
                 inside = part["id"] in facts.mainland_partitions
                 where = "mainland China" if inside else "outside mainland China"
-                return (Location.MAINLAND if inside else Location.OUTSIDE,
-                        f"{region} is in AWS partition {part['id']}, {where} (botocore partition data)")
+                return (
+                    Location.MAINLAND if inside else Location.OUTSIDE,
+                    f"{region} is in AWS partition {part['id']}, {where} (botocore partition data)",
+                )
         for part in _aws_partitions():
             listed = loose in part.get("regions", {})
             pattern = part.get("regionRegex")
             matched = listed or bool(pattern and re.match(pattern, loose))
             if matched and part["id"] not in facts.mainland_partitions:
-                return Location.OUTSIDE, (f"{region!r} belongs to AWS partition {part['id']}, "
-                                          "outside mainland China (botocore partition data)")
+                return Location.OUTSIDE, (
+                    f"{region!r} belongs to AWS partition {part['id']}, "
+                    "outside mainland China (botocore partition data)"
+                )
         return Location.UNKNOWN, f"{region!r} is not an AWS region in botocore's partition data"
 
     def arn_location(self, arn: str) -> tuple[Location, str, str | None]:
@@ -180,10 +189,20 @@ class Catalogue:
             return Location.UNKNOWN, f"unknown AWS partition {partition!r} in {arn}", None
         if region:
             loc, why = self.location("aws", region)
-            if loc is not Location.UNKNOWN and (loc is Location.MAINLAND) != (partition in mainland_parts):
-                return Location.UNKNOWN, f"ARN partition {partition} contradicts region {region}", region
+            if loc is not Location.UNKNOWN and (loc is Location.MAINLAND) != (
+                partition in mainland_parts
+            ):
+                return (
+                    Location.UNKNOWN,
+                    f"ARN partition {partition} contradicts region {region}",
+                    region,
+                )
             if loc is not Location.UNKNOWN:
                 return loc, f"ARN {arn}: {why}", region
         if partition in mainland_parts:
             return Location.MAINLAND, f"ARN partition {partition} is AWS China", region or None
-        return Location.OUTSIDE, f"ARN partition {partition} is outside mainland China", region or None
+        return (
+            Location.OUTSIDE,
+            f"ARN partition {partition} is outside mainland China",
+            region or None,
+        )

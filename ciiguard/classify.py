@@ -19,8 +19,11 @@ def classify_by_tags(resource: Resource, settings: Settings) -> Classification:
     """Tag ``data-classification`` decides; unknown or unrecognised values are in scope (fail-closed)."""
     tags = resource.tags
     if isinstance(tags, Unknown):
-        return Classification(True, None, f"tags are not known before apply ({tags.reason}); "
-                                          "classified data cannot be ruled out")
+        return Classification(
+            True,
+            None,
+            f"tags are not known before apply ({tags.reason}); classified data cannot be ruled out",
+        )
     key = settings.classification_key.lower()
     value = None
     found = False
@@ -33,14 +36,21 @@ def classify_by_tags(resource: Resource, settings: Settings) -> Classification:
         return Classification(True, None, "provider default_tags are not known before apply")
     if not found:
         if settings.cii_workload:
-            return Classification(True, None, "CII workload: every data-bearing resource is in scope")
+            return Classification(
+                True, None, "CII workload: every data-bearing resource is in scope"
+            )
         return Classification(False, None, f"no {settings.classification_key} tag")
     if isinstance(value, Unknown):
-        return Classification(True, None, f"{settings.classification_key} tag is not known before apply")
+        return Classification(
+            True, None, f"{settings.classification_key} tag is not known before apply"
+        )
     text = str(value).strip().lower() if value is not None else ""
     if text in settings.in_scope_values:
         return Classification(True, text, f"tagged {settings.classification_key}={text}")
     if text in settings.out_of_scope_values:
         return Classification(False, text, f"tagged {settings.classification_key}={text}")
-    return Classification(True, text or None,
-                          f"unrecognised {settings.classification_key} value {value!r} (treated as in scope)")
+    return Classification(
+        True,
+        text or None,
+        f"unrecognised {settings.classification_key} value {value!r} (treated as in scope)",
+    )

@@ -20,7 +20,9 @@ EXIT_OK, EXIT_VIOLATIONS, EXIT_ERROR = 0, 1, 2
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_ERROR, f"ciiguard: error: {message} (see 'ciiguard {self._sub_name()}--help')\n")
+        self.exit(
+            EXIT_ERROR, f"ciiguard: error: {message} (see 'ciiguard {self._sub_name()}--help')\n"
+        )
 
     def _sub_name(self) -> str:
         parts = self.prog.split()
@@ -30,8 +32,13 @@ class _Parser(argparse.ArgumentParser):
 class _Ordered(argparse.Action):
     """--var and --var-file share one list so their command-line order is kept."""
 
-    def __call__(self, parser: argparse.ArgumentParser, ns: argparse.Namespace, values: Any,
-                 option_string: str | None = None) -> None:
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        ns: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
         items = list(getattr(ns, "var_inputs", None) or [])
         kind = "file" if option_string == "--var-file" else "var"
         if kind == "var" and "=" not in str(values):
@@ -46,18 +53,41 @@ def build_parser() -> _Parser:
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
 
     s = sub.add_parser("scan", help="scan Terraform inputs and gate on residency violations")
-    s.add_argument("paths", nargs="*", default=["."], metavar="PATH",
-                   help="directories or files to scan (default: .)")
+    s.add_argument(
+        "paths",
+        nargs="*",
+        default=["."],
+        metavar="PATH",
+        help="directories or files to scan (default: .)",
+    )
     s.add_argument("--format", "-f", default="text", help="report format: text (default), json")
-    s.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
-    s.add_argument("--var", action=_Ordered, metavar="NAME=VALUE", dest="var_inputs",
-                   help="set a root module variable (like terraform -var)")
-    s.add_argument("--var-file", action=_Ordered, metavar="FILE", dest="var_inputs",
-                   help="read variable values from FILE (like terraform -var-file)")
-    s.add_argument("--cii-workload", action="store_true",
-                   help="treat every data-bearing resource as in scope unless tagged public/internal")
-    s.add_argument("--allow-outside-root", action="store_true",
-                   help="follow local module sources that leave the scanned directory")
+    s.add_argument(
+        "--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout"
+    )
+    s.add_argument(
+        "--var",
+        action=_Ordered,
+        metavar="NAME=VALUE",
+        dest="var_inputs",
+        help="set a root module variable (like terraform -var)",
+    )
+    s.add_argument(
+        "--var-file",
+        action=_Ordered,
+        metavar="FILE",
+        dest="var_inputs",
+        help="read variable values from FILE (like terraform -var-file)",
+    )
+    s.add_argument(
+        "--cii-workload",
+        action="store_true",
+        help="treat every data-bearing resource as in scope unless tagged public/internal",
+    )
+    s.add_argument(
+        "--allow-outside-root",
+        action="store_true",
+        help="follow local module sources that leave the scanned directory",
+    )
     s.add_argument("--explain", metavar="ADDRESS", help="print how ADDRESS's region was resolved")
     _plugin_options(s)
 
@@ -69,10 +99,21 @@ def build_parser() -> _Parser:
 
 
 def _plugin_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-p", "--plugin", action="append", default=[], metavar="MODULE",
-                   help="load a plugin module by import path (repeatable)")
-    p.add_argument("--disable-plugin", action="append", default=[], metavar="NAME",
-                   help="do not load the named plugin (repeatable)")
+    p.add_argument(
+        "-p",
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="load a plugin module by import path (repeatable)",
+    )
+    p.add_argument(
+        "--disable-plugin",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="do not load the named plugin (repeatable)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -81,11 +122,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ciiguard: interrupted", file=sys.stderr)
         return EXIT_ERROR
-    except Exception as exc:  # noqa: BLE001 - never a bare traceback in a gate
+    except Exception as exc:
         if os.environ.get("CIIGUARD_DEBUG"):
             raise
-        print(f"ciiguard: internal error: {type(exc).__name__}: {exc} (set CIIGUARD_DEBUG=1 for details)",
-              file=sys.stderr)
+        print(
+            f"ciiguard: internal error: {type(exc).__name__}: {exc} (set CIIGUARD_DEBUG=1 for details)",
+            file=sys.stderr,
+        )
         return EXIT_ERROR
 
 
@@ -105,7 +148,9 @@ def _main(argv: list[str]) -> int:
     plugins = gather(host)
     if args.command == "policies":
         for pol in plugins.policies:
-            print(f"{pol.id}  {pol.severity.value:<8} {pol.enforcement.value:<9} {pol.name}  [{pol.plugin}]")
+            print(
+                f"{pol.id}  {pol.severity.value:<8} {pol.enforcement.value:<9} {pol.name}  [{pol.plugin}]"
+            )
             print(f"       {pol.description}")
     else:
         for info in host.plugins:
@@ -125,7 +170,9 @@ def _scan(args: argparse.Namespace, host: Any) -> int:
     reporters = {r.name: r for _, r in host.collect("ciiguard_reporters")}
     if args.format not in reporters:
         known = ", ".join(sorted(reporters))
-        print(f"ciiguard: error: unknown --format {args.format!r} (known: {known})", file=sys.stderr)
+        print(
+            f"ciiguard: error: unknown --format {args.format!r} (known: {known})", file=sys.stderr
+        )
         return EXIT_ERROR
     settings = Settings(
         cii_workload=args.cii_workload,
@@ -136,13 +183,18 @@ def _scan(args: argparse.Namespace, host: Any) -> int:
     result = scan([Path(p) for p in args.paths], settings, host, plugins)
     if args.explain:
         return _explain(args.explain, result)
-    report = Report(result=result, policies=plugins.policies, tool_name="ciiguard", tool_version=__version__)
+    report = Report(
+        result=result, policies=plugins.policies, tool_name="ciiguard", tool_version=__version__
+    )
     text = reporters[args.format].render(report)
     if args.output:
         try:
             Path(args.output).write_text(text, encoding="utf-8")
         except OSError as exc:
-            print(f"ciiguard: error: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+            print(
+                f"ciiguard: error: cannot write {args.output}: {exc.strerror or exc}",
+                file=sys.stderr,
+            )
             return EXIT_ERROR
     else:
         sys.stdout.write(text)
@@ -153,14 +205,21 @@ def _scan(args: argparse.Namespace, host: Any) -> int:
 
 
 def _explain(address: str, result: Any) -> int:
-    matches = [r for r in result.resources if r.address == address or r.address.startswith(address + "[")]
+    matches = [
+        r for r in result.resources if r.address == address or r.address.startswith(address + "[")
+    ]
     if not matches:
-        print(f"ciiguard: error: no resource {address!r} in the scanned configuration", file=sys.stderr)
+        print(
+            f"ciiguard: error: no resource {address!r} in the scanned configuration",
+            file=sys.stderr,
+        )
         return EXIT_ERROR
     for r in matches:
         print(f"{r.address}  ({r.type}, {r.file}:{r.line})")
         print(f"  provider: {r.provider_config or r.provider}")
-        print(f"  region:   {r.region.region or '(unknown)'}  -> {r.location.value}: {r.location_note}")
+        print(
+            f"  region:   {r.region.region or '(unknown)'}  -> {r.location.value}: {r.location_note}"
+        )
         for i, hop in enumerate(r.region.provenance):
             print(f"    {'<-' if i else '  '} {hop.render()}")
         if r.region.unknown_reason:
@@ -168,6 +227,8 @@ def _explain(address: str, result: Any) -> int:
         scope = "in scope" if r.in_scope else "out of scope"
         print(f"  scope:    {scope}" + (f" ({r.scope_reason})" if r.scope_reason else ""))
         for f in r.flows:
-            print(f"  flow:     {f.kind} {f.argument} -> {f.destination or '?'} ({f.destination_location.value}: "
-                  f"{f.destination_explain})")
+            print(
+                f"  flow:     {f.kind} {f.argument} -> {f.destination or '?'} ({f.destination_location.value}: "
+                f"{f.destination_explain})"
+            )
     return EXIT_OK

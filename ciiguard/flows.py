@@ -7,7 +7,7 @@ another resource in the configuration resolves to that resource and its region.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,8 +43,11 @@ class ResourceIndex:
     def by_name(self, name: str, types: tuple[str, ...]) -> list[Resource]:
         found = []
         for r in self.by_address.values():
-            if r.type in types and (r.attributes.get("bucket") == name or r.attributes.get("name") == name
-                                    or r.attributes.get("identifier") == name):
+            if r.type in types and (
+                r.attributes.get("bucket") == name
+                or r.attributes.get("name") == name
+                or r.attributes.get("identifier") == name
+            ):
                 found.append(r)
         return found
 
@@ -115,33 +118,54 @@ class FlowBuilder:
 
     def _flow(self, r: Resource, rule: ReplicationRule, arg: str, value: Any) -> Flow | None:
         line = _line_for(r, arg)
-        common = {"kind": rule.kind, "declared_by": r.address, "argument": arg, "provider": r.provider,
-                  "file": r.file, "line": line}
+
+        def make(
+            source: str | None, dest: str | None, dest_res: str | None, loc: Location, explain: str
+        ) -> Flow:
+            return Flow(
+                kind=rule.kind,
+                declared_by=r.address,
+                argument=arg,
+                source=source,
+                destination=dest,
+                destination_resource=dest_res,
+                destination_location=loc,
+                destination_explain=explain,
+                provider=r.provider,
+                file=r.file,
+                line=line,
+            )
+
         if rule.destination == "self":
-            return self._into_self(r, value, common)
+            return self._into_self(r, value, make)
         source = self._source(r, rule)
         if isinstance(value, Unknown):
             targets = self.index.resolve(value.refs)
             if targets:
                 t = targets[0]
-                return Flow(source=source, destination=t.region.region, destination_resource=t.address,
-                            destination_location=t.location,
-                            destination_explain=f"{t.address}: {t.location_note or t.region.explain()}",
-                            **common)
-            return Flow(source=source, destination=None, destination_resource=None,
-                        destination_location=Location.UNKNOWN,
-                        destination_explain=f"{arg} is not known before apply ({value.reason})", **common)
+                return make(
+                    source,
+                    t.region.region,
+                    t.address,
+                    t.location,
+                    f"{t.address}: {t.location_note or t.region.explain()}",
+                )
+            return make(
+                source,
+                None,
+                None,
+                Location.UNKNOWN,
+                f"{arg} is not known before apply ({value.reason})",
+            )
         if not isinstance(value, str) or not value:
             return None
         if rule.destination == "arn" or value.startswith("arn:"):
             loc, why, region = self.catalogue.arn_location(value)
-            return Flow(source=source, destination=region or value, destination_resource=None,
-                        destination_location=loc, destination_explain=why, **common)
+            return make(source, region or value, None, loc, why)
         loc, why = self.catalogue.location(r.provider, value)
-        return Flow(source=source, destination=value, destination_resource=None,
-                    destination_location=loc, destination_explain=why, **common)
+        return make(source, value, None, loc, why)
 
-    def _into_self(self, r: Resource, value: Any, common: dict[str, Any]) -> Flow | None:
+    def _into_self(self, r: Resource, value: Any, make: Callable[..., Flow]) -> Flow | None:
         """A resource that pulls data in (read replica, backup replication): it is the destination."""
         source: str | None = None
         if isinstance(value, Unknown):
@@ -153,6 +177,6 @@ class FlowBuilder:
                 source = found[0].address if found else None
         else:
             return None
-        return Flow(source=source, destination=r.region.region, destination_resource=r.address,
-                    destination_location=r.location,
-                    destination_explain=r.location_note or r.region.explain(), **common)
+        return make(
+            source, r.region.region, r.address, r.location, r.location_note or r.region.explain()
+        )

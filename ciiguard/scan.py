@@ -6,6 +6,7 @@ parsers -> Resource (region + provenance) -> resolve (location, scope, flows) ->
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -28,7 +29,9 @@ from ciiguard.plugins.manager import PluginHost
 from ciiguard.policies.base import Policy, PolicyContext
 from ciiguard.settings import Settings
 
-SKIP_DIRS = frozenset({".terraform", ".git", "node_modules", ".venv", "venv", "__pycache__", ".tox"})
+SKIP_DIRS = frozenset(
+    {".terraform", ".git", "node_modules", ".venv", "venv", "__pycache__", ".tox"}
+)
 ENFORCEMENTS = {e.value: e for e in Enforcement}
 
 
@@ -48,10 +51,16 @@ def gather(host: PluginHost) -> Plugins:
     seen: dict[str, str] = {}
     for plugin, pol in host.collect("ciiguard_policies"):
         if not isinstance(pol, Policy):
-            host.fail(plugin, "ciiguard_policies", f"returned {type(pol).__name__}, not ciiguard.Policy")
+            host.fail(
+                plugin, "ciiguard_policies", f"returned {type(pol).__name__}, not ciiguard.Policy"
+            )
             continue
         if pol.id in seen:
-            host.fail(plugin, "ciiguard_policies", f"policy id {pol.id} is already defined by {seen[pol.id]!r}")
+            host.fail(
+                plugin,
+                "ciiguard_policies",
+                f"policy id {pol.id} is already defined by {seen[pol.id]!r}",
+            )
             continue
         seen[pol.id] = plugin
         policies.append(dataclasses.replace(pol, plugin=pol.plugin or plugin))
@@ -64,8 +73,9 @@ def gather(host: PluginHost) -> Plugins:
     return Plugins(catalogue, parsers, policies)
 
 
-def discover(paths: Sequence[Path], parsers: list[Parser], ctx: ParseContext,
-             errors: list[ScanIssue]) -> dict[int, list[Path]]:
+def discover(
+    paths: Sequence[Path], parsers: list[Parser], ctx: ParseContext, errors: list[ScanIssue]
+) -> dict[int, list[Path]]:
     """Files per parser (by index). Explicit files no parser claims are errors, never skipped."""
     claimed: dict[int, list[Path]] = {}
 
@@ -75,16 +85,26 @@ def discover(paths: Sequence[Path], parsers: list[Parser], ctx: ParseContext,
             try:
                 ok = p.claims(f)
             except Exception as exc:  # noqa: BLE001 - a plugin's claims() must not crash the run
-                errors.append(ScanIssue(ctx.display(f), None,
-                                        f"parser {getattr(p, 'name', '?')!r} failed to inspect the file: {exc}"))
+                errors.append(
+                    ScanIssue(
+                        ctx.display(f),
+                        None,
+                        f"parser {getattr(p, 'name', '?')!r} failed to inspect the file: {exc}",
+                    )
+                )
                 continue
             if ok:
                 claimed.setdefault(i, []).append(f)
                 taken = True
                 break
         if explicit and not taken:
-            errors.append(ScanIssue(ctx.display(f), None, "not an input ciiguard can read "
-                                    "(expected a Terraform directory or file)"))
+            errors.append(
+                ScanIssue(
+                    ctx.display(f),
+                    None,
+                    "not an input ciiguard can read (expected a Terraform directory or file)",
+                )
+            )
 
     for path in paths:
         if not path.exists():
@@ -100,8 +120,9 @@ def discover(paths: Sequence[Path], parsers: list[Parser], ctx: ParseContext,
     return claimed
 
 
-def resolve(resources: list[Resource], host: PluginHost, settings: Settings,
-            catalogue: Catalogue) -> list[Resource]:
+def resolve(
+    resources: list[Resource], host: PluginHost, settings: Settings, catalogue: Catalogue
+) -> list[Resource]:
     """Location verdicts, data-bearing and scope, then flows (which need the others' locations)."""
     located: list[Resource] = []
     for r in resources:
@@ -115,7 +136,9 @@ def resolve(resources: list[Resource], host: PluginHost, settings: Settings,
             cls = host.first("ciiguard_classify", resource=r, settings=settings)
             if not isinstance(cls, Classification):
                 cls = classify_by_tags(r, settings)
-            r = dataclasses.replace(r, in_scope=cls.in_scope, classification=cls.value, scope_reason=cls.reason)
+            r = dataclasses.replace(
+                r, in_scope=cls.in_scope, classification=cls.value, scope_reason=cls.reason
+            )
         located.append(r)
     index = ResourceIndex.build(located)
     builder = FlowBuilder(catalogue, index)
@@ -138,13 +161,19 @@ def _propagate_replica_scope(resources: list[Resource]) -> list[Resource]:
                 if src is None or dest is None or dest is src or not src.in_scope or dest.in_scope:
                     continue
                 by_addr[dest.address] = dataclasses.replace(
-                    dest, in_scope=True, classification=dest.classification or src.classification,
-                    data_bearing=True, scope_reason=f"receives replicated data from {src.address}")
+                    dest,
+                    in_scope=True,
+                    classification=dest.classification or src.classification,
+                    data_bearing=True,
+                    scope_reason=f"receives replicated data from {src.address}",
+                )
                 changed = True
     return [by_addr[r.address] for r in resources]
 
 
-def run_policies(policies: Iterable[Policy], ctx: PolicyContext, host: PluginHost) -> list[Violation]:
+def run_policies(
+    policies: Iterable[Policy], ctx: PolicyContext, host: PluginHost
+) -> list[Violation]:
     out: list[Violation] = []
     for policy in policies:
         level = ENFORCEMENTS.get(ctx.settings.enforcement.get(policy.id, ""), policy.enforcement)
@@ -155,23 +184,44 @@ def run_policies(policies: Iterable[Policy], ctx: PolicyContext, host: PluginHos
                 address = f.resource or (resource.address if resource else "")
                 file = f.file if f.file is not None else (resource.file if resource else None)
                 line = f.line if f.line is not None else (resource.line if resource else None)
-                region = f.region if f.region is not None else (resource.region.region if resource else None)
-                out.append(Violation(
-                    policy=policy.id, resource=address, message=f.message, severity=policy.severity,
-                    enforcement=level, blocking=level is Enforcement.MANDATORY, file=file, line=line,
-                    region=region, evidence=f.evidence, fix=f.fix or policy.fix,
-                    resource_type=resource.type if resource else None,
-                ))
+                region = (
+                    f.region
+                    if f.region is not None
+                    else (resource.region.region if resource else None)
+                )
+                out.append(
+                    Violation(
+                        policy=policy.id,
+                        resource=address,
+                        message=f.message,
+                        severity=policy.severity,
+                        enforcement=level,
+                        blocking=level is Enforcement.MANDATORY,
+                        file=file,
+                        line=line,
+                        region=region,
+                        evidence=f.evidence,
+                        fix=f.fix or policy.fix,
+                        resource_type=resource.type if resource else None,
+                    )
+                )
         except Exception as exc:  # noqa: BLE001 - isolate a crashing policy, fail the run
-            host.fail(policy.plugin or policy.id, f"policy {policy.id}", f"{type(exc).__name__}: {exc}")
+            host.fail(
+                policy.plugin or policy.id, f"policy {policy.id}", f"{type(exc).__name__}: {exc}"
+            )
     return out
 
 
-def scan(paths: Sequence[Path], settings: Settings, host: PluginHost,
-         plugins: Plugins | None = None) -> ScanResult:
+def scan(
+    paths: Sequence[Path], settings: Settings, host: PluginHost, plugins: Plugins | None = None
+) -> ScanResult:
     plugins = plugins or gather(host)
-    ctx = ParseContext(settings=settings, catalogue=plugins.catalogue,
-                       roots=[p.resolve() for p in paths], cwd=Path.cwd())
+    ctx = ParseContext(
+        settings=settings,
+        catalogue=plugins.catalogue,
+        roots=[p.resolve() for p in paths],
+        cwd=Path.cwd(),
+    )
     errors: list[ScanIssue] = []
     claimed = discover(paths, plugins.parsers, ctx, errors)
     if not claimed and not errors:
@@ -182,8 +232,8 @@ def scan(paths: Sequence[Path], settings: Settings, host: PluginHost,
     for i in sorted(claimed):
         parser = plugins.parsers[i]
         files.extend(ctx.display(f) for f in claimed[i])
-        out = host.guard(getattr(parser, "name", "?"), f"parser {getattr(parser, 'name', '?')}",
-                         lambda p=parser, fs=claimed[i]: p.parse(fs, ctx))
+        name = str(getattr(parser, "name", "?"))
+        out = host.guard(name, f"parser {name}", functools.partial(parser.parse, claimed[i], ctx))
         if out is not None:
             outputs.append(out)
     resources = [r for o in outputs for r in o.resources]
@@ -192,14 +242,21 @@ def scan(paths: Sequence[Path], settings: Settings, host: PluginHost,
     warnings = [w for o in outputs for w in o.warnings]
     resources = resolve(resources, host, settings, plugins.catalogue)
     resources.sort(key=lambda r: (r.file or "", r.line or 0, r.address))
-    pctx = PolicyContext(resources=resources, settings=settings, catalogue=plugins.catalogue, gaps=gaps)
+    pctx = PolicyContext(
+        resources=resources, settings=settings, catalogue=plugins.catalogue, gaps=gaps
+    )
     violations = run_policies(plugins.policies, pctx, host)
     errors.extend(host.failures)
     violations.sort(key=lambda v: (v.file or "", v.line or 0, v.policy, v.resource, v.message))
     errors = _dedupe(errors)
     errors.sort(key=lambda e: (e.file or "", e.line or 0, e.message))
-    return ScanResult(resources=resources, violations=violations, errors=errors, warnings=warnings,
-                      files=sorted(set(files)))
+    return ScanResult(
+        resources=resources,
+        violations=violations,
+        errors=errors,
+        warnings=warnings,
+        files=sorted(set(files)),
+    )
 
 
 def _dedupe(items: list[ScanIssue]) -> list[ScanIssue]:

@@ -16,8 +16,16 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 EXAMPLES = ROOT / "examples"
-REGION_ENV = ("AWS_REGION", "AWS_DEFAULT_REGION", "ALIBABA_CLOUD_REGION", "ALICLOUD_REGION",
-              "TENCENTCLOUD_REGION", "HW_REGION_NAME", "GOOGLE_REGION", "TF_WORKSPACE")
+REGION_ENV = (
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "ALIBABA_CLOUD_REGION",
+    "ALICLOUD_REGION",
+    "TENCENTCLOUD_REGION",
+    "HW_REGION_NAME",
+    "GOOGLE_REGION",
+    "TF_WORKSPACE",
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -40,7 +48,9 @@ def ciiguard_exe() -> list[str]:
     found = shutil.which("ciiguard")
     if found:
         return [found]
-    pytest.fail("the ciiguard console script is not installed; install the project first (see README)")
+    pytest.fail(
+        "the ciiguard console script is not installed; install the project first (see README)"
+    )
 
 
 @dataclass
@@ -55,14 +65,22 @@ class Run:
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in REGION_ENV and not k.startswith("TF_VAR_")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in REGION_ENV and not k.startswith("TF_VAR_")
+    }
     env.update(extra)
     return env
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> Run:
-    proc = subprocess.run([*ciiguard_exe(), *args], capture_output=True, text=True,
-                          env=env if env is not None else clean_env(), cwd=cwd or ROOT, timeout=300)
+    proc = subprocess.run(
+        [*ciiguard_exe(), *args],
+        capture_output=True,
+        text=True,
+        env=env if env is not None else clean_env(),
+        cwd=cwd or ROOT,
+        timeout=300,
+    )
     return Run(proc.returncode, proc.stdout, proc.stderr)
 
 

@@ -22,7 +22,7 @@ def only(report: dict, address: str = "aws_s3_bucket.b") -> dict:
 @pytest.mark.parametrize(
     ("case", "extra", "region", "location", "policy", "chain_part"),
     [
-        ("literal", (), "eu-west-1", "outside", "CII001", 'provider aws'),
+        ("literal", (), "eu-west-1", "outside", "CII001", "provider aws"),
         ("var-default", (), "us-west-2", "outside", "CII001", "var.region"),
         ("tfvars", (), "ap-south-1", "outside", "CII001", "terraform.tfvars:2"),
         ("auto-tfvars", (), "sa-east-1", "outside", "CII001", "b.auto.tfvars.json"),
@@ -45,7 +45,9 @@ def test_region_resolution_paths(case, extra, region, location, policy, chain_pa
     assert code == (1 if policy else 0)
     if policy:
         v = report["violations"][0]
-        assert v["resource"] == "aws_s3_bucket.b" and v["blocking"] is True and v["region"] == region
+        assert (
+            v["resource"] == "aws_s3_bucket.b" and v["blocking"] is True and v["region"] == region
+        )
 
 
 def test_tf_var_environment_sits_below_tfvars_but_above_default() -> None:
@@ -73,7 +75,9 @@ def test_default_tags_merge_under_resource_tags() -> None:
     assert b["classification"] == "important" and b["in_scope"] is True
     override = only(report, "aws_s3_bucket.override")
     assert override["in_scope"] is False
-    assert [(v["policy"], v["resource"]) for v in report["violations"]] == [("CII001", "aws_s3_bucket.b")]
+    assert [(v["policy"], v["resource"]) for v in report["violations"]] == [
+        ("CII001", "aws_s3_bucket.b")
+    ]
     assert code == 1
 
 

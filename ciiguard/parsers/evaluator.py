@@ -132,7 +132,7 @@ class Evaluator:
             return _err(f"incomplete reference {value.kind}.{'.'.join(value.parts)}")
         return value
 
-    def _eval(self, e: Expr) -> Value:  # noqa: C901 - dispatch over node types
+    def _eval(self, e: Expr) -> Value:
         if isinstance(e, Literal):
             return e.value
         if isinstance(e, Template):
@@ -169,9 +169,14 @@ class Evaluator:
                     return frame[e.name]
             if e.name in ("var", "local", "each", "count"):
                 if e.name in ("each", "count"):
-                    return _err(f"{e.name} is only valid in a resource or module with {e.name if e.name == 'count' else 'for_each'}")
+                    return _err(
+                        f"{e.name} is only valid in a resource or module with {e.name if e.name == 'count' else 'for_each'}"
+                    )
                 return Namespace(e.name, ())
-            return Namespace(self.scope.root_kind(e.name), () if self.scope.root_kind(e.name) != "resource" else (e.name,))
+            return Namespace(
+                self.scope.root_kind(e.name),
+                () if self.scope.root_kind(e.name) != "resource" else (e.name,),
+            )
         if isinstance(e, GetAttr):
             base = self._traversal(e.obj) if _rooted(e.obj) else self.evaluate(e.obj)
             return self._step(base, e.name)
@@ -181,7 +186,9 @@ class Evaluator:
         if isinstance(base, Namespace):
             if is_unknown(key):
                 return key
-            return self._step(base, to_string(key) if isinstance(key, (str, int, float)) else str(key), index=key)
+            return self._step(
+                base, to_string(key) if isinstance(key, (str, int, float)) else str(key), index=key
+            )
         return self._index(base, key)
 
     def _step(self, base: Value, name: str, index: Value = None) -> Value:
@@ -237,7 +244,9 @@ class Evaluator:
     def _splat(self, e: Splat) -> Value:
         base = self.evaluate(e.obj)
         if isinstance(base, Namespace):
-            return Unknown(f"splat over {base.kind}.{'.'.join(base.parts)} is not known before apply")
+            return Unknown(
+                f"splat over {base.kind}.{'.'.join(base.parts)} is not known before apply"
+            )
         if is_unknown(base):
             return base
         if base is None:

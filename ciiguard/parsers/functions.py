@@ -75,7 +75,11 @@ def to_number(v: Value) -> int | float:
         return v
     if isinstance(v, str):
         try:
-            return normalise_number(float(v)) if re.fullmatch(r"-?\d+(\.\d+)?([eE][-+]?\d+)?", v.strip()) and v == v.strip() else _bad_number(v)
+            return (
+                normalise_number(float(v))
+                if re.fullmatch(r"-?\d+(\.\d+)?([eE][-+]?\d+)?", v.strip()) and v == v.strip()
+                else _bad_number(v)
+            )
         except (ValueError, OverflowError):
             raise FunctionError(f"cannot convert {v!r} to number") from None
     raise FunctionError(f"cannot convert {type_name(v)} to number")
@@ -130,7 +134,7 @@ def equal(a: Value, b: Value) -> bool:
     if type_name(a) != type_name(b):
         return False
     if isinstance(a, list):
-        return len(a) == len(b) and all(equal(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(equal(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, dict):
         return a.keys() == b.keys() and all(equal(a[k], b[k]) for k in a)
     return bool(a == b)
@@ -144,9 +148,9 @@ def make_set(items: list[Value]) -> list[Value]:
             raise FunctionError("sets must not contain null values")
         if not any(equal(item, o) for o in out):
             out.append(item)
-    if all(isinstance(x, str) for x in out):
-        out.sort()
-    elif all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in out):
+    if all(isinstance(x, str) for x in out) or all(
+        isinstance(x, (int, float)) and not isinstance(x, bool) for x in out
+    ):
         out.sort()
     return out
 
@@ -242,13 +246,21 @@ def _contains(args: list[Value]) -> Value:
 
 def _format_verb(verb: str, flags: str, value: Value) -> str:
     if verb == "s":
-        text = to_string(value) if not isinstance(value, (list, dict)) else json.dumps(value, separators=(",", ":"))
+        text = (
+            to_string(value)
+            if not isinstance(value, (list, dict))
+            else json.dumps(value, separators=(",", ":"))
+        )
     elif verb == "d":
         text = str(as_int(value, "format"))
     elif verb == "q":
         text = json.dumps(to_string(value))
     elif verb == "v":
-        text = to_string(value) if not isinstance(value, (list, dict)) else json.dumps(value, separators=(",", ":"))
+        text = (
+            to_string(value)
+            if not isinstance(value, (list, dict))
+            else json.dumps(value, separators=(",", ":"))
+        )
     elif verb == "t":
         text = "true" if to_bool(value) else "false"
     elif verb in "fFeEgG":
@@ -268,7 +280,11 @@ def _format_verb(verb: str, flags: str, value: Value) -> str:
     width = re.match(r"[-+ 0#]*(\d+)", flags)
     if width:
         w = int(width.group(1))
-        text = text.ljust(w) if "-" in flags else text.rjust(w, "0" if "0" in flags and verb != "s" else " ")
+        text = (
+            text.ljust(w)
+            if "-" in flags
+            else text.rjust(w, "0" if "0" in flags and verb != "s" else " ")
+        )
     return text
 
 
@@ -303,7 +319,10 @@ def _formatlist(args: list[Value]) -> Value:
     n = len(lists[0])
     if any(len(x) != n for x in lists):
         raise FunctionError("formatlist: lists of different lengths")
-    return [_format([args[0], *[(a[i] if isinstance(a, list) else a) for a in args[1:]]]) for i in range(n)]
+    return [
+        _format([args[0], *[(a[i] if isinstance(a, list) else a) for a in args[1:]]])
+        for i in range(n)
+    ]
 
 
 def _join(args: list[Value]) -> Value:
@@ -367,7 +386,9 @@ def _substr(args: list[Value]) -> Value:
 
 
 def _title(args: list[Value]) -> Value:
-    return re.sub(r"(^|[^\w])(\w)", lambda m: m.group(1) + m.group(2).upper(), as_str(args[0], "title"))
+    return re.sub(
+        r"(^|[^\w])(\w)", lambda m: m.group(1) + m.group(2).upper(), as_str(args[0], "title")
+    )
 
 
 def _tonumber(args: list[Value]) -> Value:
@@ -396,7 +417,7 @@ def _toset(args: list[Value]) -> Value:
 
 def _tomap(args: list[Value]) -> Value:
     m = as_map(args[0], "tomap")
-    return dict(zip(m.keys(), _unify_strings(list(m.values()))))
+    return dict(zip(m.keys(), _unify_strings(list(m.values())), strict=True))
 
 
 def _length(args: list[Value]) -> Value:
@@ -437,7 +458,7 @@ def _zipmap(args: list[Value]) -> Value:
     ks, vs = as_list(args[0], "zipmap"), as_list(args[1], "zipmap")
     if len(ks) != len(vs):
         raise FunctionError("zipmap: lists of different lengths")
-    return {as_str(k, "zipmap"): v for k, v in zip(ks, vs)}
+    return {as_str(k, "zipmap"): v for k, v in zip(ks, vs, strict=True)}
 
 
 def _jsondecode(args: list[Value]) -> Value:
@@ -513,7 +534,9 @@ def _slice(args: list[Value]) -> Value:
 
 def _range(args: list[Value]) -> Value:
     nums = [to_number(a) for a in args]
-    start, stop, step = (0, nums[0], 1) if len(nums) == 1 else (nums[0], nums[1], nums[2] if len(nums) > 2 else 1)
+    start, stop, step = (
+        (0, nums[0], 1) if len(nums) == 1 else (nums[0], nums[1], nums[2] if len(nums) > 2 else 1)
+    )
     if step == 0:
         raise FunctionError("range: step must not be zero")
     count = max(0, math.ceil((stop - start) / step))
@@ -551,12 +574,20 @@ def _upper(a: list[Value]) -> Value:
 
 def _setintersection(a: list[Value]) -> Value:
     first = make_set(as_list(a[0], "setintersection"))
-    return make_set([x for x in first if all(any(equal(x, y) for y in as_list(o, "setintersection")) for o in a[1:])])
+    return make_set(
+        [
+            x
+            for x in first
+            if all(any(equal(x, y) for y in as_list(o, "setintersection")) for o in a[1:])
+        ]
+    )
 
 
 def _setsubtract(a: list[Value]) -> Value:
     other = as_list(a[1], "setsubtract")
-    return make_set([x for x in as_list(a[0], "setsubtract") if not any(equal(x, y) for y in other)])
+    return make_set(
+        [x for x in as_list(a[0], "setsubtract") if not any(equal(x, y) for y in other)]
+    )
 
 
 def _floor(a: list[Value]) -> Value:

@@ -44,9 +44,12 @@ def parse_hcl(text: str, path: str) -> HclFile:
     try:
         tree = hcl2.parses_to_tree(text)
     except UnexpectedInput as exc:
-        line = getattr(exc, "line", None)
-        raise InputError(path, line if isinstance(line, int) and line > 0 else None,
-                         f"HCL syntax error: {_short_lark_message(exc)}") from None
+        err_line: Any = getattr(exc, "line", None)
+        raise InputError(
+            path,
+            err_line if isinstance(err_line, int) and err_line > 0 else None,
+            f"HCL syntax error: {_short_lark_message(exc)}",
+        ) from None
     except (LarkError, RecursionError, ValueError) as exc:
         raise InputError(path, None, f"HCL syntax error: {type(exc).__name__}") from None
     comments: list[Comment] = []
@@ -120,7 +123,9 @@ class _Folder:
             text = str(tok)
             stripped = text.strip()
             if stripped.startswith(("#", "//", "/*")):
-                self.comments.append(Comment(tok.line + (len(text) - len(text.lstrip("\n"))), stripped))
+                self.comments.append(
+                    Comment(tok.line + (len(text) - len(text.lstrip("\n"))), stripped)
+                )
 
     def attribute(self, tree: Any) -> Attribute:
         name_node = tree.children[0]
@@ -152,7 +157,7 @@ class _Folder:
         return str(node)
 
     # -- expressions -----------------------------------------------------
-    def expr(self, node: Any) -> Expr:  # noqa: C901 - one dispatch over the grammar's rules
+    def expr(self, node: Any) -> Expr:
         data = node.data
         if data == "expr_term":
             inner = _trees(node)
@@ -170,7 +175,9 @@ class _Folder:
         if data == "string":
             return self.string(node)
         if data in ("heredoc_template", "heredoc_template_trim"):
-            return self.heredoc(str(node.children[0]), data == "heredoc_template_trim", node.meta.line)
+            return self.heredoc(
+                str(node.children[0]), data == "heredoc_template_trim", node.meta.line
+            )
         if data == "template_string":
             return Unsupported("template directive")
         if data == "tuple":
@@ -193,7 +200,9 @@ class _Folder:
         if data == "function_call":
             idents = [c for c in node.children if _is_tree(c) and c.data == "identifier"]
             name = "::".join(str(i.children[0]) for i in idents)
-            args_node = next((c for c in node.children if _is_tree(c) and c.data == "arguments"), None)
+            args_node = next(
+                (c for c in node.children if _is_tree(c) and c.data == "arguments"), None
+            )
             args: tuple[Expr, ...] = ()
             expand = False
             if args_node is not None:
@@ -227,7 +236,11 @@ class _Folder:
         return self.expr(_trees(idx)[0])
 
     def object_key(self, key_node: Any) -> Expr:
-        inner = _trees(key_node)[0] if _is_tree(key_node) and key_node.data == "object_elem_key" else key_node
+        inner = (
+            _trees(key_node)[0]
+            if _is_tree(key_node) and key_node.data == "object_elem_key"
+            else key_node
+        )
         if inner.data == "keyword":
             return Literal(str(inner.children[0]))
         if inner.data == "expr_term":
@@ -253,9 +266,7 @@ class _Folder:
                 else:
                     kind = piece.type
                     text = str(piece)
-                    if kind == "ESCAPED_INTERPOLATION":
-                        parts.append(text[1:])
-                    elif kind == "ESCAPED_DIRECTIVE":
+                    if kind == "ESCAPED_INTERPOLATION" or kind == "ESCAPED_DIRECTIVE":
                         parts.append(text[1:])
                     else:
                         parts.append(_unescape(text))
@@ -306,18 +317,29 @@ class _Folder:
 
     def for_expr(self, node: Any, is_object: bool) -> Expr:
         intro = next(c for c in node.children if _is_tree(c) and c.data == "for_intro")
-        names = [str(c.children[0]) for c in intro.children if _is_tree(c) and c.data == "identifier"]
-        coll_node = [c for c in _trees(intro) if c.data != "identifier"][0]
+        names = [
+            str(c.children[0]) for c in intro.children if _is_tree(c) and c.data == "identifier"
+        ]
+        coll_node = next(c for c in _trees(intro) if c.data != "identifier")
         key_var, value_var = (names[0], names[1]) if len(names) == 2 else (None, names[0])
         exprs = [c for c in _trees(node) if c.data not in ("for_intro", "for_cond")]
         cond_node = next((c for c in node.children if _is_tree(c) and c.data == "for_cond"), None)
         cond = self.expr(_trees(cond_node)[0]) if cond_node is not None else None
         grouping = any(not _is_tree(c) and str(c) == "..." for c in node.children)
         if is_object:
-            return ForExpr(key_var, value_var, self.expr(coll_node), self.expr(exprs[0]),
-                           self.expr(exprs[1]), cond, grouping, True)
-        return ForExpr(key_var, value_var, self.expr(coll_node), None, self.expr(exprs[0]), cond,
-                       False, False)
+            return ForExpr(
+                key_var,
+                value_var,
+                self.expr(coll_node),
+                self.expr(exprs[0]),
+                self.expr(exprs[1]),
+                cond,
+                grouping,
+                True,
+            )
+        return ForExpr(
+            key_var, value_var, self.expr(coll_node), None, self.expr(exprs[0]), cond, False, False
+        )
 
 
 def _template(parts: list[str | Expr]) -> Expr:

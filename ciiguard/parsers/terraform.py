@@ -21,10 +21,28 @@ from ciiguard.parsers.base import ParseContext
 from ciiguard.parsers.evaluator import Evaluator, Scope, deep_unknown, is_unknown, render_value
 from ciiguard.parsers.functions import FunctionError, to_string
 from ciiguard.parsers.hcl_ast import Block, Body, Expr, GetAttr, Literal, Name
-from ciiguard.parsers.terraform_files import Located, ModuleDef, VarValue, load_module, root_variable_values
+from ciiguard.parsers.terraform_files import (
+    Located,
+    ModuleDef,
+    VarValue,
+    load_module,
+    root_variable_values,
+)
 
-META_ARGS = frozenset({"count", "for_each", "provider", "depends_on", "lifecycle", "provisioner",
-                       "connection", "providers", "source", "version"})
+META_ARGS = frozenset(
+    {
+        "count",
+        "for_each",
+        "provider",
+        "depends_on",
+        "lifecycle",
+        "provisioner",
+        "connection",
+        "providers",
+        "source",
+        "version",
+    }
+)
 MAX_INSTANCES = 10_000
 MAX_MODULE_DEPTH = 64
 SKIP_DIRS = frozenset({".terraform", ".git", "node_modules", ".venv", "__pycache__"})
@@ -62,9 +80,15 @@ def _instance_key(key: Any) -> str:
 class ModuleInstance(Scope):
     """One instance of a module (the root, ``module.a`` or ``module.a["k"]``): its names' meanings."""
 
-    def __init__(self, parser: _RootEvaluation, mod: ModuleDef, prefix: str,
-                 variables: dict[str, VarValue], providers: dict[str, ProviderConfig],
-                 ancestry: tuple[Path, ...]) -> None:
+    def __init__(
+        self,
+        parser: _RootEvaluation,
+        mod: ModuleDef,
+        prefix: str,
+        variables: dict[str, VarValue],
+        providers: dict[str, ProviderConfig],
+        ancestry: tuple[Path, ...],
+    ) -> None:
         self.p = parser
         self.mod = mod
         self.prefix = prefix  # "" or "module.a." style, ready to prepend
@@ -77,7 +101,7 @@ class ModuleInstance(Scope):
         self._outputs: dict[str, Any] = {}
         for located in mod.providers:
             cfg = self._provider_config(located)
-            providers[cfg.key if not prefix else cfg.key] = cfg
+            providers[cfg.key.split(":", 1)[-1]] = cfg
 
     @property
     def module_path(self) -> str:
@@ -133,13 +157,17 @@ class ModuleInstance(Scope):
             rtype, name = parts[0], parts[1]
             addr = f"{self.prefix}{rtype}.{name}"
             located = self.mod.resource_block(rtype, name)
-            expanded = located is not None and (located.block.body.attr("count") is not None
-                                                or located.block.body.attr("for_each") is not None)
+            expanded = located is not None and (
+                located.block.body.attr("count") is not None
+                or located.block.body.attr("for_each") is not None
+            )
             if expanded and len(parts) == 2:
                 return None
             if expanded and parts[2].startswith("["):
                 addr += parts[2]
-            return Unknown(f"{rtype}.{name} attributes are known only after apply", frozenset({addr}))
+            return Unknown(
+                f"{rtype}.{name} attributes are known only after apply", frozenset({addr})
+            )
         return Unknown(f"{kind}.{'.'.join(parts)} is not known before apply")
 
     # -- providers ----------------------------------------------------------
@@ -166,8 +194,12 @@ class ModuleInstance(Scope):
                 ta = dt.body.attr(attr_name)
                 if ta is not None:
                     tags = Evaluator(self).evaluate(ta.expr)
-        hop = Hop(f"provider {shown}", located.file, (region_attr.line if region_attr else block.line),
-                  render_value(region) if region_attr is not None and not trace else None)
+        hop = Hop(
+            f"provider {shown}",
+            located.file,
+            (region_attr.line if region_attr else block.line),
+            render_value(region) if region_attr is not None and not trace else None,
+        )
         return ProviderConfig(shown, name, region, (hop, *trace), tags, located.file, block.line)
 
     def provider_for(self, key: str) -> ProviderConfig:
@@ -176,8 +208,16 @@ class ModuleInstance(Scope):
             return cfg
         name = key.split(".", 1)[0]
         shown = f"{self.module_path}:{key}" if self.module_path else key
-        cfg = ProviderConfig(shown, name, None, (Hop(f"provider {shown} (no configuration block)"),),
-                             None, None, None, implicit=True)
+        cfg = ProviderConfig(
+            shown,
+            name,
+            None,
+            (Hop(f"provider {shown} (no configuration block)"),),
+            None,
+            None,
+            None,
+            implicit=True,
+        )
         self.providers[key] = cfg
         return cfg
 
@@ -210,7 +250,10 @@ class ModuleInstance(Scope):
         children = self.children(call)
         if isinstance(children, Unknown):
             return children
-        expanded = call.block.body.attr("count") is not None or call.block.body.attr("for_each") is not None
+        expanded = (
+            call.block.body.attr("count") is not None
+            or call.block.body.attr("for_each") is not None
+        )
         rest = parts[1:]
         if expanded:
             if not rest:
@@ -218,7 +261,11 @@ class ModuleInstance(Scope):
             if not rest[0].startswith("["):
                 return Unknown(f"module.{parts[0]} has count/for_each; index it first", error=True)
             raw = rest[0][1:-1]
-            key: Any = raw[1:-1] if raw.startswith('"') else (int(raw) if raw.lstrip("-").isdigit() else raw)
+            key: Any = (
+                raw[1:-1]
+                if raw.startswith('"')
+                else (int(raw) if raw.lstrip("-").isdigit() else raw)
+            )
             child = children.get(key)
             if child is None:
                 return Unknown(f"module.{parts[0]}{rest[0]} does not exist", error=True)
@@ -256,8 +303,14 @@ class ModuleInstance(Scope):
 class _RootEvaluation:
     """Evaluates one root module (and the local modules it calls) into resources."""
 
-    def __init__(self, parser: TerraformParser, ctx: ParseContext, root_dir: Path,
-                 modules: Callable[[Path], ModuleDef], out: ParseOutput) -> None:
+    def __init__(
+        self,
+        parser: TerraformParser,
+        ctx: ParseContext,
+        root_dir: Path,
+        modules: Callable[[Path], ModuleDef],
+        out: ParseOutput,
+    ) -> None:
         self.parser = parser
         self.ctx = ctx
         self.catalogue: Catalogue = ctx.catalogue
@@ -273,15 +326,26 @@ class _RootEvaluation:
             return {}
         try:
             data = json.loads(manifest.read_text(encoding="utf-8"))
-            return {m["Key"]: (self.root_dir / m["Dir"]) for m in data.get("Modules", []) if m.get("Key")}
+            return {
+                m["Key"]: (self.root_dir / m["Dir"])
+                for m in data.get("Modules", [])
+                if m.get("Key")
+            }
         except (OSError, ValueError, TypeError, KeyError):
-            self.out.errors.append(ScanIssue(self.ctx.display(manifest), None, "unreadable modules.json"))
+            self.out.errors.append(
+                ScanIssue(self.ctx.display(manifest), None, "unreadable modules.json")
+            )
             return {}
 
     def run(self) -> None:
         mod = self.modules(self.root_dir)
-        values, errors = root_variable_values(mod, dict(self.ctx.settings.environment),
-                                              self.ctx.settings.var_inputs, self.ctx.display, self.ctx.cwd)
+        values, errors = root_variable_values(
+            mod,
+            dict(self.ctx.settings.environment),
+            self.ctx.settings.var_inputs,
+            self.ctx.display,
+            self.ctx.cwd,
+        )
         for e in errors:
             self.out.errors.append(ScanIssue(e.file, e.line, e.message))
         root = ModuleInstance(self, mod, "", values, {}, (self.root_dir.resolve(),))
@@ -299,14 +363,18 @@ class _RootEvaluation:
                 self.walk(child, key)
 
     # -- module calls --------------------------------------------------------
-    def instantiate_call(self, parent: ModuleInstance, call: Located) -> dict[Any, ModuleInstance] | Unknown:
+    def instantiate_call(
+        self, parent: ModuleInstance, call: Located
+    ) -> dict[Any, ModuleInstance] | Unknown:
         block = call.block
         name = block.labels[0]
         address = f"{parent.prefix}module.{name}"
         src_attr = block.body.attr("source")
         source = Evaluator(parent).evaluate(src_attr.expr) if src_attr else None
         if not isinstance(source, str):
-            self.out.errors.append(ScanIssue(call.file, block.line, f"module {name!r} has no literal source"))
+            self.out.errors.append(
+                ScanIssue(call.file, block.line, f"module {name!r} has no literal source")
+            )
             return Unknown("module source unknown")
         child_dir = self._module_dir(parent, name, source, call, address)
         if child_dir is None:
@@ -326,23 +394,40 @@ class _RootEvaluation:
             instances[key] = self._child(parent, mod, call, prefix, ev, child_dir)
         return instances
 
-    def _child(self, parent: ModuleInstance, mod: ModuleDef, call: Located, prefix: str,
-               ev: Evaluator, child_dir: Path) -> ModuleInstance:
+    def _child(
+        self,
+        parent: ModuleInstance,
+        mod: ModuleDef,
+        call: Located,
+        prefix: str,
+        ev: Evaluator,
+        child_dir: Path,
+    ) -> ModuleInstance:
         block = call.block
         values: dict[str, VarValue] = {}
         for vname, var in mod.variables.items():
             arg = block.body.attr(vname)
             if arg is not None and vname not in META_ARGS:
                 trace: list[Hop] = []
-                v = Evaluator(parent, trace).with_bindings(ev.bindings[-1] if ev.bindings else {}).evaluate(arg.expr)
-                values[vname] = VarValue(v, (Hop(f"{prefix}var.{vname}", call.file, arg.line, render_value(v)), *trace))
+                v = (
+                    Evaluator(parent, trace)
+                    .with_bindings(ev.bindings[-1] if ev.bindings else {})
+                    .evaluate(arg.expr)
+                )
+                values[vname] = VarValue(
+                    v, (Hop(f"{prefix}var.{vname}", call.file, arg.line, render_value(v)), *trace)
+                )
                 continue
             default = var.block.body.attr("default")
             if default is not None:
                 v = Evaluator(Scope()).evaluate(default.expr)
-                values[vname] = VarValue(v, (Hop(f"{prefix}var.{vname}", var.file, default.line, render_value(v)),))
+                values[vname] = VarValue(
+                    v, (Hop(f"{prefix}var.{vname}", var.file, default.line, render_value(v)),)
+                )
             else:
-                values[vname] = VarValue(Unknown(f"{prefix}var.{vname} is not set by the module call"), ())
+                values[vname] = VarValue(
+                    Unknown(f"{prefix}var.{vname} is not set by the module call"), ()
+                )
         providers: dict[str, ProviderConfig] = {}
         pmap = block.body.attr("providers")
         if pmap is not None:
@@ -359,49 +444,80 @@ class _RootEvaluation:
                     providers[key] = cfg
         return ModuleInstance(self, mod, prefix, values, providers, (*parent.ancestry, child_dir))
 
-    def _module_dir(self, parent: ModuleInstance, name: str, source: str, call: Located,
-                    address: str) -> Path | None:
+    def _module_dir(
+        self, parent: ModuleInstance, name: str, source: str, call: Located, address: str
+    ) -> Path | None:
         if source.startswith(("./", "../")) or source in (".", ".."):
             target = (parent.mod.dir / source).resolve()
             if not self.ctx.settings.allow_outside_root and not any(
-                    _within(target, r) for r in self.ctx.roots):
-                self.out.errors.append(ScanIssue(call.file, call.block.line,
-                    f"module {name!r} source {source!r} is outside the scanned directory "
-                    "(use --allow-outside-root to follow it)"))
+                _within(target, r) for r in self.ctx.roots
+            ):
+                self.out.errors.append(
+                    ScanIssue(
+                        call.file,
+                        call.block.line,
+                        f"module {name!r} source {source!r} is outside the scanned directory "
+                        "(use --allow-outside-root to follow it)",
+                    )
+                )
                 return None
             if not target.is_dir():
-                self.out.errors.append(ScanIssue(call.file, call.block.line,
-                                                 f"module {name!r} source {source!r} does not exist"))
+                self.out.errors.append(
+                    ScanIssue(
+                        call.file,
+                        call.block.line,
+                        f"module {name!r} source {source!r} does not exist",
+                    )
+                )
                 return None
             return target
         manifest_key = ".".join(p for p in address.replace("module.", "").split(".") if p)
         manifest_key = _strip_keys(manifest_key)
         if manifest_key in self.remote_dirs and self.remote_dirs[manifest_key].is_dir():
             return self.remote_dirs[manifest_key].resolve()
-        self.gaps.append(Gap(
-            address=address,
-            message=f"module {name!r} comes from {source!r}, which ciiguard does not download; "
-                    "its resources were not checked",
-            fix="run 'terraform init' so .terraform/modules/modules.json lists the module, or scan the plan JSON",
-            file=call.file, line=call.block.line))
+        self.gaps.append(
+            Gap(
+                address=address,
+                message=f"module {name!r} comes from {source!r}, which ciiguard does not download; "
+                "its resources were not checked",
+                fix="run 'terraform init' so .terraform/modules/modules.json lists the module, or scan the plan JSON",
+                file=call.file,
+                line=call.block.line,
+            )
+        )
         return None
 
     # -- expansion ---------------------------------------------------------
-    def expansion(self, inst: ModuleInstance, block: Block, file: str,
-                  address: str) -> list[tuple[Any, dict[str, Any]]]:
+    def expansion(
+        self, inst: ModuleInstance, block: Block, file: str, address: str
+    ) -> list[tuple[Any, dict[str, Any]]]:
         count_attr = block.body.attr("count")
         each_attr = block.body.attr("for_each")
         ev = Evaluator(inst)
         if count_attr is not None:
             n = ev.evaluate(count_attr.expr)
             if is_unknown(n):
-                return [("*", {"count": {"index": Unknown(f"count of {address} is unknown: {n.reason}")}})]
+                return [
+                    (
+                        "*",
+                        {"count": {"index": Unknown(f"count of {address} is unknown: {n.reason}")}},
+                    )
+                ]
             if not isinstance(n, int) or isinstance(n, bool) or n < 0:
-                self.out.errors.append(ScanIssue(file, count_attr.line, f"count of {address} is not a whole number"))
+                self.out.errors.append(
+                    ScanIssue(file, count_attr.line, f"count of {address} is not a whole number")
+                )
                 return []
             if n > MAX_INSTANCES:
-                self.gaps.append(Gap(address, f"count = {n} exceeds ciiguard's limit of {MAX_INSTANCES} instances",
-                                     "lower the count or scan the plan JSON", file, count_attr.line))
+                self.gaps.append(
+                    Gap(
+                        address,
+                        f"count = {n} exceeds ciiguard's limit of {MAX_INSTANCES} instances",
+                        "lower the count or scan the plan JSON",
+                        file,
+                        count_attr.line,
+                    )
+                )
                 return []
             return [(i, {"count": {"index": i}}) for i in range(n)]
         if each_attr is not None:
@@ -409,26 +525,61 @@ class _RootEvaluation:
             if deep_unknown(coll) is not None and not isinstance(coll, (list, dict)):
                 u = deep_unknown(coll)
                 assert u is not None
-                return [("*", {"each": {"key": Unknown(f"for_each of {address} is unknown: {u.reason}"),
-                                        "value": Unknown(f"for_each of {address} is unknown: {u.reason}")}})]
+                return [
+                    (
+                        "*",
+                        {
+                            "each": {
+                                "key": Unknown(f"for_each of {address} is unknown: {u.reason}"),
+                                "value": Unknown(f"for_each of {address} is unknown: {u.reason}"),
+                            }
+                        },
+                    )
+                ]
             if isinstance(coll, dict):
                 items = [(k, coll[k]) for k in sorted(coll)]
             elif isinstance(coll, list):
                 if any(is_unknown(x) for x in coll):
-                    return [("*", {"each": {"key": Unknown("for_each element unknown"),
-                                            "value": Unknown("for_each element unknown")}})]
+                    return [
+                        (
+                            "*",
+                            {
+                                "each": {
+                                    "key": Unknown("for_each element unknown"),
+                                    "value": Unknown("for_each element unknown"),
+                                }
+                            },
+                        )
+                    ]
                 if not all(isinstance(x, str) for x in coll):
-                    self.out.errors.append(ScanIssue(file, each_attr.line,
-                        f"for_each of {address} must be a map or a set of strings"))
+                    self.out.errors.append(
+                        ScanIssue(
+                            file,
+                            each_attr.line,
+                            f"for_each of {address} must be a map or a set of strings",
+                        )
+                    )
                     return []
                 items = [(x, x) for x in sorted(set(coll))]
             else:
-                self.out.errors.append(ScanIssue(file, each_attr.line,
-                                                 f"for_each of {address} must be a map or a set of strings"))
+                self.out.errors.append(
+                    ScanIssue(
+                        file,
+                        each_attr.line,
+                        f"for_each of {address} must be a map or a set of strings",
+                    )
+                )
                 return []
             if len(items) > MAX_INSTANCES:
-                self.gaps.append(Gap(address, f"for_each has {len(items)} elements, over ciiguard's limit",
-                                     "split the resource or scan the plan JSON", file, each_attr.line))
+                self.gaps.append(
+                    Gap(
+                        address,
+                        f"for_each has {len(items)} elements, over ciiguard's limit",
+                        "split the resource or scan the plan JSON",
+                        file,
+                        each_attr.line,
+                    )
+                )
                 return []
             return [(k, {"each": {"key": k, "value": v}}) for k, v in items]
         return [(None, {})]
@@ -448,16 +599,33 @@ class _RootEvaluation:
             facts = self.catalogue.facts(cfg.provider)
             tag_attr = facts.tag_attribute if facts else "tags"
             tags = _merge_tags(cfg.default_tags, attrs.get(tag_attr))
-            self.out.resources.append(Resource(
-                address=address, type=rtype, name=name, provider=self.catalogue.canonical_provider(cfg.provider),
-                provider_config=cfg.key, region=region, location=Location.UNKNOWN, tags=tags,
-                attributes=attrs, file=located.file, line=block.line, input="terraform",
-                module=inst.module_path, meta={"block_lines": block_lines, "end_line": block.end_line},
-            ))
+            self.out.resources.append(
+                Resource(
+                    address=address,
+                    type=rtype,
+                    name=name,
+                    provider=self.catalogue.canonical_provider(cfg.provider),
+                    provider_config=cfg.key,
+                    region=region,
+                    location=Location.UNKNOWN,
+                    tags=tags,
+                    attributes=attrs,
+                    file=located.file,
+                    line=block.line,
+                    input="terraform",
+                    module=inst.module_path,
+                    meta={"block_lines": block_lines, "end_line": block.end_line},
+                )
+            )
 
     # -- regions -------------------------------------------------------------
-    def resolve_region(self, inst: ModuleInstance, provider_key: str,
-                       own: tuple[Evaluator, Block, str] | None, rtype: str) -> RegionInfo:
+    def resolve_region(
+        self,
+        inst: ModuleInstance,
+        provider_key: str,
+        own: tuple[Evaluator, Block, str] | None,
+        rtype: str,
+    ) -> RegionInfo:
         cfg = inst.provider_for(provider_key)
         facts = self.catalogue.facts(cfg.provider)
         if own is not None and facts is not None:
@@ -467,9 +635,17 @@ class _RootEvaluation:
                 if a is None:
                     continue
                 trace: list[Hop] = []
-                value = Evaluator(inst, trace).with_bindings(ev.bindings[-1] if ev.bindings else {}).evaluate(a.expr)
-                hop = Hop(f"{arg} argument of {block.labels[0]}.{block.labels[1]}", file, a.line,
-                          render_value(value) if not trace else None)
+                value = (
+                    Evaluator(inst, trace)
+                    .with_bindings(ev.bindings[-1] if ev.bindings else {})
+                    .evaluate(a.expr)
+                )
+                hop = Hop(
+                    f"{arg} argument of {block.labels[0]}.{block.labels[1]}",
+                    file,
+                    a.line,
+                    render_value(value) if not trace else None,
+                )
                 if value is None:
                     continue
                 return _region_info(value, (hop, *trace), f"{arg} argument is unknown")
@@ -479,14 +655,27 @@ class _RootEvaluation:
         if facts is not None:
             for var in facts.environment:
                 if env.get(var):
-                    return RegionInfo(env[var], (*cfg.hops, Hop(f"environment {var}", value=f'"{env[var]}"')))
+                    return RegionInfo(
+                        env[var], (*cfg.hops, Hop(f"environment {var}", value=f'"{env[var]}"'))
+                    )
             if facts.default_region:
-                return RegionInfo(facts.default_region,
-                                  (*cfg.hops, Hop(f"{cfg.provider} provider default region",
-                                                  value=f'"{facts.default_region}"')))
+                return RegionInfo(
+                    facts.default_region,
+                    (
+                        *cfg.hops,
+                        Hop(
+                            f"{cfg.provider} provider default region",
+                            value=f'"{facts.default_region}"',
+                        ),
+                    ),
+                )
             names = "/".join(facts.environment) or "no environment variable"
-            return RegionInfo(None, cfg.hops, f"provider {cfg.key} sets no region and {names} unset")
-        return RegionInfo(None, cfg.hops, f"ciiguard has no region catalogue for provider {cfg.provider!r}")
+            return RegionInfo(
+                None, cfg.hops, f"provider {cfg.key} sets no region and {names} unset"
+            )
+        return RegionInfo(
+            None, cfg.hops, f"ciiguard has no region catalogue for provider {cfg.provider!r}"
+        )
 
 
 def _region_info(value: Any, hops: tuple[Hop, ...], what: str) -> RegionInfo:
@@ -530,7 +719,9 @@ def _within(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
 
-def evaluate_body(ev: Evaluator, body: Body, path: str, lines: dict[str, int], top: bool = False) -> dict[str, Any]:
+def evaluate_body(
+    ev: Evaluator, body: Body, path: str, lines: dict[str, int], top: bool = False
+) -> dict[str, Any]:
     """Attributes and nested blocks (dynamic ones expanded) as a plain dict; blocks become lists."""
     out: dict[str, Any] = {}
     for a in body.attributes:
@@ -552,7 +743,9 @@ def evaluate_body(ev: Evaluator, body: Body, path: str, lines: dict[str, int], t
     return out
 
 
-def _expand_dynamic(ev: Evaluator, b: Block, path: str, lines: dict[str, int], out: dict[str, Any]) -> None:
+def _expand_dynamic(
+    ev: Evaluator, b: Block, path: str, lines: dict[str, int], out: dict[str, Any]
+) -> None:
     name = b.labels[0]
     fe = b.body.attr("for_each")
     it_attr = b.body.attr("iterator")
@@ -567,14 +760,14 @@ def _expand_dynamic(ev: Evaluator, b: Block, path: str, lines: dict[str, int], o
     if isinstance(coll, Unknown):
         sub = f"{path}{name}[{len(items)}]"
         lines[sub] = b.line
-        items.append(Unknown(f"dynamic \"{name}\" for_each is unknown: {coll.reason}", coll.refs))
+        items.append(Unknown(f'dynamic "{name}" for_each is unknown: {coll.reason}', coll.refs))
         return
     if isinstance(coll, dict):
         pairs: list[tuple[Any, Any]] = [(k, coll[k]) for k in sorted(coll)]
     elif isinstance(coll, list):
         pairs = list(enumerate(coll))
     else:
-        items.append(Unknown(f"dynamic \"{name}\" for_each is not a collection", error=True))
+        items.append(Unknown(f'dynamic "{name}" for_each is not a collection', error=True))
         return
     for k, v in pairs[:MAX_INSTANCES]:
         sub = f"{path}{name}[{len(items)}]"
@@ -615,7 +808,11 @@ class TerraformParser:
             mod = modules(d)
             for call in mod.module_calls:
                 src = call.block.body.attr("source")
-                if src is not None and isinstance(src.expr, Literal) and isinstance(src.expr.value, str):
+                if (
+                    src is not None
+                    and isinstance(src.expr, Literal)
+                    and isinstance(src.expr.value, str)
+                ):
                     s = src.expr.value
                     if s.startswith(("./", "../")):
                         called.add((d / s).resolve())
@@ -627,7 +824,9 @@ class TerraformParser:
             try:
                 root.run()
             except RecursionError:
-                out.errors.append(ScanIssue(ctx.display(d), None, "configuration nested too deeply to evaluate"))
+                out.errors.append(
+                    ScanIssue(ctx.display(d), None, "configuration nested too deeply to evaluate")
+                )
             except InputError as exc:
                 out.errors.append(ScanIssue(exc.file, exc.line, exc.message))
             except FunctionError as exc:

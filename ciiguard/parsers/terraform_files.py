@@ -63,7 +63,9 @@ def read_text(path: Path, display: str) -> str:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise InputError(display, None, f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
+            raise InputError(
+                display, None, f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB"
+            )
         data = path.read_bytes()
     except PermissionError:
         raise InputError(display, None, "permission denied") from None
@@ -141,9 +143,13 @@ def _cli_value(text: str, var: Located | None, where: str) -> Any:
     return Evaluator(Scope()).evaluate(expr)
 
 
-def root_variable_values(mod: ModuleDef, settings_env: dict[str, str],
-                         var_inputs: tuple[tuple[str, str], ...], display: Any,
-                         cwd: Path) -> tuple[dict[str, VarValue], list[InputError]]:
+def root_variable_values(
+    mod: ModuleDef,
+    settings_env: dict[str, str],
+    var_inputs: tuple[tuple[str, str], ...],
+    display: Any,
+    cwd: Path,
+) -> tuple[dict[str, VarValue], list[InputError]]:
     """Values of a root module's variables, following Terraform's precedence, with provenance."""
     values: dict[str, VarValue] = {}
     errors: list[InputError] = []
@@ -152,7 +158,9 @@ def root_variable_values(mod: ModuleDef, settings_env: dict[str, str],
         default = var.block.body.attr("default")
         if default is not None:
             v = ev.evaluate(default.expr)
-            values[name] = VarValue(v, (Hop(f"var.{name}", var.file, default.line, render_value(v)),))
+            values[name] = VarValue(
+                v, (Hop(f"var.{name}", var.file, default.line, render_value(v)),)
+            )
     for key in sorted(settings_env):
         if key.startswith("TF_VAR_") and key[7:] in mod.variables:
             name = key[7:]
@@ -161,9 +169,14 @@ def root_variable_values(mod: ModuleDef, settings_env: dict[str, str],
             except InputError as exc:
                 errors.append(exc)
                 continue
-            values[name] = VarValue(v, (Hop(f"var.{name}", f"environment {key}", None, render_value(v)),))
-    auto = sorted(p for p in mod.dir.iterdir() if p.is_file() and
-                  (p.name.endswith(".auto.tfvars") or p.name.endswith(".auto.tfvars.json")))
+            values[name] = VarValue(
+                v, (Hop(f"var.{name}", f"environment {key}", None, render_value(v)),)
+            )
+    auto = sorted(
+        p
+        for p in mod.dir.iterdir()
+        if p.is_file() and (p.name.endswith(".auto.tfvars") or p.name.endswith(".auto.tfvars.json"))
+    )
     files = [mod.dir / "terraform.tfvars", mod.dir / "terraform.tfvars.json", *auto]
     for f in files:
         if f.is_file():
@@ -190,12 +203,21 @@ def root_variable_values(mod: ModuleDef, settings_env: dict[str, str],
         if name not in values:
             values[name] = VarValue(
                 Unknown(f"var.{name} has no value (no default, tfvars, TF_VAR_{name} or --var)"),
-                (Hop(f"var.{name}", mod.variables[name].file, mod.variables[name].block.line, "(no value)"),),
+                (
+                    Hop(
+                        f"var.{name}",
+                        mod.variables[name].file,
+                        mod.variables[name].block.line,
+                        "(no value)",
+                    ),
+                ),
             )
     return values, errors
 
 
-def _apply_var_file(path: Path, shown: str, values: dict[str, VarValue], mod: ModuleDef) -> list[InputError]:
+def _apply_var_file(
+    path: Path, shown: str, values: dict[str, VarValue], mod: ModuleDef
+) -> list[InputError]:
     try:
         text = read_text(path, shown)
     except InputError as exc:
@@ -210,7 +232,9 @@ def _apply_var_file(path: Path, shown: str, values: dict[str, VarValue], mod: Mo
         lines = _json_key_lines(text)
         for name, raw in data.items():
             v = _from_json(raw)
-            values[name] = VarValue(v, (Hop(f"var.{name}", shown, lines.get(name), render_value(v)),))
+            values[name] = VarValue(
+                v, (Hop(f"var.{name}", shown, lines.get(name), render_value(v)),)
+            )
         return []
     try:
         hcl = parse_hcl(text, shown)
@@ -218,7 +242,11 @@ def _apply_var_file(path: Path, shown: str, values: dict[str, VarValue], mod: Mo
         return [exc]
     if hcl.body.blocks:
         b = hcl.body.blocks[0]
-        return [InputError(shown, b.line, "a .tfvars file may only assign variables, not declare blocks")]
+        return [
+            InputError(
+                shown, b.line, "a .tfvars file may only assign variables, not declare blocks"
+            )
+        ]
     ev = Evaluator(Scope())
     for a in hcl.body.attributes:
         v = ev.evaluate(a.expr)

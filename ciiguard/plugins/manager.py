@@ -71,7 +71,9 @@ class PluginHost:
             return None
 
     def fail(self, plugin: str, hook: str, summary: str) -> None:
-        self.failures.append(ScanIssue(None, None, f"plugin {plugin!r} failed in {hook}: {summary}"))
+        self.failures.append(
+            ScanIssue(None, None, f"plugin {plugin!r} failed in {hook}: {summary}")
+        )
 
     def guard(self, plugin: str, where: str, fn: Callable[[], T]) -> T | None:
         try:
@@ -81,8 +83,9 @@ class PluginHost:
             return None
 
 
-def build(plugin_modules: Iterable[str] = (), disabled: Iterable[str] = (),
-          autoload: bool = True) -> PluginHost:
+def build(
+    plugin_modules: Iterable[str] = (), disabled: Iterable[str] = (), autoload: bool = True
+) -> PluginHost:
     """The one function that assembles the host (pluggy's eggsample habit)."""
     pm = pluggy.PluginManager(PROJECT)
     pm.add_hookspecs(hookspecs)

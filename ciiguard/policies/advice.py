@@ -18,8 +18,13 @@ def mainland_examples(catalogue: Catalogue, provider: str) -> str:
     if facts.region_mode == "botocore-partitions":
         from ciiguard.catalogue import _aws_partitions
 
-        regions = [r for p in _aws_partitions() if p["id"] in facts.mainland_partitions
-                   for r in p.get("regions", {}) if not r.endswith("-global")]
+        regions = [
+            r
+            for p in _aws_partitions()
+            if p["id"] in facts.mainland_partitions
+            for r in p.get("regions", {})
+            if not r.endswith("-global")
+        ]
         return ", ".join(sorted(regions)) + " (AWS China)"
     if facts.region_mode == "none-mainland":
         return f"none: {facts.name} has no mainland-China region; move the data to a cloud operating in mainland China"

@@ -72,7 +72,9 @@ class Policy:
     plugin: str = ""
     tags: Mapping[str, str] = field(default_factory=dict)
 
-    def run(self, resources: Iterable[Resource], ctx: PolicyContext) -> Iterator[tuple[Resource | None, Finding]]:
+    def run(
+        self, resources: Iterable[Resource], ctx: PolicyContext
+    ) -> Iterator[tuple[Resource | None, Finding]]:
         if self.validate is not None:
             for r in resources:
                 for f in self.validate(r, ctx):

@@ -21,7 +21,11 @@ def flow_in_scope(flow: Flow, declarer: Resource, ctx: PolicyContext) -> str | N
     tags = declarer.tags if isinstance(declarer.tags, dict) else {}
     key = ctx.settings.classification_key.lower()
     for k, v in tags.items():
-        if isinstance(k, str) and k.lower() == key and str(v).strip().lower() in ctx.settings.in_scope_values:
+        if (
+            isinstance(k, str)
+            and k.lower() == key
+            and str(v).strip().lower() in ctx.settings.in_scope_values
+        ):
             return f"{declarer.address} is tagged {v}"
     if declarer.in_scope and flow.destination_resource == declarer.address:
         return f"{declarer.address} is in scope ({declarer.scope_reason})"
@@ -38,10 +42,10 @@ def _validate(r: Resource, ctx: PolicyContext) -> Iterator[Finding]:
         src = flow.source or "data outside this configuration"
         yield Finding(
             message=f"{flow.kind} of {src} to {flow.destination or 'an unknown place'} via "
-                    f"{r.address}.{flow.argument} crosses the border of mainland China",
+            f"{r.address}.{flow.argument} crosses the border of mainland China",
             evidence=f"{why}; destination: {flow.destination_explain}",
             fix="replicate only to mainland-China regions, or record a passed CAC security assessment "
-                "with tags cross-border-approval and cross-border-approval-expires",
+            "with tags cross-border-approval and cross-border-approval-expires",
             region=flow.destination,
             line=flow.line,
         )
@@ -54,10 +58,10 @@ POLICY = Policy(
     severity=Severity.CRITICAL,
     validate=_validate,
     legal_basis="CSL art. 37; PIPL arts. 38-40; CAC Provisions on Promoting and Regulating "
-                "Cross-Border Data Flows (22 March 2024)",
+    "Cross-Border Data Flows (22 March 2024)",
     fix="Keep replicas, copies and backups in mainland-China regions, or record a passed CAC security "
-        "assessment on the replicating resource (tags cross-border-approval and "
-        "cross-border-approval-expires).",
+    "assessment on the replicating resource (tags cross-border-approval and "
+    "cross-border-approval-expires).",
     help="Sending personal information or important data abroad needs a passed security assessment. "
-         "Transfers to Hong Kong, Macao and Taiwan count as cross-border.",
+    "Transfers to Hong Kong, Macao and Taiwan count as cross-border.",
 )

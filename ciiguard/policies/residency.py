@@ -17,7 +17,7 @@ def _validate(r: Resource, ctx: PolicyContext) -> Iterator[Finding]:
         message=f"{subject(r)} holds {what} data in {r.region.region}: {r.location_note}",
         evidence=r.region.explain(),
         fix=f"set the region at {where_set(r.region)} to a mainland region: "
-            f"{mainland_examples(ctx.catalogue, r.provider)}",
+        f"{mainland_examples(ctx.catalogue, r.provider)}",
         region=r.region.region,
     )
 
@@ -30,7 +30,7 @@ POLICY = Policy(
     validate=_validate,
     legal_basis="Cybersecurity Law art. 37; PIPL art. 40; Data Security Law art. 31",
     fix="Deploy the resource in a mainland-China region of its cloud, or tag it out of scope "
-        "(data-classification=public|internal) if it holds no personal or important data.",
+    "(data-classification=public|internal) if it holds no personal or important data.",
     help="CII operators must store personal information and important data collected or generated in "
-         "mainland China inside mainland China. Hong Kong, Macao and Taiwan are outside the mainland.",
+    "mainland China inside mainland China. Hong Kong, Macao and Taiwan are outside the mainland.",
 )

@@ -17,17 +17,20 @@ def _validate(r: Resource, ctx: PolicyContext) -> Iterator[Finding]:
             message=f"cannot tell where {subject(r)} will store its data: {reason}",
             evidence=r.region.explain() or reason,
             fix="give the region a value ciiguard can resolve before deployment: a literal or a "
-                "variable with a default/tfvars value in the provider block, --var, or the plan JSON",
+            "variable with a default/tfvars value in the provider block, --var, or the plan JSON",
         )
     for flow in r.flows:
-        if flow.destination_location is not Location.UNKNOWN or flow.destination_resource == r.address:
+        if (
+            flow.destination_location is not Location.UNKNOWN
+            or flow.destination_resource == r.address
+        ):
             continue
         why = flow_in_scope(flow, r, ctx)
         if why is None:
             continue
         yield Finding(
             message=f"cannot tell where {r.address}.{flow.argument} sends in-scope data: "
-                    f"{flow.destination_explain}",
+            f"{flow.destination_explain}",
             evidence=why,
             fix="name the destination with a literal region or ARN, or a resource in this configuration",
             line=flow.line,
@@ -36,8 +39,14 @@ def _validate(r: Resource, ctx: PolicyContext) -> Iterator[Finding]:
 
 def _validate_scan(ctx: PolicyContext) -> Iterator[Finding]:
     for gap in ctx.gaps:
-        yield Finding(message=gap.message, fix=gap.fix, evidence="unread configuration",
-                      file=gap.file, line=gap.line, resource=gap.address)
+        yield Finding(
+            message=gap.message,
+            fix=gap.fix,
+            evidence="unread configuration",
+            file=gap.file,
+            line=gap.line,
+            resource=gap.address,
+        )
 
 
 POLICY = Policy(
@@ -50,5 +59,5 @@ POLICY = Policy(
     legal_basis="Fail-closed principle: a gate that cannot tell where data lives cannot vouch for it",
     fix="Make the region resolvable before deployment (literal, variable value, --var) or scan the plan JSON.",
     help="Unknown provider, unknown region id, unresolved variable, value known only after apply, or "
-         "configuration ciiguard could not read (remote modules).",
+    "configuration ciiguard could not read (remote modules).",
 )

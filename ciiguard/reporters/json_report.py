@@ -37,9 +37,15 @@ def report_dict(report: Report) -> dict[str, Any]:
                 "in_scope": r.in_scope,
                 "provenance": r.region.explain(),
                 "flows": [
-                    {"kind": f.kind, "argument": f.argument, "source": f.source,
-                     "destination": f.destination, "destination_resource": f.destination_resource,
-                     "location": f.destination_location.value, "line": f.line}
+                    {
+                        "kind": f.kind,
+                        "argument": f.argument,
+                        "source": f.source,
+                        "destination": f.destination,
+                        "destination_resource": f.destination_resource,
+                        "location": f.destination_location.value,
+                        "line": f.line,
+                    }
                     for f in r.flows
                 ],
             }
