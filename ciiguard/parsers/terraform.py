@@ -592,6 +592,7 @@ class _RootEvaluation:
             address = base + (_instance_key(key) if key is not None else "")
             ev = Evaluator(inst).with_bindings(bindings)
             block_lines: dict[str, int] = {}
+            comments = self.comments_near(inst.mod, located)
             attrs = evaluate_body(ev, block.body, "", block_lines, top=True)
             provider_key = inst._provider_key_of(block, rtype)
             region = self.resolve_region(inst, provider_key, (ev, block, located.file), rtype)
@@ -614,9 +615,19 @@ class _RootEvaluation:
                     line=block.line,
                     input="terraform",
                     module=inst.module_path,
-                    meta={"block_lines": block_lines, "end_line": block.end_line},
+                    meta={"block_lines": block_lines, "end_line": block.end_line, "comments": comments},
                 )
             )
+
+    @staticmethod
+    def comments_near(mod: ModuleDef, located: Located) -> tuple[tuple[int, str], ...]:
+        """Comments on the lines just above a block and inside it (for inline suppressions)."""
+        block = located.block
+        for f in mod.files:
+            if f.path == located.file:
+                return tuple((c.line, c.text) for c in f.comments
+                             if block.line - 2 <= c.line <= block.end_line)
+        return ()
 
     # -- regions -------------------------------------------------------------
     def resolve_region(
