@@ -795,6 +795,22 @@ class TerraformParser:
     def claims(self, path: Path) -> bool:
         return path.suffix == ".tf"
 
+    @staticmethod
+    def _roots(dirs: list[Path], modules: Callable[[Path], ModuleDef]) -> list[Path]:
+        """Directories nobody calls are roots; so is every directory only reachable through a cycle."""
+        edges = {d: _local_calls(modules(d)) for d in dirs}
+        called = {t for targets in edges.values() for t in targets}
+        roots = [d for d in dirs if d not in called]
+        seen: set[Path] = set()
+        stack = list(roots)
+        while stack:
+            d = stack.pop()
+            if d in seen:
+                continue
+            seen.add(d)
+            stack.extend(t for t in edges.get(d, []) if t in edges)
+        return roots + [d for d in dirs if d not in seen]
+
     def parse(self, files: list[Path], ctx: ParseContext) -> ParseOutput:
         out = ParseOutput()
         by_dir: dict[Path, list[Path]] = {}
@@ -814,23 +830,9 @@ class TerraformParser:
                 cache[directory] = mod
             return cache[directory]
 
-        called: set[Path] = set()
-        for d in sorted(by_dir):
-            mod = modules(d)
-            for call in mod.module_calls:
-                src = call.block.body.attr("source")
-                if (
-                    src is not None
-                    and isinstance(src.expr, Literal)
-                    and isinstance(src.expr.value, str)
-                ):
-                    s = src.expr.value
-                    if s.startswith(("./", "../")):
-                        called.add((d / s).resolve())
+        roots = self._roots(sorted(by_dir), modules)
         gaps: list[Gap] = []
-        for d in sorted(by_dir):
-            if d in called:
-                continue
+        for d in roots:
             root = _RootEvaluation(self, ctx, d, modules, out)
             try:
                 root.run()
@@ -845,6 +847,18 @@ class TerraformParser:
             gaps.extend(root.gaps)
         out.gaps.extend(gaps)
         return out
+
+
+def _local_calls(mod: ModuleDef) -> list[Path]:
+    """Directories a module calls through literal local sources."""
+    out = []
+    for call in mod.module_calls:
+        src = call.block.body.attr("source")
+        if src is not None and isinstance(src.expr, Literal) and isinstance(src.expr.value, str):
+            s = src.expr.value
+            if s.startswith(("./", "../")):
+                out.append((mod.dir / s).resolve())
+    return out
 
 
 def region_text(value: Any) -> str:
