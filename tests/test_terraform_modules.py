@@ -43,7 +43,9 @@ def test_nested_modules_provider_passing_and_inheritance() -> None:
 
 
 def test_module_inputs_evaluated_in_caller_scope_with_provenance() -> None:
-    run = run_cli("scan", str(M / "nested"), "--explain", "module.store.module.inner.aws_dynamodb_table.t")
+    run = run_cli(
+        "scan", str(M / "nested"), "--explain", "module.store.module.inner.aws_dynamodb_table.t"
+    )
     assert run.code == 0
     assert "provider aws.us" in run.stdout and "main.tf:7" in run.stdout
     assert "us-west-2" in run.stdout and "outside" in run.stdout
@@ -74,7 +76,11 @@ def test_remote_module_not_downloaded_is_one_blocking_finding() -> None:
     code, report = scan("remote-missing")
     assert violations(report) == {("CII003", "module.vpc_logs")}
     v = report["violations"][0]
-    assert "git::https://example.com/acme/logs.git" in v["message"] and v["line"] == 5 and v["blocking"]
+    assert (
+        "git::https://example.com/acme/logs.git" in v["message"]
+        and v["line"] == 5
+        and v["blocking"]
+    )
     assert code == 1
 
 

@@ -615,7 +615,11 @@ class _RootEvaluation:
                     line=block.line,
                     input="terraform",
                     module=inst.module_path,
-                    meta={"block_lines": block_lines, "end_line": block.end_line, "comments": comments},
+                    meta={
+                        "block_lines": block_lines,
+                        "end_line": block.end_line,
+                        "comments": comments,
+                    },
                 )
             )
 
@@ -625,8 +629,11 @@ class _RootEvaluation:
         block = located.block
         for f in mod.files:
             if f.path == located.file:
-                return tuple((c.line, c.text) for c in f.comments
-                             if block.line - 2 <= c.line <= block.end_line)
+                return tuple(
+                    (c.line, c.text)
+                    for c in f.comments
+                    if block.line - 2 <= c.line <= block.end_line
+                )
         return ()
 
     # -- regions -------------------------------------------------------------
@@ -793,7 +800,7 @@ class TerraformParser:
     name = "terraform"
 
     def claims(self, path: Path) -> bool:
-        return path.suffix == ".tf"
+        return path.suffix == ".tf" or path.name.endswith(".tf.json")
 
     @staticmethod
     def _roots(dirs: list[Path], modules: Callable[[Path], ModuleDef]) -> list[Path]:
@@ -823,7 +830,7 @@ class TerraformParser:
             if directory not in cache:
                 tf = by_dir.get(directory)
                 if tf is None:
-                    tf = sorted(p for p in directory.glob("*.tf") if p.is_file())
+                    tf = sorted(p for p in directory.iterdir() if p.is_file() and self.claims(p))
                 mod = load_module(directory, tf, ctx.display)
                 for e in mod.errors:
                     out.errors.append(ScanIssue(e.file, e.line, e.message))

@@ -16,8 +16,9 @@ from ciiguard.errors import InputError
 from ciiguard.model import Hop, Unknown
 from ciiguard.parsers.evaluator import Evaluator, Scope, render_value
 from ciiguard.parsers.functions import normalise_number
-from ciiguard.parsers.hcl_ast import Attribute, Block, Expr, HclFile, Literal, Name, TupleExpr
+from ciiguard.parsers.hcl_ast import Attribute, Block, HclFile, Name
 from ciiguard.parsers.hcl_reader import parse_expression, parse_hcl
+from ciiguard.parsers.terraform_json import parse_tf_json
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 
@@ -85,7 +86,12 @@ def load_module(directory: Path, tf_files: list[Path], display: Any) -> ModuleDe
     for path in sorted(tf_files):
         shown = display(path)
         try:
-            hcl = parse_hcl(read_text(path, shown), shown)
+            text = read_text(path, shown)
+            hcl = (
+                parse_tf_json(text, shown)
+                if path.name.endswith(".tf.json")
+                else parse_hcl(text, shown)
+            )
         except InputError as exc:
             mod.errors.append(exc)
             continue
@@ -295,12 +301,3 @@ def _json_key_lines(text: str) -> dict[str, int]:
             depth -= 1
         i += 1
     return out
-
-
-def static_list_of_names(expr: Expr) -> list[str]:
-    """``depends_on``-like lists of bare references, as strings."""
-    if isinstance(expr, TupleExpr):
-        return [e.name for e in expr.items if isinstance(e, Name)]
-    if isinstance(expr, Literal) and isinstance(expr.value, str):
-        return [expr.value]
-    return []
