@@ -306,9 +306,7 @@ def _key_lines(text: str) -> dict[Path_, int]:
                 stack.pop()
         elif ch == ",":
             expecting_key = bool(stack) and stack[-1][0] == "obj"
-        elif stack and stack[-1][0] == "arr" and not ch.isspace() and ch not in ",:":
-            # a scalar element of an array
-            if i == 0 or text[i - 1] in "[, \t\n\r":
-                stack[-1][1] += 1
+        elif stack and stack[-1][0] == "arr" and not ch.isspace() and text[i - 1] in "[, \t\n\r":
+            stack[-1][1] += 1  # the first character of a scalar element of an array
         i += 1
     return lines
