@@ -127,6 +127,9 @@ class Resource:
     display_name: str | None = None
     module: str = ""  # module path prefix ("" for the root module)
     location_note: str = ""  # why the location verdict is what it is
+    # The root module (directory) or input file the resource belongs to: addresses are unique only
+    # within one root, so flows and lookups never cross roots.
+    root: str = ""
     # Parser extras: "block_lines" (argument path -> line), "end_line", "comments" ((line, text), ...)
     meta: Mapping[str, Any] = field(default_factory=dict)
 

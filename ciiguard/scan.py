@@ -140,10 +140,14 @@ def resolve(
                 r, in_scope=cls.in_scope, classification=cls.value, scope_reason=cls.reason
             )
         located.append(r)
-    index = ResourceIndex.build(located)
-    builder = FlowBuilder(catalogue, index)
-    with_flows = [dataclasses.replace(r, flows=builder.flows_of(r)) for r in located]
-    return _propagate_replica_scope(with_flows)
+    by_root: dict[str, list[Resource]] = {}
+    for r in located:
+        by_root.setdefault(r.root, []).append(r)
+    out: list[Resource] = []
+    for group in by_root.values():  # addresses are unique only within one root
+        builder = FlowBuilder(catalogue, ResourceIndex.build(group))
+        out.extend(_propagate_replica_scope([dataclasses.replace(r, flows=builder.flows_of(r)) for r in group]))
+    return out
 
 
 def _propagate_replica_scope(resources: list[Resource]) -> list[Resource]:
@@ -241,7 +245,7 @@ def scan(
     errors.extend(e for o in outputs for e in o.errors)
     warnings = [w for o in outputs for w in o.warnings]
     resources = resolve(resources, host, settings, plugins.catalogue)
-    resources.sort(key=lambda r: (r.file or "", r.line or 0, r.address))
+    resources.sort(key=lambda r: (r.root, r.file or "", r.line or 0, r.address))
     pctx = PolicyContext(
         resources=resources, settings=settings, catalogue=plugins.catalogue, gaps=gaps
     )

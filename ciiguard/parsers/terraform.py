@@ -615,6 +615,7 @@ class _RootEvaluation:
                     line=block.line,
                     input="terraform",
                     module=inst.module_path,
+                root=self.ctx.display(self.root_dir),
                     meta={
                         "block_lines": block_lines,
                         "end_line": block.end_line,

@@ -36,19 +36,23 @@ class PolicyContext:
     settings: Settings
     catalogue: Catalogue
     gaps: list[Gap] = field(default_factory=list)
-    _by_address: dict[str, Resource] = field(default_factory=dict, repr=False)
+    _by_address: dict[tuple[str, str], Resource] = field(default_factory=dict, repr=False)
 
-    def resource(self, address: str) -> Resource | None:
+    def resource(self, address: str, root: str | None = None) -> Resource | None:
+        """The resource at ``address`` (within ``root`` when given: addresses repeat across roots)."""
         if not self._by_address:
-            self._by_address = {r.address: r for r in self.resources}
-        return self._by_address.get(address)
+            for r in self.resources:
+                self._by_address.setdefault((r.root, r.address), r)
+                self._by_address.setdefault(("\0any", r.address), r)
+        return self._by_address.get((root if root is not None else "\0any", address))
 
-    def instances(self, address: str) -> list[Resource]:
+    def instances(self, address: str, root: str | None = None) -> list[Resource]:
         """The resource at ``address`` or, for a counted resource, all its instances."""
-        exact = self.resource(address)
+        exact = self.resource(address, root)
         if exact is not None:
             return [exact]
-        return [r for r in self.resources if r.address.startswith(address + "[")]
+        return [r for r in self.resources if r.address.startswith(address + "[")
+                and (root is None or r.root == root)]
 
 
 ResourceValidator = Callable[[Resource, PolicyContext], Iterable[Finding]]

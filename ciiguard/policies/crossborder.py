@@ -11,7 +11,7 @@ from ciiguard.policies.base import Finding, Policy, PolicyContext
 def flow_in_scope(flow: Flow, declarer: Resource, ctx: PolicyContext) -> str | None:
     """Why a flow carries in-scope data (its source is classified, or the declarer is tagged)."""
     if flow.source:
-        src = ctx.resource(flow.source)
+        src = ctx.resource(flow.source, declarer.root)
         if src is not None and src.in_scope and src.address != flow.destination_resource:
             return f"source {src.address} is in scope ({src.scope_reason})"
         if src is not None and src.address == declarer.address and declarer.in_scope:

@@ -33,6 +33,7 @@ def report_dict(report: Report) -> dict[str, Any]:
                 "file": r.file,
                 "line": r.line,
                 "input": r.input,
+                "root": r.root,
                 "data_bearing": r.data_bearing,
                 "in_scope": r.in_scope,
                 "provenance": r.region.explain(),
