@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from ciiguard.catalogue import Catalogue, load_builtin
@@ -25,8 +25,8 @@ from ciiguard.model import (
     Violation,
 )
 from ciiguard.parsers.base import ParseContext, Parser
-from ciiguard.plugins.manager import PluginHost
-from ciiguard.policies.base import Policy, PolicyContext
+from ciiguard.plugins.manager import PluginHost, summarize
+from ciiguard.policies.base import Finding, Policy, PolicyContext
 from ciiguard.settings import Settings
 
 SKIP_DIRS = frozenset(
@@ -49,7 +49,8 @@ def gather(host: PluginHost) -> Plugins:
     parsers = [p for _, p in host.collect("ciiguard_parsers")]
     policies: list[Policy] = []
     seen: dict[str, str] = {}
-    for plugin, pol in host.collect("ciiguard_policies"):
+    # registration order, so a duplicate id is blamed on the later plugin, never on the built-ins
+    for plugin, pol in reversed(host.collect("ciiguard_policies")):
         if not isinstance(pol, Policy):
             host.fail(
                 plugin, "ciiguard_policies", f"returned {type(pol).__name__}, not ciiguard.Policy"
@@ -183,36 +184,63 @@ def run_policies(
         level = ENFORCEMENTS.get(ctx.settings.enforcement.get(policy.id, ""), policy.enforcement)
         if level is Enforcement.DISABLED:
             continue
-        try:
-            for resource, f in policy.run(ctx.resources, ctx):
-                address = f.resource or (resource.address if resource else "")
-                file = f.file if f.file is not None else (resource.file if resource else None)
-                line = f.line if f.line is not None else (resource.line if resource else None)
-                region = (
-                    f.region
-                    if f.region is not None
-                    else (resource.region.region if resource else None)
-                )
-                out.append(
-                    Violation(
-                        policy=policy.id,
-                        resource=address,
-                        message=f.message,
-                        severity=policy.severity,
-                        enforcement=level,
-                        blocking=level is Enforcement.MANDATORY,
-                        file=file,
-                        line=line,
-                        region=region,
-                        evidence=f.evidence,
-                        fix=f.fix or policy.fix,
-                        resource_type=resource.type if resource else None,
-                    )
-                )
-        except Exception as exc:  # noqa: BLE001 - isolate a crashing policy, fail the run
-            host.fail(
-                policy.plugin or policy.id, f"policy {policy.id}", f"{type(exc).__name__}: {exc}"
+        for resource, f in _findings(policy, ctx, host):
+            address = f.resource or (resource.address if resource else "")
+            file = f.file if f.file is not None else (resource.file if resource else None)
+            line = f.line if f.line is not None else (resource.line if resource else None)
+            region = (
+                f.region if f.region is not None else (resource.region.region if resource else None)
             )
+            out.append(
+                Violation(
+                    policy=policy.id,
+                    resource=address,
+                    message=f.message,
+                    severity=policy.severity,
+                    enforcement=level,
+                    blocking=level is Enforcement.MANDATORY,
+                    file=file,
+                    line=line,
+                    region=region,
+                    evidence=f.evidence,
+                    fix=f.fix or policy.fix,
+                    resource_type=resource.type if resource else None,
+                )
+            )
+    return out
+
+
+def _findings(
+    policy: Policy, ctx: PolicyContext, host: PluginHost
+) -> list[tuple[Resource | None, Finding]]:
+    """A policy's findings, each resource validated on its own: a policy that crashes on one
+    resource is reported (plugin, policy, exception) and still checks the others."""
+    owner = policy.plugin or policy.id
+    calls: list[tuple[str, Resource | None, Callable[[], Iterable[Finding]]]] = []
+    if type(policy).run is not Policy.run:  # a subclass with its own run(): one call
+        calls.append(("run", None, lambda: (f for _, f in policy.run(ctx.resources, ctx))))
+    else:
+        if policy.validate is not None:
+            validate = policy.validate
+            calls.extend(
+                ("validate", r, functools.partial(validate, r, ctx)) for r in ctx.resources
+            )
+        if policy.validate_scan is not None:
+            calls.append(("validate_scan", None, functools.partial(policy.validate_scan, ctx)))
+    out: list[tuple[Resource | None, Finding]] = []
+    for what, resource, call in calls:
+        hook = f"policy {policy.id} {what}"
+        try:
+            found = list(call() or ())
+        except Exception as exc:  # noqa: BLE001 - isolate a crashing policy, fail the run
+            on = f" on {resource.address}" if resource is not None else ""
+            host.fail(owner, hook, f"{summarize(exc)}{on}", exc)
+            continue
+        for f in found:
+            if isinstance(f, Finding):
+                out.append((resource, f))
+            else:
+                host.fail(owner, hook, f"yielded {type(f).__name__}, not ciiguard.Finding")
     return out
 
 
@@ -237,7 +265,11 @@ def scan(
         parser = plugins.parsers[i]
         files.extend(ctx.display(f) for f in claimed[i])
         name = str(getattr(parser, "name", "?"))
-        out = host.guard(name, f"parser {name}", functools.partial(parser.parse, claimed[i], ctx))
+        out = host.guard(
+            host.owner(parser, name),
+            f"parser {name}",
+            functools.partial(parser.parse, claimed[i], ctx),
+        )
         if out is not None:
             outputs.append(out)
     resources = [r for o in outputs for r in o.resources]

@@ -3,15 +3,21 @@
 Every hook is called implementation by implementation so that one broken plugin is reported by
 name (and fails the run with exit 2) while the others still run: a gate must never pass because a
 plugin crashed, nor hide the other plugins' findings.
+
+This module is internal; plugins see only the hooks (``ciiguard.plugins.hookspecs``) and the
+public names of ``ciiguard``.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Callable, Iterable
+import sys
+import traceback
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pluggy
@@ -21,6 +27,9 @@ from ciiguard.plugins import hookspecs
 
 PROJECT = "ciiguard"
 AUTOLOAD_ENV = "CIIGUARD_DISABLE_PLUGIN_AUTOLOAD"
+DEBUG_ENV = "CIIGUARD_DEBUG"
+BUILTIN = "builtin"
+HOOK_PREFIX = "ciiguard_"
 T = TypeVar("T")
 
 
@@ -29,32 +38,79 @@ class PluginInfo:
     name: str
     version: str
     source: str  # "builtin", "entry point", "-p"
+    dist: str = ""  # the distribution that ships an entry-point plugin
+
+
+@dataclass
+class _Failure:
+    plugin: str
+    hook: str
+    summary: str
+    exc: BaseException | None
+    count: int = 1
 
 
 @dataclass
 class PluginHost:
     pm: pluggy.PluginManager
     plugins: list[PluginInfo] = field(default_factory=list)
-    failures: list[ScanIssue] = field(default_factory=list)
+    _failures: dict[tuple[str, str], _Failure] = field(default_factory=dict, repr=False)
+    _owners: dict[int, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def failures(self) -> list[ScanIssue]:
+        """One line per (plugin, hook) that failed; repeats are counted, not repeated."""
+        out = []
+        for f in self._failures.values():
+            times = f" (failed {f.count} times; first shown)" if f.count > 1 else ""
+            out.append(
+                ScanIssue(None, None, f"plugin {f.plugin!r} failed in {f.hook}: {f.summary}{times}")
+            )
+        return out
+
+    @property
+    def exceptions(self) -> list[BaseException]:
+        """The first exception of each failure, for test helpers that re-raise them."""
+        return [f.exc for f in self._failures.values() if f.exc is not None]
+
+    def owner(self, item: object, default: str = "?") -> str:
+        """The plugin that contributed ``item`` through a list hook."""
+        return self._owners.get(id(item), default)
 
     def collect(self, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
-        """Call every implementation of a list-returning hook; return (plugin name, item) pairs."""
+        """Call every implementation of a list-returning hook; return (plugin name, item) pairs.
+
+        Implementations run, and their items are returned, in pluggy's call order: last
+        registered first, honouring ``tryfirst``/``trylast``.
+        """
         out: list[tuple[str, Any]] = []
         hook = getattr(self.pm.hook, hook_name)
         for impl in reversed(hook.get_hookimpls()):
             result = self.call_impl(impl, hook_name, kwargs)
             if result is None:
                 continue
+            if isinstance(result, (str, bytes, Mapping)) or not _iterable(result):
+                self.fail(
+                    impl.plugin_name,
+                    hook_name,
+                    f"returned {type(result).__name__}, expected a list",
+                )
+                continue
             try:
                 items = list(result)
-            except TypeError:
-                self.fail(impl.plugin_name, hook_name, "returned a non-list value")
+            except Exception as exc:  # noqa: BLE001 - a generator hookimpl may raise while iterated
+                self.fail(impl.plugin_name, hook_name, summarize(exc), exc)
                 continue
+            for item in items:
+                self._owners[id(item)] = impl.plugin_name
             out.extend((impl.plugin_name, item) for item in items)
         return out
 
     def first(self, hook_name: str, **kwargs: Any) -> Any:
-        """Call a firstresult hook newest-registered first, isolating failures."""
+        """Call a firstresult hook newest-registered first, isolating failures.
+
+        A failing implementation is reported and skipped; the next one decides.
+        """
         hook = getattr(self.pm.hook, hook_name)
         for impl in reversed(hook.get_hookimpls()):
             result = self.call_impl(impl, hook_name, kwargs)
@@ -67,72 +123,167 @@ class PluginHost:
         try:
             return impl.function(**args)
         except Exception as exc:  # noqa: BLE001 - a plugin may raise anything; report it by name
-            self.fail(impl.plugin_name, hook_name, f"{type(exc).__name__}: {exc}")
+            self.fail(impl.plugin_name, hook_name, summarize(exc), exc)
             return None
 
-    def fail(self, plugin: str, hook: str, summary: str) -> None:
-        self.failures.append(
-            ScanIssue(None, None, f"plugin {plugin!r} failed in {hook}: {summary}")
-        )
+    def fail(self, plugin: str, hook: str, summary: str, exc: BaseException | None = None) -> None:
+        """Record that ``plugin`` failed in ``hook``: the scan is incomplete (exit 2)."""
+        key = (plugin, hook)
+        if key in self._failures:
+            self._failures[key].count += 1
+            return
+        self._failures[key] = _Failure(plugin, hook, summary, exc)
+        if exc is not None and os.environ.get(DEBUG_ENV):
+            print(f"ciiguard: plugin {plugin!r} failed in {hook}:", file=sys.stderr)
+            traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
 
     def guard(self, plugin: str, where: str, fn: Callable[[], T]) -> T | None:
+        """Run ``fn``; if it raises, report ``plugin`` as failed in ``where`` and return None."""
         try:
             return fn()
         except Exception as exc:  # noqa: BLE001
-            self.fail(plugin, where, f"{type(exc).__name__}: {exc}")
+            self.fail(plugin, where, summarize(exc), exc)
             return None
 
 
 def build(
-    plugin_modules: Iterable[str] = (), disabled: Iterable[str] = (), autoload: bool = True
+    plugin_modules: Iterable[str] = (),
+    disabled: Iterable[str] = (),
+    autoload: bool = True,
+    objects: Iterable[tuple[str, object]] = (),
 ) -> PluginHost:
-    """The one function that assembles the host (pluggy's eggsample habit)."""
+    """The one function that assembles the host (pluggy's eggsample habit).
+
+    Order: the built-in plugin, entry-point plugins (unless ``autoload`` is off or
+    ``CIIGUARD_DISABLE_PLUGIN_AUTOLOAD`` is set), ``-p`` modules, then ``objects`` (name,
+    plugin) pairs registered directly (used by ``ciiguard.testing``). A plugin named in
+    ``disabled`` is never imported.
+    """
     pm = pluggy.PluginManager(PROJECT)
     pm.add_hookspecs(hookspecs)
     host = PluginHost(pm)
     disabled_set = set(disabled)
-    from ciiguard import builtin
+    from ciiguard import __version__, builtin
 
-    pm.register(builtin, name="builtin")
-    from ciiguard import __version__
-
-    host.plugins.append(PluginInfo("builtin", __version__, "builtin"))
+    pm.register(builtin, name=BUILTIN)
+    host.plugins.append(PluginInfo(BUILTIN, __version__, BUILTIN))
+    if BUILTIN in disabled_set:
+        disabled_set.discard(BUILTIN)
+        host.fail(
+            BUILTIN,
+            "--disable-plugin",
+            "the built-in plugin cannot be disabled; set a policy's enforcement to "
+            "'disabled' instead",
+        )
     for name in disabled_set:
         pm.set_blocked(name)
     if autoload and not os.environ.get(AUTOLOAD_ENV):
         _load_entry_points(host, disabled_set)
     for modname in plugin_modules:
-        if modname in disabled_set:
+        if modname in disabled_set or pm.has_plugin(modname):
             continue
         try:
             module = importlib.import_module(modname)
-        except Exception as exc:  # noqa: BLE001
-            host.fail(modname, "import", f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - report any import-time error by plugin name
+            host.fail(modname, "import", summarize(exc), exc)
             continue
-        try:
-            pm.register(module, name=modname)
-        except Exception as exc:  # noqa: BLE001
-            host.fail(modname, "register", f"{type(exc).__name__}: {exc}")
+        if pm.is_registered(module):  # already loaded through its entry point
             continue
-        host.plugins.append(PluginInfo(modname, getattr(module, "__version__", "-"), "-p"))
+        _register(host, modname, module, "-p", str(getattr(module, "__version__", "-")))
+    for name, plugin in objects:
+        if name in disabled_set or pm.has_plugin(name) or pm.is_registered(plugin):
+            continue
+        _register(host, name, plugin, "object", str(getattr(plugin, "__version__", "-")))
     return host
 
 
 def _load_entry_points(host: PluginHost, disabled: set[str]) -> None:
     eps = sorted(metadata.entry_points(group=PROJECT), key=lambda e: e.name)
     for ep in eps:
-        if ep.name in disabled or host.pm.is_registered(ep.name) or host.pm.has_plugin(ep.name):
+        if ep.name in disabled or host.pm.has_plugin(ep.name):
             continue
         try:
             plugin = ep.load()
-        except Exception as exc:  # noqa: BLE001
-            host.fail(ep.name, "import", f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - report any import-time error by plugin name
+            host.fail(ep.name, "import", summarize(exc), exc)
             continue
-        try:
-            host.pm.register(plugin, name=ep.name)
-        except Exception as exc:  # noqa: BLE001
-            host.fail(ep.name, "register", f"{type(exc).__name__}: {exc}")
+        if host.pm.is_registered(plugin):
             continue
         dist = getattr(ep, "dist", None)
         version = dist.version if dist is not None else "-"
-        host.plugins.append(PluginInfo(ep.name, version, "entry point"))
+        dist_name = dist.metadata["Name"] if dist is not None else ""
+        _register(host, ep.name, plugin, "entry point", version, dist_name)
+
+
+def _register(
+    host: PluginHost, name: str, plugin: object, source: str, version: str, dist: str = ""
+) -> bool:
+    """Register one plugin; on any problem report it, leave the manager as it was, go on."""
+    try:
+        host.pm.register(plugin, name=name)
+    except Exception as exc:  # noqa: BLE001 - pluggy validation errors and plugins' own errors
+        if host.pm.has_plugin(name) and host.pm.get_plugin(name) is plugin:
+            host.pm.unregister(name=name)
+        host.fail(name, "register", summarize(exc), exc)
+        return False
+    problem = _check_hookimpls(host.pm, plugin)
+    if problem is not None:
+        host.pm.unregister(name=name)
+        host.fail(name, "register", problem)
+        return False
+    host.plugins.append(PluginInfo(name, version, source, dist))
+    return True
+
+
+def _check_hookimpls(pm: pluggy.PluginManager, plugin: object) -> str | None:
+    """What pluggy accepts but a gate cannot: hooks that would silently never run."""
+    for attr in dir(plugin):
+        if (
+            attr.startswith(HOOK_PREFIX)
+            and callable(getattr(plugin, attr, None))
+            and pm.parse_hookimpl_opts(plugin, attr) is None
+        ):
+            return f"{attr} is not marked with @ciiguard.hookimpl, so it would never be called"
+    callers = pm.get_hookcallers(plugin) or []
+    if not callers:
+        return (
+            "implements no ciiguard hook (does the entry point name the module with the "
+            "@ciiguard.hookimpl functions?)"
+        )
+    for caller in callers:
+        for impl in caller.get_hookimpls():
+            if impl.plugin is not plugin:
+                continue
+            if not caller.has_spec():
+                if caller.name.startswith(HOOK_PREFIX):
+                    known = ", ".join(sorted(_spec_names()))
+                    return f"{caller.name} is not a ciiguard hook (known hooks: {known})"
+                continue
+            if impl.wrapper or impl.hookwrapper:
+                return f"{caller.name}: hook wrappers are not supported"
+    return None
+
+
+def _spec_names() -> list[str]:
+    return [n for n in dir(hookspecs) if n.startswith(HOOK_PREFIX)]
+
+
+def _iterable(value: object) -> bool:
+    try:
+        iter(value)  # type: ignore[call-overload]
+    except TypeError:
+        return False
+    return True
+
+
+def summarize(exc: BaseException) -> str:
+    """``Type: message (file.py:line)`` on one line: where a plugin author should look."""
+    text = " ".join(str(exc).split())
+    if len(text) > 300:
+        text = text[:297] + "..."
+    out = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    frames = traceback.extract_tb(exc.__traceback__)
+    if frames:
+        last = frames[-1]
+        out += f" ({Path(last.filename).name}:{last.lineno})"
+    return out
