@@ -1,7 +1,9 @@
 """ciiguard: a data-residency gate for China CII workloads.
 
 The public API (what plugins and integrations may import) is re-exported here; everything else
-is private by name and may change between releases.
+is private by name and may change between releases. Besides these names, plugins may rely on the
+hooks in ``ciiguard.plugins.hookspecs`` and the test helpers in ``ciiguard.testing``
+(docs/plugins.md).
 """
 
 from __future__ import annotations
@@ -29,10 +31,12 @@ _EXPORTS = {
     "ScanResult": "ciiguard.model",
     "ParseOutput": "ciiguard.model",
     "ParseContext": "ciiguard.parsers.base",
+    "Parser": "ciiguard.parsers.base",
     "Settings": "ciiguard.settings",
     "Catalogue": "ciiguard.catalogue",
     "Classification": "ciiguard.classify",
     "Report": "ciiguard.reporters.base",
+    "Reporter": "ciiguard.reporters.base",
 }
 
 __all__ = [
@@ -46,10 +50,12 @@ __all__ = [
     "Location",
     "ParseContext",
     "ParseOutput",
+    "Parser",
     "Policy",
     "PolicyContext",
     "RegionInfo",
     "Report",
+    "Reporter",
     "Resource",
     "ScanIssue",
     "ScanResult",
@@ -79,10 +85,10 @@ if TYPE_CHECKING:
         Unknown,
         Violation,
     )
-    from ciiguard.parsers.base import ParseContext
+    from ciiguard.parsers.base import ParseContext, Parser
     from ciiguard.plugins import hookimpl
     from ciiguard.policies.base import Finding, Policy, PolicyContext
-    from ciiguard.reporters.base import Report
+    from ciiguard.reporters.base import Report, Reporter
     from ciiguard.settings import Settings
 
 
