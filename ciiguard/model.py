@@ -142,6 +142,16 @@ class Resource:
 class Violation:
     policy: str
     resource: str
+class ViolationStatus(str, enum.Enum):
+    """What the gate made of a violation."""
+
+    VIOLATION = "violation"  # blocking when its enforcement is at or above --fail-on
+    APPROVED_TRANSFER = "approved-transfer"  # CII002 with a valid recorded approval
+    SUPPRESSED = "suppressed"  # inline ciiguard:ignore comment or tag, with a reason
+    EXEMPTED = "exempted"  # a config-file exemption that has not expired
+    BASELINED = "baselined"  # present in the --baseline file
+
+
     message: str
     severity: Severity
     enforcement: Enforcement
@@ -156,6 +166,21 @@ class Violation:
 
 @dataclass(frozen=True)
 class ScanIssue:
+    # Other resources the finding concerns, e.g. the source of a cross-border flow (approvals on
+    # the source count, domain.md section 6).
+    related: tuple[str, ...] = ()
+    # Set by the gate stage (ciiguard.gate) after the policies ran; a violation that is not
+    # ``ViolationStatus.VIOLATION`` is reported but never blocks.
+    status: ViolationStatus = ViolationStatus.VIOLATION
+    suppressed: bool = False  # an inline suppression or a config exemption applies
+    suppression_reason: str | None = None
+    suppression_source: str | None = None  # e.g. "main.tf:11" or "ciiguard.toml exemptions[0]"
+    approval_reference: str | None = None
+    approval_expires: str | None = None  # ISO date
+    approval_problem: str | None = None  # why a recorded approval does not count
+    approval_warning: str | None = None  # a valid approval that expires soon
+    fingerprint: str = ""  # stable across line moves and reformatting (baselines)
+    baselined: bool = False
     """An input that could not be read or a plugin that failed: makes the scan incomplete (exit 2)."""
 
     file: str | None

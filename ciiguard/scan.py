@@ -205,6 +205,7 @@ def run_policies(
                     evidence=f.evidence,
                     fix=f.fix or policy.fix,
                     resource_type=resource.type if resource else None,
+                    related=f.related,
                 )
             )
     return out

@@ -23,3 +23,26 @@ class Settings:
     environment: Mapping[str, str] = field(default_factory=dict)
     enforcement: Mapping[str, str] = field(default_factory=dict)  # policy id -> level
     allow_outside_root: bool = False
+    # Mainland regions data may use, narrower than the whole mainland (config ``allowed_regions``):
+    # canonical provider name, or "*" for every provider -> region ids. Empty: the whole mainland.
+    allowed_regions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    approval_warn_days: int = 60  # an approval expiring within this many days warns
+
+    def allowed_regions_for(self, provider: str) -> tuple[str, ...] | None:
+        """The allowed regions for ``provider`` (None: every mainland region is allowed)."""
+        if provider in self.allowed_regions:
+            return self.allowed_regions[provider]
+        return self.allowed_regions.get("*")
+
+    def region_allowed(self, provider: str, region: str) -> bool:
+        """Whether a mainland ``region`` is within the configured allowed regions."""
+        allowed = self.allowed_regions_for(provider)
+        if allowed is None:
+            return True
+        wanted = normalise_region(region)
+        return any(normalise_region(a) == wanted for a in allowed)
+
+
+def normalise_region(region: str) -> str:
+    """Compare regions as clouds do: case-insensitively, spaces removed ("China East 2")."""
+    return region.strip().lower().replace(" ", "")

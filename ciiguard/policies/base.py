@@ -26,6 +26,7 @@ class Finding:
     file: str | None = None
     line: int | None = None
     resource: str | None = None  # override the address the finding is reported on
+    related: tuple[str, ...] = ()  # other resources concerned, e.g. the source of a flow
 
 
 @dataclass

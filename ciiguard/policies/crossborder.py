@@ -50,6 +50,7 @@ def _validate(r: Resource, ctx: PolicyContext) -> Iterator[Finding]:
             line=flow.line,
         )
 
+            related=(flow.source,) if flow.source and flow.source != r.address else (),
 
 POLICY = Policy(
     id="CII002",

@@ -10,16 +10,36 @@ from ciiguard.policies.base import Finding, Policy, PolicyContext
 
 
 def _validate(r: Resource, ctx: PolicyContext) -> Iterator[Finding]:
-    if not (r.data_bearing and r.in_scope) or r.location is not Location.OUTSIDE:
+    if not (r.data_bearing and r.in_scope):
         return
     what = r.classification or "in-scope"
-    yield Finding(
-        message=f"{subject(r)} holds {what} data in {r.region.region}: {r.location_note}",
-        evidence=r.region.explain(),
-        fix=f"set the region at {where_set(r.region)} to a mainland region: "
-        f"{mainland_examples(ctx.catalogue, r.provider)}",
-        region=r.region.region,
-    )
+    provider = ctx.catalogue.canonical_provider(r.provider)
+    allowed = ctx.settings.allowed_regions_for(provider)
+    if r.location is Location.OUTSIDE:
+        target = (
+            f"an allowed region: {', '.join(allowed)}"
+            if allowed is not None
+            else f"a mainland region: {mainland_examples(ctx.catalogue, r.provider)}"
+        )
+        yield Finding(
+            message=f"{subject(r)} holds {what} data in {r.region.region}: {r.location_note}",
+            evidence=r.region.explain(),
+            fix=f"set the region at {where_set(r.region)} to {target}",
+            region=r.region.region,
+        )
+    elif (
+        r.location is Location.MAINLAND
+        and allowed is not None
+        and r.region.region is not None
+        and not ctx.settings.region_allowed(provider, r.region.region)
+    ):
+        yield Finding(
+            message=f"{subject(r)} holds {what} data in {r.region.region}, which is in mainland "
+            f"China but not in the allowed regions ({', '.join(allowed)})",
+            evidence=r.region.explain(),
+            fix=f"set the region at {where_set(r.region)} to an allowed region: {', '.join(allowed)}",
+            region=r.region.region,
+        )
 
 
 POLICY = Policy(
