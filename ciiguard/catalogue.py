@@ -11,7 +11,7 @@ import functools
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
@@ -20,16 +20,45 @@ from ciiguard.model import Location
 BUILTIN_FILES = ("aws", "alicloud", "azure", "tencentcloud", "huaweicloud", "google")
 
 
+DESTINATION_KINDS = frozenset(
+    {"region", "location", "arn", "self", "resource", "pair", "group-member"}
+)
+
+
 @dataclass(frozen=True)
 class ReplicationRule:
-    """Where a resource type names the other side of a replication, copy or backup."""
+    """Where a resource type names the other side of a replication, copy or backup.
+
+    ``destination`` selects how the value at ``path`` names the other side:
+
+    - ``region`` / ``location``: a region id of the resource's provider (``pattern`` may extract it
+      from a longer string such as ``qcs::cos:ap-hongkong::bucket`` or ``oss-cn-hangzhou``);
+    - ``arn``: an AWS ARN (partition and, when present, region);
+    - ``self``: the declaring resource pulls data in (read replica, copy): it is the destination;
+    - ``resource``: a resource of ``target_types`` in the configuration, by reference or by name;
+    - ``pair``: the provider's paired region of the resource's own region, when the value is one
+      of ``when_values`` (Azure geo-redundant storage);
+    - ``group-member``: the resource joins a replication group (a global cluster) of
+      ``group_types``; data flows in from every other member of that group.
+    """
 
     type: str
     path: str  # e.g. "replica[].region_name"
     kind: str
-    destination: str  # "region" | "arn" | "self" | "location"
+    destination: str
     source_path: str | None
     source: str
+    pattern: str | None = None  # regex with a named group "region" (and optionally "name")
+    target_types: tuple[str, ...] = ()  # types a destination or source given by name resolves to
+    destination_resource_path: str | None = None  # sibling argument naming the destination resource
+    source_region_path: str | None = None  # argument naming the region the data comes from
+    source_same_region_types: tuple[str, ...] = ()  # registry-wide rules: sources in this region
+    source_referrers: tuple[tuple[str, str], ...] = ()  # (type, path) of resources that attach this
+    peers: bool = False  # every value is a member of one set; data moves between all of them
+    when_values: tuple[str, ...] = ()  # for "pair": the values that replicate to the pair
+    group_types: tuple[str, ...] = ()  # for "group-member": the group resource types
+    group_name_attribute: str | None = None  # attribute naming the group, for literal identifiers
+    group_source_path: str | None = None  # the group's own argument naming its first member
 
 
 @dataclass
@@ -45,6 +74,8 @@ class ProviderFacts:
     tag_attribute: str
     default_tags_path: tuple[str, ...]
     mainland_partitions: tuple[str, ...]
+    pairs: dict[str, str] = field(default_factory=dict)  # region -> paired region (normalised)
+    pairs_closed: bool = False  # mainland regions pair only with mainland regions
 
 
 def load_builtin() -> list[Mapping[str, Any]]:
@@ -54,6 +85,39 @@ def load_builtin() -> list[Mapping[str, Any]]:
         text = resources.files("ciiguard").joinpath(f"data/{name}.json").read_text(encoding="utf-8")
         out.append(json.loads(text))
     return out
+
+
+def _rule(entry: Mapping[str, Any]) -> ReplicationRule:
+    """One replication rule from its data entry; an unknown destination kind is malformed data."""
+    destination = str(entry.get("destination", "region"))
+    if destination not in DESTINATION_KINDS:
+        raise ValueError(
+            f"replication rule for {entry.get('type')!r}: unknown destination {destination!r}"
+        )
+    pattern = entry.get("pattern")
+    if pattern is not None:
+        re.compile(pattern)
+    return ReplicationRule(
+        type=str(entry["type"]),
+        path=str(entry["path"]),
+        kind=str(entry.get("kind", "replication")),
+        destination=destination,
+        source_path=entry.get("source_path"),
+        source=str(entry.get("source", "")),
+        pattern=pattern,
+        target_types=tuple(entry.get("target_types", ())),
+        destination_resource_path=entry.get("destination_resource_path"),
+        source_region_path=entry.get("source_region_path"),
+        source_same_region_types=tuple(entry.get("source_same_region_types", ())),
+        source_referrers=tuple(
+            (str(x["type"]), str(x["path"])) for x in entry.get("source_referrers", ())
+        ),
+        peers=bool(entry.get("peers", False)),
+        when_values=tuple(str(v).upper() for v in entry.get("when_values", ())),
+        group_types=tuple(entry.get("group_types", ())),
+        group_name_attribute=entry.get("group_name_attribute"),
+        group_source_path=entry.get("group_source_path"),
+    )
 
 
 @functools.lru_cache(maxsize=1)
@@ -103,15 +167,13 @@ class Catalogue:
             self.aliases[alias] = name
         for entry in c.get("data_bearing", []):
             self.data_bearing[entry["type"]] = name
+        for entry in regions.get("pairs", []):
+            a, b = self._norm(facts, entry["region"]), self._norm(facts, entry["pair"])
+            facts.pairs[a] = b
+        if regions.get("pairs_closed"):
+            facts.pairs_closed = True
         for entry in c.get("replication", []):
-            rule = ReplicationRule(
-                entry["type"],
-                entry["path"],
-                entry.get("kind", "replication"),
-                entry.get("destination", "region"),
-                entry.get("source_path"),
-                entry.get("source", ""),
-            )
+            rule = _rule(entry)
             self.replication.setdefault(rule.type, []).append(rule)
 
     @staticmethod
@@ -135,6 +197,31 @@ class Catalogue:
 
     def rules_for(self, resource_type: str) -> list[ReplicationRule]:
         return self.replication.get(resource_type, [])
+
+    def paired_region(self, provider: str, region: str) -> tuple[str | None, Location, str]:
+        """The region a provider pairs with ``region`` for geo-redundancy, and where it lies."""
+        facts = self.facts(provider)
+        if facts is None:
+            return None, Location.UNKNOWN, f"no region catalogue for provider {provider!r}"
+        pair = facts.pairs.get(self._norm(facts, region.strip().lower()))
+        if pair is not None:
+            loc, why = self.location(provider, pair)
+            return pair, loc, f"{region} is paired with {pair}: {why}"
+        own, why = self.location(provider, region)
+        if own is Location.OUTSIDE and facts.pairs_closed:
+            return (
+                None,
+                Location.OUTSIDE,
+                (
+                    f"{region} is outside mainland China and {facts.name} pairs mainland regions only "
+                    "with each other, so its pair is outside too"
+                ),
+            )
+        return (
+            None,
+            Location.UNKNOWN,
+            f"ciiguard knows no paired region for {region} at {facts.name}",
+        )
 
     def location(self, provider: str, region: str) -> tuple[Location, str]:
         """Whether ``region`` at ``provider`` is in mainland China, and why."""

@@ -2,17 +2,29 @@
 
 Input-agnostic: HCL, plan JSON and Pulumi resources all arrive with snake_case attributes where
 blocks are lists of dicts, so one walker serves them all. A destination given as a reference to
-another resource in the configuration resolves to that resource and its region.
+another resource in the configuration resolves to that resource and its region. How a rule's value
+names the other side is the rule's ``destination`` field (see ``ReplicationRule``), never the type.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from ciiguard.catalogue import Catalogue, ReplicationRule
 from ciiguard.model import Flow, Location, Resource, Unknown
+
+# Attributes under which resources carry the name other resources use to point at them.
+NAME_ATTRIBUTES = (
+    "bucket",
+    "name",
+    "identifier",
+    "cluster_identifier",
+    "replication_group_id",
+    "vault_name",
+)
 
 
 @dataclass
@@ -21,35 +33,50 @@ class ResourceIndex:
 
     by_address: dict[str, Resource]
     by_base: dict[str, list[Resource]]
+    by_type: dict[str, list[Resource]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, resources: list[Resource]) -> ResourceIndex:
         by_address = {r.address: r for r in resources}
         by_base: dict[str, list[Resource]] = {}
+        by_type: dict[str, list[Resource]] = {}
         for r in resources:
-            base = r.address.split("[", 1)[0] if r.address.endswith("]") else r.address
-            by_base.setdefault(base, []).append(r)
-        return cls(by_address, by_base)
+            by_base.setdefault(_base(r.address), []).append(r)
+            by_type.setdefault(r.type, []).append(r)
+        return cls(by_address, by_base, by_type)
 
-    def resolve(self, refs: frozenset[str]) -> list[Resource]:
+    def resolve(self, refs: frozenset[str], types: tuple[str, ...] = ()) -> list[Resource]:
         out: list[Resource] = []
         for ref in sorted(refs):
-            if ref in self.by_address:
-                out.append(self.by_address[ref])
-            else:
-                out.extend(self.by_base.get(ref, []))
+            found = [self.by_address[ref]] if ref in self.by_address else self.by_base.get(ref, [])
+            out.extend(r for r in found if not types or r.type in types)
         return out
 
     def by_name(self, name: str, types: tuple[str, ...]) -> list[Resource]:
         found = []
-        for r in self.by_address.values():
-            if r.type in types and (
-                r.attributes.get("bucket") == name
-                or r.attributes.get("name") == name
-                or r.attributes.get("identifier") == name
-            ):
-                found.append(r)
+        for t in types:
+            for r in self.by_type.get(t, []):
+                if any(r.attributes.get(a) == name for a in NAME_ATTRIBUTES):
+                    found.append(r)
         return found
+
+    def of_types(self, types: tuple[str, ...]) -> list[Resource]:
+        return [r for t in types for r in self.by_type.get(t, [])]
+
+
+def _base(address: str) -> str:
+    return address.split("[", 1)[0] if address.endswith("]") else address
+
+
+def refs_in(value: Any) -> frozenset[str]:
+    """Every resource a value was derived from (lists and maps of references included)."""
+    if isinstance(value, Unknown):
+        return value.refs
+    if isinstance(value, list):
+        return frozenset().union(*(refs_in(v) for v in value)) if value else frozenset()
+    if isinstance(value, dict):
+        return frozenset().union(*(refs_in(v) for v in value.values())) if value else frozenset()
+    return frozenset()
 
 
 def walk_path(value: Any, path: str, prefix: str = "") -> Iterator[tuple[str, Any]]:
@@ -79,6 +106,25 @@ def walk_path(value: Any, path: str, prefix: str = "") -> Iterator[tuple[str, An
         yield from walk_path(child, rest, f"{prefix}{key}.")
 
 
+def _nearest(candidates: list[tuple[str, Any]], arg: str) -> Any:
+    """The candidate whose argument path shares the longest prefix with ``arg`` (its sibling)."""
+    best: tuple[int, Any] | None = None
+    for path, value in candidates:
+        n = 0
+        for a, b in zip(path, arg, strict=False):
+            if a != b:
+                break
+            n += 1
+        if best is None or n > best[0]:
+            best = (n, value)
+    return best[1] if best else None
+
+
+def _arn_name(arn: str) -> str:
+    """The resource name at the end of an ARN (``...:db:orders`` / ``...:::bucket``)."""
+    return re.split(r"[:/]", arn)[-1]
+
+
 def _line_for(resource: Resource, arg: str) -> int | None:
     lines = resource.meta.get("block_lines") if isinstance(resource.meta, dict) else None
     if not lines:
@@ -90,93 +136,360 @@ def _line_for(resource: Resource, arg: str) -> int | None:
     return best[1] if best else resource.line
 
 
+@dataclass(frozen=True)
+class _Origin:
+    """Where a flow's data comes from: a resource in the configuration and/or a region."""
+
+    address: str | None
+    region: str | None = None
+    location: Location = Location.UNKNOWN
+
+
 class FlowBuilder:
     def __init__(self, catalogue: Catalogue, index: ResourceIndex) -> None:
         self.catalogue = catalogue
         self.index = index
+        self._groups: dict[tuple[str, ...], dict[str, list[Resource]]] = {}
 
     def flows_of(self, r: Resource) -> tuple[Flow, ...]:
         flows: list[Flow] = []
         for rule in self.catalogue.rules_for(r.type):
-            for arg, value in walk_path(r.attributes, rule.path):
+            if rule.destination == "group-member":
+                flows.extend(self._group_flows(r, rule))
+                continue
+            values = list(walk_path(r.attributes, rule.path))
+            if rule.peers:
+                flows.extend(self._peer_flows(r, rule, values))
+                continue
+            for arg, value in values:
                 flow = self._flow(r, rule, arg, value)
                 if flow is not None:
                     flows.append(flow)
         return tuple(flows)
 
-    def _source(self, r: Resource, rule: ReplicationRule) -> str | None:
-        if rule.source_path is None:
-            return r.address
-        value = r.attributes.get(rule.source_path)
+    # -- building blocks ------------------------------------------------------
+    def _make(
+        self,
+        r: Resource,
+        rule: ReplicationRule,
+        arg: str,
+        origin: _Origin,
+        dest: str | None,
+        dest_res: str | None,
+        loc: Location,
+        explain: str,
+    ) -> Flow:
+        return Flow(
+            kind=rule.kind,
+            declared_by=r.address,
+            argument=arg,
+            source=origin.address,
+            destination=dest,
+            destination_resource=dest_res,
+            destination_location=loc,
+            destination_explain=explain,
+            provider=r.provider,
+            file=r.file,
+            line=_line_for(r, arg),
+            source_region=origin.region,
+            source_location=origin.location,
+        )
+
+    def _origin_of(
+        self, src: Resource | None, r: Resource, rule: ReplicationRule, arg: str
+    ) -> _Origin:
+        if src is not None:
+            return _Origin(src.address, src.region.region, src.location)
+        if rule.source_region_path:
+            value = _nearest(list(walk_path(r.attributes, rule.source_region_path)), arg)
+            if isinstance(value, str) and value:
+                loc, _ = self.catalogue.location(r.provider, value)
+                return _Origin(None, value, loc)
+        return _Origin(None)
+
+    def _lookup(self, value: Any, types: tuple[str, ...]) -> Resource | None:
+        """The resource a value points at: by reference, or by name (or ARN) among ``types``."""
         if isinstance(value, Unknown):
-            found = self.index.resolve(value.refs)
-            return found[0].address if found else None
-        if isinstance(value, str):
-            found = self.index.by_name(value, (r.type.replace("_replication_configuration", ""),))
-            return found[0].address if found else None
+            found = self.index.resolve(value.refs, types)
+            return found[0] if found else None
+        if isinstance(value, str) and value and types:
+            name = _arn_name(value) if value.startswith("arn:") else value
+            found = self.index.by_name(name, types)
+            return found[0] if found else None
         return None
 
-    def _flow(self, r: Resource, rule: ReplicationRule, arg: str, value: Any) -> Flow | None:
-        line = _line_for(r, arg)
-
-        def make(
-            source: str | None, dest: str | None, dest_res: str | None, loc: Location, explain: str
-        ) -> Flow:
-            return Flow(
-                kind=rule.kind,
-                declared_by=r.address,
-                argument=arg,
-                source=source,
-                destination=dest,
-                destination_resource=dest_res,
-                destination_location=loc,
-                destination_explain=explain,
-                provider=r.provider,
-                file=r.file,
-                line=line,
-            )
-
-        if rule.destination == "self":
-            return self._into_self(r, value, make)
-        source = self._source(r, rule)
-        if isinstance(value, Unknown):
-            targets = self.index.resolve(value.refs)
-            if targets:
-                t = targets[0]
-                return make(
-                    source,
-                    t.region.region,
-                    t.address,
-                    t.location,
-                    f"{t.address}: {t.location_note or t.region.explain()}",
+    def _source(self, r: Resource, rule: ReplicationRule, arg: str) -> _Origin:
+        if rule.source_path is not None:
+            value = _nearest(list(walk_path(r.attributes, rule.source_path)), arg)
+            src = self._lookup(value, rule.target_types or (r.type,))
+            if src is None:
+                found = sorted(
+                    self.index.resolve(refs_in(value)), key=lambda x: (not x.in_scope, x.address)
                 )
-            return make(
-                source,
+                src = found[0] if found else None
+            if src is None and isinstance(value, str) and value.startswith("arn:"):
+                loc, _, region = self.catalogue.arn_location(value)
+                return _Origin(None, region, loc)
+            return self._origin_of(src, r, rule, arg)
+        if rule.source_same_region_types:
+            same = [
+                x
+                for x in self.index.of_types(rule.source_same_region_types)
+                if x.region.region is not None and x.region.region == r.region.region
+            ]
+            same.sort(key=lambda x: (not x.in_scope, x.address))
+            return self._origin_of(same[0] if same else None, r, rule, arg)
+        if rule.source_referrers:
+            for rtype, path in rule.source_referrers:
+                for x in self.index.of_types((rtype,)):
+                    refs: frozenset[str] = frozenset()
+                    for _, v in walk_path(x.attributes, path):
+                        refs |= refs_in(v)
+                    if r.address in refs or _base(r.address) in refs:
+                        return self._origin_of(x, r, rule, arg)
+            return self._origin_of(None, r, rule, arg)
+        if rule.source_region_path:  # the declarer links two endpoints it names by region
+            declared = self._origin_of(None, r, rule, arg)
+            return _Origin(r.address, declared.region, declared.location)
+        return _Origin(r.address, r.region.region, r.location)
+
+    # -- one value, one flow ------------------------------------------------------
+    def _flow(self, r: Resource, rule: ReplicationRule, arg: str, value: Any) -> Flow | None:
+        if rule.destination == "self":
+            return self._into_self(r, rule, arg, value)
+        if value is None or (isinstance(value, str) and not value):
+            return None
+        origin = self._source(r, rule, arg)
+        if rule.destination == "pair":
+            return self._pair(r, rule, arg, value, origin)
+        if rule.destination == "resource" or isinstance(value, Unknown):
+            target = self._lookup(value, rule.target_types) if rule.target_types else None
+            if target is None and isinstance(value, Unknown):
+                found = self.index.resolve(value.refs)
+                target = found[0] if found else None
+            if target is not None:
+                return self._make(
+                    r,
+                    rule,
+                    arg,
+                    origin,
+                    target.region.region,
+                    target.address,
+                    target.location,
+                    f"{target.address}: {target.location_note or target.region.explain()}",
+                )
+            why = (
+                f"{arg} is not known before apply ({value.reason})"
+                if isinstance(value, Unknown)
+                else f"{value!r} is not a resource in this configuration, so its region is unknown"
+            )
+            if rule.destination == "resource" or not isinstance(value, str):
+                return self._make(r, rule, arg, origin, None, None, Location.UNKNOWN, why)
+        if not isinstance(value, str):
+            return None
+        dest_res = self._sibling_resource(r, rule, arg)
+        if rule.destination == "arn" or value.startswith("arn:"):
+            loc, why, region = self.catalogue.arn_location(value)
+            if dest_res is None and rule.target_types:
+                found = self.index.by_name(_arn_name(value), rule.target_types)
+                dest_res = found[0].address if found else None
+            return self._make(r, rule, arg, origin, region or value, dest_res, loc, why)
+        region = value
+        if rule.pattern:
+            m = re.match(rule.pattern, value)
+            if m is None or not m.groupdict().get("region"):
+                return self._make(
+                    r,
+                    rule,
+                    arg,
+                    origin,
+                    value,
+                    dest_res,
+                    Location.UNKNOWN,
+                    f"{value!r} does not have the documented form of {arg}",
+                )
+            region = m.group("region")
+            name = m.groupdict().get("name")
+            if dest_res is None and name and rule.target_types:
+                found = self.index.by_name(name, rule.target_types)
+                dest_res = found[0].address if found else None
+        loc, why = self.catalogue.location(r.provider, region)
+        return self._make(r, rule, arg, origin, region, dest_res, loc, why)
+
+    def _sibling_resource(self, r: Resource, rule: ReplicationRule, arg: str) -> str | None:
+        if not rule.destination_resource_path:
+            return None
+        value = _nearest(list(walk_path(r.attributes, rule.destination_resource_path)), arg)
+        target = self._lookup(value, rule.target_types)
+        return target.address if target else None
+
+    def _into_self(self, r: Resource, rule: ReplicationRule, arg: str, value: Any) -> Flow | None:
+        """A resource that pulls data in (read replica, copy, backup replication): the destination."""
+        if value is None or (isinstance(value, str) and not value):
+            return None
+        if not isinstance(value, (str, Unknown)):
+            return None
+        src = self._lookup(value, rule.target_types or (r.type,))
+        if src is None and isinstance(value, Unknown):
+            found = self.index.resolve(value.refs)
+            src = found[0] if found else None
+        origin = self._origin_of(src, r, rule, arg)
+        if src is None and isinstance(value, str) and value.startswith("arn:"):
+            loc, _, region = self.catalogue.arn_location(value)
+            if origin.region is None:
+                origin = _Origin(None, region, loc)
+        return self._make(
+            r,
+            rule,
+            arg,
+            origin,
+            r.region.region,
+            r.address,
+            r.location,
+            r.location_note or r.region.explain(),
+        )
+
+    def _pair(
+        self, r: Resource, rule: ReplicationRule, arg: str, value: Any, origin: _Origin
+    ) -> Flow | None:
+        """Geo-redundancy to the provider's paired region of the resource's own region."""
+        if isinstance(value, Unknown):
+            return self._make(
+                r,
+                rule,
+                arg,
+                origin,
                 None,
                 None,
                 Location.UNKNOWN,
                 f"{arg} is not known before apply ({value.reason})",
             )
-        if not isinstance(value, str) or not value:
+        if not isinstance(value, str) or value.upper() not in rule.when_values:
             return None
-        if rule.destination == "arn" or value.startswith("arn:"):
-            loc, why, region = self.catalogue.arn_location(value)
-            return make(source, region or value, None, loc, why)
-        loc, why = self.catalogue.location(r.provider, value)
-        return make(source, value, None, loc, why)
+        if r.region.region is None:
+            return self._make(
+                r,
+                rule,
+                arg,
+                origin,
+                None,
+                None,
+                Location.UNKNOWN,
+                f"{value} copies to the pair of {r.address}'s region, which is unknown",
+            )
+        pair, loc, why = self.catalogue.paired_region(r.provider, r.region.region)
+        return self._make(r, rule, arg, origin, pair, None, loc, f"{value}: {why}")
 
-    def _into_self(self, r: Resource, value: Any, make: Callable[..., Flow]) -> Flow | None:
-        """A resource that pulls data in (read replica, backup replication): it is the destination."""
-        source: str | None = None
+    # -- sets of members ---------------------------------------------------------
+    def _peer_flows(
+        self, r: Resource, rule: ReplicationRule, values: list[tuple[str, Any]]
+    ) -> list[Flow]:
+        """Every member of one set (a multi-region access point's buckets) can receive the others' data."""
+        members = [(arg, v, self._lookup(v, rule.target_types)) for arg, v in values]
+        known = [m for _, _, m in members if m is not None]
+        flows = []
+        for arg, value, target in members:
+            others = sorted(
+                (m for m in known if target is None or m.address != target.address),
+                key=lambda m: (not m.in_scope, m.address),
+            )
+            if not others:
+                continue
+            origin = self._origin_of(others[0], r, rule, arg)
+            if target is None:
+                flows.append(
+                    self._make(
+                        r,
+                        rule,
+                        arg,
+                        origin,
+                        None,
+                        None,
+                        Location.UNKNOWN,
+                        f"{value!r} is not a resource in this configuration, so its region is unknown",
+                    )
+                )
+                continue
+            flows.append(
+                self._make(
+                    r,
+                    rule,
+                    arg,
+                    origin,
+                    target.region.region,
+                    target.address,
+                    target.location,
+                    f"{target.address}: {target.location_note or target.region.explain()}",
+                )
+            )
+        return flows
+
+    def _group_key(self, rule: ReplicationRule, value: Any) -> tuple[str | None, str | None]:
+        """(key shared by the group's members, address of the group resource when in the config)."""
         if isinstance(value, Unknown):
-            found = self.index.resolve(value.refs)
-            source = found[0].address if found else None
-        elif isinstance(value, str) and value:
-            if not value.startswith("arn:"):
-                found = self.index.by_name(value, (r.type,))
-                source = found[0].address if found else None
-        else:
-            return None
-        return make(
-            source, r.region.region, r.address, r.location, r.location_note or r.region.explain()
+            found = self.index.resolve(value.refs, rule.group_types)
+            return (f"res:{found[0].address}", found[0].address) if found else (None, None)
+        if isinstance(value, str) and value:
+            if rule.group_name_attribute:
+                for g in self.index.of_types(rule.group_types):
+                    if g.attributes.get(rule.group_name_attribute) == value:
+                        return f"res:{g.address}", g.address
+            return f"name:{value}", None
+        return None, None
+
+    def _members(self, rule: ReplicationRule) -> dict[str, list[Resource]]:
+        cached = self._groups.get(rule.group_types)
+        if cached is not None:
+            return cached
+        groups: dict[str, list[Resource]] = {}
+        for rules in self.catalogue.replication.values():
+            for other in rules:
+                if other.destination != "group-member" or other.group_types != rule.group_types:
+                    continue
+                for x in self.index.of_types((other.type,)):
+                    key, _ = self._group_key(other, x.attributes.get(other.path))
+                    if key is not None:
+                        groups.setdefault(key, []).append(x)
+        member_types = tuple(
+            t
+            for t, rules in self.catalogue.replication.items()
+            if any(
+                o.destination == "group-member" and o.group_types == rule.group_types for o in rules
+            )
         )
+        if rule.group_source_path:
+            for g in self.index.of_types(rule.group_types):
+                primary = self._lookup(g.attributes.get(rule.group_source_path), member_types)
+                members = groups.setdefault(f"res:{g.address}", [])
+                if primary is not None and primary not in members:
+                    members.append(primary)
+        self._groups[rule.group_types] = groups
+        return groups
+
+    def _group_flows(self, r: Resource, rule: ReplicationRule) -> list[Flow]:
+        """A member of a replication group receives the data of every other member."""
+        arg = rule.path
+        value = r.attributes.get(rule.path)
+        if value is None or (isinstance(value, str) and not value):
+            return []
+        key, group = self._group_key(rule, value)
+        others = [m for m in self._members(rule).get(key or "", []) if m.address != r.address]
+        explain = r.location_note or r.region.explain()
+        if not others:
+            origin = _Origin(group)
+            return [
+                self._make(r, rule, arg, origin, r.region.region, r.address, r.location, explain)
+            ]
+        return [
+            self._make(
+                r,
+                rule,
+                arg,
+                self._origin_of(m, r, rule, arg),
+                r.region.region,
+                r.address,
+                r.location,
+                explain,
+            )
+            for m in sorted(others, key=lambda m: m.address)
+        ]

@@ -101,6 +101,10 @@ class Flow:
     provider: str
     file: str | None = None
     line: int | None = None
+    # Where the data comes from, when known: a flow whose origin is already outside the mainland
+    # does not cross its border (the origin itself is CII001's business).
+    source_region: str | None = None
+    source_location: Location = Location.UNKNOWN
 
 
 @dataclass(frozen=True)

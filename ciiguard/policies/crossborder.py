@@ -36,6 +36,8 @@ def _validate(r: Resource, ctx: PolicyContext) -> Iterator[Finding]:
     for flow in r.flows:
         if flow.destination_location is not Location.OUTSIDE:
             continue
+        if flow.source_location is Location.OUTSIDE:
+            continue  # already outside: not an export from the mainland (CII001 covers the origin)
         why = flow_in_scope(flow, r, ctx)
         if why is None:
             continue
