@@ -10,6 +10,7 @@ from ciiguard.classify import Classification, classify_by_tags
 from ciiguard.model import Resource
 from ciiguard.parsers.base import Parser
 from ciiguard.parsers.terraform import TerraformParser
+from ciiguard.parsers.terraform_plan import TerraformPlanParser
 from ciiguard.plugins import hookimpl
 from ciiguard.policies import BUILTIN_POLICIES
 from ciiguard.policies.base import Policy
@@ -25,7 +26,7 @@ def ciiguard_catalogue() -> Sequence[Mapping[str, Any]]:
 
 @hookimpl
 def ciiguard_parsers() -> Sequence[Parser]:
-    return [TerraformParser()]
+    return [TerraformParser(), TerraformPlanParser()]
 
 
 @hookimpl

@@ -23,10 +23,16 @@ class Settings:
     environment: Mapping[str, str] = field(default_factory=dict)
     enforcement: Mapping[str, str] = field(default_factory=dict)  # policy id -> level
     allow_outside_root: bool = False
+    use_cache: bool = True  # --no-cache turns the parse and result caches off
+    jobs: int | None = None  # parallel parse workers (None: one per core)
     # Mainland regions data may use, narrower than the whole mainland (config ``allowed_regions``):
     # canonical provider name, or "*" for every provider -> region ids. Empty: the whole mainland.
     allowed_regions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     approval_warn_days: int = 60  # an approval expiring within this many days warns
+    # Plan JSON: judge only resources being created, updated or replaced (--changed-only), and
+    # map plan resources back to the .tf files of this directory (--source DIR).
+    changed_only: bool = False
+    source_dir: str | None = None
 
     def allowed_regions_for(self, provider: str) -> tuple[str, ...] | None:
         """The allowed regions for ``provider`` (None: every mainland region is allowed)."""
