@@ -89,6 +89,18 @@ def build_parser() -> _Parser:
         help="follow local module sources that leave the scanned directory",
     )
     s.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="do not read or write the parse and result caches (in the user cache directory)",
+    )
+    s.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        metavar="N",
+        help="parse files with N worker processes (default: one per core)",
+    )
+    s.add_argument(
         "--changed-only",
         action="store_true",
         help="plan JSON: judge only resources being created, updated or replaced",
@@ -190,6 +202,8 @@ def _scan(args: argparse.Namespace, host: Any) -> int:
         var_inputs=tuple(args.var_inputs or ()),
         environment=dict(os.environ),
         allow_outside_root=args.allow_outside_root,
+        use_cache=not args.no_cache,
+        jobs=args.jobs,
         changed_only=args.changed_only,
         source_dir=args.source_dir,
     )

@@ -248,7 +248,27 @@ def _findings(
 def scan(
     paths: Sequence[Path], settings: Settings, host: PluginHost, plugins: Plugins | None = None
 ) -> ScanResult:
+    """Scan paths; an unchanged tree is answered from the result cache (never a different verdict)."""
     plugins = plugins or gather(host)
+    cacheable = settings.use_cache and not getattr(settings, "run_programs", False) and not host.failures
+    if not cacheable:
+        return _scan(paths, settings, host, plugins)[0]
+    from ciiguard.result_cache import ResultCache, key_for
+
+    cache = ResultCache()
+    key = key_for(paths, settings, host.pm.get_plugins(), Path.cwd())
+    cached = cache.lookup(key, paths)
+    if cached is not None:
+        return cached
+    result, ctx, claimed = _scan(paths, settings, host, plugins)
+    if not result.errors:
+        cache.store(key, paths, [*ctx.reads, *claimed], result)
+    return result
+
+
+def _scan(
+    paths: Sequence[Path], settings: Settings, host: PluginHost, plugins: Plugins
+) -> tuple[ScanResult, ParseContext, list[Path]]:
     ctx = ParseContext(
         settings=settings,
         catalogue=plugins.catalogue,
@@ -289,13 +309,14 @@ def scan(
     violations.sort(key=lambda v: (v.file or "", v.line or 0, v.policy, v.resource, v.message))
     errors = _dedupe(errors)
     errors.sort(key=lambda e: (e.file or "", e.line or 0, e.message))
-    return ScanResult(
+    result = ScanResult(
         resources=resources,
         violations=violations,
         errors=errors,
         warnings=warnings,
         files=sorted(set(files)),
     )
+    return result, ctx, [f for fs in claimed.values() for f in fs]
 
 
 def _changed_only(

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,10 +65,14 @@ class Run:
         return json.loads(self.stdout)
 
 
+_CACHE_DIR = tempfile.mkdtemp(prefix="ciiguard-test-cache-")
+
+
 def clean_env(**extra: str) -> dict[str, str]:
     env = {
         k: v for k, v in os.environ.items() if k not in REGION_ENV and not k.startswith("TF_VAR_")
     }
+    env["CIIGUARD_CACHE_DIR"] = _CACHE_DIR  # never the developer's own cache
     env.update(extra)
     return env
 

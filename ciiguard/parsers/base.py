@@ -17,14 +17,30 @@ class ParseContext:
     catalogue: Catalogue
     roots: list[Path] = field(default_factory=list)  # the scanned paths (containment boundary)
     cwd: Path = field(default_factory=Path.cwd)
+    # Every file a parser read outside the discovered inputs (tfvars, modules, var files): the
+    # result cache re-checks them, so a change anywhere that decided the result invalidates it.
+    reads: set[Path] = field(default_factory=set)
+    _shown: dict[str, str] = field(default_factory=dict, repr=False)
 
     def display(self, path: Path | str) -> str:
         """A path as users should see it: relative to the working directory when below it."""
-        p = Path(path)
-        try:
-            return p.resolve().relative_to(self.cwd.resolve()).as_posix()
-        except ValueError:
-            return p.as_posix()
+        key = str(path)
+        shown = self._shown.get(key)
+        if shown is None:
+            p = Path(path)
+            try:
+                shown = p.resolve().relative_to(self.cwd.resolve()).as_posix()
+            except ValueError:
+                shown = p.as_posix()
+            self._shown[key] = shown
+        return shown
+
+    def read_bytes(self, path: Path, shown: str) -> bytes:
+        """Read an input file for a parser, recording it for the result cache."""
+        from ciiguard.parsers.terraform_files import read_bytes
+
+        self.reads.add(Path(path).resolve())
+        return read_bytes(path, shown)
 
 
 @runtime_checkable

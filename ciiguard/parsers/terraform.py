@@ -21,6 +21,7 @@ from ciiguard.parsers.base import ParseContext
 from ciiguard.parsers.evaluator import Evaluator, Scope, deep_unknown, is_unknown, render_value
 from ciiguard.parsers.functions import FunctionError, to_string
 from ciiguard.parsers.hcl_ast import Block, Body, Expr, GetAttr, Literal, Name
+from ciiguard.parsers.hcl_loader import HclLoader
 from ciiguard.parsers.terraform_files import (
     Located,
     ModuleDef,
@@ -322,6 +323,7 @@ class _RootEvaluation:
 
     def _remote_module_dirs(self) -> dict[str, Path]:
         manifest = self.root_dir / ".terraform" / "modules" / "modules.json"
+        self.ctx.reads.add(manifest.resolve())
         if not manifest.is_file():
             return {}
         try:
@@ -345,6 +347,7 @@ class _RootEvaluation:
             self.ctx.settings.var_inputs,
             self.ctx.display,
             self.ctx.cwd,
+            self.ctx.reads,
         )
         for e in errors:
             self.out.errors.append(ScanIssue(e.file, e.line, e.message))
@@ -615,7 +618,7 @@ class _RootEvaluation:
                     line=block.line,
                     input="terraform",
                     module=inst.module_path,
-                root=self.ctx.display(self.root_dir),
+                    root=self.ctx.display(self.root_dir),
                     meta={
                         "block_lines": block_lines,
                         "end_line": block.end_line,
@@ -825,14 +828,19 @@ class TerraformParser:
         for f in files:
             by_dir.setdefault(f.resolve().parent, []).append(f)
         cache: dict[Path, ModuleDef] = {}
+        loader = HclLoader(ctx.read_bytes, ctx.display, ctx.settings.use_cache, ctx.settings.jobs)
+        loader.preload(files)
 
         def modules(directory: Path) -> ModuleDef:
             directory = directory.resolve()
             if directory not in cache:
                 tf = by_dir.get(directory)
                 if tf is None:
+                    ctx.reads.add(
+                        directory
+                    )  # a module directory outside the walk: its listing matters
                     tf = sorted(p for p in directory.iterdir() if p.is_file() and self.claims(p))
-                mod = load_module(directory, tf, ctx.display)
+                mod = load_module(directory, tf, loader.load)
                 for e in mod.errors:
                     out.errors.append(ScanIssue(e.file, e.line, e.message))
                 cache[directory] = mod

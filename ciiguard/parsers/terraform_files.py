@@ -8,6 +8,7 @@ command-line order.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,6 @@ from ciiguard.parsers.evaluator import Evaluator, Scope, render_value
 from ciiguard.parsers.functions import normalise_number
 from ciiguard.parsers.hcl_ast import Attribute, Block, HclFile, Name
 from ciiguard.parsers.hcl_reader import parse_expression, parse_hcl
-from ciiguard.parsers.terraform_json import parse_tf_json
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 
@@ -59,39 +59,39 @@ class ModuleDef:
         return None
 
 
-def read_text(path: Path, display: str) -> str:
-    """Read a source file as UTF-8 (BOM tolerated); errors name the file."""
+def read_bytes(path: Path, display: str) -> bytes:
+    """Read a source file; errors (missing, unreadable, too large) name the file."""
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise InputError(
                 display, None, f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB"
             )
-        data = path.read_bytes()
+        return path.read_bytes()
     except PermissionError:
         raise InputError(display, None, "permission denied") from None
     except OSError as exc:
         raise InputError(display, None, f"cannot read file: {exc.strerror or exc}") from None
+
+
+def read_text(path: Path, display: str) -> str:
+    """Read a source file as UTF-8 (BOM tolerated); errors name the file and line."""
+    data = read_bytes(path, display)
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise InputError(display, line, "file is not valid UTF-8") from None
-    return text
 
 
-def load_module(directory: Path, tf_files: list[Path], display: Any) -> ModuleDef:
-    """Parse every ``.tf`` file of a directory into one ModuleDef; syntax errors are collected."""
+def load_module(
+    directory: Path, tf_files: list[Path], load: Callable[[Path], HclFile]
+) -> ModuleDef:
+    """Parse every ``.tf``/``.tf.json`` file of a directory into one ModuleDef; errors are collected."""
     mod = ModuleDef(directory)
     for path in sorted(tf_files):
-        shown = display(path)
         try:
-            text = read_text(path, shown)
-            hcl = (
-                parse_tf_json(text, shown)
-                if path.name.endswith(".tf.json")
-                else parse_hcl(text, shown)
-            )
+            hcl = load(path)
         except InputError as exc:
             mod.errors.append(exc)
             continue
@@ -155,8 +155,10 @@ def root_variable_values(
     var_inputs: tuple[tuple[str, str], ...],
     display: Any,
     cwd: Path,
+    reads: set[Path] | None = None,
 ) -> tuple[dict[str, VarValue], list[InputError]]:
     """Values of a root module's variables, following Terraform's precedence, with provenance."""
+    reads = reads if reads is not None else set()
     values: dict[str, VarValue] = {}
     errors: list[InputError] = []
     ev = Evaluator(Scope())
@@ -186,6 +188,7 @@ def root_variable_values(
     files = [mod.dir / "terraform.tfvars", mod.dir / "terraform.tfvars.json", *auto]
     for f in files:
         if f.is_file():
+            reads.add(f.resolve())
             errors.extend(_apply_var_file(f, display(f), values, mod))
     for kind, item in var_inputs:
         if kind == "file":
@@ -193,6 +196,7 @@ def root_variable_values(
             if not path.is_file():
                 errors.append(InputError(item, None, "--var-file not found"))
                 continue
+            reads.add(path.resolve())
             errors.extend(_apply_var_file(path, display(path), values, mod))
         else:
             name, _, text = item.partition("=")

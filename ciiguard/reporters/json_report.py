@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ciiguard.model import ViolationStatus
 from ciiguard.reporters.base import Report
+from ciiguard.reporters.common import status_counts
 
 SCHEMA = "ciiguard/report@1"
 
 
 def report_dict(report: Report) -> dict[str, Any]:
     res = report.result
+    counts = status_counts(res)
     return {
         "schema": SCHEMA,
         "tool": {"name": report.tool_name, "version": report.tool_version},
@@ -21,6 +24,11 @@ def report_dict(report: Report) -> dict[str, Any]:
             "violations": len(res.violations),
             "blocking": len(res.blocking),
             "errors": len(res.errors),
+            "warnings": len(res.warnings),
+            "approved_transfers": counts[ViolationStatus.APPROVED_TRANSFER],
+            "suppressed": counts[ViolationStatus.SUPPRESSED],
+            "exempted": counts[ViolationStatus.EXEMPTED],
+            "baselined": counts[ViolationStatus.BASELINED],
         },
         "resources": [
             {
@@ -65,10 +73,29 @@ def report_dict(report: Report) -> dict[str, Any]:
                 "region": v.region,
                 "evidence": v.evidence,
                 "fix": v.fix,
+                # added within report@1 by the gate stage (suppressions, approvals, baselines)
+                "status": v.status.value,
+                "suppressed": v.suppressed,
+                "suppression_reason": v.suppression_reason,
+                "suppression_source": v.suppression_source,
+                "approval_reference": v.approval_reference,
+                "approval_expires": v.approval_expires,
+                "approval_problem": v.approval_problem,
+                "approval_warning": v.approval_warning,
+                "baselined": v.baselined,
+                "fingerprint": v.fingerprint,
+                "related": list(v.related),
             }
             for v in res.violations
         ],
         "errors": [{"file": e.file, "line": e.line, "message": e.message} for e in res.errors],
+        "warnings": [{"file": w.file, "line": w.line, "message": w.message} for w in res.warnings],
+        "gate": {
+            "fail_on": report.fail_on,
+            "soft_fail": report.soft_fail,
+            "baseline": report.baseline,
+            "config": report.config,
+        },
     }
 
 
@@ -77,4 +104,24 @@ class JsonReporter:
     description = "machine-readable report (schema ciiguard/report@1)"
 
     def render(self, report: Report) -> str:
-        return json.dumps(report_dict(report), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+        return render_json(report_dict(report))
+
+
+def render_json(doc: dict[str, Any]) -> str:
+    """Top-level keys on their own lines and one array element per line: readable, diff-friendly,
+    and encoded by the C encoder (``indent=`` would force the slow pure-Python one)."""
+    dump = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
+    lines = ["{"]
+    keys = list(doc)
+    for n, key in enumerate(keys):
+        value = doc[key]
+        comma = "," if n < len(keys) - 1 else ""
+        if isinstance(value, list) and value:
+            lines.append(f"  {dump(key)}: [")
+            lines.extend(f"    {dump(item)}," for item in value[:-1])
+            lines.append(f"    {dump(value[-1])}")
+            lines.append(f"  ]{comma}")
+        else:
+            lines.append(f"  {dump(key)}: {dump(value)}{comma}")
+    lines.append("}")
+    return "\n".join(lines) + "\n"

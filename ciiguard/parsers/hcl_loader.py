@@ -1,0 +1,140 @@
+"""Load ``.tf`` / ``.tf.json`` files: content-hash parse cache, and parallel parsing across cores.
+
+python-hcl2 parsing dominates a cold scan, so files not in the cache are parsed in worker
+processes when there are enough of them; results are the same AST either way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from ciiguard import __version__
+from ciiguard.cache import DiskCache, digest
+from ciiguard.errors import InputError
+from ciiguard.parsers.hcl_ast import HclFile
+
+PARALLEL_THRESHOLD = 24  # below this many uncached files a process pool costs more than it saves
+_HCL2_VERSION: str | None = None
+
+
+def _parser_version() -> str:
+    global _HCL2_VERSION
+    if _HCL2_VERSION is None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            _HCL2_VERSION = version("python-hcl2")
+        except PackageNotFoundError:
+            _HCL2_VERSION = "?"
+    return _HCL2_VERSION
+
+
+def parse_source(data: bytes, shown: str, json_syntax: bool) -> HclFile:
+    """Decode and parse one file's bytes (shared by the main process and the workers)."""
+    from ciiguard.parsers.hcl_reader import parse_hcl
+    from ciiguard.parsers.terraform_json import parse_tf_json
+
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(shown, line, "file is not valid UTF-8") from None
+    return parse_tf_json(text, shown) if json_syntax else parse_hcl(text, shown)
+
+
+def _worker(
+    batch: list[tuple[bytes, str, bool]],
+) -> list[HclFile | tuple[str | None, int | None, str]]:
+    out: list[HclFile | tuple[str | None, int | None, str]] = []
+    for data, shown, js in batch:
+        try:
+            out.append(parse_source(data, shown, js))
+        except InputError as exc:
+            out.append((exc.file, exc.line, exc.message))
+        except RecursionError:
+            out.append((shown, None, "nested too deeply to parse"))
+    return out
+
+
+class HclLoader:
+    """Reads and parses files once per scan, through the cache and a worker pool."""
+
+    def __init__(
+        self,
+        read_bytes: Callable[[Path, str], bytes],
+        display: Callable[[Path], str],
+        use_cache: bool = True,
+        jobs: int | None = None,
+    ) -> None:
+        self.read_bytes = read_bytes
+        self.display = display
+        self.cache = DiskCache("parse") if use_cache else None
+        self.jobs = jobs if jobs is not None else (os.cpu_count() or 1)
+        self.done: dict[Path, HclFile | InputError] = {}
+
+    def _key(self, data: bytes, json_syntax: bool) -> str:
+        return digest("hcl", __version__, _parser_version(), "json" if json_syntax else "hcl", data)
+
+    def preload(self, paths: Iterable[Path]) -> None:
+        """Parse every given file now, in parallel when many are not cached."""
+        todo: list[tuple[Path, bytes, str, bool, str]] = []
+        for path in paths:
+            if path in self.done:
+                continue
+            shown = self.display(path)
+            try:
+                data = self.read_bytes(path, shown)
+            except InputError as exc:
+                self.done[path] = exc
+                continue
+            js = path.name.endswith(".json")
+            key = self._key(data, js)
+            hit = self.cache.get(key) if self.cache else None
+            if isinstance(hit, HclFile):
+                self.done[path] = dataclasses.replace(hit, path=shown)
+            else:
+                todo.append((path, data, shown, js, key))
+        if not todo:
+            return
+        if self.jobs > 1 and len(todo) >= PARALLEL_THRESHOLD:
+            results = self._parallel(todo)
+        else:
+            results = _worker([(d, s, j) for _, d, s, j, _ in todo])
+        for (path, _, _, _, key), res in zip(todo, results, strict=True):
+            if isinstance(res, HclFile):
+                self.done[path] = res
+                if self.cache is not None:
+                    self.cache.put(key, dataclasses.replace(res, path=""))
+            else:
+                self.done[path] = InputError(*res)
+
+    def _parallel(
+        self, todo: list[tuple[Path, bytes, str, bool, str]]
+    ) -> list[HclFile | tuple[str | None, int | None, str]]:
+        import multiprocessing
+
+        workers = min(self.jobs, max(1, len(todo) // 8))
+        size = max(1, min(64, len(todo) // (workers * 4) or 1))
+        batches = [
+            [(d, s, j) for _, d, s, j, _ in todo[i : i + size]] for i in range(0, len(todo), size)
+        ]
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+        try:
+            with ProcessPoolExecutor(
+                max_workers=workers, mp_context=multiprocessing.get_context(method)
+            ) as pool:
+                return [r for batch in pool.map(_worker, batches) for r in batch]
+        except (OSError, RuntimeError):
+            return _worker([(d, s, j) for _, d, s, j, _ in todo])  # no pool here: parse serially
+
+    def load(self, path: Path) -> HclFile:
+        if path not in self.done:
+            self.preload([path])
+        result = self.done[path]
+        if isinstance(result, InputError):
+            raise result
+        return result

@@ -1,0 +1,117 @@
+"""Whole-scan result cache: an unchanged tree is answered without parsing or evaluating again.
+
+The key covers ciiguard's version, the settings, the environment variables that can decide a
+region or a variable, the loaded plugins (with their code's hash) and the scanned paths. An entry
+is only used when the file listing under the scanned paths is unchanged and every file (or
+directory listing) the scan read still has the same content hash.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import re
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ciiguard import __version__
+from ciiguard.cache import DiskCache, digest
+from ciiguard.model import ScanResult
+from ciiguard.settings import Settings
+
+ENV_THAT_MATTERS = re.compile(
+    r"^(TF_|AWS_|ALIBABA_|ALICLOUD_|TENCENTCLOUD_|HW_|HUAWEICLOUD_|GOOGLE_|GCLOUD_|CLOUDSDK_|ARM_|"
+    r"AZURE_|PULUMI_|CIIGUARD_)"
+)
+
+
+def _settings_part(settings: Settings) -> str:
+    fields = {}
+    for f in dataclasses.fields(settings):
+        if f.name in ("environment", "use_cache", "jobs"):
+            continue
+        fields[f.name] = repr(getattr(settings, f.name))
+    env = sorted((k, v) for k, v in settings.environment.items() if ENV_THAT_MATTERS.match(k))
+    return repr((sorted(fields.items()), env))
+
+
+def _plugins_part(plugins: Iterable[Any]) -> str:
+    parts = []
+    for plugin in plugins:
+        name = getattr(plugin, "__name__", type(plugin).__name__)
+        file = getattr(plugin, "__file__", None)
+        code = fingerprint(Path(file)) if file else "-"
+        parts.append(f"{name}:{code}")
+    return "|".join(sorted(parts))
+
+
+def key_for(paths: Sequence[Path], settings: Settings, plugins: Iterable[Any], cwd: Path) -> str:
+    return digest(
+        "result",
+        __version__,
+        sys.version,
+        str(cwd),
+        repr([str(p.resolve()) for p in paths]),
+        _settings_part(settings),
+        _plugins_part(plugins),
+    )
+
+
+def fingerprint(path: Path) -> str:
+    """Content hash of a file, sorted listing of a directory, or 'missing'."""
+    try:
+        if path.is_dir():
+            return "dir:" + digest(*sorted(os.listdir(path)))
+        return "file:" + hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return "missing"
+
+
+def listing(paths: Sequence[Path]) -> str:
+    """Digest of every file name under the scanned paths (as the scan's discovery walks them)."""
+    from ciiguard.scan import SKIP_DIRS
+
+    h = hashlib.sha256()
+    for path in paths:
+        h.update(b"\0root\0" + str(path.resolve()).encode("utf-8", "surrogateescape"))
+        if not path.is_dir():
+            h.update(fingerprint(path).encode())
+            continue
+        for dirpath, dirnames, filenames in os.walk(path, followlinks=False):
+            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+            h.update(b"\0d\0" + dirpath.encode("utf-8", "surrogateescape"))
+            for name in sorted(filenames):
+                h.update(b"\0f\0" + name.encode("utf-8", "surrogateescape"))
+    return h.hexdigest()
+
+
+@dataclasses.dataclass
+class Entry:
+    listing: str
+    manifest: dict[str, str]
+    result: ScanResult
+
+
+class ResultCache:
+    def __init__(self) -> None:
+        self.disk = DiskCache("results")
+
+    def lookup(self, key: str, paths: Sequence[Path]) -> ScanResult | None:
+        entry = self.disk.get(key)
+        if not isinstance(entry, Entry):
+            return None
+        if entry.listing != listing(paths):
+            return None
+        for name, fp in entry.manifest.items():
+            if fingerprint(Path(name)) != fp:
+                return None
+        return entry.result
+
+    def store(
+        self, key: str, paths: Sequence[Path], files: Iterable[Path], result: ScanResult
+    ) -> None:
+        manifest = {str(p): fingerprint(p) for p in sorted({Path(f).resolve() for f in files})}
+        self.disk.put(key, Entry(listing(paths), manifest, result))
