@@ -282,8 +282,23 @@ def summarize(exc: BaseException) -> str:
     if len(text) > 300:
         text = text[:297] + "..."
     out = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-    frames = traceback.extract_tb(exc.__traceback__)
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not _host_frame(f.filename)]
     if frames:
         last = frames[-1]
         out += f" ({Path(last.filename).name}:{last.lineno})"
     return out
+
+
+_HOST_DIRS = tuple(
+    str(Path(p).resolve().parents[up])
+    for p, up in ((pluggy.__file__, 0), (hookspecs.__file__, 1))  # pluggy/, ciiguard/
+    if p is not None
+)
+
+
+def _host_frame(filename: str) -> bool:
+    """A frame of ciiguard itself, pluggy or the import machinery: not where a plugin went wrong."""
+    if filename.startswith("<frozen "):
+        return True
+    parent = str(Path(filename).resolve().parent)
+    return any(parent == d or parent.startswith(d + os.sep) for d in _HOST_DIRS)
