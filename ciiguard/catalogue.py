@@ -136,6 +136,7 @@ class Catalogue:
         self.aliases: dict[str, str] = {}
         self.data_bearing: dict[str, str] = {}  # type -> provider
         self.replication: dict[str, list[ReplicationRule]] = {}
+        self.region_from: dict[str, str] = {}  # type -> argument naming the parent it lives in
         for c in contributions:
             self._add(c)
 
@@ -172,6 +173,8 @@ class Catalogue:
             facts.pairs[a] = b
         if regions.get("pairs_closed"):
             facts.pairs_closed = True
+        for entry in c.get("region_from", []):
+            self.region_from[str(entry["type"])] = str(entry["path"])
         for entry in c.get("replication", []):
             rule = _rule(entry)
             self.replication.setdefault(rule.type, []).append(rule)

@@ -24,6 +24,7 @@ from ciiguard.model import (
     ScanResult,
     Violation,
 )
+from ciiguard.parent_region import inherit_regions
 from ciiguard.parsers.base import ParseContext, Parser
 from ciiguard.plugins.manager import PluginHost, summarize
 from ciiguard.policies.base import Finding, Policy, PolicyContext
@@ -126,7 +127,7 @@ def resolve(
 ) -> list[Resource]:
     """Location verdicts, data-bearing and scope, then flows (which need the others' locations)."""
     located: list[Resource] = []
-    for r in resources:
+    for r in inherit_regions(resources, catalogue):
         if r.region.region is not None:
             loc, note = catalogue.location(r.provider, r.region.region)
         else:
