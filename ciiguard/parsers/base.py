@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -39,7 +40,7 @@ class ParseContext:
         """Read an input file for a parser, recording it for the result cache."""
         from ciiguard.parsers.terraform_files import read_bytes
 
-        self.reads.add(Path(path).resolve())
+        self.reads.add(Path(os.path.abspath(path)))
         return read_bytes(path, shown)
 
 

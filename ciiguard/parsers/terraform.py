@@ -825,8 +825,12 @@ class TerraformParser:
     def parse(self, files: list[Path], ctx: ParseContext) -> ParseOutput:
         out = ParseOutput()
         by_dir: dict[Path, list[Path]] = {}
+        real_dirs: dict[Path, Path] = {}
         for f in files:
-            by_dir.setdefault(f.resolve().parent, []).append(f)
+            parent = real_dirs.get(f.parent)
+            if parent is None:
+                parent = real_dirs[f.parent] = f.parent.resolve()
+            by_dir.setdefault(parent, []).append(f)
         cache: dict[Path, ModuleDef] = {}
         loader = HclLoader(ctx.read_bytes, ctx.display, ctx.settings.use_cache, ctx.settings.jobs)
         loader.preload(files)
