@@ -142,10 +142,6 @@ class Resource:
         return self.display_name or self.address
 
 
-@dataclass(frozen=True)
-class Violation:
-    policy: str
-    resource: str
 class ViolationStatus(str, enum.Enum):
     """What the gate made of a violation."""
 
@@ -156,6 +152,10 @@ class ViolationStatus(str, enum.Enum):
     BASELINED = "baselined"  # present in the --baseline file
 
 
+@dataclass(frozen=True)
+class Violation:
+    policy: str
+    resource: str
     message: str
     severity: Severity
     enforcement: Enforcement
@@ -166,10 +166,6 @@ class ViolationStatus(str, enum.Enum):
     evidence: str = ""
     fix: str = ""
     resource_type: str | None = None
-
-
-@dataclass(frozen=True)
-class ScanIssue:
     # Other resources the finding concerns, e.g. the source of a cross-border flow (approvals on
     # the source count, domain.md section 6).
     related: tuple[str, ...] = ()
@@ -185,6 +181,10 @@ class ScanIssue:
     approval_warning: str | None = None  # a valid approval that expires soon
     fingerprint: str = ""  # stable across line moves and reformatting (baselines)
     baselined: bool = False
+
+
+@dataclass(frozen=True)
+class ScanIssue:
     """An input that could not be read or a plugin that failed: makes the scan incomplete (exit 2)."""
 
     file: str | None
