@@ -50,9 +50,9 @@ def _validate(r: Resource, ctx: PolicyContext) -> Iterator[Finding]:
             "with tags cross-border-approval and cross-border-approval-expires",
             region=flow.destination,
             line=flow.line,
+            related=(flow.source,) if flow.source and flow.source != r.address else (),
         )
 
-            related=(flow.source,) if flow.source and flow.source != r.address else (),
 
 POLICY = Policy(
     id="CII002",
