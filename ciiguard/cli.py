@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from ciiguard import __version__
+from ciiguard.options import add_config_options, add_gate_options
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_ERROR = 0, 1, 2
 
@@ -60,7 +61,14 @@ def build_parser() -> _Parser:
         metavar="PATH",
         help="directories or files to scan (default: .)",
     )
-    s.add_argument("--format", "-f", default="text", help="report format: text (default), json")
+    s.add_argument(
+        "--format",
+        "-f",
+        action="append",
+        metavar="FORMAT[:FILE]",
+        help="report format: text (default), json, sarif, junit, github, markdown; repeatable; "
+        "FORMAT:FILE writes that format to FILE (- for stdout)",
+    )
     s.add_argument(
         "--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout"
     )
@@ -113,11 +121,21 @@ def build_parser() -> _Parser:
     )
     s.add_argument("--explain", metavar="ADDRESS", help="print how ADDRESS's region was resolved")
     _plugin_options(s)
+    add_gate_options(s)
+    add_config_options(s)
 
     pol = sub.add_parser("policies", help="list every policy (built-in and plugins)")
     _plugin_options(pol)
+    add_config_options(pol)
     pl = sub.add_parser("plugins", help="list loaded plugins")
     _plugin_options(pl)
+    add_config_options(pl)
+    ex = sub.add_parser(
+        "explain", help="print a policy's rule, legal basis, and how to fix, approve or suppress"
+    )
+    ex.add_argument("policy", metavar="POLICY", help="a policy id, e.g. CII002")
+    _plugin_options(ex)
+    add_config_options(ex)
     return p
 
 
@@ -161,20 +179,45 @@ def _main(argv: list[str]) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_ERROR
+    from ciiguard.errors import UsageError
+    from ciiguard.pipeline import load_config, print_error
     from ciiguard.plugins.manager import build
 
-    host = build(args.plugin, args.disable_plugin)
+    try:
+        config = load_config(args)
+    except UsageError as exc:
+        print_error(str(exc))
+        return EXIT_ERROR
+    args.gate_config = config
+    host = build([*args.plugin, *config.plugins], [*args.disable_plugin, *config.disable_plugins])
     if args.command == "scan":
         return _scan(args, host)
     from ciiguard.scan import gather
 
     plugins = gather(host)
+    from ciiguard.config import check_against
+    from ciiguard.pipeline import effective_enforcement, explain_policy
+    from ciiguard.settings import Settings
+
+    try:
+        config = check_against(config, [p.id for p in plugins.policies], plugins.catalogue)
+    except UsageError as exc:
+        print_error(str(exc))
+        return EXIT_ERROR
+    settings = config.settings(Settings())
+    levels = effective_enforcement(plugins.policies, settings)
     if args.command == "policies":
         for pol in plugins.policies:
-            print(
-                f"{pol.id}  {pol.severity.value:<8} {pol.enforcement.value:<9} {pol.name}  [{pol.plugin}]"
-            )
+            level = levels[pol.id].value
+            print(f"{pol.id}  {pol.severity.value:<8} {level:<9} {pol.name}  [{pol.plugin}]")
             print(f"       {pol.description}")
+    elif args.command == "explain":
+        wanted = {p.id.lower(): p for p in plugins.policies}.get(args.policy.strip().lower())
+        if wanted is None:
+            known = ", ".join(p.id for p in plugins.policies)
+            print_error(f"unknown policy {args.policy!r} (known: {known})")
+            return EXIT_ERROR
+        sys.stdout.write(explain_policy(wanted, levels[wanted.id], settings))
     else:
         for info in host.plugins:
             ids = ", ".join(p.id for p in plugins.policies if p.plugin == info.name) or "-"
@@ -185,17 +228,23 @@ def _main(argv: list[str]) -> int:
 
 
 def _scan(args: argparse.Namespace, host: Any) -> int:
+    from ciiguard import pipeline
+    from ciiguard.config import check_against
+    from ciiguard.errors import UsageError
+    from ciiguard.progress import for_terminal
     from ciiguard.reporters.base import Report
     from ciiguard.scan import gather, scan
     from ciiguard.settings import Settings
 
     plugins = gather(host)
     reporters = {r.name: r for _, r in host.collect("ciiguard_reporters")}
-    if args.format not in reporters:
-        known = ", ".join(sorted(reporters))
-        print(
-            f"ciiguard: error: unknown --format {args.format!r} (known: {known})", file=sys.stderr
+    try:
+        outputs = pipeline.parse_formats(args.format, args.output, list(reporters))
+        config = check_against(
+            args.gate_config, [p.id for p in plugins.policies], plugins.catalogue
         )
+    except UsageError as exc:
+        pipeline.print_error(str(exc))
         return EXIT_ERROR
     settings = Settings(
         cii_workload=args.cii_workload,
@@ -207,28 +256,45 @@ def _scan(args: argparse.Namespace, host: Any) -> int:
         changed_only=args.changed_only,
         source_dir=args.source_dir,
     )
-    result = scan([Path(p) for p in args.paths], settings, host, plugins)
+    settings = config.settings(settings)  # the config file fills what the command line left
+    progress = for_terminal(sys.stderr)
+    try:
+        result = scan([Path(p) for p in args.paths], settings, host, plugins, progress=progress)
+    finally:
+        progress.done()
     if args.explain:
         return _explain(args.explain, result)
-    report = Report(
-        result=result, policies=plugins.policies, tool_name="ciiguard", tool_version=__version__
-    )
-    text = reporters[args.format].render(report)
-    if args.output:
-        try:
-            Path(args.output).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            print(
-                f"ciiguard: error: cannot write {args.output}: {exc.strerror or exc}",
-                file=sys.stderr,
-            )
-            return EXIT_ERROR
-    else:
-        sys.stdout.write(text)
-    if args.format != "text" or args.output:
-        for e in result.errors:
+    try:
+        gated = pipeline.gate_stage(
+            result,
+            settings,
+            config,
+            args,
+            frozenset(p.id for p in plugins.policies),
+            __version__,
+        )
+        report = Report(
+            result=gated.result,
+            policies=plugins.policies,
+            tool_name="ciiguard",
+            tool_version=__version__,
+            enforcement=pipeline.effective_enforcement(plugins.policies, settings),
+            baseline=gated.baseline,
+            fail_on=gated.fail_on,
+            soft_fail=gated.soft_fail,
+            config=config.display or None,
+            settings=settings,
+        )
+        pipeline.write_reports(outputs, reporters, report, sys.stdout)
+    except UsageError as exc:
+        pipeline.print_error(str(exc))
+        return EXIT_ERROR
+    if gated.note:
+        print(gated.note, file=sys.stderr)
+    if not any(o.reporter == "text" and o.destination == pipeline.STDOUT for o in outputs):
+        for e in gated.result.errors:
             print(f"error: {e.render()}", file=sys.stderr)
-    return result.exit_code
+    return pipeline.exit_code(gated)
 
 
 def _explain(address: str, result: Any) -> int:

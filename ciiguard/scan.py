@@ -247,13 +247,17 @@ def _findings(
 
 
 def scan(
-    paths: Sequence[Path], settings: Settings, host: PluginHost, plugins: Plugins | None = None
+    paths: Sequence[Path],
+    settings: Settings,
+    host: PluginHost,
+    plugins: Plugins | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> ScanResult:
     """Scan paths; an unchanged tree is answered from the result cache (never a different verdict)."""
     plugins = plugins or gather(host)
     cacheable = settings.use_cache and not getattr(settings, "run_programs", False) and not host.failures
     if not cacheable:
-        return _scan(paths, settings, host, plugins)[0]
+        return _scan(paths, settings, host, plugins, progress)[0]
     from ciiguard.result_cache import ResultCache, key_for
 
     cache = ResultCache()
@@ -261,15 +265,21 @@ def scan(
     cached = cache.lookup(key, paths)
     if cached is not None:
         return cached
-    result, ctx, claimed = _scan(paths, settings, host, plugins)
+    result, ctx, claimed = _scan(paths, settings, host, plugins, progress)
     if not result.errors:
         cache.store(key, paths, [*ctx.reads, *claimed], result)
     return result
 
 
 def _scan(
-    paths: Sequence[Path], settings: Settings, host: PluginHost, plugins: Plugins
+    paths: Sequence[Path],
+    settings: Settings,
+    host: PluginHost,
+    plugins: Plugins,
+    progress: Callable[[str], None] | None = None,
 ) -> tuple[ScanResult, ParseContext, list[Path]]:
+    note = progress or (lambda phase: None)  # phases for the terminal progress line
+    note("discovering inputs")
     ctx = ParseContext(
         settings=settings,
         catalogue=plugins.catalogue,
@@ -287,6 +297,7 @@ def _scan(
         parser = plugins.parsers[i]
         files.extend(ctx.display(f) for f in claimed[i])
         name = str(getattr(parser, "name", "?"))
+        note(f"parsing {len(claimed[i])} files ({name})")
         out = host.guard(
             host.owner(parser, name),
             f"parser {name}",
@@ -298,11 +309,13 @@ def _scan(
     gaps: list[Gap] = [g for o in outputs for g in o.gaps]
     errors.extend(e for o in outputs for e in o.errors)
     warnings = [w for o in outputs for w in o.warnings]
+    note(f"resolving {len(resources)} resources")
     resources = resolve(resources, host, settings, plugins.catalogue)
     resources.sort(key=lambda r: (r.root, r.file or "", r.line or 0, r.address))
     pctx = PolicyContext(
         resources=resources, settings=settings, catalogue=plugins.catalogue, gaps=gaps
     )
+    note(f"running {len(plugins.policies)} policies on {len(resources)} resources")
     violations = run_policies(plugins.policies, pctx, host)
     if settings.changed_only:  # policies saw every resource (flows, sources); judge the changed
         violations, resources = _changed_only(violations, resources)

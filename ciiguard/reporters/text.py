@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from ciiguard.model import ViolationStatus
 from ciiguard.reporters.base import Report
+from ciiguard.reporters.common import label, tally, verdict, where
 
 
 class TextReporter:
@@ -16,26 +18,50 @@ class TextReporter:
             lines.append(f"error: {e.render()}")
         if res.errors:
             lines.append("")
+        waived = []
         for v in res.violations:
-            flag = "BLOCKING" if v.blocking else v.enforcement.value
-            where = f"{v.file}:{v.line}" if v.file and v.line else (v.file or "-")
-            lines.append(f"{v.policy} [{flag}] {v.resource}")
-            lines.append(f"  at:     {where}")
+            if v.status in (ViolationStatus.SUPPRESSED, ViolationStatus.EXEMPTED):
+                waived.append(
+                    f"{v.policy} [{label(v)}] {v.resource} ({where(v)}): {v.suppression_reason}"
+                    f" [{v.suppression_source}]"
+                )
+                continue
+            if v.status is ViolationStatus.BASELINED:
+                continue
+            lines.append(f"{v.policy} [{label(v)}] {v.resource}")
+            lines.append(f"  at:     {where(v)}")
             lines.append(f"  what:   {v.message}")
             if v.evidence:
                 lines.append(f"  why:    {v.evidence}")
-            if v.fix:
+            if v.status is ViolationStatus.APPROVED_TRANSFER:
+                lines.append(f"  approval: {v.approval_reference}, expires {v.approval_expires}")
+            elif v.approval_problem:
+                lines.append(f"  approval not valid: {v.approval_problem}")
+            if v.fix and v.status is ViolationStatus.VIOLATION:
                 lines.append(f"  fix:    {v.fix}")
             lines.append("")
+        lines.extend(waived)
+        if waived:
+            lines.append("")
+        baselined = sum(1 for v in res.violations if v.status is ViolationStatus.BASELINED)
+        if baselined:
+            source = f" {report.baseline}" if report.baseline else ""
+            lines.append(
+                f"{baselined} finding{'' if baselined == 1 else 's'} already in the baseline{source} "
+                "not shown (they are in --format json and sarif)"
+            )
         for w in res.warnings:
             lines.append(f"warning: {w.render()}")
         data = sum(1 for r in res.resources if r.data_bearing)
         scoped = sum(1 for r in res.resources if r.in_scope)
-        verdict = "FAILED" if res.exit_code else "passed"
+        shown = verdict(report)
         if res.errors:
-            verdict = "INCOMPLETE (errors above; nothing can be vouched for)"
+            shown = "INCOMPLETE (errors above; nothing can be vouched for)"
+        extra = tally(res)
         lines.append(
-            f"ciiguard {verdict}: {len(res.resources)} resources, {data} data-bearing, {scoped} in scope; "
-            f"{len(res.violations)} violations ({len(res.blocking)} blocking); {len(res.errors)} errors"
+            f"ciiguard {shown}: {len(res.resources)} resources, {data} data-bearing, {scoped} in scope; "
+            f"{len(res.violations)} violations ({len(res.blocking)} blocking)"
+            + (f"; {extra}" if extra else "")
+            + f"; {len(res.errors)} errors"
         )
         return "\n".join(lines) + "\n"

@@ -1,0 +1,46 @@
+"""Command-line options of the pipeline gate (config, baselines, fail level), shared by subcommands.
+
+Only argparse here: ``ciiguard --version`` builds the parser and must stay instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+FAIL_ON = ("mandatory", "advisory")
+
+
+def add_config_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        help="read settings from FILE (ciiguard.toml or pyproject.toml with [tool.ciiguard]); "
+        "default: found upward from the first PATH (or the current directory)",
+    )
+    p.add_argument(
+        "--no-config", action="store_true", help="ignore ciiguard.toml / [tool.ciiguard]"
+    )
+
+
+def add_gate_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--baseline",
+        metavar="FILE",
+        help="findings recorded in FILE (see --create-baseline) are reported but do not fail",
+    )
+    p.add_argument(
+        "--create-baseline",
+        metavar="FILE",
+        help="record every current finding in FILE so that later scans fail only on new ones",
+    )
+    p.add_argument(
+        "--soft-fail",
+        action="store_true",
+        help="report blocking violations but exit 0 (an incomplete scan still exits 2)",
+    )
+    p.add_argument(
+        "--fail-on",
+        choices=FAIL_ON,
+        default=None,
+        help="lowest enforcement that fails the gate: mandatory (default) or advisory",
+    )

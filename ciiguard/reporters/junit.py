@@ -1,0 +1,144 @@
+"""JUnit XML, for CI systems that show test reports (GitLab, Jenkins, Azure DevOps, ...).
+
+One test suite per enabled policy and one test case per policy and resource it checked (every
+in-scope resource, every resource that declares a flow, and every resource with a finding).
+Blocking violations are failures; suppressed, exempted and baselined findings are skipped with
+their reason; approved transfers and advisory findings pass and say so in ``system-out``. Scan
+errors are an error in the ``ciiguard.scan`` suite.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+
+from ciiguard.model import Enforcement, Violation, ViolationStatus
+from ciiguard.reporters.base import Report
+from ciiguard.reporters.common import label, where
+
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+SKIPPED = (ViolationStatus.SUPPRESSED, ViolationStatus.EXEMPTED, ViolationStatus.BASELINED)
+
+
+def _note(v: Violation) -> str:
+    text = f"{v.policy} [{label(v)}] {v.resource} at {where(v)}: {v.message}"
+    if v.status is ViolationStatus.APPROVED_TRANSFER:
+        text += f"\n  approval: {v.approval_reference}, expires {v.approval_expires}"
+        if v.approval_warning:
+            text += f"\n  WARNING: {v.approval_warning}"
+    elif v.approval_problem:
+        text += f"\n  approval not valid: {v.approval_problem}"
+    if v.suppression_reason:
+        text += f"\n  reason: {v.suppression_reason} ({v.suppression_source})"
+    if v.evidence:
+        text += f"\n  why: {v.evidence}"
+    if v.fix and v.status is ViolationStatus.VIOLATION:
+        text += f"\n  fix: {v.fix}"
+    return text
+
+
+def junit_tree(report: Report) -> ET.Element:
+    res = report.result
+    root = ET.Element("testsuites", name=report.tool_name)
+    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+
+    def suite(name: str) -> ET.Element:
+        return ET.SubElement(root, "testsuite", name=name)
+
+    def close(s: ET.Element, counts: dict[str, int]) -> None:
+        for k, n in counts.items():
+            s.set(k, str(n))
+            totals[k] += n
+        s.set("time", "0")
+
+    checked = [r for r in res.resources if r.in_scope or r.flows]
+    for policy in report.policies:
+        level = report.level(policy)
+        if level is Enforcement.DISABLED:
+            continue
+        s = suite(f"{policy.id} {policy.name}")
+        props = ET.SubElement(s, "properties")
+        for k, value in (
+            ("severity", policy.severity.value),
+            ("enforcement", level.value),
+            ("legal_basis", policy.legal_basis),
+        ):
+            ET.SubElement(props, "property", name=k, value=value)
+        cases: dict[tuple[str, str | None], list[Violation]] = {}
+        lines: dict[tuple[str, str | None], int | None] = {}
+        for r in checked:
+            cases.setdefault((r.address, r.file), [])
+            lines.setdefault((r.address, r.file), r.line)
+        for v in res.violations:
+            if v.policy == policy.id:
+                cases.setdefault((v.resource, v.file), []).append(v)
+                lines.setdefault((v.resource, v.file), v.line)
+        counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+        for (address, file), found in cases.items():
+            counts["tests"] += 1
+            case = ET.SubElement(s, "testcase", name=address, classname=f"ciiguard.{policy.id}")
+            case.set("time", "0")
+            if file:
+                case.set("file", file)
+                line = lines[(address, file)]
+                if line:
+                    case.set("line", str(line))
+            blocking = [v for v in found if v.blocking]
+            if blocking:
+                counts["failures"] += 1
+                first = blocking[0]
+                fail = ET.SubElement(
+                    case, "failure", message=first.message, type=f"{policy.id} blocking"
+                )
+                fail.text = "\n\n".join(_note(v) for v in blocking)
+            elif found and all(v.status in SKIPPED for v in found):
+                counts["skipped"] += 1
+                first = found[0]
+                reason = first.suppression_reason or f"in the baseline {report.baseline or ''}"
+                ET.SubElement(case, "skipped", message=f"{first.status.value}: {reason}".strip())
+            rest = [v for v in found if not v.blocking]
+            if rest:
+                ET.SubElement(case, "system-out").text = "\n\n".join(_note(v) for v in rest)
+        close(s, counts)
+
+    s = suite("ciiguard.scan")
+    counts = {"tests": 1, "failures": 0, "errors": 0, "skipped": 0}
+    case = ET.SubElement(s, "testcase", name="inputs read completely", classname="ciiguard.scan")
+    case.set("time", "0")
+    if res.errors:
+        counts["errors"] = 1
+        err = ET.SubElement(
+            case,
+            "error",
+            message=f"{len(res.errors)} input(s) could not be read; nothing can be vouched for",
+            type="scan-error",
+        )
+        err.text = "\n".join(e.render() for e in res.errors)
+    if res.warnings:
+        ET.SubElement(case, "system-out").text = "\n".join(
+            f"warning: {w.render()}" for w in res.warnings
+        )
+    close(s, counts)
+    for k, n in totals.items():
+        root.set(k, str(n))
+    root.set("time", "0")
+    return root
+
+
+class JunitReporter:
+    name = "junit"
+    description = "JUnit XML: one test case per policy and resource (GitLab, Jenkins test reports)"
+
+    def render(self, report: Report) -> str:
+        tree = junit_tree(report)
+        for el in tree.iter():  # XML 1.0 cannot carry control characters, even escaped
+            if el.text:
+                el.text = _NOT_XML.sub("?", el.text)
+            for k, value in el.attrib.items():
+                el.set(k, _NOT_XML.sub("?", value))
+        ET.indent(tree)
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            + ET.tostring(tree, encoding="unicode")
+            + "\n"
+        )

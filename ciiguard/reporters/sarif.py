@@ -1,0 +1,236 @@
+"""SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+
+One rule per policy (help text and legal basis), one result per violation with its physical
+location. Suppressed, exempted and approved results carry ``suppressions`` (so viewers show them
+as dismissed, not open); with ``--baseline`` every result has a ``baselineState``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from ciiguard.model import Enforcement, ScanIssue, Severity, Violation, ViolationStatus
+from ciiguard.policies.base import Policy
+from ciiguard.reporters.base import Report
+
+SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+SRCROOT = "SRCROOT"
+FINGERPRINT_KEY = "ciiguard/v1"
+# GitHub code scanning ranks security alerts by this number (0.1-10)
+SECURITY_SEVERITY = {
+    Severity.CRITICAL: "9.5",
+    Severity.HIGH: "8.0",
+    Severity.MEDIUM: "5.5",
+    Severity.LOW: "3.0",
+}
+
+
+def _level(enforcement: Enforcement) -> str:
+    return {
+        Enforcement.MANDATORY: "error",
+        Enforcement.ADVISORY: "warning",
+        Enforcement.DISABLED: "none",
+    }[enforcement]
+
+
+def _uri(file: str) -> tuple[str, str | None]:
+    """``(uri, uriBaseId)``: relative paths resolve against the scan's working directory."""
+    path = Path(file)
+    if path.is_absolute():
+        return path.as_uri(), None
+    return quote(path.as_posix()), SRCROOT
+
+
+def _directory_uri(path: Path) -> str:
+    uri = path.resolve().as_uri()
+    return uri if uri.endswith("/") else uri + "/"
+
+
+def _rule(policy: Policy, level: Enforcement) -> dict[str, Any]:
+    help_text = "\n\n".join(
+        part
+        for part in (
+            policy.help or policy.description,
+            f"Legal basis: {policy.legal_basis}" if policy.legal_basis else "",
+            f"How to fix: {policy.fix}" if policy.fix else "",
+            f"Run `ciiguard explain {policy.id}` for details, approvals and suppressions.",
+        )
+        if part
+    )
+    help_md = "\n\n".join(
+        part
+        for part in (
+            policy.help or policy.description,
+            f"**Legal basis:** {policy.legal_basis}" if policy.legal_basis else "",
+            f"**How to fix:** {policy.fix}" if policy.fix else "",
+            f"Run `ciiguard explain {policy.id}` for details, approvals and suppressions.",
+        )
+        if part
+    )
+    return {
+        "id": policy.id,
+        "name": "".join(w.capitalize() for w in policy.name.replace("_", "-").split("-")),
+        "shortDescription": {"text": policy.description},
+        "fullDescription": {"text": policy.help or policy.description},
+        "help": {"text": help_text, "markdown": help_md},
+        "defaultConfiguration": {
+            "enabled": level is not Enforcement.DISABLED,
+            "level": _level(level),
+        },
+        "properties": {
+            "tags": ["security", "data-residency", "china-cii"],
+            "precision": "high",
+            "security-severity": SECURITY_SEVERITY[policy.severity],
+            "severity": policy.severity.value,
+            "enforcement": level.value,
+            "legalBasis": policy.legal_basis,
+            "plugin": policy.plugin,
+        },
+    }
+
+
+def _suppressions(v: Violation) -> list[dict[str, Any]]:
+    if v.status is ViolationStatus.APPROVED_TRANSFER:
+        return [
+            {
+                "kind": "external",
+                "status": "accepted",
+                "justification": f"approved cross-border transfer {v.approval_reference}, "
+                f"expires {v.approval_expires}",
+            }
+        ]
+    if v.status is ViolationStatus.SUPPRESSED:
+        return [
+            {
+                "kind": "inSource",
+                "status": "accepted",
+                "justification": f"{v.suppression_reason} ({v.suppression_source})",
+            }
+        ]
+    if v.status is ViolationStatus.EXEMPTED:
+        return [
+            {
+                "kind": "external",
+                "status": "accepted",
+                "justification": f"{v.suppression_reason} ({v.suppression_source})",
+            }
+        ]
+    return []
+
+
+def _result(v: Violation, rule_index: dict[str, int], with_baseline: bool) -> dict[str, Any]:
+    if v.status is ViolationStatus.APPROVED_TRANSFER:
+        level = "warning" if v.approval_warning else "note"
+    elif v.status is ViolationStatus.VIOLATION:
+        level = "error" if v.blocking else _level(v.enforcement)
+    else:
+        level = _level(v.enforcement)
+    text = v.message
+    if v.status is ViolationStatus.APPROVED_TRANSFER:
+        text += f" (approved transfer {v.approval_reference}, expires {v.approval_expires})"
+        if v.approval_warning:
+            text += f". Warning: {v.approval_warning}"
+    elif v.approval_problem:
+        text += f". The recorded approval does not count: {v.approval_problem}"
+    if v.fix and v.status is ViolationStatus.VIOLATION:
+        text += f". Fix: {v.fix}"
+    out: dict[str, Any] = {
+        "ruleId": v.policy,
+        "level": level,
+        "message": {"text": text},
+        "locations": [_location(v)],
+        "partialFingerprints": {FINGERPRINT_KEY: v.fingerprint} if v.fingerprint else {},
+        "properties": {
+            "status": v.status.value,
+            "blocking": v.blocking,
+            "enforcement": v.enforcement.value,
+            "severity": v.severity.value,
+            "resource": v.resource,
+            "region": v.region,
+            "evidence": v.evidence,
+        },
+    }
+    if v.policy in rule_index:
+        out["ruleIndex"] = rule_index[v.policy]
+    if not out["partialFingerprints"]:
+        del out["partialFingerprints"]
+    suppressions = _suppressions(v)
+    if suppressions:
+        out["suppressions"] = suppressions
+    if v.approval_reference:
+        out["properties"]["approvalReference"] = v.approval_reference
+        out["properties"]["approvalExpires"] = v.approval_expires
+    if v.approval_problem:
+        out["properties"]["approvalProblem"] = v.approval_problem
+    if with_baseline:
+        out["baselineState"] = "unchanged" if v.baselined else "new"
+    return out
+
+
+def _location(v: Violation) -> dict[str, Any]:
+    loc: dict[str, Any] = {
+        "logicalLocations": [{"fullyQualifiedName": v.resource, "kind": "resource"}]
+    }
+    if v.file:
+        uri, base = _uri(v.file)
+        artifact: dict[str, Any] = {"uri": uri}
+        if base:
+            artifact["uriBaseId"] = base
+        physical: dict[str, Any] = {"artifactLocation": artifact}
+        if v.line:
+            physical["region"] = {"startLine": v.line}
+        loc["physicalLocation"] = physical
+    return loc
+
+
+def _notification(issue: ScanIssue, level: str) -> dict[str, Any]:
+    note: dict[str, Any] = {"level": level, "message": {"text": issue.message}}
+    if issue.file:
+        uri, base = _uri(issue.file)
+        artifact: dict[str, Any] = {"uri": uri}
+        if base:
+            artifact["uriBaseId"] = base
+        physical: dict[str, Any] = {"artifactLocation": artifact}
+        if issue.line:
+            physical["region"] = {"startLine": issue.line}
+        note["locations"] = [{"physicalLocation": physical}]
+    return note
+
+
+def sarif_dict(report: Report) -> dict[str, Any]:
+    res = report.result
+    rules = [_rule(p, report.level(p)) for p in report.policies]
+    index = {p.id: i for i, p in enumerate(report.policies)}
+    with_baseline = report.baseline is not None
+    run: dict[str, Any] = {
+        "tool": {
+            "driver": {
+                "name": report.tool_name,
+                "version": report.tool_version,
+                "semanticVersion": report.tool_version,
+                "rules": rules,
+            }
+        },
+        "originalUriBaseIds": {SRCROOT: {"uri": _directory_uri(Path.cwd())}},
+        "invocations": [
+            {
+                "executionSuccessful": not res.errors,
+                "toolExecutionNotifications": [_notification(e, "error") for e in res.errors]
+                + [_notification(w, "warning") for w in res.warnings],
+            }
+        ],
+        "results": [_result(v, index, with_baseline) for v in res.violations],
+        "columnKind": "unicodeCodePoints",
+    }
+    return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
+
+
+class SarifReporter:
+    name = "sarif"
+    description = "SARIF 2.1.0 for GitHub code scanning and other SARIF viewers"
+
+    def render(self, report: Report) -> str:
+        return json.dumps(sarif_dict(report), indent=2, ensure_ascii=False) + "\n"
