@@ -36,6 +36,11 @@ MERGED_TAG_ATTRIBUTES = {"tags": "tags_all", "labels": "terraform_labels"}
 NON_RESOURCE_ROOTS = frozenset(
     {"var", "local", "each", "count", "path", "terraform", "self", "data", "module"}
 )
+# Flow arguments a provider computes when the configuration leaves them unset, so a new resource
+# plans them as unknown although nothing declares a flow there (AWS provider v4+: the deprecated
+# inline replication_configuration of aws_s3_bucket is Optional+Computed; plans show
+# "replication_configuration": true in after_unknown for every new bucket).
+PROVIDER_COMPUTED = frozenset({("aws_s3_bucket", "replication_configuration")})
 PLAN_CONFIG = "plan configuration"
 PLAN_VARIABLES = "plan variables"
 
@@ -906,6 +911,8 @@ class _PlanEvaluation:
         canonical = self.catalogue.canonical_provider(provider.provider)
         hcl = self.hcl_module(config.path)
         located = hcl.resource_block(rtype, addr.name) if hcl is not None else None
+        if cres:
+            self._drop_undeclared(rtype, attrs, exprs, located)
         if self.source is not None and located is None:
             self.missing_source.add(addr.prefix + addr.config_address)
         region = self.region(addr, rtype, attrs, exprs, provider, located)
@@ -942,6 +949,27 @@ class _PlanEvaluation:
             root=self.display,  # each plan is its own root: addresses repeat across plans
             meta=meta,
         )
+
+    def _drop_undeclared(
+        self, rtype: str, attrs: dict[str, Any], exprs: dict[str, Any], located: Located | None
+    ) -> None:
+        """Unknown flow arguments the configuration does not set: computed, not a declared flow.
+
+        The configuration JSON leaves ``dynamic`` blocks out, so an unset argument may also be a
+        dynamic block whose for_each is unknown: kept unknown unless the source (--source) or the
+        provider's schema (PROVIDER_COMPUTED) shows otherwise.
+        """
+        for rule in self.catalogue.rules_for(rtype):
+            name = rule.path.split(".", 1)[0].removesuffix("[]")
+            if name in exprs or not isinstance(attrs.get(name), Unknown):
+                continue
+            if located is not None:
+                body = located.block.body
+                dynamic = any(b.type == "dynamic" and b.labels[:1] == (name,) for b in body.blocks)
+                if not dynamic and body.attr(name) is None and not body.blocks_of(name):
+                    del attrs[name]
+            elif (rtype, name) in PROVIDER_COMPUTED:
+                del attrs[name]
 
     def region(
         self,
