@@ -1,0 +1,142 @@
+"""Catalogue answers per provider: mainland regions, the traps, Azure's location spelling, pairs."""
+
+from __future__ import annotations
+
+import pytest
+
+from ciiguard.catalogue import Catalogue, load_builtin
+from ciiguard.model import Location
+
+CAT = Catalogue(load_builtin())
+IN, OUT, UNK = Location.MAINLAND, Location.OUTSIDE, Location.UNKNOWN
+
+
+@pytest.mark.parametrize(
+    ("provider", "region", "expected"),
+    [
+        # AWS: the aws-cn partition (botocore) is the mainland; Hong Kong and Taipei are not.
+        ("aws", "cn-north-1", IN),
+        ("aws", "cn-northwest-1", IN),
+        ("aws", "ap-east-1", OUT),
+        ("aws", "ap-east-2", OUT),
+        ("aws", "ap-southeast-1", OUT),
+        ("aws", "cn-north-9", UNK),
+        # Alibaba: cn-hongkong starts with "cn-" and is outside; finance and gov clouds are inside.
+        ("alicloud", "cn-beijing", IN),
+        ("alicloud", "cn-shanghai-finance-1", IN),
+        ("alicloud", "cn-north-2-gov-1", IN),
+        ("alicloud", "cn-hongkong", OUT),
+        ("alicloud", "ap-southeast-1", OUT),
+        ("alicloud", "cn-beijng", UNK),
+        ("alicloud", "CN-BEIJING", UNK),
+        # Azure: compared lower-cased without spaces; East Asia is Hong Kong.
+        ("azurerm", "chinanorth3", IN),
+        ("azurerm", "China East 2", IN),
+        ("azurerm", "CHINA NORTH", IN),
+        ("azure-native", "chinaeast2", IN),
+        ("azurerm", "eastasia", OUT),
+        ("azurerm", "East Asia", OUT),
+        ("azurerm", "West Europe", OUT),
+        # Tencent: an allow-list, no prefix rule; a zone is not a region.
+        ("tencentcloud", "ap-guangzhou", IN),
+        ("tencentcloud", "ap-shanghai-fsi", IN),
+        ("tencentcloud", "ap-hongkong", OUT),
+        ("tencentcloud", "ap-taipei", OUT),
+        ("tencentcloud", "ap-guangzhou-3", UNK),
+        # Huawei: ap-southeast-1 is Hong Kong; cn-north-1 is Beijing1 (the AWS id means Beijing too).
+        ("huaweicloud", "cn-north-4", IN),
+        ("huaweicloud", "cn-north-1", IN),
+        ("huaweicloud", "cn-southwest-2", IN),
+        ("huaweicloud", "ap-southeast-1", OUT),
+        ("huaweicloud", "ap-southeast-3", OUT),
+        ("huaweicloud", "cn-hongkong", UNK),
+        # Google: no mainland region at all, multi-regions included.
+        ("google", "asia-east2", OUT),
+        ("google", "asia-east1", OUT),
+        ("google", "ASIA", OUT),
+        ("gcp", "asia-northeast1", OUT),
+        # A provider ciiguard has no catalogue for is never silently inside.
+        ("oci", "cn-beijing", UNK),
+    ],
+)
+def test_location_per_provider(provider: str, region: str, expected: Location) -> None:
+    loc, why = CAT.location(provider, region)
+    assert loc is expected, why
+    assert why
+
+
+def test_same_id_means_different_places_at_different_clouds() -> None:
+    assert CAT.location("alicloud", "ap-southeast-1")[0] is OUT  # Singapore
+    assert CAT.location("huaweicloud", "ap-southeast-1")[0] is OUT  # Hong Kong
+    assert CAT.location("alicloud", "cn-north-1")[0] is UNK  # not an Alibaba region id
+    assert CAT.location("tencentcloud", "cn-beijing")[0] is UNK  # Tencent spells it ap-beijing
+    assert CAT.location("huaweicloud", "ap-beijing")[0] is UNK
+
+
+@pytest.mark.parametrize(
+    ("region", "pair", "expected"),
+    [
+        ("chinanorth", "chinaeast", IN),
+        ("China East 2", "chinanorth2", IN),
+        ("chinanorth3", "chinaeast3", IN),
+        ("eastasia", "southeastasia", OUT),
+        ("westus2", None, OUT),  # unknown pair, but China regions pair only with each other
+    ],
+)
+def test_azure_pairs_keep_china_geo_redundancy_inside(
+    region: str, pair: str | None, expected: Location
+) -> None:
+    got, loc, why = CAT.paired_region("azurerm", region)
+    assert (got, loc) == (pair, expected), why
+
+
+def test_paired_region_unknown_without_pair_data() -> None:
+    assert CAT.paired_region("alicloud", "cn-beijing")[1] is UNK
+
+
+def test_default_regions_and_environment_variables_are_the_providers() -> None:
+    facts = {
+        name: CAT.facts(name) for name in ("alicloud", "tencentcloud", "huaweicloud", "google")
+    }
+    assert facts["alicloud"] is not None and facts["alicloud"].default_region == "cn-beijing"
+    assert facts["alicloud"].environment == ("ALIBABA_CLOUD_REGION", "ALICLOUD_REGION")
+    assert (
+        facts["tencentcloud"] is not None and facts["tencentcloud"].default_region == "ap-guangzhou"
+    )
+    assert facts["huaweicloud"] is not None and facts["huaweicloud"].default_region is None
+    assert facts["huaweicloud"].environment == ("HW_REGION_NAME",)
+    assert facts["google"] is not None
+    assert facts["google"].environment[0] == "GOOGLE_REGION"
+
+
+def test_every_catalogue_entry_has_a_source_note() -> None:
+    for contribution in load_builtin():
+        assert contribution.get("source"), contribution["provider"]
+        for key in ("data_bearing", "replication", "environment", "region_from"):
+            for entry in contribution.get(key, []):
+                assert entry.get("source"), (contribution["provider"], key, entry)
+        for key in ("mainland", "outside", "pairs"):
+            for entry in contribution.get("regions", {}).get(key, []):
+                assert entry.get("source"), (contribution["provider"], key, entry)
+
+
+def test_one_file_per_cloud() -> None:
+    providers = [c["provider"] for c in load_builtin()]
+    assert sorted(providers) == sorted(
+        ["aws", "alicloud", "azurerm", "tencentcloud", "huaweicloud", "google"]
+    )
+
+
+def test_an_unknown_destination_kind_is_malformed_data() -> None:
+    bad = {
+        "provider": "x",
+        "replication": [{"type": "x_t", "path": "a", "destination": "teleport"}],
+    }
+    with pytest.raises(ValueError, match="teleport"):
+        Catalogue([bad])
+
+
+def test_a_bad_pattern_is_malformed_data() -> None:
+    bad = {"provider": "x", "replication": [{"type": "x_t", "path": "a", "pattern": "(unclosed"}]}
+    with pytest.raises(Exception, match=r"unterminated|missing"):
+        Catalogue([bad])

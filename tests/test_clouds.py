@@ -1,0 +1,536 @@
+"""Every cloud used in China, end to end through the installed command (issue #6).
+
+Each cloud has four Terraform fixtures under ``tests/fixtures/clouds/<cloud>/``: ``inside`` (every
+data-bearing type in mainland regions, replication kept inside), ``outside``, ``trap`` (ids that
+look mainland but are not, or mean another place at another cloud) and ``replication`` (data
+leaving through every replication argument). The catalogue-coverage test proves that every
+data-bearing type and every replication rule of the catalogue is exercised by some fixture.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ciiguard.catalogue import Catalogue, load_builtin
+from tests.conftest import FIXTURES, clean_env, run_cli
+
+CLOUDS_DIR = FIXTURES / "clouds"
+CLOUDS = ("aws", "alicloud", "azure", "tencentcloud", "huaweicloud", "google")
+CASES = ("inside", "outside", "trap", "replication")
+
+# (cloud, case, exit code, sorted (policy, address) pairs): what the gate must report, exactly.
+EXPECTED: list[tuple[str, str, int, list[tuple[str, str]]]] = [
+    ("aws", "inside", 0, []),
+    (
+        "aws",
+        "outside",
+        1,
+        [
+            ("CII001", "aws_rds_cluster.ledger"),
+            ("CII001", "aws_s3_bucket.customers"),
+        ],
+    ),
+    (
+        "aws",
+        "trap",
+        1,
+        [
+            ("CII001", "aws_dynamodb_table.taipei"),
+            ("CII001", "aws_ebs_snapshot_copy.hk_to_tokyo"),
+            ("CII001", "aws_efs_file_system.own_region"),
+            ("CII001", "aws_s3_bucket.hk"),
+            ("CII003", "aws_backup_plan.to_global_partition"),
+        ],
+    ),
+    (
+        "aws",
+        "replication",
+        1,
+        [
+            ("CII001", "aws_ami_copy.hk"),
+            ("CII001", "aws_backup_vault.hk"),
+            ("CII001", "aws_db_instance_automated_backups_replication.hk"),
+            ("CII001", "aws_docdb_cluster.hk"),
+            ("CII001", "aws_ebs_snapshot_copy.hk"),
+            ("CII001", "aws_elasticache_replication_group.hk"),
+            ("CII001", "aws_neptune_cluster.hk"),
+            ("CII001", "aws_rds_cluster.hk"),
+            ("CII001", "aws_s3_bucket.hk"),
+            ("CII002", "aws_ami_copy.hk"),
+            ("CII002", "aws_backup_plan.offsite"),
+            ("CII002", "aws_backup_plan.offsite"),
+            ("CII002", "aws_db_instance_automated_backups_replication.hk"),
+            ("CII002", "aws_docdb_cluster.hk"),
+            ("CII002", "aws_ebs_snapshot_copy.hk"),
+            ("CII002", "aws_ecr_replication_configuration.registry"),
+            ("CII002", "aws_efs_replication_configuration.home"),
+            ("CII002", "aws_elasticache_replication_group.hk"),
+            ("CII002", "aws_kms_replica_key.hk"),
+            ("CII002", "aws_neptune_cluster.hk"),
+            ("CII002", "aws_rds_cluster.hk"),
+            ("CII002", "aws_redshift_snapshot_copy.dw"),
+            ("CII002", "aws_s3control_multi_region_access_point.global"),
+        ],
+    ),
+    ("alicloud", "inside", 0, []),
+    (
+        "alicloud",
+        "outside",
+        1,
+        [
+            ("CII001", "alicloud_db_instance.ledger"),
+            ("CII001", "alicloud_oss_bucket.customers"),
+        ],
+    ),
+    (
+        "alicloud",
+        "trap",
+        1,
+        [
+            ("CII001", "alicloud_oss_bucket.hk"),
+            ("CII003", "alicloud_kvstore_instance.typo"),
+        ],
+    ),
+    (
+        "alicloud",
+        "replication",
+        1,
+        [
+            ("CII001", "alicloud_hbr_replication_vault.backup_hk"),
+            ("CII001", "alicloud_image_copy.app_hk"),
+            ("CII001", "alicloud_oss_bucket.orders_hk"),
+            ("CII002", "alicloud_dts_synchronization_job.to_hk"),
+            ("CII002", "alicloud_ebs_disk_replica_pair.data"),
+            ("CII002", "alicloud_hbr_replication_vault.backup_hk"),
+            ("CII002", "alicloud_image_copy.app_hk"),
+            ("CII002", "alicloud_oss_bucket_replication.to_hk"),
+            ("CII002", "alicloud_oss_bucket_replication.to_sg"),
+            ("CII002", "alicloud_polardb_backup_policy.ledger"),
+            ("CII002", "alicloud_polardb_backup_policy.ledger2"),
+            ("CII002", "alicloud_rds_instance_cross_backup_policy.main"),
+        ],
+    ),
+    ("azure", "inside", 0, []),
+    (
+        "azure",
+        "outside",
+        1,
+        [
+            ("CII001", "azurerm_postgresql_flexible_server.ledger"),
+            ("CII001", "azurerm_storage_account.customers"),
+        ],
+    ),
+    (
+        "azure",
+        "trap",
+        1,
+        [
+            ("CII001", "azurerm_cosmosdb_account.hk"),
+            ("CII001", "azurerm_key_vault.hk"),
+        ],
+    ),
+    (
+        "azure",
+        "replication",
+        1,
+        [
+            ("CII001", "azurerm_mssql_server.hk"),
+            ("CII001", "azurerm_storage_account.global_grs"),
+            ("CII001", "azurerm_storage_account.orders_hk"),
+            ("CII002", "azurerm_cosmosdb_account.docs"),
+            ("CII002", "azurerm_mssql_failover_group.orders"),
+            ("CII002", "azurerm_storage_object_replication.to_hk"),
+        ],
+    ),
+    ("tencentcloud", "inside", 0, []),
+    (
+        "tencentcloud",
+        "outside",
+        1,
+        [
+            ("CII001", "tencentcloud_cos_bucket.customers"),
+            ("CII001", "tencentcloud_mysql_instance.ledger"),
+        ],
+    ),
+    (
+        "tencentcloud",
+        "trap",
+        1,
+        [
+            ("CII001", "tencentcloud_cos_bucket.hk"),
+            ("CII001", "tencentcloud_redis_instance.taipei"),
+            ("CII003", "tencentcloud_cbs_storage.zone"),
+        ],
+    ),
+    (
+        "tencentcloud",
+        "replication",
+        1,
+        [
+            ("CII001", "tencentcloud_cos_bucket.orders_hk"),
+            ("CII002", "tencentcloud_cbs_copy_snapshot_cross_region.to_many"),
+            ("CII002", "tencentcloud_cbs_copy_snapshot_cross_region.to_sg"),
+            ("CII002", "tencentcloud_cos_bucket.orders"),
+        ],
+    ),
+    ("huaweicloud", "inside", 0, []),
+    (
+        "huaweicloud",
+        "outside",
+        1,
+        [
+            ("CII001", "huaweicloud_obs_bucket.customers"),
+            ("CII001", "huaweicloud_rds_instance.ledger"),
+        ],
+    ),
+    (
+        "huaweicloud",
+        "trap",
+        1,
+        [
+            ("CII001", "huaweicloud_obs_bucket.hk"),
+        ],
+    ),
+    (
+        "huaweicloud",
+        "replication",
+        1,
+        [
+            ("CII001", "huaweicloud_cbr_vault.backup_hk"),
+            ("CII001", "huaweicloud_obs_bucket.orders_hk"),
+            ("CII002", "huaweicloud_cbr_policy.replicate"),
+            ("CII002", "huaweicloud_cbr_vault.backup"),
+            ("CII002", "huaweicloud_images_image_copy.app"),
+            ("CII002", "huaweicloud_obs_bucket_replication.to_hk"),
+            ("CII002", "huaweicloud_rds_cross_region_backup_strategy.main"),
+        ],
+    ),
+    ("google", "inside", 0, []),
+    (
+        "google",
+        "outside",
+        1,
+        [
+            ("CII001", "google_bigquery_dataset.ledger"),
+            ("CII001", "google_storage_bucket.customers"),
+        ],
+    ),
+    (
+        "google",
+        "trap",
+        1,
+        [
+            ("CII001", "google_bigtable_instance.hk"),
+            ("CII001", "google_spanner_instance.taiwan"),
+        ],
+    ),
+    (
+        "google",
+        "replication",
+        1,
+        [
+            ("CII001", "google_sql_database_instance.primary"),
+            ("CII001", "google_sql_database_instance.replica"),
+            ("CII001", "google_storage_bucket.dual"),
+        ],
+    ),
+]
+
+_RUNS: dict[tuple[str, ...], Any] = {}
+
+
+@pytest.fixture(scope="module")
+def cache_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A private result cache, so a cache filled by an older ciiguard never answers these runs."""
+    return clean_env(CIIGUARD_CACHE_DIR=str(tmp_path_factory.mktemp("cache")))
+
+
+def scan(path: Path, env: dict[str, str], *extra: str) -> tuple[int, dict[str, Any]]:
+    key = (str(path), *extra, *sorted(f"{k}={v}" for k, v in env.items() if "REGION" in k))
+    if key not in _RUNS:
+        run = run_cli("scan", str(path), "--format", "json", *extra, env=env)
+        assert run.code in (0, 1), run.stderr
+        _RUNS[key] = (run.code, run.json)
+    code, report = _RUNS[key]
+    return code, report
+
+
+def pairs(report: dict[str, Any]) -> list[tuple[str, str]]:
+    return sorted((v["policy"], v["resource"]) for v in report["violations"])
+
+
+def resource(report: dict[str, Any], address: str) -> dict[str, Any]:
+    return next(r for r in report["resources"] if r["address"] == address)
+
+
+@pytest.mark.parametrize(("cloud", "case", "code", "expected"), EXPECTED, ids=lambda x: str(x))
+def test_cloud_fixture_verdicts(
+    cloud: str, case: str, code: int, expected: list[tuple[str, str]], cache_env: dict[str, str]
+) -> None:
+    got_code, report = scan(CLOUDS_DIR / cloud / case, cache_env)
+    assert report["errors"] == []
+    assert pairs(report) == expected
+    assert got_code == code
+
+
+def test_every_cloud_has_the_four_fixtures() -> None:
+    assert {(c, k) for c, k, _, _ in EXPECTED} == {(c, k) for c in CLOUDS for k in CASES}
+    for cloud in CLOUDS:
+        for case in CASES:
+            assert (CLOUDS_DIR / cloud / case / "main.tf").is_file()
+
+
+def test_inside_fixtures_locate_every_resource_in_the_mainland(cache_env: dict[str, str]) -> None:
+    for cloud in CLOUDS:
+        if cloud == "google":
+            continue  # no mainland region at all: its "inside" is out-of-scope data only
+        _, report = scan(CLOUDS_DIR / cloud / "inside", cache_env)
+        where = {r["address"]: r["location"] for r in report["resources"] if r["data_bearing"]}
+        assert set(where.values()) == {"mainland"}, where
+        assert all(f["location"] == "mainland" for r in report["resources"] for f in r["flows"])
+
+
+def _rule_regex(path: str) -> re.Pattern[str]:
+    return re.compile("^" + re.escape(path).replace(r"\[\]", r"\[\d+\]") + "$")
+
+
+def test_catalogue_coverage_every_type_and_rule_is_exercised(cache_env: dict[str, str]) -> None:
+    """Every data-bearing type and every replication rule of the catalogue appears in a fixture."""
+    catalogue = Catalogue(load_builtin())
+    seen_types: set[str] = set()
+    seen_flows: set[tuple[str, str]] = set()
+    for cloud in CLOUDS:
+        for case in CASES:
+            _, report = scan(CLOUDS_DIR / cloud / case, cache_env)
+            for r in report["resources"]:
+                if r["data_bearing"]:
+                    seen_types.add(r["type"])
+                seen_flows.update((r["type"], f["argument"]) for f in r["flows"])
+    missing_types = sorted(set(catalogue.data_bearing) - seen_types)
+    assert missing_types == [], f"data-bearing types no fixture declares: {missing_types}"
+    missing_rules = [
+        (rule.type, rule.path)
+        for rules in catalogue.replication.values()
+        for rule in rules
+        if not any(t == rule.type and _rule_regex(rule.path).match(a) for t, a in seen_flows)
+    ]
+    assert missing_rules == [], f"replication rules no fixture exercises: {missing_rules}"
+
+
+def test_untagged_replicas_are_reported_because_they_hold_their_source(
+    cache_env: dict[str, str],
+) -> None:
+    """A replica holds what its source holds: every untagged foreign receiver becomes in scope."""
+    receivers = {
+        "aws": [
+            "aws_backup_vault.hk",
+            "aws_rds_cluster.hk",
+            "aws_docdb_cluster.hk",
+            "aws_neptune_cluster.hk",
+            "aws_elasticache_replication_group.hk",
+            "aws_s3_bucket.hk",
+            "aws_ebs_snapshot_copy.hk",
+            "aws_ami_copy.hk",
+            "aws_db_instance_automated_backups_replication.hk",
+        ],
+        "alicloud": [
+            "alicloud_oss_bucket.orders_hk",
+            "alicloud_hbr_replication_vault.backup_hk",
+            "alicloud_image_copy.app_hk",
+        ],
+        "azure": ["azurerm_storage_account.orders_hk", "azurerm_mssql_server.hk"],
+        "tencentcloud": ["tencentcloud_cos_bucket.orders_hk"],
+        "huaweicloud": ["huaweicloud_obs_bucket.orders_hk", "huaweicloud_cbr_vault.backup_hk"],
+        "google": ["google_sql_database_instance.replica"],
+    }
+    for cloud, addresses in receivers.items():
+        _, report = scan(CLOUDS_DIR / cloud / "replication", cache_env)
+        for address in addresses:
+            r = resource(report, address)
+            assert r["in_scope"] and r["location"] == "outside", (cloud, r)
+            assert ("CII001", address) in pairs(report)
+
+
+@pytest.mark.parametrize(
+    ("cloud", "address", "default", "env", "value"),
+    [
+        (
+            "alicloud",
+            "alicloud_oss_bucket.orders",
+            "cn-beijing",
+            "ALIBABA_CLOUD_REGION",
+            "cn-hongkong",
+        ),
+        (
+            "alicloud",
+            "alicloud_oss_bucket.orders",
+            "cn-beijing",
+            "ALICLOUD_REGION",
+            "ap-southeast-1",
+        ),
+        (
+            "tencentcloud",
+            "tencentcloud_cos_bucket.orders",
+            "ap-guangzhou",
+            "TENCENTCLOUD_REGION",
+            "ap-hongkong",
+        ),
+    ],
+)
+def test_provider_default_region_and_its_environment_variables(
+    cloud: str, address: str, default: str, env: str, value: str, cache_env: dict[str, str]
+) -> None:
+    code, report = scan(CLOUDS_DIR / cloud / "inside", cache_env)
+    r = resource(report, address)
+    assert (r["region"], r["location"], code) == (default, "mainland", 0)
+    assert "default region" in r["provenance"]
+    code, report = scan(CLOUDS_DIR / cloud / "inside", {**cache_env, env: value})
+    r = resource(report, address)
+    assert (r["region"], r["location"], code) == (value, "outside", 1)
+    assert f"environment {env}" in r["provenance"]
+    assert ("CII001", address) in pairs(report)
+
+
+@pytest.mark.parametrize(
+    ("provider", "block", "resource_type", "env", "inside", "outside"),
+    [
+        (
+            "huaweicloud",
+            "",
+            "huaweicloud_obs_bucket",
+            "HW_REGION_NAME",
+            "cn-north-4",
+            "ap-southeast-1",
+        ),
+        (
+            "google",
+            'project = "acme"',
+            "google_storage_bucket",
+            "GOOGLE_REGION",
+            None,
+            "asia-east2",
+        ),
+        ("aws", "", "aws_s3_bucket", "AWS_REGION", "cn-northwest-1", "ap-east-2"),
+    ],
+)
+def test_providers_without_a_default_region_read_their_environment(
+    tmp_path: Path,
+    provider: str,
+    block: str,
+    resource_type: str,
+    env: str,
+    inside: str | None,
+    outside: str,
+    cache_env: dict[str, str],
+) -> None:
+    tags = "labels" if provider == "google" else "tags"
+    (tmp_path / "main.tf").write_text(
+        f'provider "{provider}" {{\n  {block}\n}}\n'
+        f'resource "{resource_type}" "b" {{\n  {tags} = {{ "data-classification" = "personal" }}\n}}\n'
+    )
+    address = f"{resource_type}.b"
+    code, report = scan(tmp_path, cache_env)
+    assert resource(report, address)["location"] == "unknown"
+    assert (code, pairs(report)) == (1, [("CII003", address)])
+    if inside is not None:
+        code, report = scan(tmp_path, {**cache_env, env: inside})
+        assert (code, resource(report, address)["location"]) == (0, "mainland")
+    code, report = scan(tmp_path, {**cache_env, env: outside})
+    r = resource(report, address)
+    assert (code, r["region"], r["location"]) == (1, outside, "outside")
+    assert f"environment {env}" in r["provenance"]
+
+
+# -- Pulumi YAML: the same clouds through the Pulumi YAML parser ---------------------------------
+
+# (cloud, case, exit code, sorted (policy, canonical type, region) triples). Pulumi addresses are
+# URNs, the parser's business; the verdicts are compared by the canonical type and region.
+PULUMI_EXPECTED: list[tuple[str, str, int, list[tuple[str, str, str]]]] = [
+    ("aws", "inside", 0, []),
+    ("aws", "outside", 1, [("CII001", "aws_s3_bucket", "us-east-1")]),
+    (
+        "aws",
+        "trap",
+        1,
+        [("CII001", "aws_db_instance", "ap-east-2"), ("CII001", "aws_s3_bucket", "ap-east-1")],
+    ),
+    ("aws", "replication", 1, [("CII002", "aws_dynamodb_table", "ap-east-1")]),
+    ("alicloud", "inside", 0, []),
+    ("alicloud", "outside", 1, [("CII001", "alicloud_oss_bucket", "ap-southeast-1")]),
+    ("alicloud", "trap", 1, [("CII001", "alicloud_db_instance", "cn-hongkong")]),
+    (
+        "alicloud",
+        "replication",
+        1,
+        [("CII002", "alicloud_rds_instance_cross_backup_policy", "cn-hongkong")],
+    ),
+    ("azure", "inside", 0, []),
+    ("azure", "outside", 1, [("CII001", "azurerm_storage_account", "westeurope")]),
+    ("azure", "trap", 1, [("CII001", "azurerm_key_vault", "East Asia")]),
+    ("azure", "replication", 1, [("CII002", "azurerm_cosmosdb_account", "East Asia")]),
+    ("tencentcloud", "inside", 0, []),
+    ("tencentcloud", "outside", 1, [("CII001", "tencentcloud_cos_bucket", "ap-singapore")]),
+    ("tencentcloud", "trap", 1, [("CII001", "tencentcloud_cos_bucket", "ap-hongkong")]),
+    ("tencentcloud", "replication", 1, [("CII002", "tencentcloud_cos_bucket", "ap-hongkong")]),
+    ("huaweicloud", "inside", 0, []),
+    ("huaweicloud", "outside", 1, [("CII001", "huaweicloud_obs_bucket", "ap-southeast-2")]),
+    ("huaweicloud", "trap", 1, [("CII001", "huaweicloud_obs_bucket", "ap-southeast-1")]),
+    (
+        "huaweicloud",
+        "replication",
+        1,
+        [("CII002", "huaweicloud_rds_cross_region_backup_strategy", "ap-southeast-3")],
+    ),
+    ("google", "inside", 0, []),
+    ("google", "outside", 1, [("CII001", "google_storage_bucket", "US")]),
+    ("google", "trap", 1, [("CII001", "google_bigquery_dataset", "asia-east2")]),
+    ("google", "replication", 1, [("CII001", "google_storage_bucket", "ASIA")]),
+]
+
+
+def _pulumi_yaml_parser_registered() -> bool:
+    from ciiguard.plugins.manager import build
+    from ciiguard.scan import gather
+
+    probe = CLOUDS_DIR / "aws" / "pulumi-inside" / "Pulumi.yaml"
+    return any(p.claims(probe) for p in gather(build(autoload=False)).parsers)
+
+
+def _unmapped_tokens(project: Path) -> list[str]:
+    """Type tokens of the fixture that ciiguard/data/pulumi.json does not map yet."""
+    import json
+
+    mapping = Path(__file__).resolve().parent.parent / "ciiguard" / "data" / "pulumi.json"
+    known = (
+        {t["token"] for t in json.loads(mapping.read_text())["types"]}
+        if mapping.is_file()
+        else set()
+    )
+    tokens = re.findall(r"^\s+type: ([\w-]+:index/\S+)$", project.read_text(), flags=re.M)
+    return sorted(set(tokens) - known)
+
+
+@pytest.mark.parametrize(("cloud", "case", "code", "expected"), PULUMI_EXPECTED, ids=str)
+def test_pulumi_yaml_cloud_fixture_verdicts(
+    cloud: str,
+    case: str,
+    code: int,
+    expected: list[tuple[str, str, str]],
+    cache_env: dict[str, str],
+) -> None:
+    if not _pulumi_yaml_parser_registered():
+        pytest.skip("no registered parser claims Pulumi.yaml yet (Pulumi YAML parser not landed)")
+    project = CLOUDS_DIR / cloud / f"pulumi-{case}"
+    unmapped = _unmapped_tokens(project / "Pulumi.yaml")
+    if unmapped:
+        pytest.skip(f"ciiguard/data/pulumi.json does not map {', '.join(unmapped)} yet")
+    got_code, report = scan(project, cache_env)
+    assert report["errors"] == []
+    types = {r["address"]: r["type"] for r in report["resources"]}
+    got = sorted((v["policy"], types[v["resource"]], v["region"]) for v in report["violations"])
+    assert got == expected
+    assert got_code == code
