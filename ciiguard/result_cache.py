@@ -113,5 +113,5 @@ class ResultCache:
     def store(
         self, key: str, paths: Sequence[Path], files: Iterable[Path], result: ScanResult
     ) -> None:
-        manifest = {str(p): fingerprint(p) for p in sorted({Path(f).resolve() for f in files})}
+        manifest = {p: fingerprint(Path(p)) for p in sorted({os.path.abspath(f) for f in files})}
         self.disk.put(key, Entry(listing(paths), manifest, result))

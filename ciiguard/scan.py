@@ -148,7 +148,11 @@ def resolve(
     out: list[Resource] = []
     for group in by_root.values():  # addresses are unique only within one root
         builder = FlowBuilder(catalogue, ResourceIndex.build(group))
-        out.extend(_propagate_replica_scope([dataclasses.replace(r, flows=builder.flows_of(r)) for r in group]))
+        with_flows = []
+        for r in group:
+            flows = builder.flows_of(r)
+            with_flows.append(dataclasses.replace(r, flows=flows) if flows else r)
+        out.extend(_propagate_replica_scope(with_flows))
     return out
 
 

@@ -20,7 +20,7 @@ from ciiguard.model import Gap, Hop, Location, ParseOutput, RegionInfo, Resource
 from ciiguard.parsers.base import ParseContext
 from ciiguard.parsers.evaluator import Evaluator, Scope, deep_unknown, is_unknown, render_value
 from ciiguard.parsers.functions import FunctionError, to_string
-from ciiguard.parsers.hcl_ast import Block, Body, Expr, GetAttr, Literal, Name
+from ciiguard.parsers.hcl_ast import Block, Body, Expr, GetAttr, HclFile, Literal, Name
 from ciiguard.parsers.hcl_loader import HclLoader
 from ciiguard.parsers.terraform_files import (
     Located,
@@ -348,6 +348,7 @@ class _RootEvaluation:
             self.ctx.display,
             self.ctx.cwd,
             self.ctx.reads,
+            self.parser.load,
         )
         for e in errors:
             self.out.errors.append(ScanIssue(e.file, e.line, e.message))
@@ -802,6 +803,7 @@ class TerraformParser:
     """Parser for Terraform configurations written in HCL (``*.tf``)."""
 
     name = "terraform"
+    load: Callable[[Path], HclFile] | None = None  # set per scan: the cached, parallel loader
 
     def claims(self, path: Path) -> bool:
         return path.suffix == ".tf" or path.name.endswith(".tf.json")
@@ -833,7 +835,14 @@ class TerraformParser:
             by_dir.setdefault(parent, []).append(f)
         cache: dict[Path, ModuleDef] = {}
         loader = HclLoader(ctx.read_bytes, ctx.display, ctx.settings.use_cache, ctx.settings.jobs)
-        loader.preload(files)
+        tfvars = [
+            p
+            for d in by_dir
+            for p in sorted(d.iterdir())
+            if p.name == "terraform.tfvars" or p.name.endswith(".auto.tfvars")
+        ]
+        loader.preload([*files, *tfvars])
+        self.load = loader.load
 
         def modules(directory: Path) -> ModuleDef:
             directory = directory.resolve()

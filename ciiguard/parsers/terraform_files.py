@@ -156,6 +156,7 @@ def root_variable_values(
     display: Any,
     cwd: Path,
     reads: set[Path] | None = None,
+    load: Callable[[Path], HclFile] | None = None,
 ) -> tuple[dict[str, VarValue], list[InputError]]:
     """Values of a root module's variables, following Terraform's precedence, with provenance."""
     reads = reads if reads is not None else set()
@@ -189,7 +190,7 @@ def root_variable_values(
     for f in files:
         if f.is_file():
             reads.add(f.resolve())
-            errors.extend(_apply_var_file(f, display(f), values, mod))
+            errors.extend(_apply_var_file(f, display(f), values, mod, load))
     for kind, item in var_inputs:
         if kind == "file":
             path = Path(item) if Path(item).is_absolute() else cwd / item
@@ -197,7 +198,7 @@ def root_variable_values(
                 errors.append(InputError(item, None, "--var-file not found"))
                 continue
             reads.add(path.resolve())
-            errors.extend(_apply_var_file(path, display(path), values, mod))
+            errors.extend(_apply_var_file(path, display(path), values, mod, load))
         else:
             name, _, text = item.partition("=")
             name = name.strip()
@@ -226,8 +227,17 @@ def root_variable_values(
 
 
 def _apply_var_file(
-    path: Path, shown: str, values: dict[str, VarValue], mod: ModuleDef
+    path: Path,
+    shown: str,
+    values: dict[str, VarValue],
+    mod: ModuleDef,
+    load: Callable[[Path], HclFile] | None = None,
 ) -> list[InputError]:
+    if load is not None and not path.name.endswith(".json"):
+        try:
+            return _assign_tfvars(load(path), shown, values)
+        except InputError as exc:
+            return [exc]
     try:
         text = read_text(path, shown)
     except InputError as exc:
@@ -250,6 +260,10 @@ def _apply_var_file(
         hcl = parse_hcl(text, shown)
     except InputError as exc:
         return [exc]
+    return _assign_tfvars(hcl, shown, values)
+
+
+def _assign_tfvars(hcl: HclFile, shown: str, values: dict[str, VarValue]) -> list[InputError]:
     if hcl.body.blocks:
         b = hcl.body.blocks[0]
         return [

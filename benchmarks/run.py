@@ -1,0 +1,116 @@
+"""ciiguard benchmark: cold and warm scans of synthetic monorepos, a 100k-resource plan, startup,
+and (where installed) Checkov on the same trees, with ratios measured in the same run.
+
+    python benchmarks/run.py [--sizes 1000,10000,50000] [--checkov PATH] [--out benchmarks/out]
+
+Checkov goes in its own environment: ``python3 -m venv /tmp/checkov && /tmp/checkov/bin/pip
+install checkov``, then ``--checkov /tmp/checkov/bin/checkov`` (or have ``checkov`` on PATH).
+Wall time and peak memory (max RSS of the child) come from one run each on the same machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from generate import generate  # noqa: E402
+
+
+@dataclass
+class Measure:
+    seconds: float
+    peak_mb: float
+    code: int
+
+
+def measure(cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> Measure:
+    """Run a command once; wall time, and peak RSS of that child alone (via wait4)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=cwd)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    code = os.waitstatus_to_exitcode(status)
+    return Measure(seconds, usage.ru_maxrss / 1024, code)
+
+
+def ciiguard_cmd() -> list[str]:
+    exe = Path(sys.executable).with_name("ciiguard")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "ciiguard"]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="1000,10000,50000")
+    ap.add_argument("--checkov", default=shutil.which("checkov"))
+    ap.add_argument("--checkov-max", type=int, default=50000, help="skip Checkov above this size")
+    ap.add_argument("--plan-resources", type=int, default=100_000)
+    ap.add_argument("--out", type=Path, default=HERE / "out")
+    args = ap.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    args.out.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="ciiguard-bench-"))
+    cache = work / "cache"
+    env = {**os.environ, "CIIGUARD_CACHE_DIR": str(cache)}
+    rows = []
+    print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+
+    startup = measure([*ciiguard_cmd(), "--version"], env)
+    print(f"startup: ciiguard --version {startup.seconds * 1000:.0f} ms, {startup.peak_mb:.0f} MB")
+
+    for n in sizes:
+        tree = work / f"tree{n}"
+        exact = generate(tree, n)
+        shutil.rmtree(cache, ignore_errors=True)
+        cmd = [*ciiguard_cmd(), "scan", str(tree), "--format", "json", "--output", str(work / "out.json")]
+        cold = measure(cmd, env)
+        warm = measure(cmd, env)
+        row = {"resources": exact, "cold_s": cold.seconds, "cold_mb": cold.peak_mb,
+               "warm_s": warm.seconds, "warm_mb": warm.peak_mb, "exit": cold.code}
+        if args.checkov and exact <= args.checkov_max:
+            ck = measure([args.checkov, "-d", str(tree), "--framework", "terraform", "--quiet",
+                          "--compact", "-o", "json"], env)
+            row.update(checkov_s=ck.seconds, checkov_mb=ck.peak_mb,
+                       cold_speedup=ck.seconds / cold.seconds, warm_speedup=ck.seconds / warm.seconds,
+                       memory_ratio=cold.peak_mb / ck.peak_mb)
+        rows.append(row)
+        print(json.dumps(row))
+
+    try:
+        from plan_benchmark import generate_plan  # written alongside: a plan JSON of N resources
+    except ImportError:
+        generate_plan = None
+    if generate_plan is not None:
+        plan = work / "plan.json"
+        generate_plan(plan, args.plan_resources)
+        m = measure([*ciiguard_cmd(), "scan", str(plan), "--format", "json", "--no-cache",
+                     "--output", str(work / "plan-out.json")], env)
+        print(json.dumps({"plan_resources": args.plan_resources, "seconds": m.seconds, "peak_mb": m.peak_mb}))
+        rows.append({"plan_resources": args.plan_resources, "plan_s": m.seconds, "plan_mb": m.peak_mb})
+
+    scans = [r for r in rows if "resources" in r]
+    if len(scans) >= 2:
+        a, b = scans[0], scans[-1]
+        slope = (b["cold_s"] - a["cold_s"]) / (b["resources"] - a["resources"]) * 1000
+        per = [r["cold_s"] / r["resources"] * 1000 for r in scans]
+        print(f"cold-scan slope: {slope:.3f} s per 1000 resources; per-resource cost by size (ms): "
+              + ", ".join(f"{p:.3f}" for p in per))
+    (args.out / "latest.json").write_text(json.dumps(
+        {"machine": platform.platform(), "cores": os.cpu_count(), "rows": rows}, indent=2) + "\n")
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
