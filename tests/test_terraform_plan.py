@@ -222,11 +222,28 @@ def test_utf16_with_bom_from_powershell_and_utf8_with_bom() -> None:
 def test_recognised_by_content_whatever_the_name(tmp_path: Path) -> None:
     f = tmp_path / "tfplan.out"
     f.write_bytes((P / "examples" / "alias.json").read_bytes())
-    code, report = scan(str(f))
+    _, report = scan(str(f))
     assert violations(report) == [("CII001", "aws_db_instance.members")]
-    # a directory walk finds it too, and a .tf.json file is never taken for a plan
-    code, report = scan(str(tmp_path))
+    _, report = scan(str(tmp_path))  # a directory walk finds it too
     assert violations(report) == [("CII001", "aws_db_instance.members")]
+
+
+def test_claims_plans_by_content_never_terraform_json_syntax(tmp_path: Path) -> None:
+    from ciiguard.parsers.terraform_plan import TerraformPlanParser
+
+    parser = TerraformPlanParser()
+    plan_bytes = (P / "examples" / "alias.json").read_bytes()
+    for name, data, claimed in [
+        ("anything.txt", plan_bytes, True),
+        ("utf16.json", (P / "powershell-utf16.json").read_bytes(), True),
+        ("main.tf.json", plan_bytes, False),
+        ("terraform.tfvars.json", plan_bytes, False),
+        ("other.json", b'{"format_version": "1.0", "values": {}}', False),
+        ("empty.json", b"", False),
+    ]:
+        f = tmp_path / name
+        f.write_bytes(data)
+        assert parser.claims(f) is claimed, name
 
 
 def test_compact_single_line_plan(tmp_path: Path) -> None:
