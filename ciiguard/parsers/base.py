@@ -22,17 +22,22 @@ class ParseContext:
     # result cache re-checks them, so a change anywhere that decided the result invalidates it.
     reads: set[Path] = field(default_factory=set)
     _shown: dict[str, str] = field(default_factory=dict, repr=False)
+    _cwd_abs: str = field(default="", repr=False)
 
     def display(self, path: Path | str) -> str:
         """A path as users should see it: relative to the working directory when below it."""
         key = str(path)
         shown = self._shown.get(key)
         if shown is None:
-            p = Path(path)
-            try:
-                shown = p.resolve().relative_to(self.cwd.resolve()).as_posix()
-            except ValueError:
-                shown = p.as_posix()
+            absolute = os.path.abspath(key)
+            cwd = self._cwd_abs or os.path.abspath(self.cwd)
+            self._cwd_abs = cwd
+            if absolute == cwd:
+                shown = "."
+            elif absolute.startswith(cwd.rstrip(os.sep) + os.sep):
+                shown = Path(absolute[len(cwd.rstrip(os.sep)) + 1 :]).as_posix()
+            else:
+                shown = Path(key).as_posix()
             self._shown[key] = shown
         return shown
 
