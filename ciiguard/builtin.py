@@ -9,6 +9,9 @@ from ciiguard.catalogue import load_builtin
 from ciiguard.classify import Classification, classify_by_tags
 from ciiguard.model import Resource
 from ciiguard.parsers.base import Parser
+from ciiguard.parsers.pulumi_json import PulumiJsonParser
+from ciiguard.parsers.pulumi_program import PulumiProgramParser
+from ciiguard.parsers.pulumi_yaml import PulumiYamlParser
 from ciiguard.parsers.terraform import TerraformParser
 from ciiguard.parsers.terraform_plan import TerraformPlanParser
 from ciiguard.plugins import hookimpl
@@ -26,7 +29,13 @@ def ciiguard_catalogue() -> Sequence[Mapping[str, Any]]:
 
 @hookimpl
 def ciiguard_parsers() -> Sequence[Parser]:
-    return [TerraformParser(), TerraformPlanParser()]
+    return [
+        TerraformParser(),
+        TerraformPlanParser(),
+        PulumiYamlParser(),
+        PulumiJsonParser(),
+        PulumiProgramParser(),
+    ]
 
 
 @hookimpl

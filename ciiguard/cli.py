@@ -119,6 +119,17 @@ def build_parser() -> _Parser:
         dest="source_dir",
         help="plan JSON: the Terraform directory it was planned from (report .tf file:line)",
     )
+    s.add_argument(
+        "--stack",
+        metavar="NAME",
+        dest="pulumi_stack",
+        help="Pulumi: the stack whose Pulumi.NAME.yaml config applies (default: the only stack file)",
+    )
+    s.add_argument(
+        "--run-programs",
+        action="store_true",
+        help="Pulumi: run Python programs under the Pulumi SDK's mocks (executes the project's code)",
+    )
     s.add_argument("--explain", metavar="ADDRESS", help="print how ADDRESS's region was resolved")
     _plugin_options(s)
     add_gate_options(s)
@@ -136,6 +147,7 @@ def build_parser() -> _Parser:
     ex.add_argument("policy", metavar="POLICY", help="a policy id, e.g. CII002")
     _plugin_options(ex)
     add_config_options(ex)
+    _map_parser(sub)
     return p
 
 
@@ -192,6 +204,8 @@ def _main(argv: list[str]) -> int:
     host = build([*args.plugin, *config.plugins], [*args.disable_plugin, *config.disable_plugins])
     if args.command == "scan":
         return _scan(args, host)
+    if args.command == "map":
+        return _map(args, host)
     from ciiguard.scan import gather
 
     plugins = gather(host)
@@ -255,6 +269,8 @@ def _scan(args: argparse.Namespace, host: Any) -> int:
         jobs=args.jobs,
         changed_only=args.changed_only,
         source_dir=args.source_dir,
+        pulumi_stack=args.pulumi_stack,
+        run_programs=args.run_programs,
     )
     settings = config.settings(settings)  # the config file fills what the command line left
     progress = for_terminal(sys.stderr)
@@ -324,4 +340,98 @@ def _explain(address: str, result: Any) -> int:
                 f"  flow:     {f.kind} {f.argument} -> {f.destination or '?'} ({f.destination_location.value}: "
                 f"{f.destination_explain})"
             )
+    return EXIT_OK
+
+
+def _map_parser(sub: Any) -> None:
+    m = sub.add_parser(
+        "map",
+        help="draw where classified data lives and flows (html, svg, mermaid, dot)",
+        description="Draw every data-bearing resource by cloud and region, mainland China vs "
+        "outside, with its replication, copy and backup flows (cross-border ones in red). Exit 0 "
+        "when the map is written; 2 when the scan had errors (the map is still written, marked "
+        "incomplete) or the map cannot be written. Violations do not change the exit code.",
+    )
+    m.add_argument(
+        "paths",
+        nargs="*",
+        default=["."],
+        metavar="PATH",
+        help="directories or files to scan (default: .)",
+    )
+    m.add_argument(
+        "--format",
+        "-f",
+        choices=("html", "svg", "mermaid", "dot"),
+        help="map format (default: from the --output suffix, else html)",
+    )
+    m.add_argument("--output", "-o", metavar="FILE", help="write the map to FILE, not stdout")
+    m.add_argument("--title", help="heading of the map (default: the scanned paths)")
+    m.add_argument(
+        "--var", action=_Ordered, metavar="NAME=VALUE", dest="var_inputs", help="as for scan"
+    )
+    m.add_argument(
+        "--var-file", action=_Ordered, metavar="FILE", dest="var_inputs", help="as for scan"
+    )
+    m.add_argument("--cii-workload", action="store_true", help="as for scan")
+    m.add_argument("--allow-outside-root", action="store_true", help="as for scan")
+    m.add_argument("--changed-only", action="store_true", help="as for scan (plan JSON)")
+    m.add_argument("--source", metavar="DIR", dest="source_dir", help="as for scan (plan JSON)")
+    m.add_argument("--baseline", metavar="FILE", help="show findings recorded in FILE as such")
+    m.add_argument("--no-cache", action="store_true", help="as for scan")
+    m.add_argument("--jobs", "-j", type=int, metavar="N", help="as for scan")
+    _plugin_options(m)
+    add_config_options(m)
+
+
+def _map(args: argparse.Namespace, host: Any) -> int:
+    """``ciiguard map``: a picture of the scan, not a gate, so violations leave the exit code 0."""
+    from ciiguard import pipeline
+    from ciiguard.config import check_against
+    from ciiguard.errors import UsageError
+    from ciiguard.residency_map import SUFFIX_FORMATS, build_map, render
+    from ciiguard.scan import gather, scan
+    from ciiguard.settings import Settings
+
+    fmt = args.format or SUFFIX_FORMATS.get(Path(args.output or "").suffix.lower(), "html")
+    plugins = gather(host)
+    try:
+        config = check_against(
+            args.gate_config, [p.id for p in plugins.policies], plugins.catalogue
+        )
+        settings = config.settings(
+            Settings(
+                cii_workload=args.cii_workload,
+                var_inputs=tuple(args.var_inputs or ()),
+                environment=dict(os.environ),
+                allow_outside_root=args.allow_outside_root,
+                use_cache=not args.no_cache,
+                jobs=args.jobs,
+                changed_only=args.changed_only,
+                source_dir=args.source_dir,
+            )
+        )
+        result = scan([Path(p) for p in args.paths], settings, host, plugins)
+        gate = argparse.Namespace(
+            fail_on=None, soft_fail=False, create_baseline=None, baseline=args.baseline
+        )
+        ids = frozenset(p.id for p in plugins.policies)
+        result = pipeline.gate_stage(result, settings, config, gate, ids, __version__).result
+    except UsageError as exc:
+        pipeline.print_error(str(exc))
+        return EXIT_ERROR
+    text = render(build_map(result, args.title or "Residency map: " + " ".join(args.paths)), fmt)
+    if args.output:
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            pipeline.print_error(f"cannot write {args.output}: {exc.strerror or exc}")
+            return EXIT_ERROR
+    else:
+        sys.stdout.write(text)
+    for e in result.errors:
+        print(f"error: {e.render()}", file=sys.stderr)
+    if result.errors:
+        print("ciiguard: the scan was incomplete; the map says so", file=sys.stderr)
+        return EXIT_ERROR
     return EXIT_OK

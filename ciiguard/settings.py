@@ -33,6 +33,10 @@ class Settings:
     # map plan resources back to the .tf files of this directory (--source DIR).
     changed_only: bool = False
     source_dir: str | None = None
+    # Pulumi: the stack whose Pulumi.<stack>.yaml applies (--stack; None: the only stack file), and
+    # whether Python programs may be run under the Pulumi SDK's mocks (--run-programs).
+    pulumi_stack: str | None = None
+    run_programs: bool = False
 
     def allowed_regions_for(self, provider: str) -> tuple[str, ...] | None:
         """The allowed regions for ``provider`` (None: every mainland region is allowed)."""
