@@ -48,10 +48,26 @@ def _plugins_part(plugins: Iterable[Any]) -> str:
     return "|".join(sorted(parts))
 
 
+_CODE: str | None = None
+
+
+def _code_part() -> str:
+    """Digest of ciiguard's own code and catalogue data: a development edit invalidates results."""
+    global _CODE
+    if _CODE is None:
+        package = Path(__file__).resolve().parent
+        h = hashlib.sha256()
+        for f in sorted([*package.rglob("*.py"), *package.rglob("*.json")]):
+            h.update(str(f.relative_to(package)).encode() + b"\0" + f.read_bytes() + b"\0")
+        _CODE = h.hexdigest()
+    return _CODE
+
+
 def key_for(paths: Sequence[Path], settings: Settings, plugins: Iterable[Any], cwd: Path) -> str:
     return digest(
         "result",
         __version__,
+        _code_part(),
         sys.version,
         str(cwd),
         repr([str(p.resolve()) for p in paths]),
