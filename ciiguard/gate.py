@@ -292,13 +292,16 @@ class _Gate:
     def _parse(
         self, text: str, where: str, file: str | None, line: int | None
     ) -> tuple[tuple[str, ...], str] | None:
-        """``(policy ids, reason)`` of one ``ciiguard:ignore ...`` text, or None (and a warning)."""
+        """``(policy ids, reason)`` of one ``ciiguard:ignore ...`` text, or None (and a warning).
+
+        ``where`` prefixes warnings when the file and line alone do not say where (tags).
+        """
         rest = text.strip().removeprefix(IGNORE_MARK).strip()
         if not rest:
             self.warn(
                 file,
                 line,
-                f"{where}: ciiguard:ignore names no policy, so it is ignored "
+                f"{where}ciiguard:ignore names no policy, so it is ignored "
                 "(write: ciiguard:ignore CII001 <reason>)",
             )
             return None
@@ -309,7 +312,7 @@ class _Gate:
             self.warn(
                 file,
                 line,
-                f"{where}: ciiguard:ignore {token!r} is not a policy id, so it is "
+                f"{where}ciiguard:ignore {token!r} is not a policy id, so it is "
                 "ignored (write: ciiguard:ignore CII001 <reason>)",
             )
             return None
@@ -318,14 +321,14 @@ class _Gate:
             self.warn(
                 file,
                 line,
-                f"{where}: ciiguard:ignore {','.join(ids)} gives no reason, so it "
+                f"{where}ciiguard:ignore {','.join(ids)} gives no reason, so it "
                 f"is ignored (write: ciiguard:ignore {','.join(ids)} <why this is acceptable>)",
             )
             return None
         unknown = [p for p in ids if self.options.policy_ids and p not in self.options.policy_ids]
         if unknown:
             self.warn(
-                file, line, f"{where}: ciiguard:ignore names unknown policy {', '.join(unknown)}"
+                file, line, f"{where}ciiguard:ignore names unknown policy {', '.join(unknown)}"
             )
         return ids, reason
 
@@ -357,7 +360,7 @@ class _Gate:
             if not (header or inside):
                 continue
             where = f"{r.file}:{line}" if r.file else f"line {line}"
-            parsed = self._parse(body, where, r.file, line)
+            parsed = self._parse(body, "", r.file, line)
             if parsed is None:
                 continue
             ids, reason = parsed
@@ -384,7 +387,7 @@ class _Gate:
             else:
                 continue
             where = f"tag {k!r} on {r.address}"
-            parsed = self._parse(text, where, r.file, r.line)
+            parsed = self._parse(text, f"{where}: ", r.file, r.line)
             if parsed is not None:
                 out.append(Suppression(parsed[0], parsed[1], where, True))
         return out

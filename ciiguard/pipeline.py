@@ -187,7 +187,12 @@ def explain_policy(policy: Policy, level: Enforcement, settings: Settings) -> st
         lines += ["", f"How to approve: {how_to_approve(settings)}"]
     lines += ["", f"How to suppress: {how_to_suppress(policy.id)}"]
     head, body = lines[:4], lines[4:]
-    wrapped = [textwrap.fill(par, width=100) if par else par for par in body]
+    wrapped = [
+        textwrap.fill(par, width=100, break_on_hyphens=False, break_long_words=False)
+        if par
+        else par
+        for par in body
+    ]
     return "\n".join(head + wrapped) + "\n"
 
 

@@ -1,0 +1,161 @@
+"""The ready integrations: the pre-commit hook definition and the CI examples actually work."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import EXAMPLES, FIXTURES, ROOT, clean_env, run_cli
+
+HOOKS = ROOT / ".pre-commit-hooks.yaml"
+CI = EXAMPLES / "ci"
+
+
+def ciiguard_commands(text: str) -> list[list[str]]:
+    """Every ``ciiguard scan ...`` command line in a CI file (folded scalars already joined)."""
+    out = []
+    for value in _strings(yaml.safe_load(text)):
+        for line in value.splitlines():
+            line = line.strip()
+            if line.startswith("ciiguard scan"):
+                out.append(shlex.split(line, comments=True))
+    return out
+
+
+def _strings(node: Any) -> list[str]:
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, dict):
+        return [s for v in node.values() for s in _strings(v)]
+    if isinstance(node, list):
+        return [s for v in node for s in _strings(v)]
+    return []
+
+
+def run_in_copy(tmp_path: Path, argv: list[str]):
+    """Run a documented command in a copy of a failing configuration, as CI would."""
+    work = tmp_path / "repo"
+    shutil.copytree(FIXTURES / "gate" / "soft", work)
+    assert argv[0] == "ciiguard"
+    return run_cli(*argv[1:], "--no-cache", cwd=work), work
+
+
+# -- pre-commit ----------------------------------------------------------------------------------
+def test_pre_commit_manifest_is_valid() -> None:
+    exe = Path(sys.executable).with_name("pre-commit")
+    if exe.exists():
+        proc = subprocess.run(
+            [str(exe), "validate-manifest", str(HOOKS)], capture_output=True, text=True
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    hooks = yaml.safe_load(HOOKS.read_text())
+    assert isinstance(hooks, list) and len(hooks) == 1
+    hook = hooks[0]
+    for key in ("id", "name", "entry", "language"):
+        assert isinstance(hook[key], str) and hook[key]
+    assert hook["language"] == "python" and hook["pass_filenames"] is False
+
+
+@pytest.mark.parametrize(
+    ("path", "runs"),
+    [
+        ("main.tf", True),
+        ("modules/store/variables.tf", True),
+        ("stack.tf.json", True),
+        ("env/prod.tfvars", True),
+        ("terraform.tfvars.json", True),
+        ("Pulumi.yaml", True),
+        ("infra/Pulumi.prod.yaml", True),
+        ("README.md", False),
+        ("main.tf.bak", False),
+        ("notPulumi.yaml", False),
+    ],
+)
+def test_pre_commit_hook_runs_on_changed_terraform_and_pulumi_files(path: str, runs: bool) -> None:
+    hook = yaml.safe_load(HOOKS.read_text())[0]
+    assert bool(re.search(hook["files"], path)) is runs  # pre-commit uses re.search
+
+
+def test_pre_commit_hook_entry_fails_on_a_violation(tmp_path: Path) -> None:
+    hook = yaml.safe_load(HOOKS.read_text())[0]
+    run, _ = run_in_copy(tmp_path, shlex.split(hook["entry"]))
+    assert run.code == 1 and "CII001 [BLOCKING]" in run.stdout
+
+
+# -- GitHub Actions ------------------------------------------------------------------------------
+def test_github_workflow_scans_uploads_sarif_and_annotates(tmp_path: Path) -> None:
+    text = (CI / "github-actions.yml").read_text()
+    flow = yaml.safe_load(text)
+    assert flow["permissions"]["security-events"] == "write"
+    steps = flow["jobs"]["data-residency"]["steps"]
+    upload = next(
+        s for s in steps if str(s.get("uses", "")).startswith("github/codeql-action/upload-sarif")
+    )
+    (command,) = ciiguard_commands(text)
+    run, work = run_in_copy(tmp_path, command)
+    assert run.code == 1
+    # text for the log and workflow commands on stdout, SARIF and the comment in files
+    assert any(line.startswith("::error file=main.tf,line=") for line in run.stdout.splitlines())
+    assert any(line.startswith("CII001 [BLOCKING]") for line in run.stdout.splitlines())
+    sarif = json.loads((work / upload["with"]["sarif_file"]).read_text())
+    assert sarif["version"] == "2.1.0" and sarif["runs"][0]["results"]
+    md = next(a.split(":", 1)[1] for a in command if a.startswith("markdown:"))
+    assert (work / md).read_text().startswith("<!-- ciiguard-report -->")
+    assert any(
+        md in str(s.get("run", "")) for s in steps if "gh pr comment" in str(s.get("run", ""))
+    )
+
+
+# -- GitLab CI -----------------------------------------------------------------------------------
+def test_gitlab_job_writes_the_junit_report_it_declares(tmp_path: Path) -> None:
+    text = (CI / "gitlab-ci.yml").read_text()
+    job = yaml.safe_load(text)["ciiguard"]
+    (command,) = ciiguard_commands(text)
+    run, work = run_in_copy(tmp_path, command)
+    assert run.code == 1
+    junit = work / job["artifacts"]["reports"]["junit"]
+    root = ET.parse(junit).getroot()
+    assert int(root.get("failures")) >= 1
+    assert job["artifacts"]["when"] == "always"
+    for path in job["artifacts"]["paths"]:
+        assert (work / path).is_file(), path
+
+
+def test_example_pre_commit_config_uses_the_hook_id() -> None:
+    config = yaml.safe_load((CI / "pre-commit-config.yaml").read_text())
+    ids = {h["id"] for repo in config["repos"] for h in repo["hooks"]}
+    assert ids == {h["id"] for h in yaml.safe_load(HOOKS.read_text())}
+
+
+@pytest.mark.slow
+def test_pre_commit_try_repo_runs_the_hook(tmp_path: Path) -> None:
+    """The real thing: pre-commit installs ciiguard from this repository and runs the hook."""
+    exe = Path(sys.executable).with_name("pre-commit")
+    git = shutil.which("git")
+    if not exe.exists() or git is None:
+        pytest.skip("pre-commit or git not installed")
+    work = tmp_path / "repo"
+    shutil.copytree(FIXTURES / "gate" / "soft", work)
+    env = clean_env(PRE_COMMIT_HOME=str(tmp_path / "cache"), GIT_CONFIG_GLOBAL=str(tmp_path / "gc"))
+    for args in (["init", "-q"], ["add", "main.tf"]):
+        subprocess.run([git, *args], cwd=work, env=env, check=True)
+    proc = subprocess.run(
+        [str(exe), "try-repo", str(ROOT), "ciiguard", "--files", "main.tf"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "CII001 [BLOCKING]" in proc.stdout

@@ -1,0 +1,148 @@
+"""SARIF 2.1.0: every run validated against the official schema; rules, locations, suppressions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES, ROOT, run_cli
+from tests.test_gate_approvals import write_case
+
+jsonschema = pytest.importorskip("jsonschema")
+
+# In CI the schema sits at ../shared/schemas relative to the repository root.
+SCHEMA_PATH = ROOT.parent / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+GATE = FIXTURES / "gate"
+
+
+@pytest.fixture(scope="module")
+def validator():
+    if not SCHEMA_PATH.is_file():
+        pytest.skip(f"SARIF schema not found at {SCHEMA_PATH}")
+    schema = json.loads(SCHEMA_PATH.read_text())
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def sarif_of(tmp_path: Path, *args: str, code: int | None = None) -> dict:
+    out = tmp_path / "r.sarif"
+    run = run_cli("scan", "--no-cache", *args, "--format", f"sarif:{out}")
+    if code is not None:
+        assert run.code == code, run.stdout + run.stderr
+    return json.loads(out.read_text())
+
+
+def valid(validator, doc: dict) -> dict:
+    errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.path))
+    assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors[:5])
+    return doc
+
+
+def test_rules_one_per_policy_with_help_and_legal_basis(validator, tmp_path: Path) -> None:
+    doc = valid(validator, sarif_of(tmp_path, str(GATE / "soft"), code=1))
+    assert doc["version"] == "2.1.0"
+    driver = doc["runs"][0]["tool"]["driver"]
+    assert driver["name"] == "ciiguard"
+    rules = {r["id"]: r for r in driver["rules"]}
+    assert set(rules) == {"CII001", "CII002", "CII003"}
+    r = rules["CII002"]
+    assert "Legal basis: CSL art. 37" in r["help"]["text"]
+    assert "**Legal basis:**" in r["help"]["markdown"]
+    assert r["properties"]["legalBasis"].startswith("CSL art. 37")
+    assert r["defaultConfiguration"]["level"] == "error"
+    assert float(r["properties"]["security-severity"]) >= 9.0
+
+
+def test_results_have_physical_locations_and_rule_indexes(validator, tmp_path: Path) -> None:
+    doc = valid(validator, sarif_of(tmp_path, str(GATE / "soft"), code=1))
+    run = doc["runs"][0]
+    ids = [r["id"] for r in run["tool"]["driver"]["rules"]]
+    by_rule = {r["ruleId"]: r for r in run["results"]}
+    assert set(by_rule) == {"CII001", "CII003"}
+    for result in run["results"]:
+        assert ids[result["ruleIndex"]] == result["ruleId"]
+        loc = result["locations"][0]["physicalLocation"]
+        assert loc["artifactLocation"]["uri"] == "tests/fixtures/gate/soft/main.tf"
+        assert loc["artifactLocation"]["uriBaseId"] == "SRCROOT"
+        assert loc["region"]["startLine"] > 0
+        assert len(result["partialFingerprints"]["ciiguard/v1"]) == 32
+        assert result["level"] == "error"
+    assert by_rule["CII001"]["locations"][0]["physicalLocation"]["region"]["startLine"] == 16
+    assert run["originalUriBaseIds"]["SRCROOT"]["uri"] == ROOT.as_uri() + "/"
+    assert run["invocations"][0]["executionSuccessful"] is True
+
+
+def test_suppressed_findings_carry_suppressions(validator, tmp_path: Path) -> None:
+    doc = valid(validator, sarif_of(tmp_path, str(GATE / "suppress"), code=1))
+    results = doc["runs"][0]["results"]
+    suppressed = [r for r in results if "suppressions" in r]
+    assert len(suppressed) == 4
+    by_res = {r["properties"]["resource"]: r for r in suppressed if r["ruleId"] == "CII001"}
+    s = by_res["aws_s3_bucket.with_reason"]["suppressions"][0]
+    assert s == {
+        "kind": "inSource",
+        "status": "accepted",
+        "justification": "legacy analytics export, migrating under ticket OPS-12 "
+        "(tests/fixtures/gate/suppress/main.tf:12)",
+    }
+    assert all(r["properties"]["status"] == "suppressed" for r in suppressed)
+    open_ = [r for r in results if "suppressions" not in r]
+    assert len(open_) == 5 and all(r["properties"]["blocking"] for r in open_)
+    notes = doc["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    assert any("gives no reason" in n["message"]["text"] and n["level"] == "warning" for n in notes)
+
+
+def test_approved_exempted_and_baselined_runs_validate(validator, tmp_path: Path) -> None:
+    write_case(tmp_path)
+    doc = valid(validator, sarif_of(tmp_path, str(tmp_path), code=1))
+    kinds = {
+        r["properties"]["resource"]: r.get("suppressions", [{}])[0].get("kind")
+        for r in doc["runs"][0]["results"]
+    }
+    assert kinds["aws_dynamodb_table.valid"] == "external"
+    assert kinds["aws_dynamodb_table.expired"] is None
+
+    soon = (dt.date.today() + dt.timedelta(days=200)).isoformat()
+    cfg = tmp_path / "ex.toml"
+    cfg.write_text(
+        f'[[exemptions]]\nresource = "*"\npolicy = "CII003"\nreason = "var set by CD"\nexpires = {soon}\n'
+    )
+    base = tmp_path / "b.json"
+    assert (
+        run_cli("scan", "--no-cache", str(GATE / "soft"), "--create-baseline", str(base)).code == 0
+    )
+    doc = valid(
+        validator,
+        sarif_of(
+            tmp_path, str(GATE / "soft"), "--config", str(cfg), "--baseline", str(base), code=0
+        ),
+    )
+    results = {r["ruleId"]: r for r in doc["runs"][0]["results"]}
+    assert results["CII003"]["suppressions"][0]["kind"] == "external"
+    assert "var set by CD" in results["CII003"]["suppressions"][0]["justification"]
+    assert results["CII001"]["baselineState"] == "unchanged"
+
+
+def test_scan_errors_are_failed_invocations(validator, tmp_path: Path) -> None:
+    (tmp_path / "broken.tf").write_text('resource "aws_s3_bucket" "x" {\n  bucket = \n}\n')
+    doc = valid(validator, sarif_of(tmp_path, str(tmp_path), code=2))
+    inv = doc["runs"][0]["invocations"][0]
+    assert inv["executionSuccessful"] is False
+    note = inv["toolExecutionNotifications"][0]
+    assert note["level"] == "error"
+    assert note["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith("broken.tf")
+
+
+def test_absolute_paths_become_file_uris(validator, tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(
+        'provider "aws" {\n  region = "eu-west-1"\n}\n'
+        'resource "aws_s3_bucket" "b" {\n  tags = { "data-classification" = "core" }\n}\n'
+    )
+    doc = valid(validator, sarif_of(tmp_path, str(tmp_path), code=1))
+    art = doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    # tmp_path is outside the working directory (the repository), so the path is absolute
+    assert art["uri"] == (tmp_path / "main.tf").as_uri() and "uriBaseId" not in art
