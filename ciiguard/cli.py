@@ -251,7 +251,7 @@ def _scan(args: argparse.Namespace, host: Any) -> int:
     from ciiguard.settings import Settings
 
     plugins = gather(host)
-    reporters = {r.name: r for _, r in host.collect("ciiguard_reporters")}
+    reporters = host.reporters()  # plugin reporters guarded: a crash names plugin and format
     try:
         outputs = pipeline.parse_formats(args.format, args.output, list(reporters))
         config = check_against(

@@ -10,6 +10,7 @@ import functools
 import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from ciiguard.catalogue import Catalogue, load_builtin
 from ciiguard.classify import Classification, classify_by_tags
@@ -46,7 +47,8 @@ class Plugins:
 
 
 def gather(host: PluginHost) -> Plugins:
-    contributions = [c for _, c in host.collect("ciiguard_catalogue")]
+    contributed = host.collect("ciiguard_catalogue")
+    contributions = [c for _, c in contributed]
     parsers = [p for _, p in host.collect("ciiguard_parsers")]
     policies: list[Policy] = []
     seen: dict[str, str] = {}
@@ -68,11 +70,26 @@ def gather(host: PluginHost) -> Plugins:
         policies.append(dataclasses.replace(pol, plugin=pol.plugin or plugin))
     try:
         catalogue = Catalogue(contributions)
-    except (KeyError, TypeError, ValueError) as exc:
-        host.fail("catalogue", "ciiguard_catalogue", f"malformed catalogue data: {exc!r}")
+    except Exception as exc:  # noqa: BLE001 - plugin data may be malformed in any way
+        host.fail(
+            _catalogue_culprit(contributed),
+            "ciiguard_catalogue",
+            f"malformed catalogue data: {exc!r}",
+            exc,
+        )
         catalogue = Catalogue(load_builtin())
     policies.sort(key=lambda p: p.id)
     return Plugins(catalogue, parsers, policies)
+
+
+def _catalogue_culprit(contributed: list[tuple[str, Any]]) -> str:
+    """The plugin whose contribution does not load on top of the built-in data."""
+    for plugin, contribution in contributed:
+        try:
+            Catalogue([*load_builtin(), contribution])
+        except Exception:  # noqa: BLE001
+            return plugin
+    return "catalogue"
 
 
 def discover(

@@ -53,6 +53,7 @@ BROKEN = [
     ("unknown_hook", "register", "ciiguard_policy is not a ciiguard hook"),
     ("unmarked_hook", "register", "ciiguard_policies is not marked with @ciiguard.hookimpl"),
     ("duplicate_id", "ciiguard_policies", "policy id CII001 is already defined by 'builtin'"),
+    ("bad_catalogue", "ciiguard_catalogue", "malformed catalogue data: KeyError('path')"),
 ]
 
 
@@ -153,3 +154,14 @@ def test_debug_environment_adds_the_traceback_after_the_one_line_report() -> Non
     assert run.code == 2
     assert "Traceback" in run.stderr and "KeyError: 'bucket'" in run.stderr
     assert len(error_lines(run)) == 2  # the one-line report, and the debug header
+
+
+def test_a_crashing_reporter_is_named_with_its_format_and_exits_2() -> None:
+    run = scan("crash_reporter", fmt="csv")
+    assert run.code == 2
+    assert run.stderr.strip().splitlines() == [
+        "ciiguard: error: plugin 'crash_reporter' failed in reporter csv render: "
+        "AttributeError: 'Report' object has no attribute 'missing' (crash_reporter.py:11)"
+    ]
+    other_format = scan("crash_reporter")  # loaded but not used: no effect
+    assert other_format.code == 1 and error_lines(other_format) == []

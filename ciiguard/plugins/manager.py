@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 import pluggy
 
+from ciiguard.errors import UsageError
 from ciiguard.model import ScanIssue
 from ciiguard.plugins import hookspecs
 
@@ -39,6 +40,34 @@ class PluginInfo:
     version: str
     source: str  # "builtin", "entry point", "-p"
     dist: str = ""  # the distribution that ships an entry-point plugin
+
+
+class PluginError(UsageError):
+    """A plugin failed where the run cannot go on (rendering the report): one line, exit 2."""
+
+
+class _GuardedReporter:
+    """A plugin's reporter whose crash is reported by plugin and format, not as an internal error."""
+
+    def __init__(self, inner: Any, plugin: str) -> None:
+        self.inner = inner
+        self.plugin = plugin
+        self.name = str(inner.name)
+        self.description = str(getattr(inner, "description", ""))
+
+    def render(self, report: Any) -> str:
+        try:
+            text = self.inner.render(report)
+        except Exception as exc:  # a plugin may raise anything: re-raised with its name
+            raise PluginError(
+                f"plugin {self.plugin!r} failed in reporter {self.name} render: {summarize(exc)}"
+            ) from exc
+        if not isinstance(text, str):
+            raise PluginError(
+                f"plugin {self.plugin!r} failed in reporter {self.name} render: "
+                f"returned {type(text).__name__}, expected str"
+            )
+        return text
 
 
 @dataclass
@@ -104,6 +133,31 @@ class PluginHost:
             for item in items:
                 self._owners[id(item)] = impl.plugin_name
             out.extend((impl.plugin_name, item) for item in items)
+        return out
+
+    def reporters(self) -> dict[str, Any]:
+        """Report formats by name. A plugin's reporter that is malformed or reuses a name is
+        reported (the first registered keeps it); its ``render`` is guarded."""
+        out: dict[str, Any] = {}
+        owners: dict[str, str] = {}
+        for plugin, r in reversed(self.collect("ciiguard_reporters")):  # registration order
+            name = getattr(r, "name", None)
+            if not isinstance(name, str) or not callable(getattr(r, "render", None)):
+                self.fail(
+                    plugin,
+                    "ciiguard_reporters",
+                    f"returned {type(r).__name__}, not a ciiguard.Reporter (name, render)",
+                )
+                continue
+            if name in out:
+                self.fail(
+                    plugin,
+                    "ciiguard_reporters",
+                    f"format {name!r} is already defined by {owners[name]!r}",
+                )
+                continue
+            out[name] = r if plugin == BUILTIN else _GuardedReporter(r, plugin)
+            owners[name] = plugin
         return out
 
     def first(self, hook_name: str, **kwargs: Any) -> Any:
