@@ -6,8 +6,12 @@ A plugin is a module with functions marked ``@ciiguard.hookimpl`` that implement
     [project.entry-points.ciiguard]
     acme = "acme_ciiguard.plugin"
 
-or load it for one run with ``ciiguard scan -p acme_ciiguard.plugin``. Set
-``CIIGUARD_DISABLE_PLUGIN_AUTOLOAD=1`` to skip entry-point plugins entirely.
+or load it for one run with ``ciiguard scan -p acme_ciiguard.plugin``. ``--disable-plugin acme``
+(or ``disable_plugins = ["acme"]`` in the config file) skips one plugin before it is imported;
+``CIIGUARD_DISABLE_PLUGIN_AUTOLOAD=1`` skips entry-point plugins entirely.
+
+The hooks are in ``ciiguard.plugins.hookspecs``; test helpers in ``ciiguard.testing``; the guide,
+with the public API plugins may import, is docs/plugins.md. ``manager`` is internal.
 """
 
 from __future__ import annotations

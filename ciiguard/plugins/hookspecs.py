@@ -63,8 +63,9 @@ def ciiguard_catalogue() -> Sequence[Mapping[str, Any]]:
         so a plugin can add one data-bearing type without repeating the provider's regions.
         Give every entry a ``source`` saying where the fact comes from.
 
-    Not ``firstresult``: every implementation's contributions are merged. Malformed data fails
-    the run (exit 2) and the built-in catalogue is used alone.
+    Not ``firstresult``: every implementation's contributions are merged. Malformed data is
+    reported against the plugin that sent it, the built-in catalogue is used alone, and the run
+    exits 2.
 
     Example, an internal storage service that holds personal data::
 
@@ -176,9 +177,12 @@ def ciiguard_reporters() -> Sequence[Reporter]:
     ``render(report) -> str``, which receives a ``ciiguard.Report`` (the ``ScanResult`` and the
     policies that ran) and returns the whole output.
 
-    :returns: A list of reporter objects. Format names must be unique.
+    :returns: A list of reporter objects. Format names must be unique: a name already taken is
+        reported against the plugin registered later, whose reporter is dropped (exit 2).
 
-    Not ``firstresult``: the reporters of every implementation are offered.
+    Not ``firstresult``: the reporters of every implementation are offered. A plugin reporter
+    whose ``render`` raises is reported as ``plugin 'NAME' failed in reporter FORMAT render:
+    ...`` and the run exits 2.
 
     Example::
 
