@@ -149,8 +149,11 @@ def test_pre_commit_try_repo_runs_the_hook(tmp_path: Path) -> None:
     env = clean_env(PRE_COMMIT_HOME=str(tmp_path / "cache"), GIT_CONFIG_GLOBAL=str(tmp_path / "gc"))
     for args in (["init", "-q"], ["add", "main.tf"]):
         subprocess.run([git, *args], cwd=work, env=env, check=True)
+    # a clean clone: the committed hook and code, not whatever a working tree holds right now
+    clone = tmp_path / "ciiguard"
+    subprocess.run([git, "clone", "-q", str(ROOT), str(clone)], env=env, check=True)
     proc = subprocess.run(
-        [str(exe), "try-repo", str(ROOT), "ciiguard", "--files", "main.tf"],
+        [str(exe), "try-repo", str(clone), "ciiguard", "--files", "main.tf"],
         cwd=work,
         env=env,
         capture_output=True,
