@@ -450,7 +450,7 @@ def load_project(path: Path, display: Any, stack_option: str | None) -> Project:
     if runtime is None:
         raise InputError(shown, doc.line or 1, "the project has no 'runtime'")
     main_rel = doc.get("main")
-    main = path.parent
+    main = path.parent.resolve()
     if main_rel is not None:
         if not isinstance(main_rel, str):
             raise InputError(shown, doc.lines.get("main"), "'main' must be a path")

@@ -186,12 +186,12 @@ def _run_in_context(project: Project, program: Path, ctx: ParseContext, result: 
         def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
             return None, dict(args.inputs)
 
-        def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], None]:
+        def call(self, args: mocks.MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
             if args.token == GET_REGION:
                 region = _region_for_call(args.provider, providers_by_ref, project, ctx)
                 if isinstance(region, str):
-                    return {"name": region, "region": region, "id": region}, None
-            return {}, None
+                    return {"name": region, "region": region, "id": region}
+            return {}
 
     class _Monitor(mocks.MockMonitor):
         def RegisterResource(self, request: Any) -> Any:
@@ -241,7 +241,7 @@ def _run_in_context(project: Project, program: Path, ctx: ParseContext, result: 
             loop.run_until_complete(run_pulumi_func(lambda: _run_path(program)))
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - the user's program may raise anything
         where = _innermost_frame(exc, project.dir)
-        message = f"{type(exc).__name__}: {exc}".strip().rstrip(":")
+        message = " ".join(f"{type(exc).__name__}: {exc}".split()).rstrip(":")
         if isinstance(exc, ModuleNotFoundError):
             message += (
                 " (the program's dependencies must be importable: run ciiguard inside the "

@@ -342,7 +342,7 @@ class _Program:
             self.file,
             line,
             f"missing required configuration variable {key!r}: set it in "
-            f"{self.project.stack_display or 'Pulumi.<stack>.yaml'} (pulumi config set {key} ...)",
+            f"{self.project.stack_display or 'Pulumi.' + self.project.stack + '.yaml'} (pulumi config set {key} ...)",
         )
 
     def _decl_line(self, key: str) -> int | None:
