@@ -377,6 +377,8 @@ def _map_parser(sub: Any) -> None:
     m.add_argument("--allow-outside-root", action="store_true", help="as for scan")
     m.add_argument("--changed-only", action="store_true", help="as for scan (plan JSON)")
     m.add_argument("--source", metavar="DIR", dest="source_dir", help="as for scan (plan JSON)")
+    m.add_argument("--stack", metavar="NAME", dest="pulumi_stack", help="as for scan (Pulumi)")
+    m.add_argument("--run-programs", action="store_true", help="as for scan (Pulumi)")
     m.add_argument("--baseline", metavar="FILE", help="show findings recorded in FILE as such")
     m.add_argument("--no-cache", action="store_true", help="as for scan")
     m.add_argument("--jobs", "-j", type=int, metavar="N", help="as for scan")
@@ -409,6 +411,8 @@ def _map(args: argparse.Namespace, host: Any) -> int:
                 jobs=args.jobs,
                 changed_only=args.changed_only,
                 source_dir=args.source_dir,
+                pulumi_stack=args.pulumi_stack,
+                run_programs=args.run_programs,
             )
         )
         result = scan([Path(p) for p in args.paths], settings, host, plugins)
