@@ -10,15 +10,19 @@ from __future__ import annotations
 from typing import Any
 
 from ciiguard.model import Hop, Unknown
+from ciiguard.parsers import numbers as num
 from ciiguard.parsers.functions import (
     FUNCTIONS,
     FunctionError,
+    NotDecided,
+    collection_in,
     equal,
-    normalise_number,
+    nfc,
     to_bool,
     to_number,
     to_string,
     type_name,
+    unify,
 )
 from ciiguard.parsers.hcl_ast import (
     BinaryOp,
@@ -125,7 +129,12 @@ class Evaluator:
         try:
             if self.depth > MAX_DEPTH:
                 return _err("expression nested too deeply")
-            value = self._eval(expr)
+            try:
+                value = self._eval(expr)
+            except NotDecided as exc:
+                return Unknown(f"ciiguard cannot decide: {exc}")
+            except FunctionError as exc:
+                return _err(str(exc))
         finally:
             self.depth -= 1
         if isinstance(value, Namespace):
@@ -186,9 +195,9 @@ class Evaluator:
         if isinstance(base, Namespace):
             if is_unknown(key):
                 return key
-            return self._step(
-                base, to_string(key) if isinstance(key, (str, int, float)) else str(key), index=key
-            )
+            if isinstance(key, (list, dict)) or key is None:
+                return _err("invalid index key")
+            return self._step(base, to_string(key), index=key)
         return self._index(base, key)
 
     def _step(self, base: Value, name: str, index: Value = None) -> Value:
@@ -218,24 +227,25 @@ class Evaluator:
 
     def _index(self, base: Value, key: Value) -> Value:
         if isinstance(base, Namespace):
-            return self._step(base, str(key), index=key)
+            if is_unknown(key):
+                return key
+            return self._step(base, to_string(key), index=key)
         if is_unknown(base):
             return base
         if is_unknown(key):
             return key
+        if isinstance(key, (list, dict)) or key is None:
+            return _err(f"a {type_name(key)} cannot be used as an index")
         if isinstance(base, list):
             try:
-                i = to_number(key)
+                i = num.whole(to_number(key))
             except FunctionError:
                 return _err("list index must be a number")
-            if not isinstance(i, int) or i < 0 or i >= len(base):
+            if i is None or i < 0 or i >= len(base):
                 return _err(f"index {key!r} out of range")
             return base[i]
         if isinstance(base, dict):
-            try:
-                k = to_string(key)
-            except FunctionError as exc:
-                return _err(str(exc))
+            k = to_string(key)
             if k in base:
                 return base[k]
             return _err(f"no key {k!r}")
@@ -267,82 +277,92 @@ class Evaluator:
     # -- operators ---------------------------------------------------------
     def _conditional(self, e: Conditional) -> Value:
         cond = self.evaluate(e.cond)
+        a, b = self.evaluate(e.if_true), self.evaluate(e.if_false)
         if is_unknown(cond):
-            a, b = self.evaluate(e.if_true), self.evaluate(e.if_false)
-            if deep_unknown(a) is None and deep_unknown(b) is None and equal(a, b):
+            if cond.error:
+                return cond
+            known = deep_unknown(a) is None and deep_unknown(b) is None
+            if known and not collection_in(a) and type_name(a) == type_name(b) and equal(a, b):
                 return a
             return merge_unknown([cond], f"condition is unknown ({cond.reason})")
+        if cond is None:
+            return _err("the condition value is null")
         try:
             branch = to_bool(cond)
         except FunctionError as exc:
             return _err(str(exc))
-        return self.evaluate(e.if_true if branch else e.if_false)
+        taken, other = (a, b) if branch else (b, a)
+        if is_unknown(taken):
+            return taken
+        ut, uo = deep_unknown(taken), deep_unknown(other)
+        if ut is not None:
+            return taken if not ut.error else ut
+        if uo is not None:
+            if uo.error or isinstance(taken, str) or taken is None:
+                return taken
+            return Unknown(f"the result type depends on the other branch ({uo.reason})")
+        converted = unify([a, b])
+        return converted[0] if branch else converted[1]
 
     def _binary(self, e: BinaryOp) -> Value:
         op = e.op
         left = self.evaluate(e.left)
-        if op in ("&&", "||") and not is_unknown(left):
-            try:
-                lb = to_bool(left)
-            except FunctionError as exc:
-                return _err(str(exc))
-            if (op == "&&" and not lb) or (op == "||" and lb):
-                right = self.evaluate(e.right)
-                if is_unknown(right) and right.error:
-                    return right
-                return lb
         right = self.evaluate(e.right)
+        for v in (left, right):
+            if is_unknown(v) and v.error:
+                return v
         if op in ("==", "!="):
             lu, ru = deep_unknown(left), deep_unknown(right)
             if lu or ru:
                 return merge_unknown([u for u in (lu, ru) if u])
-            return equal(left, right) == (op == "==")
+            same = equal(left, right)
+            if same and collection_in(left):
+                raise NotDecided("equal collections compare equal only when their types agree")
+            return same == (op == "==")
+        if op in ("&&", "||"):
+            lb = None if is_unknown(left) else to_bool(_not_null(left))
+            rb = None if is_unknown(right) else to_bool(_not_null(right))
+            if lb is not None and ((op == "&&" and not lb) or (op == "||" and lb)):
+                return lb
+            if lb is None or rb is None:
+                return merge_unknown([u for u in (left, right) if is_unknown(u)])
+            return (lb and rb) if op == "&&" else (lb or rb)
         for v in (left, right):
             if is_unknown(v):
                 return v
-        try:
-            if op in ("&&", "||"):
-                lb, rb = to_bool(left), to_bool(right)
-                return (lb and rb) if op == "&&" else (lb or rb)
-            a, b = to_number(left), to_number(right)
-            if op == "+":
-                return normalise_number(a + b)
-            if op == "-":
-                return normalise_number(a - b)
-            if op == "*":
-                return normalise_number(a * b)
-            if op == "/":
-                if b == 0:
-                    return _err("division by zero")
-                return normalise_number(a / b)
-            if op == "%":
-                if b == 0:
-                    return _err("modulo by zero")
-                return normalise_number(a - b * int(a / b))
-            if op == "<":
-                return a < b
-            if op == ">":
-                return a > b
-            if op == "<=":
-                return a <= b
-            if op == ">=":
-                return a >= b
-        except (FunctionError, OverflowError) as exc:
-            return _err(str(exc))
+        a, b = to_number(_not_null(left)), to_number(_not_null(right))
+        if op == "+":
+            return num.add(a, b)
+        if op == "-":
+            return num.subtract(a, b)
+        if op == "*":
+            return num.multiply(a, b)
+        if op == "/":
+            return num.divide(a, b)
+        if op == "%":
+            return num.modulo(a, b)
+        c = num.compare(a, b)
+        if op == "<":
+            return c < 0
+        if op == ">":
+            return c > 0
+        if op == "<=":
+            return c <= 0
+        if op == ">=":
+            return c >= 0
         return _err(f"unknown operator {op}")
 
     def _unary(self, e: UnaryOp) -> Value:
         v = self.evaluate(e.operand)
         if is_unknown(v):
             return v
-        try:
-            if e.op == "!":
-                return not to_bool(v)
-            return normalise_number(-to_number(v))
-        except FunctionError as exc:
-            return _err(str(exc))
+        if e.op == "!":
+            return not to_bool(_not_null(v))
+        return num.negate(to_number(_not_null(v)))
 
     def _template(self, e: Template) -> Value:
+        if len(e.parts) == 1 and not isinstance(e.parts[0], str):
+            return self.evaluate(e.parts[0])  # "${x}" is x itself, unconverted
         out: list[str] = []
         unknowns: list[Unknown] = []
         for part in e.parts:
@@ -354,11 +374,16 @@ class Evaluator:
                 unknowns.append(v)
                 continue
             if isinstance(v, (list, dict)) or v is None:
-                return _err(f"cannot interpolate {type_name(v)} into a string")
-            out.append(to_string(v))
+                unknowns.append(_err(f"cannot interpolate {type_name(v)} into a string"))
+                continue
+            try:
+                out.append(to_string(v))
+            except NotDecided as exc:
+                unknowns.append(Unknown(f"ciiguard cannot decide: {exc}"))
         if unknowns:
-            return merge_unknown(unknowns)
-        return "".join(out)
+            errors = [u for u in unknowns if u.error]
+            return merge_unknown(errors or unknowns)
+        return nfc("".join(out))
 
     def _object(self, e: ObjectExpr) -> Value:
         out: dict[str, Value] = {}
@@ -397,25 +422,38 @@ class Evaluator:
             if not isinstance(last, list):
                 return _err("... expects a list")
             args.extend(last)
-        if name == "coalesce":
-            for a in args:
-                if is_unknown(a):
-                    return a
-                if a is not None and a != "":
-                    return a
-            return _err("coalesce: no non-null, non-empty argument")
         fn = FUNCTIONS.get(name)
         if fn is None:
             return Unknown(f"function {name}() is not evaluated by ciiguard")
         unknowns = [u for u in (deep_unknown(a) for a in args) if u is not None]
+        errors = [u for u in unknowns if u.error]
+        if errors:
+            return merge_unknown(errors)
+        if name == "coalesce" and unknowns:
+            return self._coalesce_partly_known(args)
         if unknowns:
             return merge_unknown(unknowns)
         try:
-            return fn(args)
+            return _nfc_deep(fn(args))
         except FunctionError as exc:
             return _err(str(exc))
         except (IndexError, TypeError, ValueError, OverflowError, RecursionError) as exc:
             return _err(f"{name}: {type(exc).__name__}")
+
+    @staticmethod
+    def _coalesce_partly_known(args: list[Value]) -> Value:
+        """coalesce(var.region, aws_x.region): decided when a known string comes first."""
+        known = [a for a in args if deep_unknown(a) is None]
+        unify(known)
+        for a in args:
+            u = deep_unknown(a)
+            if u is not None:
+                return u
+            if a is not None and a != "":
+                return (
+                    a if isinstance(a, str) else merge_unknown([u for u in args if is_unknown(u)])
+                )
+        return Unknown("coalesce over unknown arguments")
 
     def _for(self, e: ForExpr) -> Value:
         coll = self.evaluate(e.collection)
@@ -440,11 +478,8 @@ class Evaluator:
                 c = ev.evaluate(e.cond)
                 if is_unknown(c):
                     return c
-                try:
-                    if not to_bool(c):
-                        continue
-                except FunctionError as exc:
-                    return _err(str(exc))
+                if not to_bool(_not_null(c)):
+                    continue
             if not e.is_object:
                 result_list.append(ev.evaluate(e.value))
                 continue
@@ -465,6 +500,22 @@ class Evaluator:
         return result_obj if e.is_object else result_list
 
 
+def _not_null(v: Value) -> Value:
+    if v is None:
+        raise FunctionError("a null value cannot be used here")
+    return v
+
+
+def _nfc_deep(v: Value) -> Value:
+    if isinstance(v, str):
+        return nfc(v)
+    if isinstance(v, list):
+        return [_nfc_deep(x) for x in v]
+    if isinstance(v, dict):
+        return {nfc(k): _nfc_deep(x) for k, x in v.items()}
+    return v
+
+
 def _rooted(e: Expr) -> bool:
     """True when e is a traversal starting at a bare name (var.x, local.y[0], aws_s3_bucket.b)."""
     while isinstance(e, (GetAttr, Index)):
@@ -475,7 +526,10 @@ def _rooted(e: Expr) -> bool:
 def _key_repr(k: Value) -> str:
     if isinstance(k, str):
         return f'"{k}"'
-    return to_string(k) if not isinstance(k, (list, dict)) else "?"
+    try:
+        return to_string(k) if not isinstance(k, (list, dict)) else "?"
+    except (FunctionError, NotDecided):
+        return "?"
 
 
 def render_value(v: Value) -> str:
@@ -489,7 +543,10 @@ def render_value(v: Value) -> str:
         return text if len(text) <= 80 else text[:77] + "..."
     if v is None:
         return "null"
-    return to_string(v)
+    try:
+        return to_string(v)
+    except NotDecided:
+        return repr(float(v))
 
 
 def _json_like(v: Value) -> str:

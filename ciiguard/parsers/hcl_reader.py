@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 from ciiguard.errors import InputError
@@ -28,9 +29,10 @@ from ciiguard.parsers.hcl_ast import (
     UnaryOp,
     Unsupported,
 )
+from ciiguard.parsers.numbers import NotDecided, parse_number
 
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
-_UNICODE_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)", re.S)
+_UNICODE_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.?)", re.S)
 
 
 def parse_hcl(text: str, path: str) -> HclFile:
@@ -77,17 +79,37 @@ def _short_lark_message(exc: Any) -> str:
     return f"unexpected input{where}"
 
 
+class _BadEscape(ValueError):
+    """An escape sequence HCL rejects."""
+
+
+class _SurrogateEscape(ValueError):
+    """A \\u escape naming a UTF-16 surrogate (ciiguard does not decide what HCL makes of it)."""
+
+
 def _unescape(raw: str) -> str:
+    """HCL quoted-string escapes: \\n \\r \\t \\" \\\\ \\uNNNN \\UNNNNNNNN; anything else is an error."""
     if "\\" not in raw:
         return raw
 
     def sub(m: re.Match[str]) -> str:
         e = m.group(1)
-        if e[0] in "uU" and len(e) > 1:
-            return chr(int(e[1:], 16))
-        return _ESCAPES.get(e, "\\" + e)
+        if len(e) > 1 and e[0] in "uU":
+            cp = int(e[1:], 16)
+            if 0xD800 <= cp <= 0xDFFF:
+                raise _SurrogateEscape(e)
+            if cp > 0x10FFFF:
+                raise _BadEscape(e)
+            return chr(cp)
+        if e not in _ESCAPES:
+            raise _BadEscape(e)
+        return _ESCAPES[e]
 
     return _UNICODE_ESCAPE.sub(sub, raw)
+
+
+def _nfc(s: str) -> str:
+    return s if s.isascii() else unicodedata.normalize("NFC", s)
 
 
 def _is_tree(node: Any) -> bool:
@@ -168,10 +190,14 @@ class _Folder:
             return Name(str(node.children[0]))
         if data == "literal_value":
             return Literal({"true": True, "false": False, "null": None}[str(node.children[0])])
-        if data == "int_lit":
-            return Literal(int(str(node.children[0])))
-        if data == "float_lit":
-            return Literal(_number(str(node.children[0])))
+        if data in ("int_lit", "float_lit"):
+            text = str(node.children[0])
+            try:
+                return Literal(parse_number(text))
+            except NotDecided:
+                return Unsupported(f"number literal {text[:20]}")
+            except ValueError:
+                raise InputError(self.path, node.meta.line, f"invalid number {text!r}") from None
         if data == "string":
             return self.string(node)
         if data in ("heredoc_template", "heredoc_template_trim"):
@@ -223,7 +249,18 @@ class _Folder:
                     ops.append(("attr", self.identifier_text(_trees(op)[0])))
                 else:
                     ops.append(("index", self.index_key(op)))
-            return Splat(self.expr(obj), tuple(ops), data == "full_splat_expr_term")
+            if data == "full_splat_expr_term":
+                return Splat(self.expr(obj), tuple(ops), True)
+            # ``a.*.b[0]`` is ``(a.*.b)[0]``: the legacy splat carries attribute steps only
+            k = next((i for i, (kind, _) in enumerate(ops) if kind == "index"), len(ops))
+            out: Expr = Splat(self.expr(obj), tuple(ops[:k]), False)
+            for kind, arg in ops[k:]:
+                if kind == "attr":
+                    out = GetAttr(out, str(arg))
+                else:
+                    assert isinstance(arg, Expr)
+                    out = Index(out, arg)
+            return out
         if data in ("for_tuple_expr", "for_object_expr"):
             return self.for_expr(node, data == "for_object_expr")
         if data == "interpolation":
@@ -254,12 +291,15 @@ class _Folder:
 
     def string(self, node: Any) -> Expr:
         parts: list[str | Expr] = []
+        line = node.meta.line if hasattr(node, "meta") and not node.meta.empty else None
         for part in node.children:
             if not _is_tree(part):
                 continue  # the quotes
             for piece in part.children:
                 if _is_tree(piece):
                     if piece.data == "interpolation":
+                        if _strip_marker(piece):
+                            return Unsupported("template strip marker")
                         parts.append(self.expr(_trees(piece)[0]))
                     else:
                         return Unsupported("template directive")
@@ -268,23 +308,28 @@ class _Folder:
                     text = str(piece)
                     if kind == "ESCAPED_INTERPOLATION" or kind == "ESCAPED_DIRECTIVE":
                         parts.append(text[1:])
-                    else:
+                        continue
+                    try:
                         parts.append(_unescape(text))
+                    except _SurrogateEscape:
+                        return Unsupported("\\u escape of a UTF-16 surrogate")
+                    except _BadEscape as exc:
+                        raise InputError(
+                            self.path, line, f"invalid escape sequence \\{exc.args[0]}"
+                        ) from None
         return _template(parts)
 
     def heredoc(self, raw: str, trim: bool, line: int) -> Expr:
         first_nl = raw.index("\n")
         lines = raw[first_nl + 1 :].split("\n")
-        # the last element is "" after the closing marker's newline; the one before is the marker
-        content_lines = lines[:-2] if len(lines) >= 2 else []
+        if lines and lines[-1].strip() == "":
+            lines.pop()  # after the closing marker's newline
+        if lines:
+            lines.pop()  # the closing marker
+        content = [ln + "\n" for ln in lines]
         if trim:
-            indents = [len(ln) - len(ln.lstrip(" \t")) for ln in content_lines if ln.strip()]
-            cut = min(indents) if indents else 0
-            content_lines = [ln[cut:] for ln in content_lines]
-        text = "\n".join(ln.rstrip("\r") for ln in content_lines)
-        if content_lines:
-            text += "\n"
-        return self.template_text(text, line)
+            content = _flush(content)
+        return self.template_text("".join(content), line)
 
     def template_text(self, text: str, line: int) -> Expr:
         """Split raw template text (a heredoc body) into literal parts and interpolations."""
@@ -305,7 +350,9 @@ class _Folder:
                 if buf:
                     parts.append("".join(buf))
                     buf = []
-                inner = text[i + 2 : end].strip().strip("~").strip()
+                inner = text[i + 2 : end]
+                if inner.startswith("~") or inner.endswith("~"):
+                    return Unsupported("template strip marker")
                 parts.append(parse_expression(f"({inner})", self.path))
                 i = end + 1
                 continue
@@ -342,7 +389,43 @@ class _Folder:
         )
 
 
+def _strip_marker(interp: Any) -> bool:
+    """``${~ x ~}``: python-hcl2 keeps the markers as tokens; ciiguard does not apply them."""
+    return any(not _is_tree(c) and "~" in str(c) for c in interp.children)
+
+
+def _leading_space(line: str) -> int:
+    n = 0
+    for ch in line:
+        if ch == "\n" or not (ch.isspace() if not ch.isascii() else ch in " \t\v\f\r"):
+            break
+        n += 1
+    return n
+
+
+def _flush(lines: list[str]) -> list[str]:
+    """HCL's ``<<-`` rule: drop the smallest indentation of the non-blank lines from each of them.
+
+    A line that starts with an interpolation counts as unindented; whitespace-only lines are
+    neither counted nor trimmed.
+    """
+    spaces: list[int | None] = []
+    for ln in lines:
+        n = _leading_space(ln)
+        rest = ln[n:]
+        if rest == "\n":
+            spaces.append(None)  # blank
+        elif n == 0 and rest.startswith(("${", "%{")):
+            spaces.append(0)
+        else:
+            spaces.append(n)
+    counted = [n for n in spaces if n is not None]
+    cut = min(counted) if counted else 0
+    return [ln if n is None else ln[cut:] for ln, n in zip(lines, spaces, strict=True)]
+
+
 def _template(parts: list[str | Expr]) -> Expr:
+    parts = [_nfc(p) if isinstance(p, str) else p for p in parts]
     merged: list[str | Expr] = []
     for p in parts:
         if isinstance(p, str) and merged and isinstance(merged[-1], str):
@@ -354,11 +437,6 @@ def _template(parts: list[str | Expr]) -> Expr:
     if len(merged) == 1 and isinstance(merged[0], str):
         return Literal(merged[0])
     return Template(tuple(merged))
-
-
-def _number(text: str) -> int | float:
-    value = float(text)
-    return int(value) if value.is_integer() and abs(value) < 2**53 else value
 
 
 def _matching_brace(text: str, start: int) -> int:
