@@ -45,6 +45,7 @@ def test_plan_gives_the_same_verdict_per_resource_as_hcl(example: str) -> None:
     assert {r["input"] for r in plan["resources"]} == {"terraform-plan"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("example", TF_EXAMPLES)
 def test_source_maps_plan_findings_to_the_same_lines_as_hcl(example: str) -> None:
     src = EXAMPLES / "terraform" / example
@@ -287,6 +288,22 @@ def test_state_json_is_not_taken_for_a_plan(tmp_path: Path) -> None:
     f.write_text('{"format_version": "1.0", "terraform_version": "1.11.4", "values": {}}')
     run = run_cli("scan", str(f), "--no-cache")
     assert run.code == 2 and "not an input ciiguard can read" in run.stdout + run.stderr
+
+
+def test_source_lines_and_inline_suppressions(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    tf = (EXAMPLES / "terraform" / "cross-border-replication" / "main.tf").read_text()
+    marker = 'resource "aws_s3_bucket" "orders_replica" {'
+    (src / "main.tf").write_text(tf.replace(marker, "# ciiguard:ignore CII001 DR copy, ticket 7\n" + marker))
+    plan = str(P / "examples" / "cross-border-replication.json")
+    _, report = scan(plan, "--source", str(src))
+    found = {(v["policy"], v["resource"]): v for v in report["violations"]}
+    replica = found[("CII001", "aws_s3_bucket.orders_replica")]
+    assert replica["status"] == "suppressed" and replica["file"].endswith("src/main.tf")
+    flow = found[("CII002", "aws_s3_bucket_replication_configuration.orders")]
+    lines = (src / "main.tf").read_text().splitlines()
+    assert "bucket = aws_s3_bucket.orders_replica.arn" in lines[flow["line"]]  # destination block
 
 
 def test_source_directory_must_exist() -> None:
