@@ -191,7 +191,9 @@ def decode_wire(value: Any, refs: frozenset[str] = frozenset(), what: str = "val
             if "value" in value:
                 return decode_wire(value["value"], refs, what)
             deps = value.get("dependencies")
-            ref = frozenset(d for d in deps if isinstance(d, str)) if isinstance(deps, list) else refs
+            ref = (
+                frozenset(d for d in deps if isinstance(d, str)) if isinstance(deps, list) else refs
+            )
             return Unknown(f"{what} is known only after deployment", ref or refs)
         if sig is not None:
             return Unknown(f"{what} is an asset or archive", refs)
@@ -384,7 +386,9 @@ class Project:
     stack_file: Path | None
     stack_display: str | None
     config: dict[str, ConfigEntry] = field(default_factory=dict)
-    uses_environments: bool = False  # stack imports Pulumi ESC environments: config may come from there
+    uses_environments: bool = (
+        False  # stack imports Pulumi ESC environments: config may come from there
+    )
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -647,9 +651,16 @@ def default_provider(package: str, project: Project | None) -> ProviderInfo:
                 tags = dict(inner) if isinstance(inner, Mapping) else inner
     base = Hop(f"default provider {package}")
     if entry is None:
-        note = project.missing_config_reason(region_key) if project is not None else None
+        # Config from a Pulumi ESC environment is invisible here: unknown, not the environment's.
+        note = (
+            project.missing_config_reason(region_key)
+            if project is not None and project.uses_environments
+            else None
+        )
         return ProviderInfo(package, package, None, None, (base,), tags, False, note)
-    return ProviderInfo(package, package, None, entry.value, (base, entry.hop(region_key)), tags, False)
+    return ProviderInfo(
+        package, package, None, entry.value, (base, entry.hop(region_key)), tags, False
+    )
 
 
 def resolve_region(

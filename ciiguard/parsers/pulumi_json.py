@@ -172,9 +172,7 @@ class _Document:
             raw = outputs if isinstance(outputs, dict) else {}
         deps = refs_by_property(state.get("propertyDependencies"))
         name = urn_parts(entry.urn)[1]
-        return {
-            k: decode_wire(v, deps.get(k, frozenset()), f"{name}.{k}") for k, v in raw.items()
-        }
+        return {k: decode_wire(v, deps.get(k, frozenset()), f"{name}.{k}") for k, v in raw.items()}
 
     def provider(self, ref: Any, package: str, owner: str) -> ProviderInfo:
         if not isinstance(ref, str) or not ref:
@@ -217,7 +215,9 @@ class _Document:
                 (base, Hop(f"preview config {key}", self.file, None, render(value))),
                 explicit=False,
             )
-        return ProviderInfo(package, package, None, None, (base,), explicit=False, note=f"{why}; {key} unknown")
+        return ProviderInfo(
+            package, package, None, None, (base,), explicit=False, note=f"{why}; {key} unknown"
+        )
 
     def run(self) -> None:
         pc = pulumi_catalogue()

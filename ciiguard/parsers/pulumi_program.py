@@ -354,7 +354,9 @@ class _Collector:
             if reg.token.startswith(("pulumi:", PROVIDER_PREFIX)) or not reg.custom:
                 continue
             package = pc.package_of(reg.token)
-            provider = self.providers.get(provider_ref_urn(reg.provider_ref)) if reg.provider_ref else None
+            provider = (
+                self.providers.get(provider_ref_urn(reg.provider_ref)) if reg.provider_ref else None
+            )
             if provider is None:
                 provider = default_provider(package, self.project)
             file, line = self.where(reg)
@@ -379,7 +381,9 @@ class _Collector:
             )
         for message in self.run.errors:
             out.errors.append(
-                ScanIssue(self.project.display, None, f"the Pulumi program logged an error: {message}")
+                ScanIssue(
+                    self.project.display, None, f"the Pulumi program logged an error: {message}"
+                )
             )
 
 
@@ -408,9 +412,10 @@ class PulumiProgramParser:
                         "enforce the policies with the CrossGuard pack",
                     )
                 if not ctx.settings.run_programs:
-                    raise InputError(project.display, project.runtime_line, _not_run_message(project))
+                    raise InputError(
+                        project.display, project.runtime_line, _not_run_message(project)
+                    )
                 _Collector(project, run_program(project, ctx), ctx).collect(out)
             except InputError as exc:
                 out.errors.append(ScanIssue(exc.file, exc.line, exc.message))
         return out
-

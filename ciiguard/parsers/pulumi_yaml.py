@@ -127,7 +127,9 @@ def parse_access(text: str, file: str, line: int | None) -> tuple[str, list[str 
     return root, accessors
 
 
-def split_interpolation(text: str, file: str, line: int | None) -> list[str | tuple[str, list[str | int]]]:
+def split_interpolation(
+    text: str, file: str, line: int | None
+) -> list[str | tuple[str, list[str | int]]]:
     """Literal text and ``${...}`` accesses, in order; ``$${`` is a literal ``${``."""
     parts: list[str | tuple[str, list[str | int]]] = []
     buf: list[str] = []
@@ -175,7 +177,9 @@ class _Program:
             if sec is None:
                 continue
             if not isinstance(sec, LineMap):
-                raise InputError(self.file, doc.lines.get(section), f"'{section}' must be a mapping")
+                raise InputError(
+                    self.file, doc.lines.get(section), f"'{section}' must be a mapping"
+                )
             for key, spec in sec.items():
                 self.declared[key] = spec
         variables = doc.get("variables")
@@ -270,7 +274,9 @@ class _Program:
             if isinstance(v, Unknown):
                 unknown.append(v)
             elif isinstance(v, (dict, list)):
-                raise InputError(self.file, line, f"cannot interpolate an object or list into {text!r}")
+                raise InputError(
+                    self.file, line, f"cannot interpolate an object or list into {text!r}"
+                )
             else:
                 out.append(_to_text(v))
         if unknown:
@@ -278,7 +284,9 @@ class _Program:
             return Unknown(unknown[0].reason, refs)
         return "".join(out)
 
-    def access(self, root: str, accessors: list[str | int], line: int | None, trace: list[Hop]) -> Any:
+    def access(
+        self, root: str, accessors: list[str | int], line: int | None, trace: list[Hop]
+    ) -> Any:
         if root == "pulumi":
             base: Any = {
                 "stack": self.project.stack,
@@ -302,7 +310,9 @@ class _Program:
             if isinstance(value, Unknown):
                 return value
             if isinstance(value, _Ref):
-                return Unknown(f"{what} is an output known only after deployment", frozenset({value.urn}))
+                return Unknown(
+                    f"{what} is an output known only after deployment", frozenset({value.urn})
+                )
             if isinstance(acc, int):
                 if not isinstance(value, list):
                     raise InputError(self.file, line, f"{what} is not a list; cannot index [{acc}]")
@@ -327,7 +337,9 @@ class _Program:
         spec = self.declared.get(key)
         if isinstance(spec, dict) and "default" in spec:
             value = spec["default"]
-            trace.append(Hop(f"config {key} default", self.file, self._decl_line(key), render(value)))
+            trace.append(
+                Hop(f"config {key} default", self.file, self._decl_line(key), render(value))
+            )
             return value
         if isinstance(spec, dict) and "value" in spec:
             value = spec["value"]
@@ -516,17 +528,23 @@ class _Program:
                 value = self.value(raw, line, trace)
                 if isinstance(value, Unknown):
                     raise InputError(
-                        self.file, line, f"the properties of {decl.key!r} are not known before deployment"
+                        self.file,
+                        line,
+                        f"the properties of {decl.key!r} are not known before deployment",
                     )
                 if not isinstance(value, dict):
-                    raise InputError(self.file, line, f"the properties of {decl.key!r} must be a mapping")
+                    raise InputError(
+                        self.file, line, f"the properties of {decl.key!r} must be a mapping"
+                    )
                 props = dict(value)
         finally:
             decl.busy = False
         decl.props = props
         return props
 
-    def _option_ref(self, decl: _Decl, option: str, seen: frozenset[str] = frozenset()) -> _Ref | None:
+    def _option_ref(
+        self, decl: _Decl, option: str, seen: frozenset[str] = frozenset()
+    ) -> _Ref | None:
         raw = _field(decl.options, option)
         if raw is None:
             return None
@@ -543,7 +561,9 @@ class _Program:
         value = self.value(raw, line, [])
         if isinstance(value, _Ref):
             return value
-        raise InputError(self.file, line, f"options.{option} of {decl.key!r} must name a resource (${{name}})")
+        raise InputError(
+            self.file, line, f"options.{option} of {decl.key!r} must name a resource (${{name}})"
+        )
 
     def _option_refs(self, decl: _Decl, option: str) -> list[_Ref]:
         raw = _field(decl.options, option)
@@ -555,7 +575,9 @@ class _Program:
         if isinstance(items, _Ref):
             return [items]
         if not isinstance(items, list) or not all(isinstance(i, _Ref) for i in items):
-            raise InputError(self.file, line, f"options.{option} of {decl.key!r} must list resources")
+            raise InputError(
+                self.file, line, f"options.{option} of {decl.key!r} must list resources"
+            )
         return list(items)
 
     def provider_info(self, decl: _Decl) -> ProviderInfo:
@@ -576,11 +598,17 @@ class _Program:
 
     def default_provider_for(self, package: str) -> ProviderInfo:
         for d in self.decls.values():
-            if d.is_provider and d.token == f"{PROVIDER_PREFIX}{package}" and _field(d.body, "defaultProvider") is True:
+            if (
+                d.is_provider
+                and d.token == f"{PROVIDER_PREFIX}{package}"
+                and _field(d.body, "defaultProvider") is True
+            ):
                 return self.provider_info(d)
         return default_provider(package, self.project)
 
-    def provider_for(self, decl: _Decl, package: str, seen: frozenset[str] = frozenset()) -> ProviderInfo:
+    def provider_for(
+        self, decl: _Decl, package: str, seen: frozenset[str] = frozenset()
+    ) -> ProviderInfo:
         wanted = f"{PROVIDER_PREFIX}{package}"
         explicit = self._option_ref(decl, "provider")
         if explicit is not None:
@@ -633,7 +661,10 @@ class _Program:
                 line=decl.line,
                 prop_lines=_flat_lines(props),
                 input_hops=decl.prop_hops,
-                extra_meta={"pulumi_stack": self.project.stack, "pulumi_project": self.project.name},
+                extra_meta={
+                    "pulumi_stack": self.project.stack,
+                    "pulumi_project": self.project.name,
+                },
                 root=self.project.display,
             )
         )
@@ -651,7 +682,9 @@ def _to_text(value: Any) -> str:
 
 def _id_of(value: Any) -> Any:
     if isinstance(value, _Ref):
-        return Unknown(f"the id of {value.key} is known only after deployment", frozenset({value.urn}))
+        return Unknown(
+            f"the id of {value.key} is known only after deployment", frozenset({value.urn})
+        )
     return value
 
 
@@ -729,13 +762,23 @@ def _flat_lines(props: dict[str, Any]) -> dict[str, int]:
 def find_template(project: Project) -> Path:
     main = project.main
     if not main.is_dir():
-        raise InputError(project.display, project.doc.lines.get("main"), "'main' of a YAML program must be a directory")
+        raise InputError(
+            project.display,
+            project.doc.lines.get("main"),
+            "'main' of a YAML program must be a directory",
+        )
     for name in TEMPLATE_FILES:
         candidate = main / name
         if candidate.is_file():
-            return candidate.resolve() if name != "Pulumi.yaml" or main != project.dir else project.path
+            return (
+                candidate.resolve()
+                if name != "Pulumi.yaml" or main != project.dir
+                else project.path
+            )
     raise InputError(
-        project.display, project.doc.lines.get("main"), f"no Main.yaml, Main.json or Pulumi.yaml in {main}"
+        project.display,
+        project.doc.lines.get("main"),
+        f"no Main.yaml, Main.json or Pulumi.yaml in {main}",
     )
 
 
@@ -756,11 +799,14 @@ class PulumiYamlParser:
                 for w in project.warnings:
                     out.warnings.append(ScanIssue(project.display, None, w))
                 if project.runtime != "yaml":
-                    raise InputError(project.display, project.runtime_line, f"runtime {project.runtime!r} is not a YAML program")
+                    raise InputError(
+                        project.display,
+                        project.runtime_line,
+                        f"runtime {project.runtime!r} is not a YAML program",
+                    )
                 template = find_template(project)
                 record_reads(project, ctx, template)
                 _Program(project, template, ctx).run(out)
             except InputError as exc:
                 out.errors.append(ScanIssue(exc.file, exc.line, exc.message))
         return out
-

@@ -1,0 +1,142 @@
+"""Pulumi Python programs: only run with --run-programs, then under the Pulumi SDK's mocks."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLES, FIXTURES, run_cli
+
+PROGRAMS = FIXTURES / "pulumi" / "program"
+
+MARKER_PROGRAM = """\
+import pathlib
+import pulumi
+
+pathlib.Path("ran.marker").write_text("the program ran")
+print("noise on stdout from the program")
+pulumi.export("region", pulumi.Config("aws").get("region"))
+"""
+
+
+def scan(path: Path, *extra: str) -> tuple[int, dict]:
+    run = run_cli("scan", str(path), "--format", "json", *extra)
+    return run.code, run.json
+
+
+def verdicts(report: dict) -> list[tuple[str, str]]:
+    return sorted((v["policy"], v["resource"].rsplit("::", 1)[1]) for v in report["violations"])
+
+
+def _project(tmp_path: Path, program: str, runtime: str = "python") -> Path:
+    (tmp_path / "Pulumi.yaml").write_text(f"name: marker\nruntime: {runtime}\n")
+    (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  aws:region: cn-north-1\n")
+    (tmp_path / "__main__.py").write_text(program)
+    return tmp_path
+
+
+def test_a_python_program_is_not_run_without_run_programs(tmp_path: Path) -> None:
+    project = _project(tmp_path, MARKER_PROGRAM)
+    run = run_cli("scan", str(project), "--format", "json")
+    assert run.code == 2
+    (error,) = run.json["errors"]
+    assert error["file"].endswith("Pulumi.yaml") and error["line"] == 2
+    assert "not checked" in error["message"] and "--run-programs" in error["message"]
+    assert "project's Python environment" in error["message"]
+    assert not (project / "ran.marker").exists()
+    text = run_cli("scan", str(project))
+    assert text.code == 2 and "--run-programs" in text.stdout
+
+
+def test_run_programs_runs_it_in_its_directory_and_keeps_json_output_clean(tmp_path: Path) -> None:
+    pytest.importorskip("pulumi")
+    project = _project(tmp_path, MARKER_PROGRAM)
+    run = run_cli("scan", str(project), "--format", "json", "--run-programs")
+    assert (project / "ran.marker").read_text() == "the program ran"
+    report = run.json  # the program's print() did not end up in the report
+    assert report["errors"] == [] and report["resources"] == []
+    # nothing to check is not a pass of something: no resources, but no error either
+    assert run.code == 0
+
+
+def test_violating_program_under_mocks() -> None:
+    pytest.importorskip("pulumi_aws")
+    code, report = scan(PROGRAMS / "violating", "--run-programs")
+    assert report["errors"] == []
+    res = {r["address"].rsplit("::", 1)[1]: r for r in report["resources"]}
+    assert set(res) == {"orders", "orders-replica", "orders-replication", "sessions", "exports"}
+    assert {r["input"] for r in report["resources"]} == {"pulumi-program"}
+    replica = res["orders-replica"]
+    assert replica["region"] == "ap-east-1"
+    # the provider's region came from stack config through Config.require("replicaRegion")
+    assert replica["provenance"].startswith(
+        "provider replica (tests/fixtures/pulumi/program/violating/__main__.py:10)"
+    )
+    assert (replica["file"], replica["line"]) == (
+        "tests/fixtures/pulumi/program/violating/storage.py",
+        9,
+    )
+    (flow,) = res["orders-replication"]["flows"]
+    assert flow["source"] == res["orders"]["address"]
+    assert flow["destination_resource"] == replica["address"]
+    assert res["orders"]["classification"] == "personal"  # aws:defaultTags in Pulumi.prod.yaml
+    assert res["exports"]["region"] == "us-west-2"  # per-resource region (pulumi-aws v7)
+    assert verdicts(report) == [
+        ("CII001", "exports"),
+        ("CII001", "orders-replica"),
+        ("CII002", "orders-replication"),
+        ("CII002", "sessions"),
+    ]
+    assert code == 1
+
+
+def test_compliant_program_under_mocks() -> None:
+    pytest.importorskip("pulumi_aws")
+    code, report = scan(PROGRAMS / "compliant", "--run-programs")
+    assert (code, report["violations"], report["errors"]) == (0, [], [])
+    res = {r["address"].rsplit("::", 1)[1]: r for r in report["resources"]}
+    # aws.get_region() answered from the stack's aws:region
+    assert res["archive"]["region"] == "cn-northwest-1"
+    assert res["ledger"]["flows"][0]["destination"] == "cn-northwest-1"
+
+
+def test_a_failing_program_is_an_error_at_its_line() -> None:
+    pytest.importorskip("pulumi")
+    run = run_cli("scan", str(PROGRAMS / "failing"), "--run-programs")
+    assert run.code == 2
+    line = next(ln for ln in run.stdout.splitlines() if ln.startswith("error:"))
+    assert line.startswith("error: tests/fixtures/pulumi/program/failing/__main__.py:4: ")
+    assert "ConfigMissingError" in line and "bucketCount" in line
+    assert "Traceback" not in run.stdout + run.stderr
+
+
+def test_a_missing_dependency_says_to_run_inside_the_project_environment(tmp_path: Path) -> None:
+    pytest.importorskip("pulumi")
+    project = _project(tmp_path, "import pulumi\nimport pulumi_not_installed_anywhere\n")
+    run = run_cli("scan", str(project), "--run-programs", "--format", "json")
+    assert run.code == 2
+    (error,) = run.json["errors"]
+    assert error["line"] == 2
+    assert "ModuleNotFoundError" in error["message"]
+    assert "project's Python environment" in error["message"]
+
+
+def test_other_languages_point_to_preview_json(tmp_path: Path) -> None:
+    project = _project(tmp_path, "", runtime="nodejs")
+    run = run_cli("scan", str(project), "--run-programs", "--format", "json")
+    assert run.code == 2
+    (error,) = run.json["errors"]
+    assert "nodejs programs are not evaluated" in error["message"]
+    assert "pulumi preview --json" in error["message"]
+
+
+def test_python_examples(tmp_path: Path) -> None:
+    pytest.importorskip("pulumi_aws")
+    code, report = scan(EXAMPLES / "pulumi-python" / "compliant", "--run-programs")
+    assert (code, report["violations"], report["errors"]) == (0, [], [])
+    code, report = scan(EXAMPLES / "pulumi-python" / "violating", "--run-programs")
+    assert code == 1
+    assert {v["policy"] for v in report["violations"]} == {"CII001", "CII002"}
+    shutil.rmtree(tmp_path, ignore_errors=True)

@@ -1,0 +1,227 @@
+"""Pulumi YAML programs end to end through the installed command: verdicts, providers, stack config."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLES, FIXTURES, clean_env, run_cli
+
+Y = FIXTURES / "pulumi" / "yaml"
+
+
+def scan(path: Path, *extra: str, env: dict[str, str] | None = None) -> tuple[int, dict]:
+    run = run_cli("scan", str(path), "--format", "json", *extra, env=env)
+    return run.code, run.json
+
+
+def by_name(report: dict) -> dict[str, dict]:
+    return {r["address"].rsplit("::", 1)[1]: r for r in report["resources"]}
+
+
+def verdicts(report: dict) -> list[tuple[str, str]]:
+    return sorted((v["policy"], v["resource"].rsplit("::", 1)[1]) for v in report["violations"])
+
+
+def test_compliant_stack_passes_with_urn_addresses_and_canonical_types() -> None:
+    code, report = scan(Y / "compliant")
+    assert (code, report["violations"], report["errors"]) == (0, [], [])
+    res = by_name(report)
+    assert set(res) == {"orders", "ordersCopy", "replication", "sessions"}
+    orders = res["orders"]
+    assert (
+        orders["address"] == "urn:pulumi:prod::orders-compliant::aws:s3/bucketV2:BucketV2::orders"
+    )
+    assert (orders["type"], orders["input"], orders["line"]) == ("aws_s3_bucket", "pulumi-yaml", 9)
+    # aws:defaultTags in Pulumi.prod.yaml classify the untagged bucket
+    assert (orders["classification"], orders["region"]) == ("personal", "cn-north-1")
+    assert (
+        "stack config aws:region (tests/fixtures/pulumi/yaml/compliant/Pulumi.prod.yaml:2)"
+        in (orders["provenance"])
+    )
+    flow = res["replication"]["flows"][0]
+    assert flow["argument"] == "rule[0].destination[0].bucket"
+    assert flow["destination_resource"].endswith("::ordersCopy")
+    assert (flow["destination"], flow["location"]) == ("cn-northwest-1", "mainland")
+    assert res["sessions"]["flows"][0]["destination"] == "cn-northwest-1"
+
+
+def test_hong_kong_is_outside_at_every_cloud() -> None:
+    code, report = scan(Y / "hk-trap")
+    assert code == 1
+    assert verdicts(report) == [
+        ("CII001", "archive"),
+        ("CII001", "customers"),
+        ("CII001", "profiles"),
+    ]
+    res = by_name(report)
+    assert (res["customers"]["region"], res["customers"]["location"]) == ("ap-east-1", "outside")
+    assert (res["archive"]["type"], res["archive"]["region"]) == (
+        "alicloud_oss_bucket",
+        "cn-hongkong",
+    )
+    assert res["profiles"]["type"] == "azurerm_storage_account"
+    assert "location input of profiles" in res["profiles"]["provenance"]
+    # the same cloud's cn-beijing, from stack config, is inside
+    assert (res["beijingLogs"]["location"], res["beijingLogs"]["region"]) == (
+        "mainland",
+        "cn-beijing",
+    )
+
+
+def test_provider_option_providers_list_parent_and_default_provider() -> None:
+    code, report = scan(Y / "provider-options")
+    assert code == 1
+    res = by_name(report)
+    # defaultProvider: true beats stack config aws:region (us-east-1)
+    assert res["plain"]["region"] == "cn-north-1"
+    assert res["plain"]["provenance"].startswith("provider beijing (")
+    assert res["explicit"]["region"] == "cn-north-1"
+    assert res["listed"]["region"] == "ap-southeast-1"
+    assert res["child"]["region"] == "ap-southeast-1"  # inherited from its parent's providers
+    assert res["child"]["address"] == (
+        "urn:pulumi:dev::provider-options::aws:s3/bucketV2:BucketV2$aws:sqs/queue:Queue::child"
+    )
+    assert verdicts(report) == [("CII001", "child"), ("CII001", "listed")]
+
+
+def test_several_stacks_need_stack_and_the_chosen_stack_file_decides() -> None:
+    run = run_cli("scan", str(Y / "stack-config"))
+    assert run.code == 2
+    assert "several stacks (dev, prod); choose one with --stack NAME" in run.stdout
+    code, report = scan(Y / "stack-config", "--stack", "dev")
+    assert (code, report["violations"]) == (0, [])
+    code, report = scan(Y / "stack-config", "--stack", "prod")
+    assert code == 1
+    ledger = by_name(report)["ledger"]
+    assert ledger["address"].startswith("urn:pulumi:prod::stack-config::")
+    assert ledger["region"] == "eu-central-1"
+    assert (
+        "stack config dataRegion (tests/fixtures/pulumi/yaml/stack-config/Pulumi.prod.yaml:2)"
+        in (ledger["provenance"])
+    )
+    assert ledger["classification"] == "personal"  # tags from a variable
+
+
+def test_a_stack_without_its_file_and_a_required_config_key_is_an_error() -> None:
+    run = run_cli("scan", str(Y / "stack-config"), "--stack", "qa", "--format", "json")
+    assert run.code == 2
+    (error,) = run.json["errors"]
+    assert error["file"] == "tests/fixtures/pulumi/yaml/stack-config/Pulumi.yaml"
+    assert error["line"] == 15
+    assert "missing required configuration variable 'dataRegion'" in error["message"]
+
+
+def test_default_tags_classify_and_a_resource_tag_wins() -> None:
+    code, report = scan(Y / "default-tags")
+    res = by_name(report)
+    assert (res["uploads"]["in_scope"], res["uploads"]["classification"]) == (True, "personal")
+    assert res["website"]["in_scope"] is False
+    assert (code, verdicts(report)) == (1, [("CII001", "uploads")])
+
+
+def test_outputs_unknown_before_deployment_are_cii003_not_a_pass() -> None:
+    code, report = scan(Y / "unknown-output")
+    assert code == 1
+    res = by_name(report)
+    assert res["records"]["location"] == "unknown"
+    assert "site.outputs" in res["records"]["provenance"]
+    assert res["sessions"]["flows"][0]["location"] == "unknown"
+    assert verdicts(report) == [("CII003", "records"), ("CII003", "sessions")]
+    assert all(v["blocking"] for v in report["violations"])
+
+
+def test_main_directory_and_project_level_config() -> None:
+    code, report = scan(Y / "main-dir")
+    assert code == 1
+    (invoices,) = report["resources"]
+    assert (invoices["file"], invoices["line"]) == (
+        "tests/fixtures/pulumi/yaml/main-dir/infra/Main.yaml",
+        2,
+    )
+    assert invoices["region"] == "ap-northeast-1"
+    assert (
+        "project config aws:region (tests/fixtures/pulumi/yaml/main-dir/Pulumi.yaml:6)"
+        in (invoices["provenance"])
+    )
+
+
+def test_camel_case_inputs_decide_location_and_flows() -> None:
+    code, report = scan(Y / "camel-inputs")
+    assert code == 1
+    res = by_name(report)
+    replica = res["ordersReplica"]
+    assert replica["type"] == "aws_db_instance"
+    assert replica["flows"][0]["kind"] == "read-replica"
+    assert res["apiKeys"]["flows"][0]["argument"] == "replica[0].region"
+    # pulumi-aws v7's per-resource region beats the default provider
+    assert res["exports"]["region"] == "us-east-1"
+    assert res["exports"]["provenance"].startswith("region input of exports (")
+    assert verdicts(report) == [
+        ("CII001", "exports"),
+        ("CII001", "ordersReplica"),
+        ("CII002", "apiKeys"),
+        ("CII002", "ordersReplica"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("case", "line", "message"),
+    [
+        ("broken", 8, "YAML syntax error"),
+        ("duplicate-key", 9, "duplicate key 'bucket' (first on line 4)"),
+        ("bad-reference", 10, "unknown config, variable or resource 'beijing'"),
+    ],
+)
+def test_bad_yaml_is_one_line_error_with_file_and_line(case: str, line: int, message: str) -> None:
+    run = run_cli("scan", str(Y / case))
+    assert run.code == 2
+    assert "Traceback" not in run.stdout + run.stderr
+    expected = f"error: tests/fixtures/pulumi/yaml/{case}/Pulumi.yaml:{line}: "
+    (first,) = [ln for ln in run.stdout.splitlines() if ln.startswith("error:")]
+    assert first.startswith(expected) and message in first
+
+
+def test_short_tokens_and_text_output_name_the_logical_resource(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").write_text(
+        "name: short\nruntime: yaml\nresources:\n  vault:\n    type: aws:backup:Vault\n"
+        "    properties:\n      tags:\n        data-classification: core\n"
+    )
+    env = clean_env(AWS_REGION="eu-west-1")
+    run = run_cli("scan", str(tmp_path), "--no-cache", env=env)
+    assert run.code == 1
+    assert "vault (aws:backup/vault:Vault)" in run.stdout
+    assert "environment AWS_REGION" in run.stdout
+    _code, report = scan(tmp_path, "--no-cache", env=env)
+    assert report["resources"][0]["type"] == "aws_backup_vault"
+
+
+def test_no_region_anywhere_is_cii003(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").write_text(
+        "name: noregion\nruntime: yaml\nresources:\n  b:\n    type: aws:s3:BucketV2\n"
+        "    properties:\n      tags:\n        data-classification: personal\n"
+    )
+    code, report = scan(tmp_path, "--no-cache")
+    assert code == 1
+    assert [v["policy"] for v in report["violations"]] == ["CII003"]
+    assert "aws:region is not set" in report["resources"][0]["provenance"]
+
+
+def test_esc_environment_makes_missing_config_unknown_not_an_error(tmp_path: Path) -> None:
+    shutil.copytree(Y / "stack-config", tmp_path / "p")
+    (tmp_path / "p" / "Pulumi.prod.yaml").unlink()
+    (tmp_path / "p" / "Pulumi.dev.yaml").write_text("environment:\n  - acme/residency\n")
+    code, report = scan(tmp_path / "p", "--no-cache")
+    assert report["errors"] == []
+    assert [v["policy"] for v in report["violations"]] == ["CII003"]
+    assert code == 1
+
+
+def test_yaml_examples() -> None:
+    code, report = scan(EXAMPLES / "pulumi-yaml" / "compliant")
+    assert (code, report["violations"], report["errors"]) == (0, [], [])
+    code, report = scan(EXAMPLES / "pulumi-yaml" / "violating")
+    assert code == 1
+    assert {v["policy"] for v in report["violations"]} == {"CII001", "CII002"}
