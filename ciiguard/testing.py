@@ -316,6 +316,8 @@ def _settings(options: dict[str, Any]) -> Settings:
     changes: dict[str, Any] = {}
     if "env" in options or given is None:  # hermetic unless the test says otherwise
         changes["environment"] = dict(options.pop("env", None) or {})
+    if given is None and "use_cache" in {f.name for f in dataclasses.fields(base)}:
+        changes["use_cache"] = False  # always the plugin's current code, no user cache writes
     variables = options.pop("variables", None)
     if variables:
         changes["var_inputs"] = tuple(("var", f"{k}={v}") for k, v in variables.items())

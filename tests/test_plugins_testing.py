@@ -99,6 +99,32 @@ def test_plugins_by_import_path_module_object_or_instance(monkeypatch) -> None:
     assert scan_terraform(FOREIGN_BUCKET).ids == ["CII001"]  # nothing leaks between scans
 
 
+def test_disabled_option_skips_a_plugin(monkeypatch) -> None:
+    monkeypatch.syspath_prepend(str(PLUGINS))
+    scanner = Scanner(["healthy"])
+    assert scanner.terraform(FOREIGN_BUCKET).ids == ["CII001", "HEALTHY001"]
+    assert scanner.terraform(FOREIGN_BUCKET, disabled=["healthy"]).ids == ["CII001"]
+
+
+def test_scans_neither_use_nor_write_the_result_cache(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("CIIGUARD_CACHE_DIR", str(tmp_path / "cache"))
+    state = {"report": False}
+
+    class Toggle:
+        @ciiguard.hookimpl
+        def ciiguard_policies(self):
+            def validate(r, ctx):
+                return [ciiguard.Finding("on")] if state["report"] else []
+
+            return [ciiguard.Policy(id="TOG001", name="t", description="d", validate=validate)]
+
+    scanner = Scanner([Toggle()], workdir=tmp_path)
+    assert scanner.files({"main.tf": FOREIGN_BUCKET}).ids == ["CII001"]
+    state["report"] = True  # same input, same plugin object, new behaviour: no cached answer
+    assert scanner.files({"main.tf": FOREIGN_BUCKET}).ids == ["CII001", "TOG001"]
+    assert not (tmp_path / "cache").exists()
+
+
 def test_unreadable_snippet_fails_the_test_instead_of_passing_empty() -> None:
     with pytest.raises(ScanIncomplete, match=r"main\.tf:1: HCL syntax error"):
         scan_terraform('resource "aws_s3_bucket" "b" {')
