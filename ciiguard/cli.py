@@ -317,6 +317,8 @@ def _explain(address: str, result: Any) -> int:
     matches = [
         r for r in result.resources if r.address == address or r.address.startswith(address + "[")
     ]
+    if not matches:  # a Pulumi resource by its logical name, not only its URN
+        matches = [r for r in result.resources if r.meta.get("pulumi_name") == address]
     if not matches:
         print(
             f"ciiguard: error: no resource {address!r} in the scanned configuration",

@@ -225,3 +225,20 @@ def test_yaml_examples() -> None:
     code, report = scan(EXAMPLES / "pulumi-yaml" / "violating")
     assert code == 1
     assert {v["policy"] for v in report["violations"]} == {"CII001", "CII002"}
+
+
+def test_explain_takes_a_urn_or_a_logical_name() -> None:
+    by_urn = run_cli(
+        "scan",
+        str(EXAMPLES / "pulumi-yaml" / "violating"),
+        "--explain",
+        "urn:pulumi:prod::patient-records::aws:s3/bucketV2:BucketV2::recordsReplica",
+    )
+    by_name_ = run_cli(
+        "scan", str(EXAMPLES / "pulumi-yaml" / "violating"), "--explain", "recordsReplica"
+    )
+    assert by_urn.code == by_name_.code == 0
+    assert by_urn.stdout == by_name_.stdout
+    assert "stack config replicaRegion (examples/pulumi-yaml/violating/Pulumi.prod.yaml:4)" in (
+        by_name_.stdout
+    )
