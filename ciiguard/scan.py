@@ -27,7 +27,7 @@ from ciiguard.model import (
 )
 from ciiguard.parent_region import inherit_regions
 from ciiguard.parsers.base import ParseContext, Parser
-from ciiguard.plugins.manager import PluginHost, summarize
+from ciiguard.plugins.manager import PLUGIN_ERRORS, PluginHost, summarize
 from ciiguard.policies.base import Finding, Policy, PolicyContext
 from ciiguard.settings import Settings
 
@@ -103,7 +103,7 @@ def discover(
         for i, p in enumerate(parsers):
             try:
                 ok = p.claims(f)
-            except Exception as exc:  # noqa: BLE001 - a plugin's claims() must not crash the run
+            except PLUGIN_ERRORS as exc:  # a plugin's claims() must not crash the run
                 errors.append(
                     ScanIssue(
                         ctx.display(f),
@@ -255,7 +255,7 @@ def _findings(
         hook = f"policy {policy.id} {what}"
         try:
             found = list(call() or ())
-        except Exception as exc:  # noqa: BLE001 - isolate a crashing policy, fail the run
+        except PLUGIN_ERRORS as exc:  # isolate a crashing policy, fail the run
             on = f" on {resource.address}" if resource is not None else ""
             host.fail(owner, hook, f"{summarize(exc)}{on}", exc)
             continue

@@ -54,6 +54,7 @@ BROKEN = [
     ("unmarked_hook", "register", "ciiguard_policies is not marked with @ciiguard.hookimpl"),
     ("duplicate_id", "ciiguard_policies", "policy id CII001 is already defined by 'builtin'"),
     ("bad_catalogue", "ciiguard_catalogue", "malformed catalogue data: KeyError('path')"),
+    ("exits_zero", "policy EXIT001 validate", "SystemExit: 0 (exits_zero.py:9)"),
 ]
 
 

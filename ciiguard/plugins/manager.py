@@ -32,6 +32,9 @@ DEBUG_ENV = "CIIGUARD_DEBUG"
 BUILTIN = "builtin"
 HOOK_PREFIX = "ciiguard_"
 T = TypeVar("T")
+# What plugin code may raise: any exception, and SystemExit, so that a plugin calling
+# sys.exit(0) cannot end a gate run with success. KeyboardInterrupt still stops the run.
+PLUGIN_ERRORS = (Exception, SystemExit)
 
 
 @dataclass
@@ -58,7 +61,7 @@ class _GuardedReporter:
     def render(self, report: Any) -> str:
         try:
             text = self.inner.render(report)
-        except Exception as exc:  # a plugin may raise anything: re-raised with its name
+        except PLUGIN_ERRORS as exc:  # a plugin may raise anything: re-raised with its name
             raise PluginError(
                 f"plugin {self.plugin!r} failed in reporter {self.name} render: {summarize(exc)}"
             ) from exc
@@ -127,7 +130,7 @@ class PluginHost:
                 continue
             try:
                 items = list(result)
-            except Exception as exc:  # noqa: BLE001 - a generator hookimpl may raise while iterated
+            except PLUGIN_ERRORS as exc:  # a generator hookimpl may raise while iterated
                 self.fail(impl.plugin_name, hook_name, summarize(exc), exc)
                 continue
             for item in items:
@@ -176,7 +179,7 @@ class PluginHost:
         args = {k: v for k, v in kwargs.items() if k in impl.argnames}
         try:
             return impl.function(**args)
-        except Exception as exc:  # noqa: BLE001 - a plugin may raise anything; report it by name
+        except PLUGIN_ERRORS as exc:  # a plugin may raise anything; report it by name
             self.fail(impl.plugin_name, hook_name, summarize(exc), exc)
             return None
 
@@ -195,7 +198,7 @@ class PluginHost:
         """Run ``fn``; if it raises, report ``plugin`` as failed in ``where`` and return None."""
         try:
             return fn()
-        except Exception as exc:  # noqa: BLE001
+        except PLUGIN_ERRORS as exc:
             self.fail(plugin, where, summarize(exc), exc)
             return None
 
@@ -238,7 +241,7 @@ def build(
             continue
         try:
             module = importlib.import_module(modname)
-        except Exception as exc:  # noqa: BLE001 - report any import-time error by plugin name
+        except PLUGIN_ERRORS as exc:  # report any import-time error by plugin name
             host.fail(modname, "import", summarize(exc), exc)
             continue
         if pm.is_registered(module):  # already loaded through its entry point
@@ -258,7 +261,7 @@ def _load_entry_points(host: PluginHost, disabled: set[str]) -> None:
             continue
         try:
             plugin = ep.load()
-        except Exception as exc:  # noqa: BLE001 - report any import-time error by plugin name
+        except PLUGIN_ERRORS as exc:  # report any import-time error by plugin name
             host.fail(ep.name, "import", summarize(exc), exc)
             continue
         if host.pm.is_registered(plugin):
@@ -275,7 +278,7 @@ def _register(
     """Register one plugin; on any problem report it, leave the manager as it was, go on."""
     try:
         host.pm.register(plugin, name=name)
-    except Exception as exc:  # noqa: BLE001 - pluggy validation errors and plugins' own errors
+    except PLUGIN_ERRORS as exc:  # pluggy validation errors and plugins' own errors
         if host.pm.has_plugin(name) and host.pm.get_plugin(name) is plugin:
             host.pm.unregister(name=name)
         host.fail(name, "register", summarize(exc), exc)
