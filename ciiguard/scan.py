@@ -152,7 +152,9 @@ def resolve(
         data = catalogue.is_data_bearing(r.type)
         r = dataclasses.replace(r, location=loc, location_note=note, data_bearing=data)
         if data:
-            cls = host.first("ciiguard_classify", resource=r, settings=settings)
+            cls = host.first(
+                "ciiguard_classify", expect=Classification, resource=r, settings=settings
+            )
             if not isinstance(cls, Classification):
                 cls = classify_by_tags(r, settings)
             r = dataclasses.replace(

@@ -55,6 +55,11 @@ BROKEN = [
     ("duplicate_id", "ciiguard_policies", "policy id CII001 is already defined by 'builtin'"),
     ("bad_catalogue", "ciiguard_catalogue", "malformed catalogue data: KeyError('path')"),
     ("exits_zero", "policy EXIT001 validate", "SystemExit: 0 (exits_zero.py:9)"),
+    (
+        "wrong_classify",
+        "ciiguard_classify",
+        "returned bool, expected Classification or None (failed 2 times; first shown)",
+    ),
 ]
 
 

@@ -153,8 +153,8 @@ def ciiguard_classify(resource: Resource, settings: Settings) -> Classification 
 
     ``firstresult``: the first non-None result wins, and the most recently registered plugin is
     asked first, so a plugin overrides the built-in ``data-classification`` tag convention for
-    the resources it answers for. A result that is not a ``Classification`` falls back to the
-    built-in convention; a raising implementation is reported and the next one decides.
+    the resources it answers for. An implementation that raises, or returns something other
+    than a ``Classification`` or ``None``, is reported (exit 2) and the next one decides.
 
     Example, every bucket whose name starts with ``pii-`` holds personal data::
 

@@ -163,16 +163,25 @@ class PluginHost:
             owners[name] = plugin
         return out
 
-    def first(self, hook_name: str, **kwargs: Any) -> Any:
+    def first(self, hook_name: str, expect: type | None = None, **kwargs: Any) -> Any:
         """Call a firstresult hook newest-registered first, isolating failures.
 
-        A failing implementation is reported and skipped; the next one decides.
+        A failing implementation, or one returning something other than ``expect``, is reported
+        and skipped; the next one decides.
         """
         hook = getattr(self.pm.hook, hook_name)
         for impl in reversed(hook.get_hookimpls()):
             result = self.call_impl(impl, hook_name, kwargs)
-            if result is not None:
-                return result
+            if result is None:
+                continue
+            if expect is not None and not isinstance(result, expect):
+                self.fail(
+                    impl.plugin_name,
+                    hook_name,
+                    f"returned {type(result).__name__}, expected {expect.__name__} or None",
+                )
+                continue
+            return result
         return None
 
     def call_impl(self, impl: Any, hook_name: str, kwargs: dict[str, Any]) -> Any:
