@@ -10,6 +10,7 @@ import pytest
 
 from ciiguard.progress import Progress, wanted
 from tests.conftest import FIXTURES, clean_env, run_cli
+from tests.test_gate_config import run_in_process
 
 SOFT = FIXTURES / "gate" / "soft"
 
@@ -111,7 +112,7 @@ def test_format_and_output_keep_working_as_before(tmp_path: Path) -> None:
     ],
 )
 def test_format_usage_errors(args, message, tmp_path: Path) -> None:
-    run = scan(str(SOFT), *args, cwd=tmp_path)
+    run = run_in_process("scan", "--no-cache", str(SOFT), *args, cwd=tmp_path)
     assert run.code == 2 and message in run.stderr
     assert list(tmp_path.iterdir()) == []
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+import os
 import shutil
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, clean_env, run_cli
+from tests.conftest import FIXTURES, Run, clean_env, run_cli
 
 GATE = FIXTURES / "gate"
 PLUGIN_DIR = GATE / "plugin"
@@ -22,6 +25,25 @@ OUTSIDE_TF = (
 
 def scan(path: Path, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None):
     return run_cli("scan", str(path), "--no-cache", *args, env=env, cwd=cwd)
+
+
+def run_in_process(*args: str, cwd: Path) -> Run:
+    """``ciiguard.cli.main`` in this process: for the many usage-error cases that stop before
+    any input is read (each subprocess would pay the start-up cost again)."""
+    from ciiguard.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    old = Path.cwd()
+    os.chdir(cwd)
+    try:
+        with redirect_stdout(out), redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as exc:  # argparse errors
+                code = int(exc.code or 0)
+    finally:
+        os.chdir(old)
+    return Run(code, out.getvalue(), err.getvalue())
 
 
 def project(tmp_path: Path, toml: str, name: str = "ciiguard.toml", tf: str = OUTSIDE_TF) -> Path:
@@ -248,7 +270,12 @@ def test_exemptions_with_expiry(tmp_path: Path) -> None:
 )
 def test_bad_config_is_a_one_line_error_naming_file_and_key(tmp_path: Path, toml, parts) -> None:
     infra = project(tmp_path, toml)
-    assert_config_error(scan(infra), *parts)
+    assert_config_error(run_in_process("scan", infra.name, cwd=tmp_path), *parts)
+
+
+def test_bad_config_through_the_installed_command(tmp_path: Path) -> None:
+    infra = project(tmp_path, '[enforcement]\nCII009 = "advisory"\n')
+    assert_config_error(scan(infra), "ciiguard.toml: enforcement.CII009: unknown policy 'CII009'")
 
 
 def test_pyproject_keys_are_named_with_their_table(tmp_path: Path) -> None:
@@ -262,13 +289,15 @@ def test_broken_pyproject_with_our_section_is_an_error(tmp_path: Path) -> None:
 
 
 def test_missing_config_file_and_config_errors_in_other_commands(tmp_path: Path) -> None:
+    missing = str(tmp_path / "nope.toml")
     assert_config_error(
-        scan(GATE / "allowed", "--config", str(tmp_path / "nope.toml")), "nope.toml"
+        run_in_process("scan", str(GATE / "allowed"), "--config", missing, cwd=tmp_path),
+        "nope.toml",
     )
     (tmp_path / "ciiguard.toml").write_text("colour = 1\n")
-    for command in ("policies", "plugins"):
-        assert_config_error(run_cli(command, cwd=tmp_path), "colour: unknown key")
-    assert_config_error(run_cli("explain", "CII001", cwd=tmp_path), "colour: unknown key")
+    for command in (["policies"], ["plugins"], ["explain", "CII001"]):
+        assert_config_error(run_in_process(*command, cwd=tmp_path), "colour: unknown key")
+    assert_config_error(run_cli("policies", cwd=tmp_path), "colour: unknown key")
 
 
 def test_config_in_a_copied_tree_is_relative_to_that_tree(tmp_path: Path) -> None:
