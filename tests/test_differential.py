@@ -380,3 +380,63 @@ def test_comparison_accepts_equal_values() -> None:
     same(TfNumber("0.3"), numbers.add(parse_number("0.1"), parse_number("0.2")))
     same({"a": [TfNumber("1"), None, True, "x"]}, {"a": [1, None, True, "x"]})
     same(TfNumber("2.5"), numbers.divide(5, 2))
+
+
+# -- syntax both must reject ----------------------------------------------------------------
+
+SYNTAX_ERRORS = {
+    "invalid_escape": 'output "a" { value = "\\q" }\n',
+    "hex_escape": 'output "a" { value = "a\\x41" }\n',
+    "short_unicode_escape": 'output "a" { value = "\\u00" }\n',
+    "unterminated_string": 'output "a" { value = "open }\n',
+    "dangling_operator": 'output "a" { value = 1 + }\n',
+    "unclosed_heredoc": 'output "a" {\n  value = <<EOT\nno end\n}\n',
+    "unclosed_tuple": 'output "a" { value = [1, 2 }\n',
+    "object_items_unseparated": 'output "a" { value = { a = 1 b = 2 } }\n',
+    "object_items_inline_comment": 'output "a" { value = { a = 1 /* c */ b = 2 } }\n',
+    "attribute_redefined": 'output "a" {\n  value = 1\n  value = 2\n}\n',
+    "trailing_dot": 'output "a" { value = var.x. }\n',
+    "open_interpolation": 'output "a" { value = "${" }\n',
+    "for_without_condition": 'output "a" { value = [for x in [1] : x if] }\n',
+    "exponent_without_digits": 'output "a" { value = 1e }\n',
+}
+
+
+@pytest.mark.slow
+def test_syntax_errors_are_rejected_by_both(terraform: Terraform, tmp_path: Path) -> None:
+    work = tmp_path / "syntax"
+    work.mkdir()
+    (work / "main.tf").write_text('variable "x" { default = 1 }\n', encoding="utf-8")
+    terraform.init(work)
+    problems = []
+    for name, text in SYNTAX_ERRORS.items():
+        (work / "case.tf").write_text(text, encoding="utf-8")
+        if terraform.run(work, "plan", "-input=false").returncode == 0:
+            problems.append(f"{name}: terraform accepted it")
+        mod = load_module(work, [work / "case.tf"], _load)
+        if not mod.errors:
+            problems.append(f"{name}: ciiguard parsed it without an error")
+        elif mod.errors[0].file != "case.tf" or not mod.errors[0].line:
+            problems.append(f"{name}: the error does not name file and line: {mod.errors[0]}")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="ModuleInstance does not implement Scope.declares, so try()/can() swallow "
+    "references to undeclared variables and locals, which Terraform rejects; see report",
+)
+def test_try_does_not_hide_undeclared_references(terraform: Terraform, tmp_path: Path) -> None:
+    work = tmp_path / "undeclared"
+    work.mkdir()
+    (work / "main.tf").write_text(
+        'output "a" { value = try(var.nope, "fallback") }\n'
+        'output "b" { value = can(local.nope) }\n',
+        encoding="utf-8",
+    )
+    terraform.init(work)
+    assert terraform.run(work, "plan", "-input=false").returncode != 0
+    root, _ = ciiguard_root(work)
+    assert deep_unknown(root.output("a")) is not None
+    assert deep_unknown(root.output("b")) is not None

@@ -15,6 +15,7 @@ from ciiguard.parsers.functions import (
     FUNCTIONS,
     FunctionError,
     NotDecided,
+    TfSet,
     collection_in,
     equal,
     nfc,
@@ -72,6 +73,14 @@ class Scope:
         Return None while more parts are needed.
         """
         return Unknown(f"{kind}.{'.'.join(parts)} is not known before apply")
+
+    def declares(self, kind: str, name: str) -> bool | None:
+        """Whether ``var.name`` / ``local.name`` is declared (None: this scope cannot tell).
+
+        A reference to an undeclared name is a static error in Terraform: ``try`` and ``can``
+        do not catch it.
+        """
+        return None
 
     def root_kind(self, name: str) -> str:
         if name in ("data", "module", "path", "terraform", "self"):
@@ -221,7 +230,7 @@ class Evaluator:
             if name in base:
                 return base[name]
             return _err(f"object has no attribute {name!r}")
-        if isinstance(base, list) and name.isdigit():
+        if isinstance(base, list) and name.isdigit() and not isinstance(base, TfSet):
             return self._index(base, int(name))
         return _err(f"cannot read attribute {name!r} of {type_name(base)}")
 
@@ -236,6 +245,8 @@ class Evaluator:
             return key
         if isinstance(key, (list, dict)) or key is None:
             return _err(f"a {type_name(key)} cannot be used as an index")
+        if isinstance(base, TfSet):
+            return _err("elements of a set are identified only by their value")
         if isinstance(base, list):
             try:
                 i = num.whole(to_number(key))
@@ -398,6 +409,10 @@ class Evaluator:
 
     def _call(self, e: Call) -> Value:
         name = e.name
+        if name in ("try", "can"):
+            missing = self._undeclared(e.args)
+            if missing is not None:
+                return _err(f"reference to undeclared {missing}")
         if name == "try":
             for arg in e.args:
                 v = self.evaluate(arg)
@@ -438,7 +453,28 @@ class Evaluator:
         except FunctionError as exc:
             return _err(str(exc))
         except (IndexError, TypeError, ValueError, OverflowError, RecursionError) as exc:
-            return _err(f"{name}: {type(exc).__name__}")
+            # not a Terraform error but ciiguard's own limit: unknown, so try() cannot skip it
+            return Unknown(f"{name}() could not be evaluated by ciiguard ({type(exc).__name__})")
+
+    def _undeclared(self, exprs: tuple[Expr, ...]) -> str | None:
+        """The first ``var.x``/``local.x`` in exprs that the scope says is not declared."""
+        stack: list[object] = list(exprs)
+        while stack:
+            node = stack.pop()
+            if (
+                isinstance(node, GetAttr)
+                and isinstance(node.obj, Name)
+                and node.obj.name in ("var", "local")
+                and not any(node.obj.name in frame for frame in self.bindings)
+                and self.scope.declares(node.obj.name, node.name) is False
+            ):
+                return f"{node.obj.name}.{node.name}"
+            if isinstance(node, Expr):
+                for f in getattr(node, "__dataclass_fields__", {}):
+                    stack.append(getattr(node, f))
+            elif isinstance(node, tuple):
+                stack.extend(node)
+        return None
 
     @staticmethod
     def _coalesce_partly_known(args: list[Value]) -> Value:
@@ -461,6 +497,8 @@ class Evaluator:
             return coll
         if isinstance(coll, dict):
             pairs = [(k, coll[k]) for k in sorted(coll)]
+        elif isinstance(coll, TfSet):
+            pairs = [(x, x) for x in coll]  # a set element is its own key
         elif isinstance(coll, list):
             pairs = list(enumerate(coll))
         else:
@@ -509,6 +547,8 @@ def _not_null(v: Value) -> Value:
 def _nfc_deep(v: Value) -> Value:
     if isinstance(v, str):
         return nfc(v)
+    if isinstance(v, TfSet):
+        return TfSet(_nfc_deep(x) for x in v)
     if isinstance(v, list):
         return [_nfc_deep(x) for x in v]
     if isinstance(v, dict):

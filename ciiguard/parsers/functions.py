@@ -31,6 +31,16 @@ class FunctionError(Exception):
     """A call Terraform would reject (wrong type, missing key, out of range)."""
 
 
+class TfSet(list[Any]):
+    """A Terraform set, as a list in Terraform's iteration order.
+
+    Sets behave like lists except where Terraform tells them apart: they cannot be indexed,
+    ``for k, v in set`` binds the element to both names, and some functions reject them.
+    """
+
+    __slots__ = ()
+
+
 def type_name(v: Value) -> str:
     if v is None:
         return "null"
@@ -109,6 +119,13 @@ def as_list(v: Value, fn: str) -> list[Value]:
     if isinstance(v, list):
         return v
     raise FunctionError(f"{fn}: expected a list, got {type_name(v)}")
+
+
+def as_sequence(v: Value, fn: str) -> list[Value]:
+    """A list or tuple argument; sets are rejected as Terraform rejects them."""
+    if isinstance(v, TfSet):
+        raise FunctionError(f"{fn}: cannot use a set here, it has no element order")
+    return as_list(v, fn)
 
 
 def as_map(v: Value, fn: str) -> dict[str, Value]:
@@ -201,7 +218,8 @@ def _shape(v: Value) -> Any:
     if isinstance(v, str):
         return "string"
     if isinstance(v, list):
-        return ("list", _merge_all([_shape(x) for x in v]))
+        kind = "set" if isinstance(v, TfSet) else "list"
+        return (kind, _merge_all([_shape(x) for x in v]))
     if isinstance(v, dict):
         return ("object", tuple(sorted((k, _shape(x)) for k, x in v.items())))
     raise NotDecided("value of unknown type")
@@ -218,8 +236,8 @@ def _merge(a: Any, b: Any) -> Any:
         return a
     if a == b:
         return a
-    if isinstance(a, tuple) and isinstance(b, tuple) and a[0] == b[0] == "list":
-        return ("list", _merge(a[1], b[1]))
+    if isinstance(a, tuple) and isinstance(b, tuple) and a[0] == b[0] and a[0] in ("list", "set"):
+        return (a[0], _merge(a[1], b[1]))
     if isinstance(a, tuple) and isinstance(b, tuple) and a[0] == b[0] == "object":
         ka, kb = dict(a[1]), dict(b[1])
         if ka.keys() == kb.keys():
@@ -278,7 +296,7 @@ def to_string_list(v: Value, fn: str) -> list[Value]:
     return out
 
 
-def make_set(items: list[Value]) -> list[Value]:
+def make_set(items: list[Value]) -> TfSet:
     """Terraform sets in their iteration order: unique; strings, numbers and bools sorted."""
     items = unify(items)
     if any(x is None for x in items):
@@ -288,13 +306,13 @@ def make_set(items: list[Value]) -> list[Value]:
         if not any(equal(item, o) for o in out):
             out.append(item)
     if len(out) <= 1:
-        return out
+        return TfSet(out)
     if all(isinstance(x, str) for x in out):
-        return sorted(out)
+        return TfSet(sorted(out))
     if all(isinstance(x, bool) for x in out):
-        return sorted(out)
+        return TfSet(sorted(out))
     if all(is_number(x) for x in out):
-        return sorted(out, key=num.exact)
+        return TfSet(sorted(out, key=num.exact))
     raise NotDecided("Terraform orders sets of collections by hash")
 
 
@@ -377,7 +395,7 @@ def _coalesce(args: list[Value]) -> Value:
 
 def _element(args: list[Value]) -> Value:
     _arity(args, "element", 2)
-    lst = as_list(args[0], "element")
+    lst = as_sequence(args[0], "element")
     if not lst:
         raise FunctionError("element: cannot use element function with an empty list")
     i = as_int(args[1], "element")
@@ -388,7 +406,7 @@ def _element(args: list[Value]) -> Value:
 
 def _index(args: list[Value]) -> Value:
     _arity(args, "index", 2)
-    lst = as_list(args[0], "index")
+    lst = as_sequence(args[0], "index")
     for i, item in enumerate(lst):
         if equal(item, args[1]):
             if collection_in(item):
@@ -409,7 +427,7 @@ def _merge_fn(args: list[Value]) -> Value:
 def _concat(args: list[Value]) -> Value:
     out: list[Value] = []
     for a in args:
-        out.extend(as_list(a, "concat"))
+        out.extend(as_sequence(a, "concat"))
     if len(args) > 1:
         _merge_all([_shape(x) for x in out])
     return out
@@ -855,7 +873,9 @@ def _jsondecode(args: list[Value]) -> Value:
             parse_int=number,
             parse_constant=_reject_constant,
         )
-    except (ValueError, RecursionError):
+    except RecursionError:
+        raise NotDecided("jsondecode: JSON nested too deeply for ciiguard") from None
+    except ValueError:
         raise FunctionError("jsondecode: invalid JSON") from None
     return _json_strings(value)
 
@@ -927,7 +947,7 @@ def _compact(args: list[Value]) -> Value:
 
 def _slice(args: list[Value]) -> Value:
     _arity(args, "slice", 3)
-    lst = as_list(args[0], "slice")
+    lst = as_sequence(args[0], "slice")
     a, b = as_int(args[1], "slice"), as_int(args[2], "slice")
     if a < 0 or b > len(lst) or a > b:
         raise FunctionError("slice: index out of range")
@@ -940,9 +960,13 @@ def _range(args: list[Value]) -> Value:
     if not all(num.whole(n) is not None for n in nums):
         raise NotDecided("range with fractional arguments")
     ints = [num.whole(n) or 0 for n in nums]
-    start, stop, step = (
-        (0, ints[0], 1) if len(ints) == 1 else (ints[0], ints[1], ints[2] if len(ints) > 2 else 1)
-    )
+    if len(ints) == 1:
+        start, stop, step = 0, ints[0], 1
+    elif len(ints) == 2:
+        start, stop = ints
+        step = 1 if start <= stop else -1
+    else:
+        start, stop, step = ints
     if step == 0:
         raise FunctionError("range: step must not be zero")
     if (step > 0 and start > stop) or (step < 0 and start < stop):

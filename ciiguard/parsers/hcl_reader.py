@@ -133,7 +133,10 @@ class _Folder:
             if not _is_tree(child):
                 continue
             if child.data == "attribute":
-                attrs.append(self.attribute(child))
+                attr = self.attribute(child)
+                if any(a.name == attr.name for a in attrs):
+                    raise InputError(self.path, attr.line, f"attribute {attr.name!r} redefined")
+                attrs.append(attr)
             elif child.data == "block":
                 blocks.append(self.block(child))
             elif child.data == "new_line_or_comment":
@@ -209,6 +212,7 @@ class _Folder:
         if data == "tuple":
             return TupleExpr(tuple(self.expr(c) for c in _trees(node)))
         if data == "object":
+            _check_separators(node, self.path)
             items = []
             for elem in _trees(node):
                 key_node, value_node = _trees(elem)[0], _trees(elem)[-1]
@@ -387,6 +391,23 @@ class _Folder:
         return ForExpr(
             key_var, value_var, self.expr(coll_node), None, self.expr(exprs[0]), cond, False, False
         )
+
+
+def _check_separators(obj: Any, path: str) -> None:
+    """HCL needs a comma or a newline between object items; python-hcl2 accepts ``{a = 1 b = 2}``."""
+    separated = True
+    for child in obj.children:
+        if _is_tree(child) and child.data == "object_elem":
+            if not separated:
+                raise InputError(
+                    path, child.meta.line, "missing comma or newline between object items"
+                )
+            separated = False
+        elif _is_tree(child) and child.data == "new_line_or_comment":
+            text = "".join(str(t) for t in child.children)
+            separated = separated or "\n" in text or text.lstrip().startswith(("#", "//"))
+        elif not _is_tree(child) and child.type == "COMMA":
+            separated = True
 
 
 def _strip_marker(interp: Any) -> bool:

@@ -184,12 +184,27 @@ def _g_quo(x: _Big, y: _Big, prec: int | None) -> _Big:
     return _Big(q, prec, neg_zero=q == 0 and x.neg != y.neg)
 
 
+_FAST = 2**62
+
+
+def _small_ints(a: Any, b: Any) -> bool:
+    return type(a) in (int, Int512) and type(b) in (int, Int512) and abs(a) < _FAST > abs(b)
+
+
+def _int_result(a: Any, b: Any, r: int) -> int:
+    return Int512(r) if isinstance(a, Int512) or isinstance(b, Int512) else r
+
+
 def add(a: Any, b: Any) -> int | float:
+    if _small_ints(a, b):
+        return _int_result(a, b, int(a) + int(b))
     x, y = _big(a), _big(b)
     return _value(_g_add(x, y, _max_prec(x, y)))
 
 
 def subtract(a: Any, b: Any) -> int | float:
+    if _small_ints(a, b):
+        return _int_result(a, b, int(a) - int(b))
     x, y = _big(a), _big(b)
     return _value(_g_add(x, _g_neg(y), _max_prec(x, y)))
 
@@ -261,6 +276,8 @@ def parse_number(text: str) -> int | float:
     Raises ValueError for text Terraform rejects, NotDecided for forms ciiguard does not emulate
     (infinities, binary exponents, very long or very large literals).
     """
+    if text.isascii() and text.isdigit() and len(text) < 16:
+        return Int512(int(text))
     if not _NUMBER_TEXT.fullmatch(text):
         if re.fullmatch(r"[+-]?(inf|infinity|[0-9.]+[pP][+-]?[0-9]+)", text, re.I):
             raise NotDecided(f"number form {text!r}")
