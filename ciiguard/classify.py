@@ -27,10 +27,13 @@ def classify_by_tags(resource: Resource, settings: Settings) -> Classification:
     key = settings.classification_key.lower()
     value = None
     found = False
-    for k, v in (tags or {}).items():
-        if isinstance(k, str) and k.strip().lower() == key:
-            value, found = v, True
-            break
+    # Tag keys are case-sensitive at most clouds: "Data-Classification" and "data-classification"
+    # can both be set. The strictest of them decides, so a decoy "public" cannot hide "personal".
+    candidates = [
+        v for k, v in (tags or {}).items() if isinstance(k, str) and k.strip().lower() == key
+    ]
+    if candidates:
+        value, found = min(candidates, key=lambda v: _leniency(v, settings)), True
     unknown_defaults = (tags or {}).get("__unknown__")
     if not found and isinstance(unknown_defaults, Unknown):
         return Classification(True, None, "provider default_tags are not known before apply")
@@ -54,3 +57,13 @@ def classify_by_tags(resource: Resource, settings: Settings) -> Classification:
         text or None,
         f"unrecognised {settings.classification_key} value {value!r} (treated as in scope)",
     )
+
+
+def _leniency(value: object, settings: Settings) -> int:
+    """How far a classification value lets a resource out of scope (0: not at all)."""
+    if isinstance(value, Unknown):
+        return 0
+    text = str(value).strip().lower() if value is not None else ""
+    if text in settings.in_scope_values:
+        return 1
+    return 3 if text in settings.out_of_scope_values else 2

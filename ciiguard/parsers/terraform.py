@@ -61,6 +61,7 @@ class ProviderConfig:
     file: str | None
     line: int | None
     implicit: bool = False
+    profile: Any = None  # a shared-config profile the provider reads (its region may come from it)
 
 
 def _ref_key(expr: Expr) -> str | None:
@@ -174,13 +175,14 @@ class ModuleInstance(Scope):
     # -- providers ----------------------------------------------------------
     def _provider_config(self, located: Located) -> ProviderConfig:
         block = located.block
-        name = block.labels[0]
+        local_name = block.labels[0]
+        name = self.mod.provider_types.get(local_name, local_name)  # required_providers type
         alias_attr = block.body.attr("alias")
         alias = None
         if alias_attr is not None:
             a = Evaluator(self).evaluate(alias_attr.expr)
             alias = a if isinstance(a, str) else None
-        key = f"{name}.{alias}" if alias else name
+        key = f"{local_name}.{alias}" if alias else local_name
         shown = f"{self.module_path}:{key}" if self.module_path else key
         region_attr = block.body.attr("region")
         region: Any = None
@@ -197,17 +199,22 @@ class ModuleInstance(Scope):
                     tags = Evaluator(self).evaluate(ta.expr)
         hop = Hop(
             f"provider {shown}",
-            located.file,
+            located.file_of("region"),
             (region_attr.line if region_attr else block.line),
             render_value(region) if region_attr is not None and not trace else None,
         )
-        return ProviderConfig(shown, name, region, (hop, *trace), tags, located.file, block.line)
+        profile_attr = block.body.attr("profile")
+        profile = Evaluator(self).evaluate(profile_attr.expr) if profile_attr else None
+        return ProviderConfig(
+            shown, name, region, (hop, *trace), tags, located.file, block.line, profile=profile
+        )
 
     def provider_for(self, key: str) -> ProviderConfig:
         cfg = self.providers.get(key)
         if cfg is not None:
             return cfg
-        name = key.split(".", 1)[0]
+        local_name = key.split(".", 1)[0]
+        name = self.mod.provider_types.get(local_name, local_name)
         shown = f"{self.module_path}:{key}" if self.module_path else key
         cfg = ProviderConfig(
             shown,
@@ -349,11 +356,20 @@ class _RootEvaluation:
             self.ctx.cwd,
             self.ctx.reads,
             self.parser.load,
+            None if self.ctx.settings.allow_outside_root else self._outside,
         )
         for e in errors:
             self.out.errors.append(ScanIssue(e.file, e.line, e.message))
         root = ModuleInstance(self, mod, "", values, {}, (self.root_dir.resolve(),))
         self.walk(root, module_key="")
+
+    def _outside(self, path: Path) -> bool:
+        """Whether a file resolves outside every scanned path (a symlink out of the tree)."""
+        try:
+            real = path.resolve()
+        except (OSError, RuntimeError):
+            return True
+        return not any(_within(real, r) for r in self.ctx.roots)
 
     def walk(self, inst: ModuleInstance, module_key: str) -> None:
         for located in inst.mod.resources:
@@ -452,7 +468,17 @@ class _RootEvaluation:
         self, parent: ModuleInstance, name: str, source: str, call: Located, address: str
     ) -> Path | None:
         if source.startswith(("./", "../")) or source in (".", ".."):
-            target = (parent.mod.dir / source).resolve()
+            try:
+                target = (parent.mod.dir / source).resolve()
+            except (OSError, RuntimeError):  # a symbolic link loop
+                self.out.errors.append(
+                    ScanIssue(
+                        call.file,
+                        call.block.line,
+                        f"module {name!r} source {source!r} is a symbolic link loop",
+                    )
+                )
+                return None
             if not self.ctx.settings.allow_outside_root and not any(
                 _within(target, r) for r in self.ctx.roots
             ):
@@ -599,7 +625,7 @@ class _RootEvaluation:
             comments = self.comments_near(inst.mod, located)
             attrs = evaluate_body(ev, block.body, "", block_lines, top=True)
             provider_key = inst._provider_key_of(block, rtype)
-            region = self.resolve_region(inst, provider_key, (ev, block, located.file), rtype)
+            region = self.resolve_region(inst, provider_key, (ev, block, located), rtype)
             cfg = inst.provider_for(provider_key)
             facts = self.catalogue.facts(cfg.provider)
             tag_attr = facts.tag_attribute if facts else "tags"
@@ -646,13 +672,13 @@ class _RootEvaluation:
         self,
         inst: ModuleInstance,
         provider_key: str,
-        own: tuple[Evaluator, Block, str] | None,
+        own: tuple[Evaluator, Block, Located] | None,
         rtype: str,
     ) -> RegionInfo:
         cfg = inst.provider_for(provider_key)
         facts = self.catalogue.facts(cfg.provider)
         if own is not None and facts is not None:
-            ev, block, file = own
+            ev, block, located = own
             for arg in facts.region_arguments:
                 a = block.body.attr(arg)
                 if a is None:
@@ -665,7 +691,7 @@ class _RootEvaluation:
                 )
                 hop = Hop(
                     f"{arg} argument of {block.labels[0]}.{block.labels[1]}",
-                    file,
+                    located.file_of(arg),
                     a.line,
                     render_value(value) if not trace else None,
                 )
@@ -681,6 +707,13 @@ class _RootEvaluation:
                     return RegionInfo(
                         env[var], (*cfg.hops, Hop(f"environment {var}", value=f'"{env[var]}"'))
                     )
+            if facts.default_region and cfg.profile is not None:
+                return RegionInfo(  # the provider then takes the region from that profile
+                    None,
+                    cfg.hops,
+                    f"provider {cfg.key} sets no region but reads profile "
+                    f"{render_value(cfg.profile)}, whose region ciiguard does not read",
+                )
             if facts.default_region:
                 return RegionInfo(
                     facts.default_region,
@@ -852,7 +885,16 @@ class TerraformParser:
                     ctx.reads.add(
                         directory
                     )  # a module directory outside the walk: its listing matters
-                    tf = sorted(p for p in directory.iterdir() if p.is_file() and self.claims(p))
+                    try:
+                        tf = sorted(
+                            p for p in directory.iterdir() if p.is_file() and self.claims(p)
+                        )
+                    except OSError as exc:
+                        shown = ctx.display(directory)
+                        out.errors.append(
+                            ScanIssue(shown, None, f"cannot list module: {exc.strerror or exc}")
+                        )
+                        tf = []
                 mod = load_module(directory, tf, loader.load)
                 for e in mod.errors:
                     out.errors.append(ScanIssue(e.file, e.line, e.message))
@@ -886,7 +928,10 @@ def _local_calls(mod: ModuleDef) -> list[Path]:
         if src is not None and isinstance(src.expr, Literal) and isinstance(src.expr.value, str):
             s = src.expr.value
             if s.startswith(("./", "../")):
-                out.append((mod.dir / s).resolve())
+                try:
+                    out.append((mod.dir / s).resolve())
+                except (OSError, RuntimeError):
+                    continue  # a symbolic link loop: reported when the call is evaluated
     return out
 
 

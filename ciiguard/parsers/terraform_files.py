@@ -8,6 +8,10 @@ command-line order.
 from __future__ import annotations
 
 import json
+import os
+import re
+import shlex
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,11 +20,19 @@ from typing import Any
 from ciiguard.errors import InputError
 from ciiguard.model import Hop, Unknown
 from ciiguard.parsers.evaluator import Evaluator, Scope, render_value
-from ciiguard.parsers.functions import normalise_number
+from ciiguard.parsers.functions import FunctionError, normalise_number
 from ciiguard.parsers.hcl_ast import Attribute, Block, HclFile, Name
 from ciiguard.parsers.hcl_reader import parse_expression, parse_hcl
+from ciiguard.parsers.terraform_overrides import (
+    apply_override,
+    is_override,
+    repeated_arguments,
+    repeated_declarations,
+)
 
-MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_FILE_BYTES = 20 * 1024 * 1024  # default per-file cap (--max-file-size changes it)
+# Terraform reads these like command-line options (-var, -var-file) before the real ones.
+CLI_ARGS_ENV = ("TF_CLI_ARGS", "TF_CLI_ARGS_plan", "TF_CLI_ARGS_apply")
 
 
 @dataclass
@@ -29,6 +41,12 @@ class Located:
 
     file: str
     block: Block
+    # arguments an override file replaced: argument name -> that file (for provenance)
+    origins: dict[str, str] = field(default_factory=dict)
+
+    def file_of(self, argument: str) -> str:
+        """The file an argument of the block was written in (an override file, or the block's)."""
+        return self.origins.get(argument, self.file)
 
 
 @dataclass
@@ -51,6 +69,8 @@ class ModuleDef:
     data: dict[tuple[str, str], Located] = field(default_factory=dict)
     module_calls: list[Located] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
+    # provider local name -> provider type, from required_providers ("amazon" -> "aws")
+    provider_types: dict[str, str] = field(default_factory=dict)
 
     def resource_block(self, rtype: str, name: str) -> Located | None:
         for r in self.resources:
@@ -59,19 +79,36 @@ class ModuleDef:
         return None
 
 
-def read_bytes(path: Path, display: str) -> bytes:
-    """Read a source file; errors (missing, unreadable, too large) name the file."""
+def read_bytes(path: Path, display: str, limit: int | None = None) -> bytes:
+    """Read a source file; errors (missing, unreadable, not a regular file, larger than ``limit``
+    bytes) name the file. Never opens a FIFO or device and never reads past the limit, so a file
+    named ``main.tf`` that is really ``/dev/zero`` or a pipe cannot hang the scan."""
+    cap = MAX_FILE_BYTES if limit is None else limit
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise InputError(
-                display, None, f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB"
-            )
-        return path.read_bytes()
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError(display, None, "not a regular file")
+        if st.st_size > cap:
+            raise InputError(display, None, f"file is larger than the limit ({size_text(cap)})")
+        with open(path, "rb") as fh:
+            data = fh.read(cap + 1)
+        if len(data) > cap:
+            raise InputError(display, None, f"file is larger than the limit ({size_text(cap)})")
+        return data
     except PermissionError:
         raise InputError(display, None, "permission denied") from None
     except OSError as exc:
         raise InputError(display, None, f"cannot read file: {exc.strerror or exc}") from None
+    except RuntimeError:  # pathlib's "Symlink loop" on some Python versions
+        raise InputError(display, None, "cannot read file: symbolic link loop") from None
+
+
+def size_text(n: int) -> str:
+    """A byte count as users write it for --max-file-size (``20MiB``, ``512KiB``, ``100B``)."""
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size and n % size == 0:
+            return f"{n // size}{unit}"
+    return f"{n}B"
 
 
 def read_text(path: Path, display: str) -> str:
@@ -87,17 +124,45 @@ def read_text(path: Path, display: str) -> str:
 def load_module(
     directory: Path, tf_files: list[Path], load: Callable[[Path], HclFile]
 ) -> ModuleDef:
-    """Parse every ``.tf``/``.tf.json`` file of a directory into one ModuleDef; errors are collected."""
+    """Parse every ``.tf``/``.tf.json`` file of a directory into one ModuleDef; errors are collected.
+
+    Override files are merged last, in lexical order; anything declared twice is an error.
+    """
     mod = ModuleDef(directory)
-    for path in sorted(tf_files):
+    ordered = sorted(tf_files, key=lambda p: (is_override(p.name), p.name))
+    for path in ordered:
         try:
             hcl = load(path)
         except InputError as exc:
             mod.errors.append(exc)
             continue
+        mod.errors.extend(repeated_arguments(hcl))
+        if is_override(path.name):
+            mod.errors.extend(apply_override(mod, hcl))
+        else:
+            _index(mod, hcl)
         mod.files.append(hcl)
-        _index(mod, hcl)
+    mod.errors.extend(
+        repeated_declarations([f for f in mod.files if not is_override(Path(f.path).name)])
+    )
+    mod.provider_types = provider_local_names(mod.files)
     return mod
+
+
+def provider_local_names(files: list[HclFile]) -> dict[str, str]:
+    """``required_providers`` local names and the provider type each stands for (the last part of
+    its source address: ``amazon = { source = "hashicorp/aws" }`` makes ``amazon`` an AWS provider)."""
+    out: dict[str, str] = {}
+    ev = Evaluator(Scope())
+    for hcl in files:
+        for tf in hcl.body.blocks_of("terraform"):
+            for req in tf.body.blocks_of("required_providers"):
+                for a in req.body.attributes:
+                    spec = ev.evaluate(a.expr)
+                    source = spec.get("source") if isinstance(spec, dict) else None
+                    if isinstance(source, str) and source.strip():
+                        out[a.name] = source.strip().rsplit("/", 1)[-1].lower()
+    return out
 
 
 def _index(mod: ModuleDef, hcl: HclFile) -> None:
@@ -157,8 +222,14 @@ def root_variable_values(
     cwd: Path,
     reads: set[Path] | None = None,
     load: Callable[[Path], HclFile] | None = None,
+    outside: Callable[[Path], bool] | None = None,
 ) -> tuple[dict[str, VarValue], list[InputError]]:
-    """Values of a root module's variables, following Terraform's precedence, with provenance."""
+    """Values of a root module's variables, following Terraform's precedence, with provenance.
+
+    ``outside`` tells which files lie outside the scanned directory: an automatically loaded
+    tfvars file that resolves there (a symlink) is refused, never silently read. Files the
+    operator names (``--var-file``, ``-var-file`` in ``TF_CLI_ARGS*``) are read wherever they are.
+    """
     reads = reads if reads is not None else set()
     values: dict[str, VarValue] = {}
     errors: list[InputError] = []
@@ -168,7 +239,7 @@ def root_variable_values(
         if default is not None:
             v = ev.evaluate(default.expr)
             values[name] = VarValue(
-                v, (Hop(f"var.{name}", var.file, default.line, render_value(v)),)
+                v, (Hop(f"var.{name}", var.file_of("default"), default.line, render_value(v)),)
             )
     for key in sorted(settings_env):
         if key.startswith("TF_VAR_") and key[7:] in mod.variables:
@@ -189,13 +260,28 @@ def root_variable_values(
     files = [mod.dir / "terraform.tfvars", mod.dir / "terraform.tfvars.json", *auto]
     for f in files:
         if f.is_file():
+            if outside is not None and outside(f):
+                errors.append(
+                    InputError(
+                        display(f),
+                        None,
+                        "this variables file is a link to a file outside the scanned directory "
+                        "(use --allow-outside-root to read it)",
+                    )
+                )
+                continue
             reads.add(f.resolve())
             errors.extend(_apply_var_file(f, display(f), values, mod, load))
-    for kind, item in var_inputs:
+    env_inputs, env_errors = _cli_args_env(settings_env)
+    errors.extend(env_errors)
+    given = [(k, v, src) for k, v, src in env_inputs] + [(k, v, "") for k, v in var_inputs]
+    for kind, item, source in given:
         if kind == "file":
-            path = Path(item) if Path(item).is_absolute() else cwd / item
+            base = mod.dir if source else cwd  # TF_CLI_ARGS paths: from where terraform runs
+            path = Path(item) if Path(item).is_absolute() else base / item
             if not path.is_file():
-                errors.append(InputError(item, None, "--var-file not found"))
+                where = f"environment {source}" if source else item
+                errors.append(InputError(where, None, f"-var-file {item!r} not found"))
                 continue
             reads.add(path.resolve())
             errors.extend(_apply_var_file(path, display(path), values, mod, load))
@@ -204,12 +290,13 @@ def root_variable_values(
             name = name.strip()
             if name not in mod.variables:
                 continue  # a --var for another root module
+            what = f"environment {source}" if source else "--var"
             try:
-                v = _cli_value(text, mod.variables.get(name), f"--var {name}")
+                v = _cli_value(text, mod.variables.get(name), f"{what} {name}")
             except InputError as exc:
                 errors.append(exc)
                 continue
-            values[name] = VarValue(v, (Hop(f"var.{name}", "--var", None, render_value(v)),))
+            values[name] = VarValue(v, (Hop(f"var.{name}", what, None, render_value(v)),))
     for name in mod.variables:
         if name not in values:
             values[name] = VarValue(
@@ -224,6 +311,32 @@ def root_variable_values(
                 ),
             )
     return values, errors
+
+
+def _cli_args_env(env: dict[str, str]) -> tuple[list[tuple[str, str, str]], list[InputError]]:
+    """``-var``/``-var-file`` options in ``TF_CLI_ARGS``, ``TF_CLI_ARGS_plan`` and
+    ``TF_CLI_ARGS_apply``: Terraform inserts them before the command line's own options."""
+    out: list[tuple[str, str, str]] = []
+    errors: list[InputError] = []
+    for name in CLI_ARGS_ENV:
+        raw = env.get(name)
+        if not raw:
+            continue
+        try:
+            words = shlex.split(raw)
+        except ValueError as exc:
+            errors.append(InputError(f"environment {name}", None, f"cannot split arguments: {exc}"))
+            continue
+        i = 0
+        while i < len(words):
+            opt, eq, value = words[i].partition("=")
+            if opt in ("-var", "--var", "-var-file", "--var-file"):
+                if not eq:
+                    i += 1
+                    value = words[i] if i < len(words) else ""
+                out.append(("file" if opt.endswith("file") else "var", value, name))
+            i += 1
+    return out, errors
 
 
 def _apply_var_file(
@@ -244,14 +357,31 @@ def _apply_var_file(
         return [exc]
     if path.name.endswith(".json"):
         try:
-            data = json.loads(text, parse_float=float)
+            data = json.loads(text, parse_float=float, object_pairs_hook=_unique_keys)
         except json.JSONDecodeError as exc:
             return [InputError(shown, exc.lineno, f"invalid JSON: {exc.msg}")]
+        except _RepeatedKey as exc:
+            line = _json_key_lines(text, exc.key, second=True).get(exc.key)
+            return [
+                InputError(
+                    shown,
+                    line,
+                    f'key "{exc.key}" appears twice in one object; Terraform rejects this',
+                )
+            ]
+        except RecursionError:
+            return [InputError(shown, None, "JSON nested too deeply")]
+        except ValueError as exc:  # e.g. an integer with more digits than Python converts
+            return [InputError(shown, None, f"invalid JSON value: {exc}")]
         if not isinstance(data, dict):
             return [InputError(shown, 1, "a .tfvars.json file must hold a JSON object")]
         lines = _json_key_lines(text)
         for name, raw in data.items():
-            v = _from_json(raw)
+            try:
+                v = _from_json(raw)
+            except (RecursionError, FunctionError) as exc:
+                what = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+                return [InputError(shown, lines.get(name), f"value of {name!r}: {what}")]
             values[name] = VarValue(
                 v, (Hop(f"var.{name}", shown, lines.get(name), render_value(v)),)
             )
@@ -264,6 +394,9 @@ def _apply_var_file(
 
 
 def _assign_tfvars(hcl: HclFile, shown: str, values: dict[str, VarValue]) -> list[InputError]:
+    repeated = repeated_arguments(hcl)
+    if repeated:
+        return repeated
     if hcl.body.blocks:
         b = hcl.body.blocks[0]
         return [
@@ -288,9 +421,30 @@ def _from_json(v: Any) -> Any:
     return v
 
 
-def _json_key_lines(text: str) -> dict[str, int]:
-    """Line of each top-level key in a small JSON object (best effort, for provenance)."""
+class _RepeatedKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refusing a repeated key (HCL's JSON reader rejects them too)."""
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise _RepeatedKey(k)
+        out[k] = v
+    return out
+
+
+_COLON = re.compile(r"\s*:")
+
+
+def _json_key_lines(text: str, only: str | None = None, second: bool = False) -> dict[str, int]:
+    """Line of each top-level key in a JSON object (best effort, for provenance); with ``second``,
+    the line where ``only`` appears for the second time."""
     out: dict[str, int] = {}
+    count = 0
     depth = 0
     line = 1
     i = 0
@@ -306,10 +460,14 @@ def _json_key_lines(text: str) -> dict[str, int]:
                 continue
             if ch == '"':
                 in_str = False
-                if depth == 1:
-                    rest = text[i + 1 :].lstrip()
-                    if rest.startswith(":"):
-                        out.setdefault(text[start + 1 : i], line)
+                if depth == 1 and _COLON.match(text, i + 1):
+                    key = text[start + 1 : i]
+                    if not second:
+                        out.setdefault(key, line)
+                    elif key == only:
+                        count += 1
+                        if count == 2:
+                            return {key: line}
         elif ch == '"':
             in_str = True
             start = i
