@@ -25,7 +25,7 @@ from ciiguard.catalogue import Catalogue, load_builtin
 from ciiguard.model import ParseOutput, Unknown
 from ciiguard.parsers import numbers
 from ciiguard.parsers.base import ParseContext
-from ciiguard.parsers.evaluator import deep_unknown
+from ciiguard.parsers.evaluator import convert_to_type, deep_unknown
 from ciiguard.parsers.hcl_reader import parse_hcl
 from ciiguard.parsers.terraform import ModuleInstance, TerraformParser, _RootEvaluation
 from ciiguard.parsers.terraform_files import load_module, root_variable_values
@@ -440,3 +440,27 @@ def test_try_does_not_hide_undeclared_references(terraform: Terraform, tmp_path:
     root, _ = ciiguard_root(work)
     assert deep_unknown(root.output("a")) is not None
     assert deep_unknown(root.output("b")) is not None
+
+
+@pytest.mark.slow
+def test_convert_to_type_matches_terraform(terraform: Terraform, tmp_path: Path) -> None:
+    """What root_variable_values should apply: evaluator.convert_to_type against Terraform."""
+    work = copy_corpus("typed-variables", tmp_path)
+    terraform.init(work)
+    plan = terraform.plan_json(work)
+    root, raw = ciiguard_root(work)
+    problems = []
+    decided = 0
+    for name, v in plan["planned_values"]["outputs"].items():
+        type_attr = root.mod.variables[name].block.body.attr("type")
+        assert type_attr is not None
+        ours = convert_to_type(raw[name], type_attr.expr)
+        if deep_unknown(ours) is not None:
+            continue
+        decided += 1
+        try:
+            same(v["value"], ours, f"var.{name}")
+        except Mismatch as exc:
+            problems.append(str(exc))
+    assert not problems, "\n".join(problems)
+    assert decided == len(plan["planned_values"]["outputs"])

@@ -18,6 +18,7 @@ from ciiguard.parsers.functions import (
     TfSet,
     collection_in,
     equal,
+    make_set,
     nfc,
     to_bool,
     to_number,
@@ -536,6 +537,92 @@ class Evaluator:
             else:
                 result_obj[ks] = val
         return result_obj if e.is_object else result_list
+
+
+def convert_to_type(value: Value, type_expr: Expr) -> Value:
+    """A variable's value converted to its declared ``type``, as Terraform does before use.
+
+    ``"3"`` for ``number`` becomes 3, ``set(string)`` sorts and de-duplicates, ``list(string)``
+    turns numbers into strings, ``object({...})`` drops undeclared attributes and fills
+    ``optional(...)`` ones. Returns Unknown(error=True) when Terraform would reject the value and
+    Unknown when ciiguard cannot tell.
+    """
+    try:
+        return _convert(value, type_expr)
+    except NotDecided as exc:
+        return Unknown(f"ciiguard cannot decide the type conversion: {exc}")
+    except FunctionError as exc:
+        return _err(f"value does not match the declared type: {exc}")
+
+
+_PRIMITIVE_TYPES = ("string", "number", "bool")
+
+
+def _convert(v: Value, t: Expr) -> Value:
+    if isinstance(v, Unknown):
+        return v
+    if isinstance(t, Name) and t.name == "any":
+        return v
+    if v is None:
+        return None
+    if isinstance(t, Name) and t.name in _PRIMITIVE_TYPES:
+        if isinstance(v, (list, dict)):
+            raise FunctionError(f"a {t.name} is required")
+        if t.name == "string":
+            return to_string(v)
+        if t.name == "number":
+            return to_number(v)
+        return to_bool(v)
+    if isinstance(t, Call):
+        args = t.args
+        if t.name in ("list", "set") and len(args) == 1:
+            if not isinstance(v, list):
+                raise FunctionError(f"a {t.name} is required")
+            items = [_convert(x, args[0]) for x in v]
+            if isinstance(args[0], Name) and args[0].name == "any":
+                items = unify(items)
+            if t.name == "set":
+                return make_set(items)
+            return items
+        if t.name == "map" and len(args) == 1:
+            if not isinstance(v, dict):
+                raise FunctionError("a map is required")
+            converted = {k: _convert(x, args[0]) for k, x in v.items()}
+            if isinstance(args[0], Name) and args[0].name == "any":
+                converted = dict(zip(converted, unify(list(converted.values())), strict=True))
+            return converted
+        if t.name == "tuple" and len(args) == 1 and isinstance(args[0], TupleExpr):
+            types = args[0].items
+            if not isinstance(v, list) or len(v) != len(types):
+                raise FunctionError(f"a tuple of {len(types)} elements is required")
+            return [_convert(x, ty) for x, ty in zip(v, types, strict=True)]
+        if t.name == "object" and len(args) == 1 and isinstance(args[0], ObjectExpr):
+            if not isinstance(v, dict):
+                raise FunctionError("an object is required")
+            out: dict[str, Value] = {}
+            for k_expr, ty in args[0].items:
+                if not isinstance(k_expr, Literal) or not isinstance(k_expr.value, str):
+                    raise NotDecided("object type attribute names")
+                name = k_expr.value
+                optional = isinstance(ty, Call) and ty.name == "optional"
+                inner = ty.args[0] if isinstance(ty, Call) and optional and ty.args else ty
+                if name in v and v[name] is not None:
+                    out[name] = _convert(v[name], inner)
+                elif optional:
+                    default = ty.args[1] if isinstance(ty, Call) and len(ty.args) > 1 else None
+                    if default is None:
+                        out[name] = None
+                    else:
+                        d = Evaluator(Scope()).evaluate(default)
+                        if is_unknown(d):
+                            raise NotDecided("optional attribute default")
+                        out[name] = _convert(d, inner)
+                elif name in v:
+                    out[name] = None
+                else:
+                    raise FunctionError(f"attribute {name!r} is required")
+            return out
+    raise NotDecided("type constraint form")
 
 
 def _not_null(v: Value) -> Value:
