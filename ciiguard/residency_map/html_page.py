@@ -374,8 +374,8 @@ def _card(m: ResidencyMap, node: MapNode) -> list[str]:
         out.append("<dt>data</dt><dd>not in scope</dd>")
     if node.where:
         out.append(f"<dt>source</dt><dd><code>{_e(node.where)}</code> ({_e(node.input)})</dd>")
-    outgoing = [e for e in m.edges if e.source == node.id]
-    incoming = [e for e in m.edges if e.target == node.id]
+    outgoing = m.outgoing(node.id)
+    incoming = m.incoming(node.id)
     if outgoing or incoming:
         items = [_flow_item(m, e, True) for e in outgoing]
         items += [_flow_item(m, e, False) for e in incoming]
@@ -401,7 +401,7 @@ def _violations(m: ResidencyMap) -> list[str]:
         v = mv.violation
         flag = violation_flag(v)
         where = f"{v.file}:{v.line}" if v.file and v.line else (v.file or "")
-        on_nodes = sorted(set(mv.nodes) | {m_e.source for m_e in m.edges if m_e.id in mv.edges})
+        on_nodes = list(mv.nodes)  # the sources of its flows are among them
         links = ", ".join(_node_link(m.node(n)) for n in on_nodes)
         on_map = f"<div>on the map: {links}</div>" if links else "<div>not drawn on the map</div>"
         fill, ink = badge_colors(flag)

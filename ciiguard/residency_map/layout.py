@@ -272,10 +272,19 @@ def _place_label(
     spots: list[tuple[float, float]], w: float, placed: list[Box]
 ) -> tuple[float, float]:
     """The first spot along the edge where the label covers no node and no other label."""
+    xs = [cx for cx, _ in spots]
+    ys = [cy for _, cy in spots]
+    reach = Box(
+        min(xs) - w / 2,
+        min(ys) - 3 * LABEL_H,
+        max(xs) - min(xs) + w,
+        max(ys) - min(ys) + 6 * LABEL_H,
+    )
+    near = [other for other in placed if _overlaps(reach, other)]
     for nudge in (0.0, -LABEL_H, LABEL_H, -2 * LABEL_H, 2 * LABEL_H):
         for cx, cy in spots:
             box = Box(cx - w / 2, cy + nudge - LABEL_H + 2, w, LABEL_H)
-            if not any(_overlaps(box, other) for other in placed):
+            if not any(_overlaps(box, other) for other in near):
                 placed.append(box)
                 return cx, cy + nudge
     cx, cy = spots[0]

@@ -10,6 +10,7 @@ map shows every place the data ends up. Violations are linked to the nodes and e
 from __future__ import annotations
 
 import enum
+import functools
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -149,6 +150,14 @@ class SideGroup:
         return tuple(n for c in self.clouds for r in c.regions for n in r.nodes)
 
 
+@dataclass
+class _MapIndex:
+    nodes: dict[str, MapNode]
+    violations: dict[str, MapViolation]
+    outgoing: dict[str, list[MapEdge]]
+    incoming: dict[str, list[MapEdge]]
+
+
 @dataclass(frozen=True)
 class ResidencyMap:
     title: str
@@ -160,27 +169,41 @@ class ResidencyMap:
     warnings: tuple[ScanIssue, ...] = ()
     files: tuple[str, ...] = ()
 
-    def node(self, node_id: str) -> MapNode:
-        return self._nodes()[node_id]
+    @functools.cached_property
+    def _index(self) -> _MapIndex:
+        """Lookups the renderers make per node and edge, built once (maps can be large)."""
+        index = _MapIndex(
+            nodes={n.id: n for n in self.nodes},
+            violations={v.id: v for v in self.violations},
+            outgoing={n.id: [] for n in self.nodes},
+            incoming={n.id: [] for n in self.nodes},
+        )
+        for e in self.edges:
+            index.outgoing[e.source].append(e)
+            index.incoming[e.target].append(e)
+        return index
 
-    def _nodes(self) -> dict[str, MapNode]:
-        return {n.id: n for n in self.nodes}
+    def node(self, node_id: str) -> MapNode:
+        return self._index.nodes[node_id]
 
     def violation(self, violation_id: str) -> MapViolation:
-        return next(v for v in self.violations if v.id == violation_id)
+        return self._index.violations[violation_id]
+
+    def outgoing(self, node_id: str) -> list[MapEdge]:
+        return self._index.outgoing[node_id]
+
+    def incoming(self, node_id: str) -> list[MapEdge]:
+        return self._index.incoming[node_id]
 
     def policies_of(self, node_id: str) -> tuple[str, ...]:
         """Policies violated by the node itself or by a flow into or out of it (for filtering)."""
         ids = set(self.node(node_id).violations)
-        for e in self.edges:
-            if node_id in (e.source, e.target):
-                ids.update(e.violations)
-        by_id = {v.id: v.violation.policy for v in self.violations}
-        return tuple(sorted({by_id[i] for i in ids}))
+        for e in self.outgoing(node_id) + self.incoming(node_id):
+            ids.update(e.violations)
+        return tuple(sorted({self.violation(i).violation.policy for i in ids}))
 
     def edge_policies(self, edge: MapEdge) -> tuple[str, ...]:
-        by_id = {v.id: v.violation.policy for v in self.violations}
-        return tuple(sorted({by_id[i] for i in edge.violations}))
+        return tuple(sorted({self.violation(i).violation.policy for i in edge.violations}))
 
     @property
     def complete(self) -> bool:
@@ -529,19 +552,14 @@ def _place_violations(
     the node whose data flows. A finding on a resource that is not drawn (say a replication
     configuration) goes on the flows that resource declares; anything else is listed apart.
     """
+    by_declarer: dict[_Key, list[tuple[str, _DraftEdge]]] = {}
+    for eid, de in zip(edge_ids, edges, strict=True):
+        by_declarer.setdefault(de.declarer, []).append((eid, de))
     out: list[MapViolation] = []
     for i, v in enumerate(violations, 1):
         res = index.pick(v.resource, None, v.file)
         node = ids.get(_rkey(res)) if res is not None else None
-        declared = (
-            [
-                (eid, de)
-                for eid, de in zip(edge_ids, edges, strict=True)
-                if de.declarer == _rkey(res)
-            ]
-            if res is not None
-            else []
-        )
+        declared = by_declarer.get(_rkey(res), []) if res is not None else []
         about_node = (
             res is not None
             and node is not None
