@@ -277,3 +277,36 @@ def test_dot_renders_with_graphviz(builder) -> None:
     assert len(edges) == len(m.edges)
     red = [g for g in edges if "cross-border" in (g.get("class") or "")]
     assert len(red) == sum(1 for e in m.edges if e.cross_border)
+
+
+def test_flows_that_jump_a_column_run_below_it_and_labels_keep_off_boxes() -> None:
+    from ciiguard.model import Location
+    from ciiguard.residency_map.layout import LABEL_CHAR, LABEL_H, Box, edge_label
+
+    unknown_dest = flow("aws_s3_bucket.cn", "aws_s3_bucket.cn", None, line=5)
+    m = build_map(
+        result(
+            [
+                res("aws_s3_bucket.cn", CN, flows=(unknown_dest,)),
+                res("aws_s3_bucket.hk", HK, line=2),
+            ]
+        )
+    )
+    assert [s.location for s in m.sides][-1] is Location.UNKNOWN
+    lay = layout(m)
+    (edge,) = m.edges
+    d = lay.edges[edge.id].d
+    assert re.fullmatch(r"M[\d.]+,[\d.]+ H[\d.]+ V[\d.]+ H[\d.]+ V[\d.]+ H[\d.]+", d), d
+    xs = [float(x) for x in re.findall(r"[HM]([\d.]+)", d)][1:3]  # the two vertical runs
+    bus_y = float(re.findall(r"V([\d.]+)", d)[0])
+    assert bus_y > lay.columns_bottom
+    sides = [g.box for g in lay.groups if g.level == "side"]
+    for x in xs:
+        assert not any(b.x <= x <= b.right for b in sides), (x, sides)
+    p = lay.edges[edge.id]
+    w = len(edge_label(edge)) * LABEL_CHAR + 6
+    label = Box(p.label_x - w / 2, p.label_y - LABEL_H + 2, w, LABEL_H)
+    for b in lay.nodes.values():
+        assert (
+            label.right <= b.x or b.right <= label.x or label.bottom <= b.y or b.bottom <= label.y
+        )

@@ -31,7 +31,7 @@ NODE_GAP = 8
 EMPTY_H = 40
 LANE_STEP = 16
 BULGE = 64
-BUS_STEP = 10
+BUS_STEP = 18
 LEGEND_H = 56
 LEVELS = ("side", "cloud", "region")
 NODE_W = COL_W - 2 * (SIDE_PAD + CLOUD_PAD + REGION_PAD)
@@ -158,7 +158,7 @@ def layout(m: ResidencyMap, header: bool = True) -> Layout:
     bottom = top + col_h
 
     edges, bus_lanes, right_extra = _route(m.edges, nodes, column, bottom)
-    legend_y = bottom + (BUS_STEP * (bus_lanes + 1) + 8 if bus_lanes else 0) + 20
+    legend_y = bottom + (BUS_STEP * bus_lanes + LABEL_H + 8 if bus_lanes else 0) + 20
     width = MARGIN * 2 + len(m.sides) * COL_W + (len(m.sides) - 1) * GUTTER + right_extra
     border_x = None
     if len(m.sides) >= 2:
@@ -262,7 +262,7 @@ def _route(
             gx1 = x1 + step * (SIDE_PAD + CLOUD_PAD + REGION_PAD + off)
             gx2 = x2 - step * (SIDE_PAD + CLOUD_PAD + REGION_PAD + off)
             d = f"M{_n(x1)},{_n(y1)} H{_n(gx1)} V{_n(yb)} H{_n(gx2)} V{_n(y2)} H{_n(x2)}"
-            spots = [(gx1 + (gx2 - gx1) * t, yb - 1) for t in SPOTS]
+            spots = [(gx1 + (gx2 - gx1) * t, yb + LABEL_H) for t in SPOTS]  # under the bus
         cx, cy = _place_label(spots, w, placed)
         paths[e.id] = EdgePath(e.id, d, cx, cy)
     return paths, bus, right_extra
