@@ -36,6 +36,8 @@ def test_failed_scan_comment() -> None:
     assert first[3] == "`tests/fixtures/gate/suppress/main.tf:19`"
     assert first[4] == "us-east-1"
     assert "<summary>Suppressed and exempted findings (4)</summary>" in md
+    # text that looks like an HTML tag is shown, not swallowed by the renderer
+    assert "(write: ciiguard:ignore CII001 &lt;why this is acceptable&gt;)" in md
     assert "### What to do" in md
     assert "**CII001** (Cybersecurity Law art. 37; PIPL art. 40; Data Security Law art. 31)" in md
     assert "`ciiguard explain CII002`" in md and "cross-border-approval-expires" in md

@@ -13,13 +13,18 @@ from ciiguard.reporters.common import active, by_status, label, tally, verdict, 
 MARKER = "<!-- ciiguard-report -->"
 
 
-def _cell(text: object) -> str:
+def _flat(text: object) -> str:
     return " ".join(str(text if text is not None else "").split()).replace("|", "\\|")
 
 
+def _cell(text: object) -> str:
+    """Plain text on one line: pipes escaped, and ``<...>`` shown rather than read as HTML."""
+    return _flat(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _code(text: object) -> str:
-    value = _cell(text)
-    return f"`{value}`" if value and "`" not in value else value
+    value = _flat(text)
+    return f"`{value}`" if value and "`" not in value else _cell(value)
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
