@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -173,7 +174,7 @@ def test_progress_only_on_a_terminal_outside_ci() -> None:
 
 def test_progress_line_is_rewritten_in_place_and_erased() -> None:
     stream = FakeTty(True)
-    p = Progress(stream, enabled=True, delay=0, interval=0)
+    p = Progress(stream, enabled=True, delay=0, interval=0, tick=None)
     p("parsing 12 files (terraform)")
     p("resolving 40 resources")
     out = stream.getvalue()
@@ -189,6 +190,18 @@ def test_progress_line_is_rewritten_in_place_and_erased() -> None:
     off = FakeTty(True)
     Progress(off, enabled=False, delay=0)("parsing")
     assert off.getvalue() == ""
+
+
+def test_a_long_phase_keeps_its_line_alive() -> None:
+    """A phase that began before the delay still shows once the delay has passed."""
+    stream = FakeTty(True)
+    p = Progress(stream, enabled=True, delay=0.05, tick=0.01)
+    p("parsing 9000 files (terraform)")  # inside the delay: nothing yet
+    assert stream.getvalue() == ""
+    time.sleep(0.3)
+    p.done()
+    assert "\rciiguard: parsing 9000 files (terraform) (0s)" in stream.getvalue()
+    assert stream.getvalue().endswith("\r")
 
 
 def test_no_progress_when_stderr_is_not_a_terminal_or_in_ci() -> None:
