@@ -113,3 +113,31 @@ def test_suppression_in_a_comment_with_unknown_policy_warns(tmp_path: Path) -> N
     run = run_cli("scan", str(tmp_path), "--format", "json", "--no-cache")
     assert run.code == 1
     assert any("unknown policy CII01" in w["message"] for w in run.json["warnings"])
+
+
+# -- Pulumi ---------------------------------------------------------------------------------------
+PULUMI = FIXTURES / "gate" / "pulumi"
+URN = "urn:pulumi:stack::gate-demo::aws:s3/bucketV2:BucketV2::"
+
+
+def _pulumi_report() -> dict:
+    run = run_cli("scan", str(PULUMI), "--format", "json", "--no-cache")
+    assert run.code in (0, 1), run.stderr
+    return run.json
+
+
+def test_pulumi_tag_suppression() -> None:
+    (v,) = _by(_pulumi_report(), URN + "tagged")
+    assert v["status"] == "suppressed"
+    assert v["suppression_reason"] == "demo stack with synthetic data"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the Pulumi YAML parser does not yet put comments in Resource.meta['comments']; "
+    "the gate applies them as soon as it does (tests/test_gate_units.py)",
+)
+def test_pulumi_yaml_comment_suppression() -> None:
+    (v,) = _by(_pulumi_report(), URN + "commented")
+    assert v["status"] == "suppressed"
+    assert v["suppression_reason"] == "migrated next sprint, ticket OPS-77"
