@@ -109,6 +109,13 @@ def build_parser() -> _Parser:
         help="parse files with N worker processes (default: one per core)",
     )
     s.add_argument(
+        "--max-file-size",
+        type=_size,
+        metavar="SIZE",
+        help="refuse (exit 2) any input file larger than SIZE, e.g. 512KiB, 50MiB "
+        "(default: 20MiB for source files, 4GiB for plan JSON)",
+    )
+    s.add_argument(
         "--changed-only",
         action="store_true",
         help="plan JSON: judge only resources being created, updated or replaced",
@@ -149,6 +156,15 @@ def build_parser() -> _Parser:
     add_config_options(ex)
     _map_parser(sub)
     return p
+
+
+def _size(text: str) -> int:
+    from ciiguard.settings import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _plugin_options(p: argparse.ArgumentParser) -> None:
@@ -267,6 +283,7 @@ def _scan(args: argparse.Namespace, host: Any) -> int:
         allow_outside_root=args.allow_outside_root,
         use_cache=not args.no_cache,
         jobs=args.jobs,
+        max_file_size=args.max_file_size,
         changed_only=args.changed_only,
         source_dir=args.source_dir,
         pulumi_stack=args.pulumi_stack,

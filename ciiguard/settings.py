@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -25,6 +26,8 @@ class Settings:
     allow_outside_root: bool = False
     use_cache: bool = True  # --no-cache turns the parse and result caches off
     jobs: int | None = None  # parallel parse workers (None: one per core)
+    # --max-file-size: the largest input file read, in bytes (None: each reader's default cap)
+    max_file_size: int | None = None
     # Mainland regions data may use, narrower than the whole mainland (config ``allowed_regions``):
     # canonical provider name, or "*" for every provider -> region ids. Empty: the whole mainland.
     allowed_regions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
@@ -56,3 +59,18 @@ class Settings:
 def normalise_region(region: str) -> str:
     """Compare regions as clouds do: case-insensitively, spaces removed ("China East 2")."""
     return region.strip().lower().replace(" ", "")
+
+
+_SIZE = re.compile(r"^\s*(\d+)\s*(|B|K|KB|KIB|M|MB|MIB|G|GB|GIB)\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+
+
+def parse_size(text: str) -> int:
+    """``--max-file-size`` values: bytes, or with a unit (``512KiB``, ``20MiB``, ``1G``; 1024-based)."""
+    m = _SIZE.match(text)
+    if m is None:
+        raise ValueError(f"{text!r} is not a size (examples: 20MiB, 512KiB, 1048576)")
+    value = int(m.group(1)) * _UNITS[m.group(2).upper()[:1]]
+    if value <= 0:
+        raise ValueError("the size must be positive")
+    return value

@@ -659,7 +659,7 @@ def test_a_symlinked_tfvars_leaving_the_tree_is_refused(tmp_path: Path) -> None:
     (root / "terraform.tfvars").symlink_to(outside)
     outcome = scan_path(root, check=False)
     assert outcome.exit_code == 2
-    assert [e.file for e in outcome.issues] == ["terraform.tfvars"]
-    assert "outside the scanned directory" in outcome.errors[0]
+    assert {e.file for e in outcome.issues} == {"terraform.tfvars"}
+    assert all("outside the scanned directory" in e.message for e in outcome.issues)
     allowed = scan_path(root, check=False, allow_outside_root=True)
     assert allowed.errors == [] and allowed.exit_code == 0  # cn-north-1 from the linked file

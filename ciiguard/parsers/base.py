@@ -46,7 +46,7 @@ class ParseContext:
         from ciiguard.parsers.terraform_files import read_bytes
 
         self.reads.add(Path(os.path.abspath(path)))
-        return read_bytes(path, shown)
+        return read_bytes(path, shown, self.settings.max_file_size)
 
 
 @runtime_checkable

@@ -357,6 +357,7 @@ class _RootEvaluation:
             self.ctx.reads,
             self.parser.load,
             None if self.ctx.settings.allow_outside_root else self._outside,
+            self.ctx.settings.max_file_size,
         )
         for e in errors:
             self.out.errors.append(ScanIssue(e.file, e.line, e.message))
@@ -504,7 +505,20 @@ class _RootEvaluation:
         manifest_key = ".".join(p for p in address.replace("module.", "").split(".") if p)
         manifest_key = _strip_keys(manifest_key)
         if manifest_key in self.remote_dirs and self.remote_dirs[manifest_key].is_dir():
-            return self.remote_dirs[manifest_key].resolve()
+            target = self.remote_dirs[manifest_key].resolve()
+            if self.ctx.settings.allow_outside_root or any(
+                _within(target, r) for r in self.ctx.roots
+            ):
+                return target
+            self.out.errors.append(
+                ScanIssue(
+                    call.file,
+                    call.block.line,
+                    f"module {name!r}: modules.json places it outside the scanned directory "
+                    "(use --allow-outside-root to follow it)",
+                )
+            )
+            return None
         self.gaps.append(
             Gap(
                 address=address,

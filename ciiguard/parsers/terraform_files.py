@@ -111,9 +111,9 @@ def size_text(n: int) -> str:
     return f"{n}B"
 
 
-def read_text(path: Path, display: str) -> str:
+def read_text(path: Path, display: str, limit: int | None = None) -> str:
     """Read a source file as UTF-8 (BOM tolerated); errors name the file and line."""
-    data = read_bytes(path, display)
+    data = read_bytes(path, display, limit)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -223,6 +223,7 @@ def root_variable_values(
     reads: set[Path] | None = None,
     load: Callable[[Path], HclFile] | None = None,
     outside: Callable[[Path], bool] | None = None,
+    limit: int | None = None,
 ) -> tuple[dict[str, VarValue], list[InputError]]:
     """Values of a root module's variables, following Terraform's precedence, with provenance.
 
@@ -271,7 +272,7 @@ def root_variable_values(
                 )
                 continue
             reads.add(f.resolve())
-            errors.extend(_apply_var_file(f, display(f), values, mod, load))
+            errors.extend(_apply_var_file(f, display(f), values, mod, load, limit))
     env_inputs, env_errors = _cli_args_env(settings_env)
     errors.extend(env_errors)
     given = [(k, v, src) for k, v, src in env_inputs] + [(k, v, "") for k, v in var_inputs]
@@ -284,7 +285,7 @@ def root_variable_values(
                 errors.append(InputError(where, None, f"-var-file {item!r} not found"))
                 continue
             reads.add(path.resolve())
-            errors.extend(_apply_var_file(path, display(path), values, mod, load))
+            errors.extend(_apply_var_file(path, display(path), values, mod, load, limit))
         else:
             name, _, text = item.partition("=")
             name = name.strip()
@@ -345,6 +346,7 @@ def _apply_var_file(
     values: dict[str, VarValue],
     mod: ModuleDef,
     load: Callable[[Path], HclFile] | None = None,
+    limit: int | None = None,
 ) -> list[InputError]:
     if load is not None and not path.name.endswith(".json"):
         try:
@@ -352,7 +354,7 @@ def _apply_var_file(
         except InputError as exc:
             return [exc]
     try:
-        text = read_text(path, shown)
+        text = read_text(path, shown, limit)
     except InputError as exc:
         return [exc]
     if path.name.endswith(".json"):

@@ -81,10 +81,16 @@ def looks_like_plan(head: bytes) -> bool:
     return bool(_HEAD.match(text))
 
 
-def read_plan_text(path: Path, display: str) -> str:
-    """The plan as text: UTF-8 with or without BOM, UTF-16 (PowerShell's ``>``) with BOM."""
+def read_plan_text(path: Path, display: str, limit: int | None = None) -> str:
+    """The plan as text: UTF-8 with or without BOM, UTF-16 (PowerShell's ``>``) with BOM.
+
+    ``limit`` (``--max-file-size``) replaces the default 4 GiB cap."""
     try:
         size = path.stat().st_size
+        if limit is not None and size > limit:
+            from ciiguard.parsers.terraform_files import size_text
+
+            raise InputError(display, None, f"file is larger than the limit ({size_text(limit)})")
         if size > MAX_PLAN_BYTES:
             raise InputError(display, None, "plan JSON is larger than 4 GiB")
         data = path.read_bytes()
@@ -269,8 +275,8 @@ class _Reader:
         )
 
 
-def load_plan(path: Path, display: str) -> PlanDocument:
-    return _Reader(read_plan_text(path, display), display).read()
+def load_plan(path: Path, display: str, limit: int | None = None) -> PlanDocument:
+    return _Reader(read_plan_text(path, display, limit), display).read()
 
 
 # -- addresses --------------------------------------------------------------------------------
@@ -1223,7 +1229,7 @@ class TerraformPlanParser:
         source: SourceTree | None,
         out: ParseOutput,
     ) -> None:
-        doc = load_plan(path, display)
+        doc = load_plan(path, display, ctx.settings.max_file_size)
         if doc.errored:
             raise InputError(
                 display,
