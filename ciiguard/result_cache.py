@@ -39,13 +39,31 @@ def _settings_part(settings: Settings) -> str:
 
 
 def _plugins_part(plugins: Iterable[Any]) -> str:
+    """Each plugin's whole top-level package (all its code and data), not just its entry module:
+    a plugin upgrade that changes a rule in another module must invalidate cached verdicts."""
     parts = []
     for plugin in plugins:
-        name = getattr(plugin, "__name__", type(plugin).__name__)
-        file = getattr(plugin, "__file__", None)
-        code = fingerprint(Path(file)) if file else "-"
-        parts.append(f"{name}:{code}")
+        module = plugin if hasattr(plugin, "__name__") else sys.modules.get(type(plugin).__module__)
+        name = getattr(module, "__name__", type(plugin).__name__)
+        top = sys.modules.get(name.split(".", 1)[0], module)
+        file = getattr(top, "__file__", None) or getattr(module, "__file__", None)
+        if name.split(".", 1)[0] == "ciiguard":
+            parts.append(f"{name}:core")  # ciiguard's own code is in _code_part()
+        elif not file:
+            parts.append(f"{name}:-")
+        elif Path(file).name == "__init__.py":
+            parts.append(f"{name}:{_tree_digest(Path(file).parent)}")
+        else:
+            parts.append(f"{name}:{fingerprint(Path(file))}")
     return "|".join(sorted(parts))
+
+
+def _tree_digest(package: Path) -> str:
+    h = hashlib.sha256()
+    for f in sorted(package.rglob("*")):
+        if f.is_file() and "__pycache__" not in f.parts and f.suffix not in (".pyc", ".pyo"):
+            h.update(str(f.relative_to(package)).encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()
 
 
 _CODE: str | None = None
@@ -55,11 +73,7 @@ def _code_part() -> str:
     """Digest of ciiguard's own code and catalogue data: a development edit invalidates results."""
     global _CODE
     if _CODE is None:
-        package = Path(__file__).resolve().parent
-        h = hashlib.sha256()
-        for f in sorted([*package.rglob("*.py"), *package.rglob("*.json")]):
-            h.update(str(f.relative_to(package)).encode() + b"\0" + f.read_bytes() + b"\0")
-        _CODE = h.hexdigest()
+        _CODE = _tree_digest(Path(__file__).resolve().parent)
     return _CODE
 
 
