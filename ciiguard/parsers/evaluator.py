@@ -47,6 +47,20 @@ from ciiguard.parsers.hcl_ast import (
 Value = Any
 MAX_DEPTH = 200
 MAX_COLLECTION = 100_000
+# Work caps, so that input cannot demand unbounded work (nested for expressions over ranges
+# multiply): evaluation steps of one expression, nested evaluations included, and of everything
+# evaluated with one Budget (a whole root module). Past either, values are Unknown (fail-closed).
+MAX_STEPS = 200_000
+MAX_BUDGET = 10_000_000
+
+
+class Budget:
+    """Evaluation steps left for one configuration; shared through ``Scope.budget``."""
+
+    __slots__ = ("left",)
+
+    def __init__(self, steps: int = MAX_BUDGET) -> None:
+        self.left = steps
 
 
 class Namespace:
@@ -61,6 +75,8 @@ class Namespace:
 
 class Scope:
     """What names mean in one module instance. Subclasses resolve var/local/resources/modules."""
+
+    budget: Budget | None = None  # shared by every scope of one configuration, when set
 
     def variable(self, name: str, ev: Evaluator) -> tuple[Value, tuple[Hop, ...]]:
         return Unknown(f"var.{name} is not declared"), ()
@@ -127,11 +143,13 @@ class Evaluator:
         self.trace = trace
         self.bindings: list[dict[str, Value]] = []
         self.depth = 0
+        self.steps = [0]  # shared with the evaluators derived by with_bindings
 
     def with_bindings(self, bindings: dict[str, Value]) -> Evaluator:
         ev = Evaluator(self.scope, self.trace)
         ev.bindings = [*self.bindings, bindings]
         ev.depth = self.depth
+        ev.steps = self.steps
         return ev
 
     def evaluate(self, expr: Expr) -> Value:
@@ -139,6 +157,9 @@ class Evaluator:
         try:
             if self.depth > MAX_DEPTH:
                 return _err("expression nested too deeply")
+            over = self._spend(1)
+            if over is not None:
+                return over
             try:
                 value = self._eval(expr)
             except NotDecided as exc:
@@ -150,6 +171,18 @@ class Evaluator:
         if isinstance(value, Namespace):
             return _err(f"incomplete reference {value.kind}.{'.'.join(value.parts)}")
         return value
+
+    def _spend(self, steps: int) -> Unknown | None:
+        """Count work against both caps; an Unknown saying which once one is exhausted."""
+        self.steps[0] += steps
+        if self.steps[0] > MAX_STEPS:
+            return Unknown(f"expression needs more than {MAX_STEPS} evaluation steps")
+        budget = self.scope.budget
+        if budget is not None:
+            budget.left -= steps
+            if budget.left < 0:
+                return Unknown(f"configuration needs more than {MAX_BUDGET} evaluation steps")
+        return None
 
     def _eval(self, e: Expr) -> Value:
         if isinstance(e, Literal):
@@ -441,6 +474,10 @@ class Evaluator:
         fn = FUNCTIONS.get(name)
         if fn is None:
             return Unknown(f"function {name}() is not evaluated by ciiguard")
+        # a function's work grows with its arguments: charge their size
+        over = self._spend(sum(len(a) for a in args if isinstance(a, (list, dict, str))) // 8)
+        if over is not None:
+            return over
         unknowns = [u for u in (deep_unknown(a) for a in args) if u is not None]
         errors = [u for u in unknowns if u.error]
         if errors:

@@ -27,6 +27,9 @@ Value = Any
 __all__ = ["FUNCTIONS", "FunctionError", "NotDecided"]
 
 
+MAX_FORMAT_WIDTH = 100_000
+
+
 class FunctionError(Exception):
     """A call Terraform would reject (wrong type, missing key, out of range)."""
 
@@ -596,6 +599,8 @@ def _format(args: list[Value]) -> Value:
             if j == start:
                 raise NotDecided("format: a period without a precision")
             prec = int(fmt[start:j])
+        if max(width or 0, prec or 0) > MAX_FORMAT_WIDTH:  # "%999999999s" would fill memory
+            raise NotDecided(f"format: width or precision above {MAX_FORMAT_WIDTH}")
         if j >= len(fmt) or not fmt[j].isalpha():
             raise FunctionError("format: invalid format verb")
         verb = fmt[j]

@@ -29,6 +29,7 @@ from ciiguard.parsers.hcl_ast import (
     UnaryOp,
     Unsupported,
 )
+from ciiguard.parsers.nesting import deepest_line
 from ciiguard.parsers.numbers import NotDecided, parse_number
 
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
@@ -52,13 +53,15 @@ def parse_hcl(text: str, path: str) -> HclFile:
             err_line if isinstance(err_line, int) and err_line > 0 else None,
             f"HCL syntax error: {_short_lark_message(exc)}",
         ) from None
-    except (LarkError, RecursionError, ValueError) as exc:
+    except RecursionError:
+        raise InputError(path, deepest_line(text), "HCL nesting too deep to parse") from None
+    except (LarkError, ValueError) as exc:
         raise InputError(path, None, f"HCL syntax error: {type(exc).__name__}") from None
     comments: list[Comment] = []
     try:
         body = _Folder(path, comments).body(tree.children[0])
     except RecursionError:
-        raise InputError(path, None, "HCL nesting too deep") from None
+        raise InputError(path, deepest_line(text), "HCL nesting too deep") from None
     return HclFile(path=path, body=body, comments=tuple(comments))
 
 

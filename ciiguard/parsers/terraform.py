@@ -18,7 +18,14 @@ from ciiguard.catalogue import Catalogue
 from ciiguard.errors import InputError
 from ciiguard.model import Gap, Hop, Location, ParseOutput, RegionInfo, Resource, ScanIssue, Unknown
 from ciiguard.parsers.base import ParseContext
-from ciiguard.parsers.evaluator import Evaluator, Scope, deep_unknown, is_unknown, render_value
+from ciiguard.parsers.evaluator import (
+    Budget,
+    Evaluator,
+    Scope,
+    deep_unknown,
+    is_unknown,
+    render_value,
+)
 from ciiguard.parsers.functions import FunctionError, to_string
 from ciiguard.parsers.hcl_ast import Block, Body, Expr, GetAttr, HclFile, Literal, Name
 from ciiguard.parsers.hcl_loader import HclLoader
@@ -92,6 +99,7 @@ class ModuleInstance(Scope):
         ancestry: tuple[Path, ...],
     ) -> None:
         self.p = parser
+        self.budget = parser.budget  # one evaluation budget for the whole root module
         self.mod = mod
         self.prefix = prefix  # "" or "module.a." style, ready to prepend
         self.vars = variables
@@ -326,6 +334,7 @@ class _RootEvaluation:
         self.modules = modules
         self.out = out
         self.gaps: list[Gap] = []
+        self.budget = Budget()
         self.remote_dirs = self._remote_module_dirs()
 
     def _remote_module_dirs(self) -> dict[str, Path]:

@@ -23,6 +23,8 @@ from ciiguard.parsers.evaluator import Evaluator, Scope, render_value
 from ciiguard.parsers.functions import FunctionError, normalise_number
 from ciiguard.parsers.hcl_ast import Attribute, Block, HclFile, Name
 from ciiguard.parsers.hcl_reader import parse_expression, parse_hcl
+from ciiguard.parsers.nesting import deepest_line
+from ciiguard.parsers.terraform_json import long_number_line
 from ciiguard.parsers.terraform_overrides import (
     apply_override,
     is_override,
@@ -372,9 +374,9 @@ def _apply_var_file(
                 )
             ]
         except RecursionError:
-            return [InputError(shown, None, "JSON nested too deeply")]
+            return [InputError(shown, deepest_line(text), "JSON nested too deeply")]
         except ValueError as exc:  # e.g. an integer with more digits than Python converts
-            return [InputError(shown, None, f"invalid JSON value: {exc}")]
+            return [InputError(shown, long_number_line(text), f"invalid JSON value: {exc}")]
         if not isinstance(data, dict):
             return [InputError(shown, 1, "a .tfvars.json file must hold a JSON object")]
         lines = _json_key_lines(text)

@@ -27,6 +27,7 @@ from ciiguard.parsers.hcl_ast import (
     TupleExpr,
 )
 from ciiguard.parsers.hcl_reader import parse_expression
+from ciiguard.parsers.nesting import deepest_line
 
 MAP_ARGUMENTS = frozenset(
     {
@@ -58,11 +59,16 @@ def parse_tf_json(text: str, path: str) -> HclFile:
     except json.JSONDecodeError as exc:
         raise InputError(path, exc.lineno, f"invalid JSON: {exc.msg}") from None
     except RecursionError:
-        raise InputError(path, None, "JSON nested too deeply") from None
+        raise InputError(path, deepest_line(text), "JSON nested too deeply") from None
+    except ValueError as exc:  # an integer with more digits than Python converts
+        raise InputError(path, long_number_line(text), f"invalid JSON number: {exc}") from None
     if not isinstance(doc, _Pairs):
         raise InputError(path, 1, "a .tf.json file must hold a JSON object")
     folder = _Folder(path, _key_lines(text))
-    return HclFile(path=path, body=folder.top(doc), comments=())
+    try:
+        return HclFile(path=path, body=folder.top(doc), comments=())
+    except RecursionError:
+        raise InputError(path, deepest_line(text), "JSON nested too deeply") from None
 
 
 class _Folder:
@@ -310,3 +316,9 @@ def _key_lines(text: str) -> dict[Path_, int]:
             stack[-1][1] += 1  # the first character of a scalar element of an array
         i += 1
     return lines
+
+
+def long_number_line(text: str) -> int | None:
+    """The line of the first number too long for Python's int conversion (over 4300 digits)."""
+    m = re.search(r"\d{4301,}", text)
+    return text.count("\n", 0, m.start()) + 1 if m else None
