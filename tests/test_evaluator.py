@@ -573,3 +573,11 @@ def test_convert_to_type(value: Any, type_src: str, expected: object) -> None:
 )
 def test_convert_to_type_errors(value: Any, type_src: str) -> None:
     assert is_error(convert_to_type(value, parse_expression(type_src)))
+
+
+def test_legacy_splat_node_with_index_steps_indexes_the_result() -> None:
+    # parse caches written before AST_VERSION 2 kept the index inside the legacy splat
+    from ciiguard.parsers.hcl_ast import Literal, Splat
+
+    node = Splat(parse_expression("var.objs"), (("attr", "tags"), ("index", Literal(0))), False)
+    assert Evaluator(VarScope()).evaluate(node) == ["pii", "hot"]

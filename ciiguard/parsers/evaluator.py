@@ -307,17 +307,26 @@ class Evaluator:
         if base is None:
             return []
         items = base if isinstance(base, list) else [base]
-        out = []
+        ops = e.ops
+        after: tuple[tuple[str, object], ...] = ()
+        if not e.full:  # a legacy ``.*`` carries attribute steps only; the rest applies after
+            k = next((i for i, (kind, _) in enumerate(ops) if kind == "index"), len(ops))
+            ops, after = ops[:k], ops[k:]
+        out: Value = []
         for item in items:
             v = item
-            for kind, arg in e.ops:
-                if kind == "attr":
-                    v = self._step(v, str(arg))
-                else:
-                    assert isinstance(arg, Expr)
-                    v = self._index(v, self.evaluate(arg))
+            for kind, arg in ops:
+                v = self._op(v, kind, arg)
             out.append(v)
+        for kind, arg in after:
+            out = self._op(out, kind, arg)
         return out
+
+    def _op(self, v: Value, kind: str, arg: object) -> Value:
+        if kind == "attr":
+            return self._step(v, str(arg))
+        assert isinstance(arg, Expr)
+        return self._index(v, self.evaluate(arg))
 
     # -- operators ---------------------------------------------------------
     def _conditional(self, e: Conditional) -> Value:

@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# Bumped whenever hcl_reader folds the same source into different nodes; caches of parsed files
+# must include it in their keys. 2: 512-bit number literals, legacy splats carry attributes only,
+# HCL's <<- trimming rule, NFC strings, strict escapes.
+AST_VERSION = 2
+
 
 class Node:
     """Base of every node: pickles as (class, field values), which the parse cache loads ~5x faster
