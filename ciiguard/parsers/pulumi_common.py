@@ -347,13 +347,15 @@ def load_yaml(text: str, file: str) -> Any:
         raise InputError(file, None, f"YAML error: {exc}") from None
 
 
-def read_yaml_file(path: Path, display: str) -> Any:
+def read_yaml_file(path: Path, display: str, limit: int | None = None) -> Any:
+    """A YAML file, within ``--max-file-size`` (regular files only, so a pipe cannot hang us)."""
+    from ciiguard.parsers.terraform_files import read_bytes
+
+    data = read_bytes(path, display, limit)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputError(display, None, "not UTF-8 text") from None
-    except OSError as exc:
-        raise InputError(display, None, f"cannot read: {exc.strerror or exc}") from None
     return load_yaml(text, display)
 
 
@@ -422,8 +424,8 @@ def runtime_of(doc: Any) -> tuple[str | None, int | None]:
 @functools.lru_cache(maxsize=256)
 def _peek_runtime(path: str, mtime: float) -> str | None:
     try:
-        doc = load_yaml(Path(path).read_text(encoding="utf-8"), path)
-    except (InputError, OSError, UnicodeDecodeError):
+        doc = read_yaml_file(Path(path), path)
+    except InputError:
         return None
     return runtime_of(doc)[0]
 
@@ -441,10 +443,12 @@ def is_project_file(path: Path) -> bool:
     return path.name in PROJECT_FILES
 
 
-def load_project(path: Path, display: Any, stack_option: str | None) -> Project:
+def load_project(
+    path: Path, display: Any, stack_option: str | None, limit: int | None = None
+) -> Project:
     """Read ``Pulumi.yaml``, pick the stack (``--stack`` or the only stack file), merge config."""
     shown = display(path)
-    doc = read_yaml_file(path, shown)
+    doc = read_yaml_file(path, shown, limit)
     if not isinstance(doc, LineMap):
         raise InputError(shown, None, "a Pulumi project file must be a mapping")
     name = doc.get("name")
@@ -503,7 +507,7 @@ def load_project(path: Path, display: Any, stack_option: str | None) -> Project:
     )
     _merge_project_config(project, doc.get("config"), shown, doc)
     if stack_file is not None:
-        _merge_stack_config(project, stack_file, display(stack_file))
+        _merge_stack_config(project, stack_file, display(stack_file), limit)
     return project
 
 
@@ -556,8 +560,8 @@ def _merge_project_config(project: Project, section: Any, shown: str, doc: LineM
         project.config[qualified] = ConfigEntry(spec, shown, line, "project config")
 
 
-def _merge_stack_config(project: Project, stack_file: Path, shown: str) -> None:
-    doc = read_yaml_file(stack_file, shown)
+def _merge_stack_config(project: Project, stack_file: Path, shown: str, limit: int | None) -> None:
+    doc = read_yaml_file(stack_file, shown, limit)
     if doc is None:
         return
     if not isinstance(doc, LineMap):

@@ -93,15 +93,14 @@ class _Document:
         self.ctx = ctx
         self.out = out
         self.file = ctx.display(path)
+        from ciiguard.parsers.terraform_files import read_bytes
+
+        limit = ctx.settings.max_file_size
+        data = read_bytes(path, self.file, MAX_BYTES if limit is None else limit)
         try:
-            size = path.stat().st_size
-            if size > MAX_BYTES:
-                raise InputError(self.file, None, "Pulumi JSON is larger than 2 GiB")
-            self.text = _decode(path.read_bytes())
+            self.text = _decode(data)
         except UnicodeDecodeError:
             raise InputError(self.file, None, "not UTF-8 or UTF-16 text") from None
-        except OSError as exc:
-            raise InputError(self.file, None, f"cannot read file: {exc.strerror or exc}") from None
         try:
             self.doc = json.loads(self.text)
         except json.JSONDecodeError as exc:

@@ -399,7 +399,9 @@ class PulumiProgramParser:
         out = ParseOutput()
         for f in files:
             try:
-                project = load_project(f, ctx.display, ctx.settings.pulumi_stack)
+                project = load_project(
+                    f, ctx.display, ctx.settings.pulumi_stack, ctx.settings.max_file_size
+                )
                 record_reads(project, ctx)
                 for w in project.warnings:
                     out.warnings.append(ScanIssue(project.display, None, w))

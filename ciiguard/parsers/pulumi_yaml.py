@@ -165,7 +165,7 @@ class _Program:
         doc = (
             project.doc
             if template_path == project.path
-            else read_yaml_file(template_path, self.file)
+            else read_yaml_file(template_path, self.file, ctx.settings.max_file_size)
         )
         if not isinstance(doc, LineMap):
             raise InputError(self.file, None, "a Pulumi YAML program must be a mapping")
@@ -795,7 +795,9 @@ class PulumiYamlParser:
         out = ParseOutput()
         for f in files:
             try:
-                project = load_project(f, ctx.display, ctx.settings.pulumi_stack)
+                project = load_project(
+                    f, ctx.display, ctx.settings.pulumi_stack, ctx.settings.max_file_size
+                )
                 for w in project.warnings:
                     out.warnings.append(ScanIssue(project.display, None, w))
                 if project.runtime != "yaml":
