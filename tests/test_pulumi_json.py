@@ -158,6 +158,6 @@ def test_unknown_sentinel_everywhere_is_never_inside(tmp_path: Path) -> None:
 
 def test_max_file_size_applies_to_pulumi_inputs() -> None:
     for path in (P / "state" / "payments-prod.json", P / "yaml" / "compliant"):
-        run = run_cli("scan", str(path), "--max-file-size", "1KiB", "--no-cache")
+        run = run_cli("scan", str(path), "--max-file-size", "512B", "--no-cache")
         assert run.code == 2
-        assert "file is larger than the limit (1KiB)" in run.stdout
+        assert "file is larger than the limit (512B)" in run.stdout
