@@ -54,13 +54,7 @@ def build_parser() -> _Parser:
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
 
     s = sub.add_parser("scan", help="scan Terraform inputs and gate on residency violations")
-    s.add_argument(
-        "paths",
-        nargs="*",
-        default=["."],
-        metavar="PATH",
-        help="directories or files to scan (default: .)",
-    )
+    _input_options(s)
     s.add_argument(
         "--format",
         "-f",
@@ -71,71 +65,6 @@ def build_parser() -> _Parser:
     )
     s.add_argument(
         "--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout"
-    )
-    s.add_argument(
-        "--var",
-        action=_Ordered,
-        metavar="NAME=VALUE",
-        dest="var_inputs",
-        help="set a root module variable (like terraform -var)",
-    )
-    s.add_argument(
-        "--var-file",
-        action=_Ordered,
-        metavar="FILE",
-        dest="var_inputs",
-        help="read variable values from FILE (like terraform -var-file)",
-    )
-    s.add_argument(
-        "--cii-workload",
-        action="store_true",
-        help="treat every data-bearing resource as in scope unless tagged public/internal",
-    )
-    s.add_argument(
-        "--allow-outside-root",
-        action="store_true",
-        help="follow local module sources that leave the scanned directory",
-    )
-    s.add_argument(
-        "--no-cache",
-        action="store_true",
-        help="do not read or write the parse and result caches (in the user cache directory)",
-    )
-    s.add_argument(
-        "--jobs",
-        "-j",
-        type=int,
-        metavar="N",
-        help="parse files with N worker processes (default: one per core)",
-    )
-    s.add_argument(
-        "--max-file-size",
-        type=_size,
-        metavar="SIZE",
-        help="refuse (exit 2) any input file larger than SIZE, e.g. 512KiB, 50MiB "
-        "(default: 20MiB for source files, 4GiB for plan JSON)",
-    )
-    s.add_argument(
-        "--changed-only",
-        action="store_true",
-        help="plan JSON: judge only resources being created, updated or replaced",
-    )
-    s.add_argument(
-        "--source",
-        metavar="DIR",
-        dest="source_dir",
-        help="plan JSON: the Terraform directory it was planned from (report .tf file:line)",
-    )
-    s.add_argument(
-        "--stack",
-        metavar="NAME",
-        dest="pulumi_stack",
-        help="Pulumi: the stack whose Pulumi.NAME.yaml config applies (default: the only stack file)",
-    )
-    s.add_argument(
-        "--run-programs",
-        action="store_true",
-        help="Pulumi: run Python programs under the Pulumi SDK's mocks (executes the project's code)",
     )
     s.add_argument("--explain", metavar="ADDRESS", help="print how ADDRESS's region was resolved")
     _plugin_options(s)
@@ -264,7 +193,6 @@ def _scan(args: argparse.Namespace, host: Any) -> int:
     from ciiguard.progress import for_terminal
     from ciiguard.reporters.base import Report
     from ciiguard.scan import gather, scan
-    from ciiguard.settings import Settings
 
     plugins = gather(host)
     reporters = host.reporters()  # plugin reporters guarded: a crash names plugin and format
@@ -276,20 +204,7 @@ def _scan(args: argparse.Namespace, host: Any) -> int:
     except UsageError as exc:
         pipeline.print_error(str(exc))
         return EXIT_ERROR
-    settings = Settings(
-        cii_workload=args.cii_workload,
-        var_inputs=tuple(args.var_inputs or ()),
-        environment=dict(os.environ),
-        allow_outside_root=args.allow_outside_root,
-        use_cache=not args.no_cache,
-        jobs=args.jobs,
-        max_file_size=args.max_file_size,
-        changed_only=args.changed_only,
-        source_dir=args.source_dir,
-        pulumi_stack=args.pulumi_stack,
-        run_programs=args.run_programs,
-    )
-    settings = config.settings(settings)  # the config file fills what the command line left
+    settings = config.settings(_settings(args))  # the config file fills what the command line left
     progress = for_terminal(sys.stderr)
     try:
         result = scan([Path(p) for p in args.paths], settings, host, plugins, progress=progress)
@@ -362,6 +277,101 @@ def _explain(address: str, result: Any) -> int:
     return EXIT_OK
 
 
+def _settings(args: argparse.Namespace) -> Any:
+    """Settings from the options ``_input_options`` declares (before the config file fills in)."""
+    from ciiguard.settings import Settings
+
+    return Settings(
+        cii_workload=args.cii_workload,
+        var_inputs=tuple(args.var_inputs or ()),
+        environment=dict(os.environ),
+        allow_outside_root=args.allow_outside_root,
+        use_cache=not args.no_cache,
+        jobs=args.jobs,
+        max_file_size=args.max_file_size,
+        changed_only=args.changed_only,
+        source_dir=args.source_dir,
+        pulumi_stack=args.pulumi_stack,
+        run_programs=args.run_programs,
+    )
+
+
+def _input_options(s: argparse.ArgumentParser) -> None:
+    """What to read and how: shared by every subcommand that scans (scan, map)."""
+    s.add_argument(
+        "paths",
+        nargs="*",
+        default=["."],
+        metavar="PATH",
+        help="directories or files to scan (default: .)",
+    )
+    s.add_argument(
+        "--var",
+        action=_Ordered,
+        metavar="NAME=VALUE",
+        dest="var_inputs",
+        help="set a root module variable (like terraform -var)",
+    )
+    s.add_argument(
+        "--var-file",
+        action=_Ordered,
+        metavar="FILE",
+        dest="var_inputs",
+        help="read variable values from FILE (like terraform -var-file)",
+    )
+    s.add_argument(
+        "--cii-workload",
+        action="store_true",
+        help="treat every data-bearing resource as in scope unless tagged public/internal",
+    )
+    s.add_argument(
+        "--allow-outside-root",
+        action="store_true",
+        help="follow local module sources that leave the scanned directory",
+    )
+    s.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="do not read or write the parse and result caches (in the user cache directory)",
+    )
+    s.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        metavar="N",
+        help="parse files with N worker processes (default: one per core)",
+    )
+    s.add_argument(
+        "--max-file-size",
+        type=_size,
+        metavar="SIZE",
+        help="refuse (exit 2) any input file larger than SIZE, e.g. 512KiB, 50MiB "
+        "(default: 20MiB for source files, 4GiB for plan JSON)",
+    )
+    s.add_argument(
+        "--changed-only",
+        action="store_true",
+        help="plan JSON: judge only resources being created, updated or replaced",
+    )
+    s.add_argument(
+        "--source",
+        metavar="DIR",
+        dest="source_dir",
+        help="plan JSON: the Terraform directory it was planned from (report .tf file:line)",
+    )
+    s.add_argument(
+        "--stack",
+        metavar="NAME",
+        dest="pulumi_stack",
+        help="Pulumi: the stack whose Pulumi.NAME.yaml config applies (default: the only stack file)",
+    )
+    s.add_argument(
+        "--run-programs",
+        action="store_true",
+        help="Pulumi: run Python programs under the Pulumi SDK's mocks (executes the project's code)",
+    )
+
+
 def _map_parser(sub: Any) -> None:
     m = sub.add_parser(
         "map",
@@ -371,13 +381,7 @@ def _map_parser(sub: Any) -> None:
         "when the map is written; 2 when the scan had errors (the map is still written, marked "
         "incomplete) or the map cannot be written. Violations do not change the exit code.",
     )
-    m.add_argument(
-        "paths",
-        nargs="*",
-        default=["."],
-        metavar="PATH",
-        help="directories or files to scan (default: .)",
-    )
+    _input_options(m)
     m.add_argument(
         "--format",
         "-f",
@@ -386,21 +390,7 @@ def _map_parser(sub: Any) -> None:
     )
     m.add_argument("--output", "-o", metavar="FILE", help="write the map to FILE, not stdout")
     m.add_argument("--title", help="heading of the map (default: the scanned paths)")
-    m.add_argument(
-        "--var", action=_Ordered, metavar="NAME=VALUE", dest="var_inputs", help="as for scan"
-    )
-    m.add_argument(
-        "--var-file", action=_Ordered, metavar="FILE", dest="var_inputs", help="as for scan"
-    )
-    m.add_argument("--cii-workload", action="store_true", help="as for scan")
-    m.add_argument("--allow-outside-root", action="store_true", help="as for scan")
-    m.add_argument("--changed-only", action="store_true", help="as for scan (plan JSON)")
-    m.add_argument("--source", metavar="DIR", dest="source_dir", help="as for scan (plan JSON)")
-    m.add_argument("--stack", metavar="NAME", dest="pulumi_stack", help="as for scan (Pulumi)")
-    m.add_argument("--run-programs", action="store_true", help="as for scan (Pulumi)")
     m.add_argument("--baseline", metavar="FILE", help="show findings recorded in FILE as such")
-    m.add_argument("--no-cache", action="store_true", help="as for scan")
-    m.add_argument("--jobs", "-j", type=int, metavar="N", help="as for scan")
     _plugin_options(m)
     add_config_options(m)
 
@@ -412,7 +402,6 @@ def _map(args: argparse.Namespace, host: Any) -> int:
     from ciiguard.errors import UsageError
     from ciiguard.residency_map import SUFFIX_FORMATS, build_map, render
     from ciiguard.scan import gather, scan
-    from ciiguard.settings import Settings
 
     fmt = args.format or SUFFIX_FORMATS.get(Path(args.output or "").suffix.lower(), "html")
     plugins = gather(host)
@@ -420,20 +409,7 @@ def _map(args: argparse.Namespace, host: Any) -> int:
         config = check_against(
             args.gate_config, [p.id for p in plugins.policies], plugins.catalogue
         )
-        settings = config.settings(
-            Settings(
-                cii_workload=args.cii_workload,
-                var_inputs=tuple(args.var_inputs or ()),
-                environment=dict(os.environ),
-                allow_outside_root=args.allow_outside_root,
-                use_cache=not args.no_cache,
-                jobs=args.jobs,
-                changed_only=args.changed_only,
-                source_dir=args.source_dir,
-                pulumi_stack=args.pulumi_stack,
-                run_programs=args.run_programs,
-            )
-        )
+        settings = config.settings(_settings(args))
         result = scan([Path(p) for p in args.paths], settings, host, plugins)
         gate = argparse.Namespace(
             fail_on=None, soft_fail=False, create_baseline=None, baseline=args.baseline
