@@ -119,6 +119,13 @@ class _Gate:
         self.by_address: dict[str, list[Resource]] = {}
         for r in result.resources:
             self.by_address.setdefault(r.address, []).append(r)
+        self.inbound: dict[
+            str, list[tuple[Resource, str | None]]
+        ] = {}  # replica -> (declarer, source)
+        for r in result.resources:
+            for f in r.flows:
+                if f.destination_resource and f.destination_resource != r.address:
+                    self.inbound.setdefault(f.destination_resource, []).append((r, f.source))
         self.suppressions: dict[int, list[Suppression]] = {}
         for r in result.resources:  # warn about every malformed suppression, used or not
             self._suppressions_of(r)
@@ -147,32 +154,35 @@ class _Gate:
     def decide(self, v: Violation) -> Violation:
         v = dataclasses.replace(v, fingerprint=fingerprint(v, self.options.anchor))
         resource = self.resource_of(v)
+        approval: _Approval | None = None
         if v.policy in APPROVABLE:
             approval = self.approval(v, resource)
-            if approval is not None:
-                if approval.problem is None:
-                    warning = None
-                    days = approval.days_left
-                    if days is not None and days <= self.settings.approval_warn_days:
-                        warning = (
-                            f"approval {approval.reference} for {v.resource} expires on "
-                            f"{approval.expires} (in {days} day{'' if days == 1 else 's'}): apply "
-                            "for an extension before it lapses, or the transfer blocks again"
-                        )
-                        self.warn(v.file, v.line, warning)
-                    return dataclasses.replace(
-                        v,
-                        status=ViolationStatus.APPROVED_TRANSFER,
-                        approval_reference=approval.reference,
-                        approval_expires=approval.expires,
-                        approval_warning=warning,
+        elif v.policy == "CII001" and resource is not None and resource.address in self.inbound:
+            approval = self.replica_approval(resource)
+        if approval is not None:
+            if approval.problem is None:
+                warning = None
+                days = approval.days_left
+                if days is not None and days <= self.settings.approval_warn_days:
+                    warning = (
+                        f"approval {approval.reference} for {v.resource} expires on "
+                        f"{approval.expires} (in {days} day{'' if days == 1 else 's'}): apply "
+                        "for an extension before it lapses, or the transfer blocks again"
                     )
-                v = dataclasses.replace(
+                    self.warn(v.file, v.line, warning)
+                return dataclasses.replace(
                     v,
+                    status=ViolationStatus.APPROVED_TRANSFER,
                     approval_reference=approval.reference,
                     approval_expires=approval.expires,
-                    approval_problem=approval.problem,
+                    approval_warning=warning,
                 )
+            v = dataclasses.replace(
+                v,
+                approval_reference=approval.reference,
+                approval_expires=approval.expires,
+                approval_problem=approval.problem,
+            )
         if resource is not None:
             for s in self._suppressions_of(resource):
                 if v.policy in s.policies and (s.whole_resource or self._covers(s, v, resource)):
@@ -205,6 +215,29 @@ class _Gate:
         """The first valid approval on the declaring resource or the flow's source, else the
         first problem found, else None (nothing recorded)."""
         candidates = [r for r in [resource, *self.related_of(v, resource)] if r is not None]
+        problems: list[_Approval] = []
+        for r in candidates:
+            found = self._approval_on(r)
+            if found is None:
+                continue
+            if found.problem is None:
+                return found
+            problems.append(found)
+        return problems[0] if problems else None
+
+    def replica_approval(self, replica: Resource) -> _Approval | None:
+        """A replica in scope only because it receives replicated data stores abroad exactly what
+        the approved transfer sends there: the transfer's approval (on the replica, the flow's
+        declarer or its source) covers its CII001 too. A replica classified on its own is not."""
+        if not (replica.scope_reason or "").startswith("receives replicated data from"):
+            return None
+        candidates = [replica]
+        for declarer, source in self.inbound.get(replica.address, []):
+            if declarer.root == replica.root:
+                candidates.append(declarer)
+                candidates.extend(
+                    r for r in self.by_address.get(source or "", []) if r.root == replica.root
+                )
         problems: list[_Approval] = []
         for r in candidates:
             found = self._approval_on(r)
