@@ -24,6 +24,7 @@ from typing import Any
 from ciiguard.catalogue import Catalogue
 from ciiguard.errors import InputError
 from ciiguard.model import Hop, Location, RegionInfo, Resource, Unknown
+from ciiguard.parsers.nesting import deepest_line, long_number_line
 
 PROJECT_FILES = ("Pulumi.yaml", "Pulumi.yml")
 PROVIDER_PREFIX = "pulumi:providers:"
@@ -336,15 +337,69 @@ def load_yaml(text: str, file: str) -> Any:
 
     _Loader.add_constructor("tag:yaml.org,2002:map", construct_map)
     _Loader.add_constructor("tag:yaml.org,2002:seq", construct_seq)
+    loader: _Loader | None = None
     try:
-        return yaml.load(text, Loader=_Loader)
+        loader = _Loader(text)  # checks the characters already
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_aliasing(node, file)
+        return loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = exc.problem or exc.context or "invalid YAML"
         raise InputError(file, line, f"YAML syntax error: {problem}") from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (NUL, ...)
+        line = text.count("\n", 0, exc.position) + 1
+        raise InputError(file, line, f"YAML error: {str(exc).splitlines()[0]}") from None
     except yaml.YAMLError as exc:
-        raise InputError(file, None, f"YAML error: {exc}") from None
+        raise InputError(file, None, f"YAML error: {' '.join(str(exc).split())}") from None
+    except RecursionError:
+        raise InputError(file, deepest_line(text), "YAML nested too deeply") from None
+    except ValueError as exc:  # an integer with more digits than Python converts
+        raise InputError(file, long_number_line(text), f"YAML value: {exc}") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+MAX_YAML_NODES = 1_000_000  # Pulumi (Go yaml.v3) also refuses documents with excessive aliasing
+
+
+def _check_aliasing(root: Any, file: str) -> None:
+    """Refuse a document whose aliases expand to more than MAX_YAML_NODES nodes (a "billion
+    laughs" alias bomb) or refer to themselves: everything after load walks the expanded tree."""
+    from yaml.nodes import MappingNode, SequenceNode
+
+    def children(n: Any) -> list[Any]:
+        if isinstance(n, MappingNode):
+            return [x for pair in n.value for x in pair]
+        return list(n.value) if isinstance(n, SequenceNode) else []
+
+    size: dict[int, int] = {}
+    active: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            active.discard(key)
+            size[key] = 1 + sum(size[id(c)] for c in children(node))
+            if size[key] > MAX_YAML_NODES:
+                raise InputError(
+                    file,
+                    node.start_mark.line + 1,
+                    f"YAML aliases expand to more than {MAX_YAML_NODES} values",
+                )
+            continue
+        if key in size:
+            continue
+        if key in active:
+            raise InputError(file, node.start_mark.line + 1, "YAML alias refers to itself")
+        active.add(key)
+        stack.append((node, True))
+        stack.extend((c, False) for c in children(node))
 
 
 def read_yaml_file(path: Path, display: str, limit: int | None = None) -> Any:

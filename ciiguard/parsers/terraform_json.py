@@ -27,7 +27,7 @@ from ciiguard.parsers.hcl_ast import (
     TupleExpr,
 )
 from ciiguard.parsers.hcl_reader import parse_expression
-from ciiguard.parsers.nesting import deepest_line
+from ciiguard.parsers.nesting import deepest_line, long_number_line
 
 MAP_ARGUMENTS = frozenset(
     {
@@ -316,9 +316,3 @@ def _key_lines(text: str) -> dict[Path_, int]:
             stack[-1][1] += 1  # the first character of a scalar element of an array
         i += 1
     return lines
-
-
-def long_number_line(text: str) -> int | None:
-    """The line of the first number too long for Python's int conversion (over 4300 digits)."""
-    m = re.search(r"\d{4301,}", text)
-    return text.count("\n", 0, m.start()) + 1 if m else None

@@ -170,6 +170,9 @@ class _Reader:
             raise InputError(self.display, exc.lineno, f"invalid JSON: {exc.msg}") from None
         except RecursionError:
             raise self.error(pos, "invalid JSON: nested too deeply") from None
+        except ValueError as exc:  # an integer with more digits than Python converts
+            m = re.compile(r"\d{4301,}").search(self.text, pos)
+            raise self.error(m.start() if m else pos, f"invalid JSON number: {exc}") from None
 
     def expect(self, pos: int, char: str, what: str) -> int:
         pos = self.ws(pos)
