@@ -333,11 +333,6 @@ def _text(v: Any) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="terraform_files.root_variable_values does not convert values to the declared "
-    "variable type (number from a string, set order and duplicates); see issue #3 report",
-)
 def test_typed_variables_are_converted_like_terraform(terraform: Terraform, tmp_path: Path) -> None:
     work = copy_corpus("typed-variables", tmp_path)
     terraform.init(work)
@@ -422,11 +417,6 @@ def test_syntax_errors_are_rejected_by_both(terraform: Terraform, tmp_path: Path
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="ModuleInstance does not implement Scope.declares, so try()/can() swallow "
-    "references to undeclared variables and locals, which Terraform rejects; see report",
-)
 def test_try_does_not_hide_undeclared_references(terraform: Terraform, tmp_path: Path) -> None:
     work = tmp_path / "undeclared"
     work.mkdir()

@@ -15,7 +15,7 @@ from pathlib import Path
 from ciiguard import __version__
 from ciiguard.cache import DiskCache, digest
 from ciiguard.errors import InputError
-from ciiguard.parsers.hcl_ast import HclFile
+from ciiguard.parsers.hcl_ast import AST_VERSION, HclFile
 
 PARALLEL_THRESHOLD = 24  # below this many uncached files a process pool costs more than it saves
 _HCL2_VERSION: str | None = None
@@ -77,7 +77,9 @@ class HclLoader:
         self.done: dict[Path, HclFile | InputError] = {}
 
     def _key(self, data: bytes, json_syntax: bool) -> str:
-        return digest("hcl", __version__, _parser_version(), "json" if json_syntax else "hcl", data)
+        return digest(
+            "hcl", __version__, str(AST_VERSION), _parser_version(), "json" if json_syntax else "hcl", data
+        )
 
     def preload(self, paths: Iterable[Path]) -> None:
         """Parse every given file now, in parallel when many are not cached."""

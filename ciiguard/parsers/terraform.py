@@ -35,6 +35,7 @@ from ciiguard.parsers.terraform_files import (
     VarValue,
     load_module,
     root_variable_values,
+    typed,
 )
 
 META_ARGS = frozenset(
@@ -123,6 +124,13 @@ class ModuleInstance(Scope):
         if vv is None:
             return Unknown(f"var.{name} is not declared in {self.mod.dir.name}", error=True), ()
         return vv.value, vv.hops
+
+    def declares(self, kind: str, name: str) -> bool | None:
+        if kind == "var":
+            return name in self.mod.variables
+        if kind == "local":
+            return name in self.mod.locals
+        return None
 
     def local(self, name: str, ev: Evaluator) -> tuple[Any, tuple[Hop, ...]]:
         if name in self._locals:
@@ -458,6 +466,7 @@ class _RootEvaluation:
                 values[vname] = VarValue(
                     Unknown(f"{prefix}var.{vname} is not set by the module call"), ()
                 )
+        values = {n: typed(vv, mod.variables[n]) for n, vv in values.items()}
         providers: dict[str, ProviderConfig] = {}
         pmap = block.body.attr("providers")
         if pmap is not None:

@@ -19,12 +19,12 @@ from typing import Any
 
 from ciiguard.errors import InputError
 from ciiguard.model import Hop, Unknown
-from ciiguard.parsers.evaluator import Evaluator, Scope, render_value
-from ciiguard.parsers.functions import FunctionError, normalise_number
+from ciiguard.parsers.evaluator import Evaluator, Scope, convert_to_type, render_value
+from ciiguard.parsers.functions import FunctionError
 from ciiguard.parsers.hcl_ast import Attribute, Block, HclFile, Name
 from ciiguard.parsers.hcl_reader import parse_expression, parse_hcl
-from ciiguard.parsers.nesting import deepest_line
-from ciiguard.parsers.terraform_json import long_number_line
+from ciiguard.parsers.nesting import deepest_line, long_number_line
+from ciiguard.parsers.numbers import NotDecided, parse_number
 from ciiguard.parsers.terraform_overrides import (
     apply_override,
     is_override,
@@ -300,6 +300,9 @@ def root_variable_values(
                 errors.append(exc)
                 continue
             values[name] = VarValue(v, (Hop(f"var.{name}", what, None, render_value(v)),))
+    for name, var in mod.variables.items():
+        if name in values:
+            values[name] = typed(values[name], var)
     for name in mod.variables:
         if name not in values:
             values[name] = VarValue(
@@ -314,6 +317,18 @@ def root_variable_values(
                 ),
             )
     return values, errors
+
+
+def typed(vv: VarValue, var: Located) -> VarValue:
+    """A variable's value converted to its declared ``type`` (``"3"`` -> 3 for number, sets
+    sorted and de-duplicated, ...) as Terraform does before any expression sees it."""
+    t = var.block.body.attr("type")
+    if t is None or isinstance(vv.value, Unknown):
+        return vv
+    converted = convert_to_type(vv.value, t.expr)
+    if converted is vv.value:
+        return vv
+    return VarValue(converted, vv.hops)
 
 
 def _cli_args_env(env: dict[str, str]) -> tuple[list[tuple[str, str, str]], list[InputError]]:
@@ -361,7 +376,9 @@ def _apply_var_file(
         return [exc]
     if path.name.endswith(".json"):
         try:
-            data = json.loads(text, parse_float=float, object_pairs_hook=_unique_keys)
+            data = json.loads(
+                text, parse_float=_json_number, parse_int=_json_number, object_pairs_hook=_unique_keys
+            )
         except json.JSONDecodeError as exc:
             return [InputError(shown, exc.lineno, f"invalid JSON: {exc.msg}")]
         except _RepeatedKey as exc:
@@ -415,9 +432,16 @@ def _assign_tfvars(hcl: HclFile, shown: str, values: dict[str, VarValue]) -> lis
     return []
 
 
+def _json_number(text: str) -> Any:
+    """A .tfvars.json number with Terraform's exact value (512-bit), or Unknown where ciiguard
+    does not emulate the form."""
+    try:
+        return parse_number(text)
+    except (NotDecided, ValueError):
+        return Unknown(f"number {text[:40]} is not evaluated exactly by ciiguard")
+
+
 def _from_json(v: Any) -> Any:
-    if isinstance(v, float):
-        return normalise_number(v)
     if isinstance(v, list):
         return [_from_json(x) for x in v]
     if isinstance(v, dict):
