@@ -124,6 +124,9 @@ class HclLoader:
         batches = [
             [(d, s, j) for _, d, s, j, _ in todo[i : i + size]] for i in range(0, len(todo), size)
         ]
+        from ciiguard.parsers.hcl_reader import lark_parser
+
+        lark_parser()  # build once here: forked workers inherit it instead of each building one
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
         try:
             with ProcessPoolExecutor(
