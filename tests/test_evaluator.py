@@ -581,3 +581,11 @@ def test_legacy_splat_node_with_index_steps_indexes_the_result() -> None:
 
     node = Splat(parse_expression("var.objs"), (("attr", "tags"), ("index", Literal(0))), False)
     assert Evaluator(VarScope()).evaluate(node) == ["pii", "hot"]
+
+
+def test_merge_keeps_known_keys_when_some_values_are_unknown() -> None:
+    merged = ev('merge(var.tags, {Name = var.later, "data-classification" = "personal"})')
+    assert isinstance(merged, dict)
+    assert merged["data-classification"] == "personal" and merged["env"] == "prod"
+    assert isinstance(merged["Name"], Unknown) and merged["Name"].refs == frozenset({"aws_s3_bucket.b"})
+    assert undecided(ev("merge(var.tags, var.later)"))  # an unknown object: its keys are unknown too

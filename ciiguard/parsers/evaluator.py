@@ -259,7 +259,7 @@ class Evaluator:
             resolved = self.scope.traverse(base.kind, parts, self)
             return Namespace(base.kind, parts) if resolved is None else resolved
         if is_unknown(base):
-            return base
+            return _deeper(base, name)
         if isinstance(base, dict):
             if name in base:
                 return base[name]
@@ -274,7 +274,7 @@ class Evaluator:
                 return key
             return self._step(base, to_string(key), index=key)
         if is_unknown(base):
-            return base
+            return _deeper(base, "[]")
         if is_unknown(key):
             return key
         if isinstance(key, (list, dict)) or key is None:
@@ -493,6 +493,13 @@ class Evaluator:
             return merge_unknown(errors)
         if name == "coalesce" and unknowns:
             return self._coalesce_partly_known(args)
+        if name == "merge" and unknowns and all(a is None or isinstance(a, dict) for a in args):
+            # merge() of known-keyed objects: the keys are known, only some values are not, as in
+            # Terraform (tags = merge(var.tags, {Name = local.unknown}) keeps its known keys)
+            out: dict[str, Value] = {}
+            for a in args:
+                out.update(a or {})
+            return out
         if unknowns:
             return merge_unknown(unknowns)
         try:
@@ -687,6 +694,11 @@ def _nfc_deep(v: Value) -> Value:
     if isinstance(v, dict):
         return {nfc(k): _nfc_deep(x) for k, x in v.items()}
     return v
+
+
+def _deeper(u: Unknown, step: str) -> Unknown:
+    """An attribute or element of an unknown resource attribute: the same unknown, one step down."""
+    return u if u.path is None else Unknown(u.reason, u.refs, u.error, (*u.path, step))
 
 
 def _rooted(e: Expr) -> bool:
