@@ -105,6 +105,10 @@ class _Document:
             self.doc = json.loads(self.text)
         except json.JSONDecodeError as exc:
             raise InputError(self.file, exc.lineno, f"JSON syntax error: {exc.msg}") from None
+        except ValueError as exc:  # e.g. an integer with more digits than Python converts
+            raise InputError(self.file, None, f"JSON value out of range: {exc}") from None
+        except RecursionError:
+            raise InputError(self.file, None, "JSON nested too deeply") from None
         if not isinstance(self.doc, dict):
             raise InputError(self.file, 1, "expected a JSON object")
         self.config: dict[str, Any] = {}
@@ -273,4 +277,6 @@ class PulumiJsonParser:
                 _Document(f, ctx, out).run()
             except InputError as exc:
                 out.errors.append(ScanIssue(exc.file, exc.line, exc.message))
+            except RecursionError:
+                out.errors.append(ScanIssue(ctx.display(f), None, "nested too deeply"))
         return out

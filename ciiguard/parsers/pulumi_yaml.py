@@ -811,4 +811,6 @@ class PulumiYamlParser:
                 _Program(project, template, ctx).run(out)
             except InputError as exc:
                 out.errors.append(ScanIssue(exc.file, exc.line, exc.message))
+            except RecursionError:
+                out.errors.append(ScanIssue(ctx.display(f), None, "nested too deeply"))
         return out
