@@ -68,6 +68,17 @@ def _base(address: str) -> str:
     return address.split("[", 1)[0] if address.endswith("]") else address
 
 
+def _names_the_resource(value: Unknown, rule: ReplicationRule) -> bool:
+    """Whether an unknown destination stands for the resource it refers to: its ``.region`` or
+    ``.location`` for a region-valued argument, an attribute of its own (``.arn``, ``.id``) for
+    the others. Readers that do not track the attribute path (``path`` None) are trusted."""
+    if value.path is None:
+        return True
+    if rule.destination in ("region", "location"):
+        return value.path in (("region",), ("location",))
+    return len(value.path) <= 1
+
+
 def refs_in(value: Any) -> frozenset[str]:
     """Every resource a value was derived from (lists and maps of references included)."""
     if isinstance(value, Unknown):
@@ -267,6 +278,8 @@ class FlowBuilder:
             if target is None and isinstance(value, Unknown):
                 found = self.index.resolve(value.refs)
                 target = found[0] if found else None
+            if isinstance(value, Unknown) and not _names_the_resource(value, rule):
+                target = None  # e.g. aws_s3_bucket.b.tags["dr"]: a value stored in b, not b
             if target is not None:
                 return self._make(
                     r,

@@ -43,11 +43,16 @@ class Unknown:
     ``refs`` names resources the value was derived from (for example the bucket behind
     ``aws_s3_bucket.dest.arn``) so flows can still be tied to their destination resource.
     ``error`` marks a value that Terraform itself would reject (what ``try``/``can`` catch).
+    ``path`` is set while the value is exactly an attribute of one resource: ``()`` for the
+    resource, ``("region",)`` for ``aws_s3_bucket.b.region``, ``("tags", '["dr"]')`` for
+    ``.tags["dr"]``; any computation on it drops it (None). Flows tie a region-valued argument to
+    a referenced resource's own region only through ``.region``/``.location``.
     """
 
     reason: str
     refs: frozenset[str] = frozenset()
     error: bool = False
+    path: tuple[str, ...] | None = None
 
     def __repr__(self) -> str:
         return f"<unknown: {self.reason}>"

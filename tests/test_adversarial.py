@@ -244,6 +244,19 @@ CASES = [
             "arn:aws:s3:::acme-dr-records",
         ),
     ),
+    Evasion(
+        "replica-region-from-resource-tag",
+        "replica region read from a tag of a mainland bucket (not that bucket's region)",
+        one("CII003", "aws_dynamodb_table.orders"),
+    ),
+    Evasion(
+        "replica-region-from-resource-region",
+        "replica region is the .region of a bucket on the Tokyo alias",
+        (
+            ("CII002", "aws_dynamodb_table.orders", "ap-northeast-1"),
+            ("CII001", "aws_s3_bucket.anchor", "ap-northeast-1"),
+        ),
+    ),
     # -- JSON syntax, overrides and duplicates ------------------------------------------------
     Evasion("json-syntax-provider", "provider in main.tf.json", one("CII001", B, "ap-east-1")),
     Evasion(

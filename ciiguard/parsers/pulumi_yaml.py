@@ -391,17 +391,18 @@ class _Program:
         if first == "urn":
             return self.select(urn, rest, f"{key}.urn", line)
         refs = frozenset({urn})
+        path = tuple(str(a) for a in accessors)  # flows tie only ${res.region} to res's region
         if first == "id" or _field(decl.body, "get") is not None:
-            return Unknown(f"{key}.{first} is known only after deployment", refs)
+            return Unknown(f"{key}.{first} is known only after deployment", refs, path=path)
         props = self.properties(decl)
         if isinstance(first, str) and first in props:
             trace.extend(decl.prop_hops.get(first, ()))
             trace.append(Hop(f"{key}.{first}", self.file, decl.prop_lines.get(first), None))
             value = self.select(props[first], rest, f"{key}.{first}", line)
             if isinstance(value, Unknown):
-                return Unknown(value.reason, value.refs | refs)
+                return Unknown(value.reason, value.refs | refs, path=path)
             return _strip_refs(value)
-        return Unknown(f"{key}.{first} is an output known only after deployment", refs)
+        return Unknown(f"{key}.{first} is an output known only after deployment", refs, path=path)
 
     # -- builtins -------------------------------------------------------------------------------
     def builtin(self, name: str, arg: Any, line: int | None, trace: list[Hop]) -> Any:

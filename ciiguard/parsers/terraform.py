@@ -184,7 +184,9 @@ class ModuleInstance(Scope):
             if expanded and parts[2].startswith("["):
                 addr += parts[2]
             return Unknown(
-                f"{rtype}.{name} attributes are known only after apply", frozenset({addr})
+                f"{rtype}.{name} attributes are known only after apply",
+                frozenset({addr}),
+                path=(),
             )
         return Unknown(f"{kind}.{'.'.join(parts)} is not known before apply")
 

@@ -1,0 +1,91 @@
+"""Determinism: the same input gives byte-identical JSON and SARIF, whatever the order files were
+created in, the state of the caches, the number of parse workers or the hash seed.
+
+The tree is every adversarial fixture the gate can judge without options (dozens of roots:
+Terraform HCL and JSON, modules, plan JSON, Pulumi YAML and JSON), rebuilt in one directory so
+absolute paths in SARIF stay equal; more than enough ``.tf`` files for the parallel parser.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from tests.conftest import FIXTURES, clean_env, run_cli
+
+ADV = FIXTURES / "adversarial"
+# cases that are refused (exit 2) keep the result cache from storing: leave them out
+REFUSED = {
+    "duplicate-attribute",
+    "duplicate-provider",
+    "duplicate-variable",
+    "duplicate-local",
+    "tfvars-duplicate-key",
+    "tfvars-json-duplicate-key",
+    "tf-json-duplicate-key",
+    "pulumi-several-stacks",
+}
+
+
+def _files() -> dict[str, bytes]:
+    out = {}
+    for case in sorted(p for p in ADV.iterdir() if p.is_dir() and p.name not in REFUSED):
+        for f in case.rglob("*"):
+            if f.is_file():
+                out[f.relative_to(ADV).as_posix()] = f.read_bytes()
+    return out
+
+
+def _build(root: Path, files: dict[str, bytes], order: list[str]) -> None:
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    for name in order:
+        target = root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(files[name])
+
+
+def _scan(tree: Path, out: Path, cache: Path | None, *extra: str, seed: str) -> int:
+    args = ["scan", "."]
+    args += ["--format", f"json:{out}.json", "--format", f"sarif:{out}.sarif", "--no-config"]
+    if cache is None:
+        args.append("--no-cache")
+    env = clean_env(PYTHONHASHSEED=seed)
+    if cache is not None:
+        env["CIIGUARD_CACHE_DIR"] = str(cache)
+    run = run_cli(*args, *extra, env=env, cwd=tree)
+    assert "Traceback" not in run.stderr and "error:" not in run.stderr, run.stderr
+    return run.code
+
+
+def test_reports_are_byte_identical_across_order_caches_workers_and_seeds(tmp_path: Path) -> None:
+    files = _files()
+    names = sorted(files)
+    assert sum(n.endswith(".tf") for n in names) >= 48  # twice the parallel-parse threshold
+    tree, out, cache = tmp_path / "tree", tmp_path / "out", tmp_path / "cache"
+    out.mkdir()
+
+    _build(tree, files, names)
+    runs = {"cold-cache-1-worker": _scan(tree, out / "a", cache, "--jobs", "1", seed="0")}
+    assert any((cache / "results").rglob("*.pickle")), "the cold run stored a result to hit"
+    runs |= {
+        "warm-cache": _scan(tree, out / "b", cache, "--jobs", "1", seed="0"),
+        "no-cache-4-workers": _scan(tree, out / "c", None, "--jobs", "4", seed="123"),
+    }
+    _build(tree, files, list(reversed(names)))  # directory entries in the opposite order
+    runs["reversed-fresh-cache-2-workers"] = _scan(
+        tree, out / "d", tmp_path / "cache2", "--jobs", "2", seed="7"
+    )
+    runs["reversed-warm-cache"] = _scan(
+        tree, out / "e", tmp_path / "cache2", "--jobs", "2", seed="99"
+    )
+
+    assert set(runs.values()) == {1}
+    for ext in ("json", "sarif"):
+        outputs = {p.stem: p.read_bytes() for p in sorted(out.glob(f"*.{ext}"))}
+        assert len(outputs) == 5
+        first = outputs["a"]
+        assert first.count(b'"CII00') > 60  # a report with many findings of every policy
+        for name, data in outputs.items():
+            assert data == first, f"{ext} report {name} differs from a"
