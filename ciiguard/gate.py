@@ -116,35 +116,43 @@ class _Gate:
         self.settings = settings
         self.options = options
         self.warnings: list[ScanIssue] = []
+        # addresses repeat across root modules: index by (root, address) and (address, file)
         self.by_address: dict[str, list[Resource]] = {}
+        self.in_root: dict[tuple[str, str], Resource] = {}
+        self.in_file: dict[tuple[str, str | None], Resource] = {}
         for r in result.resources:
             self.by_address.setdefault(r.address, []).append(r)
-        self.inbound: dict[
-            str, list[tuple[Resource, str | None]]
-        ] = {}  # replica -> (declarer, source)
+            self.in_root.setdefault((r.root, r.address), r)
+            self.in_file.setdefault((r.address, r.file), r)
+        # replica (root, address) -> [(declarer, source address)]
+        self.inbound: dict[tuple[str, str], list[tuple[Resource, str | None]]] = {}
         for r in result.resources:
             for f in r.flows:
                 if f.destination_resource and f.destination_resource != r.address:
-                    self.inbound.setdefault(f.destination_resource, []).append((r, f.source))
+                    key = (r.root, f.destination_resource)
+                    self.inbound.setdefault(key, []).append((r, f.source))
         self.suppressions: dict[int, list[Suppression]] = {}
         for r in result.resources:  # warn about every malformed suppression, used or not
             self._suppressions_of(r)
 
     # -- lookups -----------------------------------------------------------------------------
     def resource_of(self, v: Violation) -> Resource | None:
-        found = self.by_address.get(v.resource, [])
-        if len(found) > 1:  # the same address in several roots: the one in the finding's file
-            same_file = [r for r in found if r.file == v.file]
-            found = same_file or found
+        """The resource a finding is on: the one with that address in the finding's file."""
+        exact = self.in_file.get((v.resource, v.file))
+        if exact is not None:
+            return exact
+        found = self.by_address.get(v.resource)
         return found[0] if found else None
 
     def related_of(self, v: Violation, near: Resource | None) -> list[Resource]:
         out = []
         for address in v.related:
-            found = self.by_address.get(address, [])
-            if near is not None and len(found) > 1:
-                found = [r for r in found if r.root == near.root] or found
-            out.extend(found[:1])
+            r = self.in_root.get((near.root, address)) if near is not None else None
+            if r is None:
+                found = self.by_address.get(address)
+                r = found[0] if found else None
+            if r is not None:
+                out.append(r)
         return out
 
     def warn(self, file: str | None, line: int | None, message: str) -> None:
@@ -157,7 +165,11 @@ class _Gate:
         approval: _Approval | None = None
         if v.policy in APPROVABLE:
             approval = self.approval(v, resource)
-        elif v.policy == "CII001" and resource is not None and resource.address in self.inbound:
+        elif (
+            v.policy == "CII001"
+            and resource is not None
+            and ((resource.root, resource.address) in self.inbound)
+        ):
             approval = self.replica_approval(resource)
         if approval is not None:
             if approval.problem is None:
@@ -232,12 +244,11 @@ class _Gate:
         if not (replica.scope_reason or "").startswith("receives replicated data from"):
             return None
         candidates = [replica]
-        for declarer, source in self.inbound.get(replica.address, []):
-            if declarer.root == replica.root:
-                candidates.append(declarer)
-                candidates.extend(
-                    r for r in self.by_address.get(source or "", []) if r.root == replica.root
-                )
+        for declarer, source in self.inbound.get((replica.root, replica.address), []):
+            candidates.append(declarer)
+            src = self.in_root.get((replica.root, source or ""))
+            if src is not None:
+                candidates.append(src)
         problems: list[_Approval] = []
         for r in candidates:
             found = self._approval_on(r)
