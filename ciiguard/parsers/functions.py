@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ciiguard.parsers import numbers as num
@@ -299,14 +299,50 @@ def to_string_list(v: Value, fn: str) -> list[Value]:
     return out
 
 
+class _Members:
+    """Membership under ``equal``: hashed for scalars (big sets are not quadratic), a scan for
+    collections."""
+
+    def __init__(self, items: Iterable[Value] = ()) -> None:
+        self.keys: set[tuple[str, Any]] = set()
+        self.rest: list[Value] = []
+        for item in items:
+            self.add(item)
+
+    @staticmethod
+    def _key(v: Value) -> tuple[str, Any] | None:
+        if isinstance(v, bool):
+            return ("bool", v)
+        if is_number(v):
+            return ("number", num.exact(v))  # equal() compares numbers by exact value
+        if isinstance(v, str):
+            return ("string", v)
+        return None
+
+    def add(self, v: Value) -> None:
+        key = self._key(v)
+        if key is None:
+            self.rest.append(v)
+        else:
+            self.keys.add(key)
+
+    def __contains__(self, v: Value) -> bool:
+        key = self._key(v)
+        if key is not None:
+            return key in self.keys
+        return any(equal(v, o) for o in self.rest)
+
+
 def make_set(items: list[Value]) -> TfSet:
     """Terraform sets in their iteration order: unique; strings, numbers and bools sorted."""
     items = unify(items)
     if any(x is None for x in items):
         raise NotDecided("a set with null elements")
     out: list[Value] = []
+    seen = _Members()
     for item in items:
-        if not any(equal(item, o) for o in out):
+        if item not in seen:
+            seen.add(item)
             out.append(item)
     if len(out) <= 1:
         return TfSet(out)
@@ -454,8 +490,10 @@ def _flatten(args: list[Value]) -> Value:
 def _distinct(args: list[Value]) -> Value:
     _arity(args, "distinct", 1)
     out: list[Value] = []
+    seen = _Members()
     for x in to_list(args[0], "distinct"):
-        if not any(equal(x, o) for o in out):
+        if x not in seen:
+            seen.add(x)
             out.append(x)
     return out
 
@@ -1033,16 +1071,14 @@ def _setintersection(a: list[Value]) -> Value:
     if not a:
         raise FunctionError("setintersection: at least one set is required")
     first = make_set(list(as_list(a[0], "setintersection")))
-    others = [as_list(o, "setintersection") for o in a[1:]]
-    return make_set([x for x in first if all(any(equal(x, y) for y in o) for o in others)])
+    others = [_Members(as_list(o, "setintersection")) for o in a[1:]]
+    return make_set([x for x in first if all(x in o for o in others)])
 
 
 def _setsubtract(a: list[Value]) -> Value:
     _arity(a, "setsubtract", 2)
-    other = as_list(a[1], "setsubtract")
-    return make_set(
-        [x for x in as_list(a[0], "setsubtract") if not any(equal(x, y) for y in other)]
-    )
+    other = _Members(as_list(a[1], "setsubtract"))
+    return make_set([x for x in as_list(a[0], "setsubtract") if x not in other])
 
 
 def _floor(a: list[Value]) -> Value:

@@ -859,7 +859,16 @@ def _expand_dynamic(
     else:
         items.append(Unknown(f'dynamic "{name}" for_each is not a collection', error=True))
         return
-    for k, v in pairs[:MAX_INSTANCES]:
+    if len(pairs) > MAX_INSTANCES:  # never judge a silently truncated list of blocks
+        lines[f"{path}{name}[{len(items)}]"] = b.line
+        items.append(
+            Unknown(
+                f'dynamic "{name}" has {len(pairs)} elements, over ciiguard\'s limit of '
+                f"{MAX_INSTANCES}"
+            )
+        )
+        return
+    for k, v in pairs:
         sub = f"{path}{name}[{len(items)}]"
         lines[sub] = content.line
         inner = ev.with_bindings({iterator: {"key": k, "value": v}})
