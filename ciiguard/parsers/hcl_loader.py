@@ -78,12 +78,21 @@ class HclLoader:
 
     def _key(self, data: bytes, json_syntax: bool) -> str:
         return digest(
-            "hcl", __version__, str(AST_VERSION), _parser_version(), "json" if json_syntax else "hcl", data
+            "hcl",
+            __version__,
+            str(AST_VERSION),
+            _parser_version(),
+            "json" if json_syntax else "hcl",
+            data,
         )
 
     def preload(self, paths: Iterable[Path]) -> None:
-        """Parse every given file now, in parallel when many are not cached."""
-        todo: list[tuple[Path, bytes, str, bool, str]] = []
+        """Parse every given file now, in parallel when many are not cached.
+
+        The cache holds one entry per directory (a module is the unit that changes together), so
+        a large tree costs one cache read and write per module, not per file.
+        """
+        groups: dict[Path, list[tuple[Path, bytes, str, bool, str]]] = {}
         for path in paths:
             if path in self.done:
                 continue
@@ -94,25 +103,36 @@ class HclLoader:
                 self.done[path] = exc
                 continue
             js = path.name.endswith(".json")
-            key = self._key(data, js)
-            hit = self.cache.get(key) if self.cache else None
-            if isinstance(hit, HclFile):
-                self.done[path] = dataclasses.replace(hit, path=shown)
-            else:
-                todo.append((path, data, shown, js, key))
+            groups.setdefault(path.parent, []).append((path, data, shown, js, self._key(data, js)))
+        todo: list[tuple[Path, bytes, str, bool, str]] = []
+        missed: dict[str, list[tuple[Path, bytes, str, bool, str]]] = {}
+        for group in groups.values():
+            pack_key = digest("pack", *sorted(item[4] for item in group))
+            pack = self.cache.get(pack_key) if self.cache else None
+            if isinstance(pack, dict) and all(isinstance(pack.get(i[4]), HclFile) for i in group):
+                for path, _, shown, _, key in group:
+                    self.done[path] = dataclasses.replace(pack[key], path=shown)
+                continue
+            todo.extend(group)
+            missed[pack_key] = group
         if not todo:
             return
         if self.jobs > 1 and len(todo) >= PARALLEL_THRESHOLD:
             results = self._parallel(todo)
         else:
             results = _worker([(d, s, j) for _, d, s, j, _ in todo])
-        for (path, _, _, _, key), res in zip(todo, results, strict=True):
-            if isinstance(res, HclFile):
-                self.done[path] = res
-                if self.cache is not None:
-                    self.cache.put(key, dataclasses.replace(res, path=""))
-            else:
-                self.done[path] = InputError(*res)
+        for (path, *_), res in zip(todo, results, strict=True):
+            self.done[path] = res if isinstance(res, HclFile) else InputError(*res)
+        if self.cache is None:
+            return
+        for pack_key, group in missed.items():
+            parsed = [h for h in (self.done[p] for p, *_ in group) if isinstance(h, HclFile)]
+            if len(parsed) == len(group):  # errors are never cached
+                entries = {
+                    i[4]: dataclasses.replace(h, path="")
+                    for i, h in zip(group, parsed, strict=True)
+                }
+                self.cache.put(pack_key, entries)
 
     def _parallel(
         self, todo: list[tuple[Path, bytes, str, bool, str]]
