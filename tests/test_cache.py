@@ -1,0 +1,93 @@
+"""Parse and result caches: faster, never a different verdict; corrupt or stale entries are ignored."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from tests.conftest import EXAMPLES, ciiguard_exe, clean_env, run_cli
+
+
+def scan(tree: Path, cache: Path, *extra: str) -> tuple[int, str]:
+    run = run_cli(
+        "scan",
+        str(tree),
+        "--format",
+        "json",
+        "--no-config",
+        *extra,
+        env=clean_env(CIIGUARD_CACHE_DIR=str(cache)),
+    )
+    assert run.code in (0, 1), run.stderr
+    return run.code, run.stdout
+
+
+def copy_examples(tmp_path: Path) -> Path:
+    tree = tmp_path / "tree"
+    shutil.copytree(
+        EXAMPLES / "terraform", tree, ignore=shutil.ignore_patterns("*.png", "*.svg", "*.sh")
+    )
+    return tree
+
+
+def test_cold_warm_and_uncached_runs_give_identical_json(tmp_path: Path) -> None:
+    tree, cache = copy_examples(tmp_path), tmp_path / "cache"
+    cold = scan(tree, cache)
+    assert any((cache / "parse").rglob("*.pickle")) and any((cache / "results").rglob("*.pickle"))
+    warm = scan(tree, cache)
+    shutil.rmtree(cache / "results")
+    parse_warm = scan(tree, cache)
+    uncached = scan(tree, tmp_path / "unused", "--no-cache")
+    assert cold == warm == parse_warm == uncached
+    assert not (tmp_path / "unused").exists()  # --no-cache writes nothing
+
+
+def test_a_changed_file_or_variable_file_is_never_answered_from_the_cache(tmp_path: Path) -> None:
+    tree, cache = copy_examples(tmp_path), tmp_path / "cache"
+    code, _ = scan(tree / "compliant", cache)
+    assert code == 0
+    main = tree / "compliant" / "main.tf"
+    main.write_text(main.read_text().replace('region = "cn-north-1"', 'region = "us-east-1"', 1))
+    code, after = scan(tree / "compliant", cache)
+    assert code == 1 and '"us-east-1"' in after
+    # a new auto.tfvars file: the directory listing changed
+    code, _ = scan(tree / "variable-driven", cache)
+    assert code == 1
+    (tree / "variable-driven" / "z.auto.tfvars").write_text('region = "cn-northwest-1"\n')
+    code, _ = scan(tree / "variable-driven", cache)
+    assert code == 0
+    # the environment decides variables too
+    env = clean_env(CIIGUARD_CACHE_DIR=str(cache), TF_VAR_region="eu-west-1")
+    (tree / "variable-driven" / "z.auto.tfvars").unlink()
+    (tree / "variable-driven" / "terraform.tfvars").unlink()
+    assert run_cli("scan", str(tree / "variable-driven"), "--no-config", env=env).code == 1
+    assert scan(tree / "variable-driven", cache)[0] == 0  # default cn-north-1 without TF_VAR_
+
+
+def test_corrupt_and_truncated_entries_are_ignored_and_rewritten(tmp_path: Path) -> None:
+    tree, cache = copy_examples(tmp_path), tmp_path / "cache"
+    good = scan(tree, cache)
+    entries = sorted(cache.rglob("*.pickle"))
+    assert entries
+    for n, entry in enumerate(entries):
+        data = entry.read_bytes()
+        entry.write_bytes(data[: len(data) // 2] if n % 2 else b"garbage" + data[7:])
+    assert scan(tree, cache) == good
+    assert scan(tree, cache) == good  # rewritten entries are valid again
+
+
+def test_concurrent_runs_share_the_cache_safely(tmp_path: Path) -> None:
+    tree, cache = copy_examples(tmp_path), tmp_path / "cache"
+    expected = scan(tree, tmp_path / "other-cache")
+    env = clean_env(CIIGUARD_CACHE_DIR=str(cache))
+    cmd = [*ciiguard_exe(), "scan", str(tree), "--format", "json", "--no-config"]
+    procs = [
+        subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        for _ in range(4)
+    ]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == expected[0] for p in procs), [o[1] for o in outs]
+    assert all(o[0] == expected[1] for o in outs)
+    assert not [p for p in cache.rglob(".tmp-*") if os.path.exists(p)]  # no torn temp files left
