@@ -1,0 +1,59 @@
+"""Startup stays light: --version and a one-file Terraform scan import no pulumi, grpc or boto3."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import clean_env
+
+HEAVY = ("pulumi", "pulumi_policy", "pulumi_aws", "grpc", "boto3")
+
+PROBE = """
+import json, sys, time
+t = time.perf_counter()
+from ciiguard.cli import main
+try:
+    code = main(sys.argv[1:])
+except SystemExit as exc:
+    code = exc.code
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in {heavy!r})
+print(json.dumps({{"code": code, "heavy": heavy, "seconds": time.perf_counter() - t}}), file=sys.stderr)
+"""
+
+
+def probe(*args: str, cwd: Path | None = None) -> dict:
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE.format(heavy=set(HEAVY)), *args],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        cwd=cwd,
+        timeout=120,
+    )
+    return json.loads(proc.stderr.strip().splitlines()[-1])
+
+
+def test_version_imports_nothing_heavy() -> None:
+    got = probe("--version")
+    assert got["code"] == 0 and got["heavy"] == []
+
+
+def test_one_file_terraform_scan_imports_nothing_heavy(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(
+        'provider "aws" {\n  region = "cn-north-1"\n}\n'
+        'resource "aws_s3_bucket" "b" {\n  tags = { "data-classification" = "personal" }\n}\n'
+    )
+    got = probe(
+        "scan",
+        str(tmp_path),
+        "--no-cache",
+        "--no-config",
+        "--format",
+        "json",
+        "--output",
+        str(tmp_path / "out.json"),
+    )
+    assert got["code"] == 0 and got["heavy"] == []
