@@ -497,6 +497,22 @@ HOSTILE: dict[str, dict[str, bytes]] = {
     "pulumi-python-tag": {
         "Pulumi.yaml": b"name: p\nruntime: yaml\nvariables:\n  x: !!python/object/apply:os.system ['true']\n"
     },
+    "tf-json-surrogate": {
+        "main.tf.json": b'{"provider": {"aws": {"region": "\\ud800"}}, "resource": {"aws_s3_bucket":'
+        b' {"b": {"tags": {"data-classification": "personal", "\\udfff": "\\ud83d"}}}}}'
+    },
+    "tfvars-json-surrogate": {
+        "main.tf": b'variable "region" {}\nprovider "aws" {\n  region = var.region\n}\n',
+        "terraform.tfvars.json": b'{"region": "cn-north-1\\udc00"}',
+    },
+    "plan-surrogate": {
+        "tfplan.json": b'{"format_version": "1.2", "terraform_version": "1.9.8", "variables": '
+        b'{"r": {"value": "\\ud800"}}, "planned_values": {"root_module": {}}}'
+    },
+    "pulumi-surrogate": {
+        "Pulumi.yaml": b"name: p\nruntime: yaml\nresources:\n  b:\n    type: aws:s3:BucketV2\n"
+        b'    properties:\n      tags:\n        data-classification: "\\ud800"\n'
+    },
     "pulumi-json-deep": {
         "stack.json": (
             '{"version": 3, "deployment": {"resources": ' + _deep("[", "]", 100_000) + "}}"
@@ -542,6 +558,10 @@ E2E_CASES = [
     "plan-deep",
     "pulumi-alias-bomb",
     "pulumi-python-tag",
+    "tf-json-surrogate",
+    "tfvars-json-surrogate",
+    "plan-surrogate",
+    "pulumi-surrogate",
 ]
 
 

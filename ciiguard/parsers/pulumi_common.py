@@ -25,6 +25,7 @@ from ciiguard.catalogue import Catalogue
 from ciiguard.errors import InputError
 from ciiguard.model import Hop, Location, RegionInfo, Resource, Unknown
 from ciiguard.parsers.nesting import deepest_line, long_number_line
+from ciiguard.parsers.surrogates import may_hold_surrogates, scrub
 
 PROJECT_FILES = ("Pulumi.yaml", "Pulumi.yml")
 PROVIDER_PREFIX = "pulumi:providers:"
@@ -344,7 +345,8 @@ def load_yaml(text: str, file: str) -> Any:
         if node is None:
             return None
         _check_aliasing(node, file)
-        return loader.construct_document(node)
+        doc = loader.construct_document(node)
+        return scrub(doc) if may_hold_surrogates(text) else doc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None

@@ -33,6 +33,7 @@ from ciiguard.parsers.pulumi_common import (
     render,
     urn_parts,
 )
+from ciiguard.parsers.surrogates import may_hold_surrogates, scrub
 
 PEEK_BYTES = 64 * 1024
 MAX_BYTES = 2 * 1024 * 1024 * 1024
@@ -109,6 +110,8 @@ class _Document:
             raise InputError(self.file, None, f"JSON value out of range: {exc}") from None
         except RecursionError:
             raise InputError(self.file, None, "JSON nested too deeply") from None
+        if may_hold_surrogates(self.text):
+            scrub(self.doc)
         if not isinstance(self.doc, dict):
             raise InputError(self.file, 1, "expected a JSON object")
         self.config: dict[str, Any] = {}

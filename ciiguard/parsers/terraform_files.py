@@ -25,6 +25,7 @@ from ciiguard.parsers.hcl_ast import Attribute, Block, HclFile, Name
 from ciiguard.parsers.hcl_reader import parse_expression, parse_hcl
 from ciiguard.parsers.nesting import deepest_line, long_number_line
 from ciiguard.parsers.numbers import NotDecided, parse_number
+from ciiguard.parsers.surrogates import may_hold_surrogates, scrub
 from ciiguard.parsers.terraform_overrides import (
     apply_override,
     is_override,
@@ -396,6 +397,8 @@ def _apply_var_file(
             return [InputError(shown, long_number_line(text), f"invalid JSON value: {exc}")]
         if not isinstance(data, dict):
             return [InputError(shown, 1, "a .tfvars.json file must hold a JSON object")]
+        if may_hold_surrogates(text):
+            scrub(data)
         lines = _json_key_lines(text)
         for name, raw in data.items():
             try:

@@ -28,6 +28,7 @@ from ciiguard.parsers.hcl_ast import (
 )
 from ciiguard.parsers.hcl_reader import parse_expression
 from ciiguard.parsers.nesting import deepest_line, long_number_line
+from ciiguard.parsers.surrogates import may_hold_surrogates, scrub
 
 MAP_ARGUMENTS = frozenset(
     {
@@ -64,6 +65,8 @@ def parse_tf_json(text: str, path: str) -> HclFile:
         raise InputError(path, long_number_line(text), f"invalid JSON number: {exc}") from None
     if not isinstance(doc, _Pairs):
         raise InputError(path, 1, "a .tf.json file must hold a JSON object")
+    if may_hold_surrogates(text):
+        scrub(doc)
     folder = _Folder(path, _key_lines(text))
     try:
         return HclFile(path=path, body=folder.top(doc), comments=())

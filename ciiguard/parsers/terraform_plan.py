@@ -23,6 +23,8 @@ from ciiguard.parsers.base import ParseContext
 from ciiguard.parsers.evaluator import Evaluator, Scope, render_value
 from ciiguard.parsers.hcl_ast import Block, Body, Expr, HclFile, Literal
 from ciiguard.parsers.hcl_reader import parse_expression, parse_hcl
+from ciiguard.parsers.provider_defaults import environment_or_default, merge_tags, unset_variables
+from ciiguard.parsers.surrogates import may_hold_surrogates, scrub
 from ciiguard.parsers.terraform_files import Located, LocatedAttr
 
 PEEK_BYTES = 64 * 1024
@@ -146,6 +148,7 @@ class _Reader:
     def __init__(self, text: str, display: str) -> None:
         self.text = text
         self.display = display
+        self.surrogates = may_hold_surrogates(text)
         self._line_pos = 0
         self._line = 1
 
@@ -165,7 +168,8 @@ class _Reader:
 
     def value(self, pos: int) -> tuple[Any, int]:
         try:
-            return _DECODER.raw_decode(self.text, pos)
+            value, end = _DECODER.raw_decode(self.text, pos)
+            return (scrub(value) if self.surrogates else value), end
         except json.JSONDecodeError as exc:
             raise InputError(self.display, exc.lineno, f"invalid JSON: {exc.msg}") from None
         except RecursionError:
@@ -468,7 +472,9 @@ class SourceModule:
         self.files.append(hcl)
         for block in hcl.body.blocks:
             if block.type == "resource" and len(block.labels) >= 2:
-                self.resources.setdefault((block.labels[0], block.labels[1]), Located(hcl.path, block))
+                self.resources.setdefault(
+                    (block.labels[0], block.labels[1]), Located(hcl.path, block)
+                )
             elif block.type == "provider" and block.labels:
                 self.providers.append(Located(hcl.path, block))
             elif block.type == "locals":
@@ -1017,28 +1023,14 @@ class _PlanEvaluation:
             return _region_info(
                 provider.region, provider.hops, f"region of provider {provider.key} is unknown"
             )
-        env = self.ctx.settings.environment
         if facts is not None:
-            for var in facts.environment:
-                if env.get(var):
-                    return RegionInfo(
-                        env[var],
-                        (*provider.hops, Hop(f"environment {var}", value=f'"{env[var]}"')),
-                    )
-            if facts.default_region:
-                return RegionInfo(
-                    facts.default_region,
-                    (
-                        *provider.hops,
-                        Hop(
-                            f"{facts.name} provider default region",
-                            value=f'"{facts.default_region}"',
-                        ),
-                    ),
-                )
-            names = "/".join(facts.environment) or "no environment variable"
+            found = environment_or_default(facts, self.ctx.settings.environment, provider.hops)
+            if found is not None:
+                return found
             return RegionInfo(
-                None, provider.hops, f"provider {provider.key} sets no region and {names} unset"
+                None,
+                provider.hops,
+                f"provider {provider.key} sets no region and {unset_variables(facts)} unset",
             )
         return RegionInfo(
             None,
@@ -1134,16 +1126,7 @@ def effective_tags(attrs: Mapping[str, Any], tag_attr: str, default_tags: Any) -
     if isinstance(merged, dict):
         return merged
     tags = attrs.get(tag_attr)
-    if isinstance(tags, Unknown):
-        return tags
-    if isinstance(default_tags, Unknown):
-        return default_tags if not isinstance(tags, dict) else {**tags, "__unknown__": default_tags}
-    out: dict[str, Any] = {}
-    if isinstance(default_tags, dict):
-        out.update(default_tags)
-    if isinstance(tags, dict):
-        out.update(tags)
-    return out
+    return merge_tags(default_tags, tags)
 
 
 def block_lines(body: Body, values: Mapping[str, Any], path: str = "") -> dict[str, int]:
