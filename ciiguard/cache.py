@@ -3,13 +3,20 @@
 Entries are keyed by content hashes (never by mtime), written atomically (temp file + rename, so
 concurrent runs are safe), and a corrupt, truncated or foreign entry is ignored and rewritten. A
 cache can only make a scan faster: the key covers everything that decides the result.
+
+The cache directory is trusted input: whoever can write it can decide a cached verdict. Entries
+are only read from a directory the current user owns and nobody else can write, and unpickling
+builds ciiguard's own data classes only (a crafted entry cannot run code).
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import pickle
+import stat
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -35,16 +42,61 @@ def digest(*parts: bytes | str) -> str:
     return h.hexdigest()
 
 
+# Classes a cache entry may contain: parsed files (hcl_ast), scan results (model), their values.
+_SAFE_MODULES = frozenset(
+    {
+        "ciiguard.model",
+        "ciiguard.parsers.hcl_ast",
+        "ciiguard.parsers.numbers",
+        "ciiguard.parsers.functions",
+        "ciiguard.result_cache",
+        "fractions",
+    }
+)
+_SAFE_BUILTINS = frozenset({"set", "frozenset", "complex", "bytearray", "range", "slice"})
+
+
+class _SafeUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if module == "builtins" and name in _SAFE_BUILTINS:
+            return super().find_class(module, name)
+        if module in _SAFE_MODULES:
+            obj = super().find_class(module, name)
+            if isinstance(obj, type):  # classes only: no function can be called on load
+                return obj
+        raise pickle.UnpicklingError(f"cache entry refers to {module}.{name}")
+
+
+def _private(directory: Path) -> bool:
+    """Whether every existing directory from the cache root down is ours and not writable by
+    others (a shared or planted cache must not decide a verdict)."""
+    if not hasattr(os, "getuid") or sys.platform == "win32":
+        return True
+    try:
+        for d in (directory.parent, directory):
+            st = os.stat(d)
+            if st.st_uid != os.getuid() or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+                return False
+    except OSError:
+        return False
+    return True
+
+
 class DiskCache:
     """A namespace of pickled entries under the cache directory."""
 
     def __init__(self, namespace: str, root: Path | None = None) -> None:
         self.dir = (root or cache_dir()) / namespace
+        self._trusted: bool | None = None
 
     def _path(self, key: str) -> Path:
         return self.dir / key[:2] / f"{key[2:]}.pickle"
 
     def get(self, key: str) -> Any | None:
+        if self._trusted is None:
+            self._trusted = _private(self.dir)
+        if not self._trusted:
+            return None
         path = self._path(key)
         try:
             data = path.read_bytes()
@@ -54,7 +106,7 @@ class DiskCache:
         if not data.startswith(header):
             return None
         try:
-            return pickle.loads(data[len(header) :])
+            return _SafeUnpickler(io.BytesIO(data[len(header) :])).load()
         except Exception:  # noqa: BLE001 - a corrupt entry is a miss, rewritten below
             return None
 

@@ -89,3 +89,76 @@ def test_reports_are_byte_identical_across_order_caches_workers_and_seeds(tmp_pa
         assert first.count(b'"CII00') > 60  # a report with many findings of every policy
         for name, data in outputs.items():
             assert data == first, f"{ext} report {name} differs from a"
+
+
+# -- the cache cannot be used to run code or to change a verdict --------------------------------
+def _entries(cache: Path) -> list[Path]:
+    return sorted(cache.rglob("*.pickle"))
+
+
+def _rewrite(entry: Path, payload: bytes) -> None:
+    data = entry.read_bytes()
+    header = data[: data.index(b"\n", len(b"ciiguard-cache-1\n")) + 1]
+    entry.write_bytes(header + payload)
+
+
+class _Exploit:
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        import os
+
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_crafted_cache_entry_cannot_run_code(tmp_path: Path) -> None:
+    import pickle
+
+    case = ADV / "s3-replication-foreign-alias"
+    cache = tmp_path / "cache"
+    first = run_cli(
+        "scan",
+        ".",
+        "--format",
+        "json",
+        "--no-config",
+        env=clean_env(CIIGUARD_CACHE_DIR=str(cache)),
+        cwd=case,
+    )
+    marker = tmp_path / "pwned"
+    for entry in _entries(cache):
+        _rewrite(entry, pickle.dumps(_Exploit(marker)))
+    again = run_cli(
+        "scan",
+        ".",
+        "--format",
+        "json",
+        "--no-config",
+        env=clean_env(CIIGUARD_CACHE_DIR=str(cache)),
+        cwd=case,
+    )
+    assert not marker.exists(), "unpickling a cache entry ran code"
+    assert (again.code, again.stdout) == (first.code, first.stdout)
+
+
+def test_a_cache_others_can_write_is_not_trusted(tmp_path: Path) -> None:
+    import pickle
+
+    case = ADV / "s3-replication-foreign-alias"
+    cache = tmp_path / "cache"
+    env = clean_env(CIIGUARD_CACHE_DIR=str(cache))
+    first = run_cli("scan", ".", "--format", "json", "--no-config", env=env, cwd=case)
+    assert first.code == 1
+    (entry,) = _entries(cache / "results")
+    data = entry.read_bytes()
+    header = data[: data.index(b"\n", len(b"ciiguard-cache-1\n")) + 1]
+    stored = pickle.loads(data[len(header) :])
+    stored.result.violations.clear()  # a forged "passed" verdict for the same tree
+    entry.write_bytes(header + pickle.dumps(stored))
+    forged = run_cli("scan", ".", "--format", "json", "--no-config", env=env, cwd=case)
+    assert forged.code == 0  # the cache directory is trusted input: its owner decides
+    cache.chmod(0o777)  # ...so a directory others can write is not used
+    (cache / "results").chmod(0o777)
+    shared = run_cli("scan", ".", "--format", "json", "--no-config", env=env, cwd=case)
+    assert (shared.code, shared.stdout) == (first.code, first.stdout)
