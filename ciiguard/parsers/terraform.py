@@ -29,6 +29,7 @@ from ciiguard.parsers.evaluator import (
 from ciiguard.parsers.functions import FunctionError, to_string
 from ciiguard.parsers.hcl_ast import Block, Body, Expr, GetAttr, HclFile, Literal, Name
 from ciiguard.parsers.hcl_loader import HclLoader
+from ciiguard.parsers.provider_defaults import environment_or_default, merge_tags, unset_variables
 from ciiguard.parsers.terraform_files import (
     Located,
     ModuleDef,
@@ -663,7 +664,7 @@ class _RootEvaluation:
             cfg = inst.provider_for(provider_key)
             facts = self.catalogue.facts(cfg.provider)
             tag_attr = facts.tag_attribute if facts else "tags"
-            tags = _merge_tags(cfg.default_tags, attrs.get(tag_attr))
+            tags = merge_tags(cfg.default_tags, attrs.get(tag_attr))
             self.out.resources.append(
                 Resource(
                     address=address,
@@ -734,34 +735,25 @@ class _RootEvaluation:
                 return _region_info(value, (hop, *trace), f"{arg} argument is unknown")
         if cfg.region is not None:
             return _region_info(cfg.region, cfg.hops, f"region of provider {cfg.key} is unknown")
-        env = self.ctx.settings.environment
         if facts is not None:
-            for var in facts.environment:
-                if env.get(var):
-                    return RegionInfo(
-                        env[var], (*cfg.hops, Hop(f"environment {var}", value=f'"{env[var]}"'))
-                    )
-            if facts.default_region and cfg.profile is not None:
+            if (
+                facts.default_region
+                and cfg.profile is not None
+                and not any(self.ctx.settings.environment.get(v) for v in facts.environment)
+            ):
                 return RegionInfo(  # the provider then takes the region from that profile
                     None,
                     cfg.hops,
                     f"provider {cfg.key} sets no region but reads profile "
                     f"{render_value(cfg.profile)}, whose region ciiguard does not read",
                 )
-            if facts.default_region:
-                return RegionInfo(
-                    facts.default_region,
-                    (
-                        *cfg.hops,
-                        Hop(
-                            f"{cfg.provider} provider default region",
-                            value=f'"{facts.default_region}"',
-                        ),
-                    ),
-                )
-            names = "/".join(facts.environment) or "no environment variable"
+            found = environment_or_default(facts, self.ctx.settings.environment, cfg.hops)
+            if found is not None:
+                return found
             return RegionInfo(
-                None, cfg.hops, f"provider {cfg.key} sets no region and {names} unset"
+                None,
+                cfg.hops,
+                f"provider {cfg.key} sets no region and {unset_variables(facts)} unset",
             )
         return RegionInfo(
             None, cfg.hops, f"ciiguard has no region catalogue for provider {cfg.provider!r}"
@@ -774,19 +766,6 @@ def _region_info(value: Any, hops: tuple[Hop, ...], what: str) -> RegionInfo:
     if isinstance(value, str) and value:
         return RegionInfo(value, hops)
     return RegionInfo(None, hops, f"{what}: not a region name ({render_value(value)})")
-
-
-def _merge_tags(default_tags: Any, tags: Any) -> Any:
-    if isinstance(tags, Unknown):
-        return tags
-    if isinstance(default_tags, Unknown):
-        return default_tags if not isinstance(tags, dict) else {**tags, "__unknown__": default_tags}
-    merged: dict[str, Any] = {}
-    if isinstance(default_tags, dict):
-        merged.update(default_tags)
-    if isinstance(tags, dict):
-        merged.update(tags)
-    return merged
 
 
 def _strip_keys(key: str) -> str:
