@@ -85,6 +85,7 @@ class _Translator:
         self.i = 0
         self.names: list[str | None] = []
         self.icase_used = False
+        self.branching = 0  # repetitions and alternations translated so far
 
     def peek(self, k: int = 0) -> str:
         j = self.i + k
@@ -100,6 +101,10 @@ class _Translator:
     def alternation(self, flags: dict[str, bool]) -> str:
         branches: list[str] = []
         atoms: list[str] = []
+        # per atom: whether it repeats or alternates inside. Go's RE2 matches in linear time;
+        # Python's re backtracks, and repeating such an atom ("(a+)+", "(a|aa)+") can take
+        # exponential time on a short string, so ciiguard does not decide those (Unknown).
+        branchy: list[bool] = []
         flags = dict(flags)
         last_quantifiable = False
         last_was_repeat = False
@@ -111,6 +116,8 @@ class _Translator:
                 self.i += 1
                 branches.append("".join(atoms))
                 atoms = []
+                branchy = []
+                self.branching += 1
                 last_quantifiable = last_was_repeat = False
                 continue
             rep = self.repetition()
@@ -122,16 +129,23 @@ class _Translator:
                     raise RegexError("invalid nested repetition operator")
                 if is_counted and _nested_repeat(atoms[-1], text) > MAX_REPEAT:
                     raise NotDecided("nested counted repetition")
+                if branchy[-1] and not text.startswith("?"):
+                    raise NotDecided("a repeated group that itself repeats or alternates")
                 atoms[-1] = f"(?:{atoms[-1]}){text}"
+                branchy[-1] = True
+                self.branching += 1
                 last_was_repeat = True
                 continue
             last_was_repeat = False
             if c == "(":
+                before = self.branching
                 atom, quantifiable = self.group(flags)
                 atoms.append(atom)
+                branchy.append(self.branching != before)
                 last_quantifiable = quantifiable
                 continue
             atoms.append(self.atom(flags))
+            branchy.append(False)
             last_quantifiable = True
         branches.append("".join(atoms))
         return "|".join(branches)
