@@ -187,8 +187,8 @@ resource "aws_dynamodb_table" "orders" {
         'element(flatten([for a in range(1024) : [for b in range(1024) : [for c in range(1024) : "us-east-1"]]]), 0)',
         'join("", [for i in range(1024) : join(",", [for j in range(1024) : j])]) == "" ? "cn-north-1" : "cn-north-1"',
         'format("%999999999s", "us-east-1")',
-        'replace("' + "a" * 40 + '!", "/(a+)+$/", "") == "" ? "cn-north-1" : "cn-north-1"',
-        'regex("(a|aa)+$", "' + "a" * 60 + '!") == "" ? "cn-north-1" : "cn-north-1"',
+        'replace("' + "a" * 40 + '!", "/(a+)+$/", "") == "" ? "cn-north-1" : "ap-east-1"',
+        'regex("(a|aa)+$", "' + "a" * 60 + '!") == "" ? "cn-north-1" : "ap-east-1"',
     ],
     ids=["product", "nested-join", "format-width", "redos-nested", "redos-alternation"],
 )
