@@ -76,6 +76,9 @@ def read(path: Path, shown: str) -> Baseline:
         line = getattr(exc, "lineno", None)
         where = f"{shown}:{line}" if line else shown
         raise BaselineError(where, f"not a JSON baseline: {exc}") from None
+    except (RecursionError, ValueError) as exc:  # nesting or a number beyond what Python reads
+        what = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise BaselineError(shown, f"not a JSON baseline: {what}") from None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         raise BaselineError(shown, f'not a ciiguard baseline (expected "schema": "{SCHEMA}")')
     findings = data.get("findings")

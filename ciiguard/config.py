@@ -182,6 +182,15 @@ def load(path: Path) -> Config:
         where = f"{shown}:{m.group(1)}" if m else shown
         msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
         raise ConfigError(where, None, f"invalid TOML: {msg}") from None
+    except (RecursionError, ValueError) as exc:  # nesting or a number beyond what Python reads
+        from ciiguard.parsers.nesting import deepest_line, long_number_line
+
+        deep = isinstance(exc, RecursionError)
+        line = deepest_line(text) if deep else long_number_line(text)
+        where = f"{shown}:{line}" if line else shown
+        raise ConfigError(
+            where, None, "invalid TOML: nested too deeply" if deep else f"invalid TOML: {exc}"
+        ) from None
     if path.name == "pyproject.toml":
         tool = data.get("tool", {})
         section = tool.get("ciiguard") if isinstance(tool, dict) else None

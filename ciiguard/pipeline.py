@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 import textwrap
 from collections.abc import Mapping, Sequence
@@ -104,6 +105,8 @@ def gate_stage(
     use: Path | None = None
     if create is None:
         use = Path(args.baseline) if args.baseline else config.baseline
+        if use is not None and not args.baseline and config.path is not None:
+            _contained(use, config, getattr(args, "allow_outside_root", False))
     elif args.baseline:
         raise UsageError("use either --baseline or --create-baseline, not both")
     anchor_file = create or use
@@ -162,6 +165,19 @@ def write_reports(
             Path(o.destination).write_text(text, encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"cannot write {o.destination}: {exc.strerror or exc}") from None
+
+
+def _contained(path: Path, config: Config, allowed: bool) -> None:
+    """A file a config file names (its baseline) must lie in the config file's directory tree:
+    a repository's config cannot pull in a file from elsewhere unless --allow-outside-root."""
+    assert config.path is not None
+    home = config.path.parent.resolve()
+    real = path.resolve()
+    if not allowed and real != home and home not in real.parents:
+        raise UsageError(
+            f"{display_path(config.path)}: baseline {os.path.relpath(real, home)} is outside the "
+            "config file's directory (use --allow-outside-root to read it)"
+        )
 
 
 def exit_code(run: GateRun) -> int:

@@ -601,3 +601,31 @@ def test_mutated_modules_through_the_installed_command(budget: int) -> None:
         }
     )
     fuzz(budget, files, check)
+
+
+HOSTILE_CONFIG = {
+    "deep": "x = " + _deep("[", "]", 100_000) + "\n",
+    "huge-number": "cii_workload = " + "9" * 10_000 + "\n",
+    "nul": "cii_workload = true\x00\n",
+    "invalid-utf8": b"cii_workload = true\n# \xff\n",
+    "duplicate-key": "cii_workload = true\ncii_workload = false\n",
+    "surrogate": 'fail_on = "\\ud800"\n',
+    "huge-string": 'fail_on = "' + "x" * 5_000_000 + '"\n',
+    "wrong-types": "cii_workload = 1\nallowed_regions = 5\n[enforcement]\nCII001 = []\n",
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_CONFIG))
+def test_hostile_config_is_one_config_error(case: str, tmp_path: Path) -> None:
+    config = pytest.importorskip("ciiguard.config", reason="ciiguard.config has not landed yet")
+    data = HOSTILE_CONFIG[case]
+    path = tmp_path / "ciiguard.toml"
+    path.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8", "surrogatepass"))
+    with pytest.raises(CiiguardError) as info:
+        config.load(path)
+    assert str(info.value).startswith(str(path.name)) or "ciiguard.toml" in str(info.value)
+    assert "\n" not in str(info.value)
+    (tmp_path / "main.tf").write_text(PROVIDER)
+    run = run_cli("scan", ".", "--no-cache", cwd=tmp_path)
+    assert run.code == 2 and "Traceback" not in run.stderr and "internal error" not in run.stderr
+    assert run.stderr.startswith("ciiguard: error: ciiguard.toml")

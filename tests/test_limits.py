@@ -339,3 +339,27 @@ def test_a_directory_that_cannot_be_listed_is_one_line_exit_2(
         locked.chmod(0o755)
     assert outcome.exit_code == 2
     assert errors(outcome) == [("locked", None, "cannot list directory: Permission denied")]
+
+
+# -- config includes ----------------------------------------------------------------------------
+def test_a_config_file_cannot_pull_a_baseline_from_outside_its_directory(tmp_path: Path) -> None:
+    import json
+
+    from ciiguard.baseline import SCHEMA
+
+    (tmp_path / "elsewhere.json").write_text(json.dumps({"schema": SCHEMA, "findings": []}))
+    root = tree(
+        tmp_path / "repo",
+        {"main.tf": PROVIDER + BUCKET, "ciiguard.toml": 'baseline = "../elsewhere.json"\n'},
+    )
+    refused = run_cli("scan", ".", "--no-cache", cwd=root)
+    assert refused.code == 2
+    assert refused.stderr.strip().splitlines() == [
+        "ciiguard: error: ciiguard.toml: baseline ../elsewhere.json is outside the config "
+        "file's directory (use --allow-outside-root to read it)"
+    ]
+    allowed = run_cli("scan", ".", "--no-cache", "--allow-outside-root", cwd=root)
+    assert allowed.code == 0, allowed.stderr
+    inside = tree(root, {"ciiguard.toml": 'baseline = "baselines/ok.json"\n'})
+    tree(inside, {"baselines/ok.json": json.dumps({"schema": SCHEMA, "findings": []})})
+    assert run_cli("scan", ".", "--no-cache", cwd=root).code == 0
