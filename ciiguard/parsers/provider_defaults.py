@@ -14,6 +14,17 @@ from ciiguard.catalogue import ProviderFacts
 from ciiguard.model import Hop, RegionInfo, Unknown
 
 
+def region_info(value: Any, hops: tuple[Hop, ...], what: str) -> RegionInfo:
+    """A region from an evaluated value: a non-empty string, else unknown saying why."""
+    if isinstance(value, Unknown):
+        return RegionInfo(None, hops, f"{what}: {value.reason}")
+    if isinstance(value, str) and value:
+        return RegionInfo(value, hops)
+    from ciiguard.parsers.evaluator import render_value
+
+    return RegionInfo(None, hops, f"{what}: not a region name ({render_value(value)})")
+
+
 def environment_or_default(
     facts: ProviderFacts, environment: Mapping[str, str], hops: tuple[Hop, ...]
 ) -> RegionInfo | None:

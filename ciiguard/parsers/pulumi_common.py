@@ -25,6 +25,12 @@ from ciiguard.catalogue import Catalogue
 from ciiguard.errors import InputError
 from ciiguard.model import Hop, Location, RegionInfo, Resource, Unknown
 from ciiguard.parsers.nesting import deepest_line, long_number_line
+from ciiguard.parsers.provider_defaults import (
+    environment_or_default,
+    merge_tags,
+    region_info,
+    unset_variables,
+)
 from ciiguard.parsers.surrogates import may_hold_surrogates, scrub
 
 PROJECT_FILES = ("Pulumi.yaml", "Pulumi.yml")
@@ -753,28 +759,17 @@ def resolve_region(
             lines.get(arg, line),
             render(value) if not trace else None,
         )
-        return _region_info(value, (hop, *trace), f"{camel(arg)} input is unknown")
+        return region_info(value, (hop, *trace), f"{camel(arg)} input is unknown")
     if provider.region is not None:
-        return _region_info(
+        return region_info(
             provider.region, provider.hops, f"region of provider {provider.label} is unknown"
         )
     if provider.note and not provider.explicit:
         return RegionInfo(None, provider.hops, provider.note)
-    for var in facts.environment:
-        if environment.get(var):
-            return RegionInfo(
-                environment[var],
-                (*provider.hops, Hop(f"environment {var}", value=f'"{environment[var]}"')),
-            )
-    if facts.default_region:
-        return RegionInfo(
-            facts.default_region,
-            (
-                *provider.hops,
-                Hop(f"{facts.name} provider default region", value=f'"{facts.default_region}"'),
-            ),
-        )
-    names = "/".join(facts.environment) or "no environment variable"
+    found = environment_or_default(facts, environment, provider.hops)
+    if found is not None:
+        return found
+    names = unset_variables(facts)
     pkg = pulumi_catalogue().packages.get(package)
     key = f"{package}:{pkg.region_input if pkg else 'region'}"
     if provider.explicit:
@@ -782,28 +777,6 @@ def resolve_region(
     else:
         why = f"{provider.note or key + ' is not set'} and {names} unset"
     return RegionInfo(None, provider.hops, why)
-
-
-def _region_info(value: Any, hops: tuple[Hop, ...], what: str) -> RegionInfo:
-    if isinstance(value, Unknown):
-        return RegionInfo(None, hops, f"{what}: {value.reason}")
-    if isinstance(value, str) and value:
-        return RegionInfo(value, hops)
-    return RegionInfo(None, hops, f"{what}: not a region name ({render(value)})")
-
-
-def merge_tags(default_tags: Any, tags: Any) -> Any:
-    """Provider default tags under the resource's own tags (resource tags win, as in the AWS provider)."""
-    if isinstance(tags, Unknown):
-        return tags
-    if isinstance(default_tags, Unknown):
-        return default_tags if not isinstance(tags, dict) else {**tags, "__unknown__": default_tags}
-    merged: dict[str, Any] = {}
-    if isinstance(default_tags, Mapping):
-        merged.update(default_tags)
-    if isinstance(tags, Mapping):
-        merged.update(tags)
-    return merged
 
 
 def urn_of(stack: str, project: str, token: str, name: str, parent_type: str | None = None) -> str:

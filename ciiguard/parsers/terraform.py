@@ -29,7 +29,12 @@ from ciiguard.parsers.evaluator import (
 from ciiguard.parsers.functions import FunctionError, to_string
 from ciiguard.parsers.hcl_ast import Block, Body, Expr, GetAttr, HclFile, Literal, Name
 from ciiguard.parsers.hcl_loader import HclLoader
-from ciiguard.parsers.provider_defaults import environment_or_default, merge_tags, unset_variables
+from ciiguard.parsers.provider_defaults import (
+    environment_or_default,
+    merge_tags,
+    region_info,
+    unset_variables,
+)
 from ciiguard.parsers.terraform_files import (
     Located,
     ModuleDef,
@@ -732,9 +737,9 @@ class _RootEvaluation:
                 )
                 if value is None:
                     continue
-                return _region_info(value, (hop, *trace), f"{arg} argument is unknown")
+                return region_info(value, (hop, *trace), f"{arg} argument is unknown")
         if cfg.region is not None:
-            return _region_info(cfg.region, cfg.hops, f"region of provider {cfg.key} is unknown")
+            return region_info(cfg.region, cfg.hops, f"region of provider {cfg.key} is unknown")
         if facts is not None:
             if (
                 facts.default_region
@@ -758,14 +763,6 @@ class _RootEvaluation:
         return RegionInfo(
             None, cfg.hops, f"ciiguard has no region catalogue for provider {cfg.provider!r}"
         )
-
-
-def _region_info(value: Any, hops: tuple[Hop, ...], what: str) -> RegionInfo:
-    if isinstance(value, Unknown):
-        return RegionInfo(None, hops, f"{what}: {value.reason}")
-    if isinstance(value, str) and value:
-        return RegionInfo(value, hops)
-    return RegionInfo(None, hops, f"{what}: not a region name ({render_value(value)})")
 
 
 def _strip_keys(key: str) -> str:

@@ -23,7 +23,12 @@ from ciiguard.parsers.base import ParseContext
 from ciiguard.parsers.evaluator import Evaluator, Scope, render_value
 from ciiguard.parsers.hcl_ast import Block, Body, Expr, HclFile, Literal
 from ciiguard.parsers.hcl_reader import parse_expression, parse_hcl
-from ciiguard.parsers.provider_defaults import environment_or_default, merge_tags, unset_variables
+from ciiguard.parsers.provider_defaults import (
+    environment_or_default,
+    merge_tags,
+    region_info,
+    unset_variables,
+)
 from ciiguard.parsers.surrogates import may_hold_surrogates, scrub
 from ciiguard.parsers.terraform_files import Located, LocatedAttr
 
@@ -1007,7 +1012,7 @@ class _PlanEvaluation:
                     attr = located.block.body.attr(arg) if located is not None else None
                     where = self._where(located, attr.line if attr else None)
                     hop = Hop(f"{arg} argument of {label}", *where, render_value(value))
-                    return _region_info(value, (hop,), f"{arg} argument is unknown")
+                    return region_info(value, (hop,), f"{arg} argument is unknown")
                 if isinstance(value, str) and value:
                     # Computed by the provider (AWS v6 fills region from its configuration).
                     if provider.region == value:
@@ -1020,7 +1025,7 @@ class _PlanEvaluation:
                     )
                     return RegionInfo(value, (hop,))
         if provider.region is not None:
-            return _region_info(
+            return region_info(
                 provider.region, provider.hops, f"region of provider {provider.key} is unknown"
             )
         if facts is not None:
@@ -1037,14 +1042,6 @@ class _PlanEvaluation:
             provider.hops,
             f"ciiguard has no region catalogue for provider {provider.provider!r}",
         )
-
-
-def _region_info(value: Any, hops: tuple[Hop, ...], what: str) -> RegionInfo:
-    if isinstance(value, Unknown):
-        return RegionInfo(None, hops, f"{what}: {value.reason}")
-    if isinstance(value, str) and value:
-        return RegionInfo(value, hops)
-    return RegionInfo(None, hops, f"{what}: not a region name ({render_value(value)})")
 
 
 # -- values -----------------------------------------------------------------------------------
