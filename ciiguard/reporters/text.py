@@ -18,17 +18,25 @@ class TextReporter:
             lines.append(f"error: {e.render()}")
         if res.errors:
             lines.append("")
+        names = {r.address: r.display_name for r in res.resources if r.display_name}
+
+        def shown_as(address: str) -> str:
+            """Pulumi URNs read as their logical name and type; Terraform addresses as they are."""
+            return names.get(address, address)
+
         waived = []
         for v in res.violations:
             if v.status in (ViolationStatus.SUPPRESSED, ViolationStatus.EXEMPTED):
                 waived.append(
-                    f"{v.policy} [{label(v)}] {v.resource} ({where(v)}): {v.suppression_reason}"
+                    f"{v.policy} [{label(v)}] {shown_as(v.resource)} ({where(v)}): {v.suppression_reason}"
                     f" [{v.suppression_source}]"
                 )
                 continue
             if v.status is ViolationStatus.BASELINED:
                 continue
-            lines.append(f"{v.policy} [{label(v)}] {v.resource}")
+            lines.append(f"{v.policy} [{label(v)}] {shown_as(v.resource)}")
+            if shown_as(v.resource) != v.resource:
+                lines.append(f"  urn:    {v.resource}")
             lines.append(f"  at:     {where(v)}")
             lines.append(f"  what:   {v.message}")
             if v.evidence:
