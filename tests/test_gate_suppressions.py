@@ -132,11 +132,6 @@ def test_pulumi_tag_suppression() -> None:
     assert v["suppression_reason"] == "demo stack with synthetic data"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the Pulumi YAML parser does not yet put comments in Resource.meta['comments']; "
-    "the gate applies them as soon as it does (tests/test_gate_units.py)",
-)
 def test_pulumi_yaml_comment_suppression() -> None:
     (v,) = _by(_pulumi_report(), URN + "commented")
     assert v["status"] == "suppressed"

@@ -170,6 +170,7 @@ class _Program:
         if not isinstance(doc, LineMap):
             raise InputError(self.file, None, "a Pulumi YAML program must be a mapping")
         self.doc = doc
+        self.comments = _yaml_comments(template_path)
         self.pc = pulumi_catalogue()
         self.declared: dict[str, Any] = {}  # config keys the template declares -> default
         for section in ("config", "configuration"):
@@ -665,6 +666,11 @@ class _Program:
                 extra_meta={
                     "pulumi_stack": self.project.stack,
                     "pulumi_project": self.project.name,
+                    "end_line": (end := _max_line(decl.body, decl.line or 0)),
+                    # the comments just above and inside the declaration (inline suppressions)
+                    "comments": tuple(
+                        c for c in self.comments if (decl.line or 0) - 8 <= c[0] <= end
+                    ),
                 },
                 root=self.project.display,
             )
@@ -735,6 +741,43 @@ def _first_unknown(value: Any) -> Unknown | None:
             if found is not None:
                 return found
     return None
+
+
+def _yaml_comments(path: Path) -> tuple[tuple[int, str], ...]:
+    """(line, text) of every YAML comment: a ``#`` at a line start or after a space, outside quotes
+    (PyYAML drops comments, so the program's text is read once more for them)."""
+    try:
+        text = path.read_text(encoding="utf-8-sig", errors="replace")
+    except OSError:
+        return ()
+    out = []
+    for number, line in enumerate(text.splitlines(), 1):
+        quote = ""
+        for i, ch in enumerate(line):
+            if quote:
+                if ch == quote:
+                    quote = ""
+            elif ch in "'\"":
+                quote = ch
+            elif ch == "#" and (i == 0 or line[i - 1] in " \t"):
+                out.append((number, line[i:].strip()))
+                break
+    return tuple(out)
+
+
+def _max_line(value: Any, start: int) -> int:
+    """The last line a YAML value's keys and items were read from."""
+    best = start
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, LineMap):
+            best = max([best, *v.lines.values()])
+            stack.extend(v.values())
+        elif isinstance(v, LineList):
+            best = max([best, *v.lines])
+            stack.extend(v)
+    return best
 
 
 def _flat_lines(props: dict[str, Any]) -> dict[str, int]:
