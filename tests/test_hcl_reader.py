@@ -266,3 +266,14 @@ def test_deep_parentheses_never_crash() -> None:
 def test_parse_expression_rejects_more_than_one_expression() -> None:
     with pytest.raises(InputError):
         parse_expression("1\ny = 2")
+
+
+def test_a_heredoc_value_ends_its_object_item() -> None:
+    # the heredoc token carries its own newline: the next item needs no other separator
+    # (terraform-aws-modules/eks writes node configs this way)
+    text = 'locals {\n  x = [{\n    a = <<-EOT\n      hello\n    EOT\n    b = "c"\n  }]\n}\n'
+    f = parse_hcl(text, "heredoc.tf")
+    obj = f.body.blocks[0].body.attributes[0].expr.items[0]  # type: ignore[attr-defined]
+    assert [k.value for k, _ in obj.items] == ["a", "b"]
+    with pytest.raises(InputError):
+        parse_hcl('locals {\n  y = { a = 1 b = 2 }\n}\n', "same-line.tf")

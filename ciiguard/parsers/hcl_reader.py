@@ -448,6 +448,19 @@ class _Folder:
         )
 
 
+def _last_token_text(tree: Any) -> str:
+    """Text of the last token under a parse-tree node."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if node is None:
+            continue
+        if not hasattr(node, "data"):
+            return str(node)
+        stack.extend(node.children)
+    return ""
+
+
 def _check_separators(obj: Any, path: str) -> None:
     """HCL needs a comma or a newline between object items; python-hcl2 accepts ``{a = 1 b = 2}``."""
     separated = True
@@ -457,7 +470,8 @@ def _check_separators(obj: Any, path: str) -> None:
                 raise InputError(
                     path, _first_line(child), "missing comma or newline between object items"
                 )
-            separated = False
+            # a heredoc value's token ends with its own newline: that newline separates
+            separated = _last_token_text(child).endswith("\n")
         elif _is_tree(child) and child.data == "new_line_or_comment":
             text = "".join(str(t) for t in child.children)
             separated = separated or "\n" in text or text.lstrip().startswith(("#", "//"))
