@@ -227,15 +227,7 @@ class _Gate:
         """The first valid approval on the declaring resource or the flow's source, else the
         first problem found, else None (nothing recorded)."""
         candidates = [r for r in [resource, *self.related_of(v, resource)] if r is not None]
-        problems: list[_Approval] = []
-        for r in candidates:
-            found = self._approval_on(r)
-            if found is None:
-                continue
-            if found.problem is None:
-                return found
-            problems.append(found)
-        return problems[0] if problems else None
+        return self._first_approval(candidates)
 
     def replica_approval(self, replica: Resource) -> _Approval | None:
         """A replica in scope only because it receives replicated data stores abroad exactly what
@@ -249,6 +241,10 @@ class _Gate:
             src = self.in_root.get((replica.root, source or ""))
             if src is not None:
                 candidates.append(src)
+        return self._first_approval(candidates)
+
+    def _first_approval(self, candidates: list[Resource]) -> _Approval | None:
+        """The first valid approval among the candidates, else the first problem, else None."""
         problems: list[_Approval] = []
         for r in candidates:
             found = self._approval_on(r)
