@@ -36,6 +36,7 @@ from ciiguard.parsers.provider_defaults import (
     unset_variables,
 )
 from ciiguard.parsers.terraform_files import (
+    LocalValues,
     Located,
     ModuleDef,
     VarValue,
@@ -112,8 +113,7 @@ class ModuleInstance(Scope):
         self.vars = variables
         self.providers = providers
         self.ancestry = ancestry
-        self._locals: dict[str, tuple[Any, tuple[Hop, ...]]] = {}
-        self._busy: set[str] = set()
+        self._locals = LocalValues()
         self._children: dict[str, dict[Any, ModuleInstance] | Unknown] = {}
         self._outputs: dict[str, Any] = {}
         for located in mod.providers:
@@ -139,22 +139,10 @@ class ModuleInstance(Scope):
         return None
 
     def local(self, name: str, ev: Evaluator) -> tuple[Any, tuple[Hop, ...]]:
-        if name in self._locals:
-            return self._locals[name]
         la = self.mod.locals.get(name)
         if la is None:
             return Unknown(f"local.{name} is not declared", error=True), ()
-        if name in self._busy:
-            return Unknown(f"local.{name} refers to itself"), ()
-        self._busy.add(name)
-        trace: list[Hop] = []
-        try:
-            value = Evaluator(self, trace).evaluate(la.attr.expr)
-        finally:
-            self._busy.discard(name)
-        hops = (Hop(f"local.{name}", la.file, la.attr.line, render_value(value)), *trace)
-        self._locals[name] = (value, hops)
-        return value, hops
+        return self._locals.evaluate(self, name, la)
 
     def traverse(self, kind: str, parts: tuple[str, ...], ev: Evaluator) -> Any:
         if kind == "path":

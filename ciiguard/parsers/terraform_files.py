@@ -190,6 +190,30 @@ def _index(mod: ModuleDef, hcl: HclFile) -> None:
             mod.module_calls.append(Located(hcl.path, block))
 
 
+class LocalValues:
+    """Locals of one module instance, each evaluated once, with the hops that produced it and a
+    guard against a local that refers to itself."""
+
+    def __init__(self) -> None:
+        self.done: dict[str, tuple[Any, tuple[Hop, ...]]] = {}
+        self.busy: set[str] = set()
+
+    def evaluate(self, scope: Scope, name: str, la: LocatedAttr) -> tuple[Any, tuple[Hop, ...]]:
+        if name in self.done:
+            return self.done[name]
+        if name in self.busy:
+            return Unknown(f"local.{name} refers to itself"), ()
+        self.busy.add(name)
+        trace: list[Hop] = []
+        try:
+            value = Evaluator(scope, trace).evaluate(la.attr.expr)
+        finally:
+            self.busy.discard(name)
+        result = (value, (Hop(f"local.{name}", la.file, la.attr.line, render_value(value)), *trace))
+        self.done[name] = result
+        return result
+
+
 @dataclass
 class VarValue:
     value: Any
@@ -378,7 +402,10 @@ def _apply_var_file(
     if path.name.endswith(".json"):
         try:
             data = json.loads(
-                text, parse_float=_json_number, parse_int=_json_number, object_pairs_hook=_unique_keys
+                text,
+                parse_float=_json_number,
+                parse_int=_json_number,
+                object_pairs_hook=_unique_keys,
             )
         except json.JSONDecodeError as exc:
             return [InputError(shown, exc.lineno, f"invalid JSON: {exc.msg}")]

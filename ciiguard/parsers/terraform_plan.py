@@ -30,7 +30,7 @@ from ciiguard.parsers.provider_defaults import (
     unset_variables,
 )
 from ciiguard.parsers.surrogates import may_hold_surrogates, scrub
-from ciiguard.parsers.terraform_files import Located, LocatedAttr
+from ciiguard.parsers.terraform_files import LocalValues, Located, LocatedAttr
 
 PEEK_BYTES = 64 * 1024
 MAX_PLAN_BYTES = 4 * 1024 * 1024 * 1024
@@ -597,8 +597,7 @@ class ModuleScope(Scope):
         self.prefix = "".join(f"module.{n}{k}." for n, k in steps)
         self.hcl = ev.hcl_module(config.path)
         self._vars: dict[str, tuple[Any, tuple[Hop, ...]]] = {}
-        self._locals: dict[str, tuple[Any, tuple[Hop, ...]]] = {}
-        self._busy: set[str] = set()
+        self._locals = LocalValues()
 
     def bindings(self) -> dict[str, Any]:
         """``count.index`` / ``each.key`` / ``each.value`` of this module instance, for its call."""
@@ -662,8 +661,6 @@ class ModuleScope(Scope):
         return Unknown(f"{what} is not set by the module call"), ()
 
     def local(self, name: str, ev: Evaluator) -> tuple[Any, tuple[Hop, ...]]:
-        if name in self._locals:
-            return self._locals[name]
         la = self.hcl.locals.get(name) if self.hcl is not None else None
         if la is None:
             why = (
@@ -673,17 +670,7 @@ class ModuleScope(Scope):
                 "(scan with --source DIR so ciiguard can read them)"
             )
             return Unknown(why), ()
-        if name in self._busy:
-            return Unknown(f"local.{name} refers to itself"), ()
-        self._busy.add(name)
-        trace: list[Hop] = []
-        try:
-            value = Evaluator(self, trace).evaluate(la.attr.expr)
-        finally:
-            self._busy.discard(name)
-        result = (value, (Hop(f"local.{name}", la.file, la.attr.line, render_value(value)), *trace))
-        self._locals[name] = result
-        return result
+        return self._locals.evaluate(self, name, la)
 
     def traverse(self, kind: str, parts: tuple[str, ...], ev: Evaluator) -> Any:
         if kind == "resource":
