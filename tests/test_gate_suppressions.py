@@ -136,3 +136,19 @@ def test_pulumi_yaml_comment_suppression() -> None:
     (v,) = _by(_pulumi_report(), URN + "commented")
     assert v["status"] == "suppressed"
     assert v["suppression_reason"] == "migrated next sprint, ticket OPS-77"
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("aws_s3_bucket.after_operator", "fixture: a comment after a binary operation"),
+        ("aws_s3_bucket.inside_object", "fixture: a comment inside an object"),
+    ],
+)
+def test_comments_inside_expressions_are_seen(tmp_path: Path, address: str, reason: str) -> None:
+    # python-hcl2 hangs these comments under the expression; they used to be lost there
+    env = clean_env(CIIGUARD_CACHE_DIR=str(tmp_path))
+    run = run_cli("scan", str(FIXTURES / "gate" / "suppress_operator"), "--format", "json", env=env)
+    (v,) = _by(run.json, address)
+    assert v["status"] == "suppressed" and v["suppression_reason"] == reason
+    assert run.code == 0

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 
 # Bumped whenever hcl_reader folds the same source into different nodes; caches of parsed files
 # must include it in their keys. 2: 512-bit number literals, legacy splats carry attributes only,
-# HCL's <<- trimming rule, NFC strings, strict escapes.
-AST_VERSION = 2
+# HCL's <<- trimming rule, NFC strings, strict escapes. 3: every comment is kept (also inside
+# expressions), and an attribute's end line is its last token's, not a trailing newline's.
+AST_VERSION = 3
 
 
 class Node:

@@ -55,8 +55,9 @@ def lark_parser() -> Any:
 
         grammar = files("hcl2").joinpath("hcl2.lark").read_text(encoding="utf-8")
         try:
-            _PARSER = Lark(grammar, parser="lalr", propagate_positions=False, postlex=PostLexer(),
-                           cache=True)
+            _PARSER = Lark(
+                grammar, parser="lalr", propagate_positions=False, postlex=PostLexer(), cache=True
+            )
         except OSError:  # an unwritable temp directory: build without the grammar cache
             _PARSER = Lark(grammar, parser="lalr", propagate_positions=False, postlex=PostLexer())
     return _PARSER
@@ -76,20 +77,46 @@ def _first_line(tree: Any) -> int:
 
 
 def _last_line(tree: Any) -> int:
-    """Line on which the last token under a parse-tree node ends."""
+    """Line on which the last token under a parse-tree node ends, newlines and comments aside.
+
+    python-hcl2 hangs a binary operation's trailing newlines (and the comments among them) under
+    the operation, and a heredoc token ends with its own newline: neither belongs to the extent.
+    """
     stack = [tree]
     while stack:
         node = stack.pop()
         if node is None:
             continue
-        if not hasattr(node, "data"):
-            return int(node.end_line if node.end_line is not None else node.line)
-        stack.extend(node.children)
+        if hasattr(node, "data"):
+            if node.data != "new_line_or_comment":
+                stack.extend(node.children)
+            continue
+        if node.type == "NL_OR_COMMENT":
+            continue
+        end = int(node.end_line if node.end_line is not None else node.line)
+        return end - 1 if str(node).endswith("\n") else end
     return 0
 
 
 def parse_hcl(text: str, path: str) -> HclFile:
-    """Parse HCL source text; raise InputError naming file and line on a syntax error."""
+    """Parse HCL source text; raise InputError naming file and line on a syntax error.
+
+    The hand-written reader (``hcl_fast``) reads almost every file; whatever it is not sure of
+    (and every error) goes to python-hcl2's grammar, which decides and names the error.
+    """
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise InputError(path, line, "NUL byte in HCL source")
+    from ciiguard.parsers.hcl_fast import Fallback, parse_fast
+
+    try:
+        return parse_fast(text, path)
+    except Fallback:
+        return parse_hcl_lark(text, path)
+
+
+def parse_hcl_lark(text: str, path: str) -> HclFile:
+    """The reference path: python-hcl2's grammar, folded into ``hcl_ast`` nodes."""
     from lark.exceptions import LarkError, UnexpectedInput
 
     if "\x00" in text:
@@ -109,12 +136,43 @@ def parse_hcl(text: str, path: str) -> HclFile:
         raise InputError(path, deepest_line(text), "HCL nesting too deep to parse") from None
     except (LarkError, ValueError) as exc:
         raise InputError(path, None, f"HCL syntax error: {type(exc).__name__}") from None
-    comments: list[Comment] = []
     try:
-        body = _Folder(path, comments).body(tree.children[0])
+        body = _Folder(path).body(tree.children[0])
     except RecursionError:
         raise InputError(path, deepest_line(text), "HCL nesting too deep") from None
-    return HclFile(path=path, body=body, comments=tuple(comments))
+    return HclFile(path=path, body=body, comments=_comments(tree))
+
+
+# python-hcl2's post-lexer prefixes these operator tokens with the newline or comment before them
+_MERGED_OPERATORS = {
+    "DOUBLE_EQ": "==", "NEQ": "!=", "LT": "<", "GT": ">", "LEQ": "<=", "GEQ": ">=",
+    "ASTERISK": "*", "SLASH": "/", "PERCENT": "%", "DOUBLE_AMP": "&&", "DOUBLE_PIPE": "||",
+    "PLUS": "+", "QMARK": "?",
+}  # fmt: skip
+
+
+def _comments(tree: Any) -> tuple[Comment, ...]:
+    """Every comment in the file, wherever the grammar hung it, in source order."""
+    found: list[tuple[int, int, Comment]] = []
+    for tok in tree.scan_values(lambda v: not hasattr(v, "data")):
+        text = str(tok)
+        if tok.type == "NL_OR_COMMENT":
+            line, pos = tok.line + (len(text) - len(text.lstrip("\n"))), tok.start_pos
+        elif tok.type in _MERGED_OPERATORS and len(text) > len(_MERGED_OPERATORS[tok.type]):
+            text = text[: len(text) - len(_MERGED_OPERATORS[tok.type])]
+            line, pos = tok.line - text.count("\n"), tok.start_pos - len(text)
+        else:
+            continue
+        stripped = text.strip()
+        if stripped.startswith(("#", "//", "/*")):
+            found.append((line, pos, Comment(line, stripped)))
+    found.sort(key=lambda item: (item[0], item[1]))
+    return tuple(c for _, _, c in found)
+
+
+def heredoc_expr(raw: str, trim: bool, line: int, path: str) -> Expr:
+    """A heredoc token's text as a template expression (both readers)."""
+    return _Folder(path).heredoc(raw, trim, line)
 
 
 def parse_expression(text: str, path: str = "<expression>") -> Expr:
@@ -176,9 +234,8 @@ def _trees(node: Any) -> list[Any]:
 
 
 class _Folder:
-    def __init__(self, path: str, comments: list[Comment]) -> None:
+    def __init__(self, path: str) -> None:
         self.path = path
-        self.comments = comments
 
     # -- structure -------------------------------------------------------
     def body(self, tree: Any) -> Body:
@@ -194,18 +251,7 @@ class _Folder:
                 attrs.append(attr)
             elif child.data == "block":
                 blocks.append(self.block(child))
-            elif child.data == "new_line_or_comment":
-                self.collect_comments(child)
         return Body(tuple(attrs), tuple(blocks))
-
-    def collect_comments(self, tree: Any) -> None:
-        for tok in tree.children:
-            text = str(tok)
-            stripped = text.strip()
-            if stripped.startswith(("#", "//", "/*")):
-                self.comments.append(
-                    Comment(tok.line + (len(text) - len(text.lstrip("\n"))), stripped)
-                )
 
     def attribute(self, tree: Any) -> Attribute:
         name_node = tree.children[0]
@@ -225,10 +271,9 @@ class _Folder:
                 labels.append(value.value if isinstance(value, Literal) else "")  # type: ignore[arg-type]
             else:
                 labels.append(self.identifier_text(node))
-        for child in tree.children:
-            if _is_tree(child) and child.data == "new_line_or_comment":
-                self.collect_comments(child)
-        return Block(btype, tuple(labels), self.body(body_node), _first_line(tree), _last_line(tree))
+        return Block(
+            btype, tuple(labels), self.body(body_node), _first_line(tree), _last_line(tree)
+        )
 
     @staticmethod
     def identifier_text(node: Any) -> str:
@@ -448,17 +493,24 @@ class _Folder:
         )
 
 
-def _last_token_text(tree: Any) -> str:
-    """Text of the last token under a parse-tree node."""
+def _ends_with_newline(tree: Any) -> bool:
+    """Whether a node's text ends at a line break: a trailing newline or line comment the grammar
+    hung under it (binary operations keep theirs), or a heredoc token's own final newline."""
     stack = [tree]
     while stack:
         node = stack.pop()
         if node is None:
             continue
-        if not hasattr(node, "data"):
-            return str(node)
-        stack.extend(node.children)
-    return ""
+        if hasattr(node, "data"):
+            stack.extend(node.children)
+            continue
+        text = str(node)
+        if node.type == "NL_OR_COMMENT":
+            if "\n" in text or text.lstrip().startswith(("#", "//")):
+                return True
+            continue
+        return text.endswith("\n")
+    return False
 
 
 def _check_separators(obj: Any, path: str) -> None:
@@ -470,8 +522,7 @@ def _check_separators(obj: Any, path: str) -> None:
                 raise InputError(
                     path, _first_line(child), "missing comma or newline between object items"
                 )
-            # a heredoc value's token ends with its own newline: that newline separates
-            separated = _last_token_text(child).endswith("\n")
+            separated = _ends_with_newline(child)
         elif _is_tree(child) and child.data == "new_line_or_comment":
             text = "".join(str(t) for t in child.children)
             separated = separated or "\n" in text or text.lstrip().startswith(("#", "//"))
