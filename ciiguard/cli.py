@@ -141,6 +141,15 @@ def _main(argv: list[str]) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_ERROR
+    plan = None
+    if args.command == "scan":
+        from ciiguard import replay
+
+        plan = replay.prepare(args, argv)
+        if plan is not None:
+            code = plan.replay(sys.stdout, sys.stderr)
+            if code is not None:
+                return code
     from ciiguard.errors import UsageError
     from ciiguard.pipeline import load_config, print_error
     from ciiguard.plugins.manager import build
@@ -153,7 +162,7 @@ def _main(argv: list[str]) -> int:
     args.gate_config = config
     host = build([*args.plugin, *config.plugins], [*args.disable_plugin, *config.disable_plugins])
     if args.command == "scan":
-        return _scan(args, host)
+        return _scan(args, host) if plan is None else _recorded_scan(args, host, plan)
     if args.command == "map":
         return _map(args, host)
     from ciiguard.scan import gather
@@ -191,7 +200,26 @@ def _main(argv: list[str]) -> int:
     return EXIT_ERROR if host.failures else EXIT_OK
 
 
-def _scan(args: argparse.Namespace, host: Any) -> int:
+def _recorded_scan(args: argparse.Namespace, host: Any, plan: Any) -> int:
+    """``_scan``, keeping its outputs for ``replay`` (stdout and stderr are written through)."""
+    from ciiguard.replay import Tee
+
+    out, err = Tee(sys.stdout), Tee(sys.stderr)
+    real = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = out, err
+    record: dict[str, Any] = {}
+    try:
+        code = _scan(args, host, record)
+    finally:
+        sys.stdout, sys.stderr = real
+    plan.store(code, out.text(), err.text(), record.get("files", ()), record,
+               record.get("reads", ()))  # fmt: skip
+    return code
+
+
+def _scan(args: argparse.Namespace, host: Any, record: dict[str, Any] | None = None) -> int:
+    """Scan, gate and report. ``record`` (when given) receives what a replay needs: the files
+    read and the listing (from ``scan``), the report files written and the gate's own reads."""
     from ciiguard import pipeline
     from ciiguard.config import check_against
     from ciiguard.errors import UsageError
@@ -210,9 +238,12 @@ def _scan(args: argparse.Namespace, host: Any) -> int:
         pipeline.print_error(str(exc))
         return EXIT_ERROR
     settings = config.settings(_settings(args))  # the config file fills what the command line left
-    progress = for_terminal(sys.stderr)
+    progress = for_terminal(getattr(sys.stderr, "passthrough", sys.stderr))
     try:
-        result = scan([Path(p) for p in args.paths], settings, host, plugins, progress=progress)
+        result = scan(
+            [Path(p) for p in args.paths], settings, host, plugins, progress=progress,
+            record=record,
+        )  # fmt: skip
     finally:
         progress.done()
     if args.explain:
@@ -239,6 +270,10 @@ def _scan(args: argparse.Namespace, host: Any) -> int:
             settings=settings,
         )
         pipeline.write_reports(outputs, reporters, report, sys.stdout)
+        if record is not None:
+            record["files"] = [o.destination for o in outputs if o.destination != pipeline.STDOUT]
+            baseline = Path(args.baseline) if args.baseline else config.baseline
+            record["reads"] = [p for p in (config.path, baseline) if p is not None]
     except UsageError as exc:
         pipeline.print_error(str(exc))
         return EXIT_ERROR

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ciiguard.catalogue import Catalogue
+from ciiguard.config_files import find_config
 from ciiguard.errors import UsageError
 from ciiguard.model import Enforcement, Location
 from ciiguard.settings import Settings
@@ -119,34 +120,6 @@ class Config:
 
 
 # -- finding and reading ------------------------------------------------------------------------
-def find_config(start: Path) -> Path | None:
-    """The nearest ``ciiguard.toml``, or ``pyproject.toml`` with ``[tool.ciiguard]``, upward."""
-    here = start.resolve()
-    if not here.is_dir():
-        here = here.parent
-    for directory in (here, *here.parents):
-        own = directory / "ciiguard.toml"
-        if own.is_file():
-            return own
-        pyproject = directory / "pyproject.toml"
-        if pyproject.is_file() and _has_tool_section(pyproject):
-            return pyproject
-    return None
-
-
-def _has_tool_section(path: Path) -> bool:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        # A broken pyproject.toml that may hold our section is an error, not a silent skip.
-        try:
-            return "[tool.ciiguard" in path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return False
-    tool = data.get("tool")
-    return isinstance(tool, dict) and "ciiguard" in tool
-
-
 def locate(explicit: str | None, paths: Sequence[str], no_config: bool = False) -> Config:
     """The run's config: ``--config FILE``, else found upward from the first path, else none."""
     if no_config:

@@ -15,12 +15,19 @@ import re
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ciiguard import __version__
 from ciiguard.cache import DiskCache, digest
-from ciiguard.model import ScanResult
-from ciiguard.settings import Settings
+
+if TYPE_CHECKING:  # kept light: a replayed run imports this module, not the model
+    from ciiguard.model import ScanResult
+    from ciiguard.settings import Settings
+
+# Directories discovery never enters (the scan and the listing below must agree).
+SKIP_DIRS = frozenset(
+    {".terraform", ".git", "node_modules", ".venv", "venv", "__pycache__", ".tox"}
+)
 
 ENV_THAT_MATTERS = re.compile(
     r"^(TF_|AWS_|ALIBABA_|ALICLOUD_|TENCENTCLOUD_|HW_|HUAWEICLOUD_|GOOGLE_|GCLOUD_|CLOUDSDK_|ARM_|"
@@ -102,8 +109,6 @@ def fingerprint(path: Path) -> str:
 
 def listing(paths: Sequence[Path]) -> str:
     """Digest of every file name under the scanned paths (as the scan's discovery walks them)."""
-    from ciiguard.scan import SKIP_DIRS
-
     h = hashlib.sha256()
     for path in paths:
         h.update(b"\0root\0" + str(path.resolve()).encode("utf-8", "surrogateescape"))
@@ -129,7 +134,7 @@ class ResultCache:
     def __init__(self) -> None:
         self.disk = DiskCache("results")
 
-    def lookup(self, key: str, paths: Sequence[Path]) -> ScanResult | None:
+    def lookup(self, key: str, paths: Sequence[Path]) -> Entry | None:
         entry = self.disk.get(key)
         if not isinstance(entry, Entry):
             return None
@@ -138,10 +143,12 @@ class ResultCache:
         for name, fp in entry.manifest.items():
             if fingerprint(Path(name)) != fp:
                 return None
-        return entry.result
+        return entry
 
     def store(
         self, key: str, paths: Sequence[Path], files: Iterable[Path], result: ScanResult
-    ) -> None:
+    ) -> Entry:
         manifest = {p: fingerprint(Path(p)) for p in sorted({os.path.abspath(f) for f in files})}
-        self.disk.put(key, Entry(listing(paths), manifest, result))
+        entry = Entry(listing(paths), manifest, result)
+        self.disk.put(key, entry)
+        return entry

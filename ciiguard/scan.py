@@ -30,11 +30,9 @@ from ciiguard.parent_region import inherit_regions
 from ciiguard.parsers.base import ParseContext, Parser
 from ciiguard.plugins.manager import PLUGIN_ERRORS, PluginHost, summarize
 from ciiguard.policies.base import Finding, Policy, PolicyContext
+from ciiguard.result_cache import SKIP_DIRS
 from ciiguard.settings import Settings
 
-SKIP_DIRS = frozenset(
-    {".terraform", ".git", "node_modules", ".venv", "venv", "__pycache__", ".tox"}
-)
 ENFORCEMENTS = {e.value: e for e in Enforcement}
 
 
@@ -365,23 +363,32 @@ def scan(
     host: PluginHost,
     plugins: Plugins | None = None,
     progress: Callable[[str], None] | None = None,
+    record: dict[str, object] | None = None,
 ) -> ScanResult:
-    """Scan paths; an unchanged tree is answered from the result cache (never a different verdict)."""
+    """Scan paths; an unchanged tree is answered from the result cache (never a different verdict).
+
+    ``record``, when given, receives the cache entry's ``listing`` and ``manifest`` (what the
+    result depends on), for a caller that keeps derived outputs (``ciiguard.replay``).
+    """
     plugins = plugins or gather(host)
-    cacheable = settings.use_cache and not getattr(settings, "run_programs", False) and not host.failures
+    cacheable = (
+        settings.use_cache and not getattr(settings, "run_programs", False) and not host.failures
+    )
     if not cacheable:
         return _scan(paths, settings, host, plugins, progress)[0]
     from ciiguard.result_cache import ResultCache, key_for
 
     cache = ResultCache()
     key = key_for(paths, settings, host.pm.get_plugins(), Path.cwd())
-    cached = cache.lookup(key, paths)
-    if cached is not None:
-        return cached
-    result, ctx, claimed = _scan(paths, settings, host, plugins, progress)
-    if not result.errors:
-        cache.store(key, paths, [*ctx.reads, *claimed], result)
-    return result
+    entry = cache.lookup(key, paths)
+    if entry is None:
+        result, ctx, claimed = _scan(paths, settings, host, plugins, progress)
+        if result.errors:
+            return result
+        entry = cache.store(key, paths, [*ctx.reads, *claimed], result)
+    if record is not None:
+        record["listing"], record["manifest"] = entry.listing, entry.manifest
+    return entry.result
 
 
 def _scan(
