@@ -11,6 +11,8 @@ builds ciiguard's own data classes only (a crafted entry cannot run code).
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import io
 import os
@@ -18,6 +20,8 @@ import pickle
 import stat
 import sys
 import tempfile
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -127,3 +131,47 @@ class DiskCache:
                 raise
         except (OSError, pickle.PicklingError, RecursionError, TypeError, AttributeError):
             return  # an unwritable cache only costs speed
+
+
+# -- writing in the background -------------------------------------------------------------------
+# Pickling and writing cache entries is pure overhead for the run that writes them (a third of a
+# cold scan). The command line lets a forked child do it while the scan goes on, and waits for
+# it before exiting, so the entries are complete when the next run starts.
+_BACKGROUND = False
+_CHILDREN: list[int] = []
+
+
+def allow_background(allowed: bool) -> None:
+    """Let ``in_background`` fork (the command line turns this on; library callers do not)."""
+    global _BACKGROUND
+    _BACKGROUND = allowed and hasattr(os, "fork")
+
+
+def in_background(work: Callable[[], None]) -> None:
+    """Run cache writes in a forked child (see above), or right here when that is not possible."""
+    if not _BACKGROUND or threading.active_count() > 1:  # forking a threaded process is unsafe
+        work()
+        return
+    try:
+        pid = os.fork()
+    except OSError:
+        work()
+        return
+    if pid == 0:  # the child: write, then leave without running any exit handler
+        code = 0
+        try:
+            gc.disable()
+            work()
+        except BaseException:  # noqa: BLE001 - an unwritable cache only costs speed
+            code = 1
+        finally:
+            os._exit(code)
+    _CHILDREN.append(pid)
+
+
+def join_background() -> None:
+    """Wait for every background writer."""
+    while _CHILDREN:
+        pid = _CHILDREN.pop()
+        with contextlib.suppress(ChildProcessError, InterruptedError):
+            os.waitpid(pid, 0)

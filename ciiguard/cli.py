@@ -119,7 +119,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # A scan allocates millions of small objects that never form cycles (syntax nodes, values,
     # resources); at CPython's default gen-0 threshold (700) the cycle collector walks them over
     # and over, a third of a cold scan's time. This is one short-lived process: collect rarely.
+    thresholds = gc.get_threshold()
     gc.set_threshold(100_000, 50, 100)
+    from ciiguard.cache import allow_background, join_background
+
+    allow_background(True)  # cache writes in a forked child (waited for below)
     try:
         return _main(list(sys.argv[1:] if argv is None else argv))
     except KeyboardInterrupt:
@@ -133,6 +137,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_ERROR
+    finally:
+        join_background()
+        allow_background(False)
+        gc.set_threshold(*thresholds)
 
 
 def _main(argv: list[str]) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 
 class Location(str, enum.Enum):
@@ -145,6 +145,22 @@ class Resource:
     @property
     def label(self) -> str:
         return self.display_name or self.address
+
+
+_T = TypeVar("_T")
+
+
+def evolve(obj: _T, **changes: Any) -> _T:
+    """``dataclasses.replace`` for these frozen data classes, without re-running ``__init__``
+    (none has a ``__post_init__``): copies the field values, then sets the changed ones."""
+    new = object.__new__(type(obj))
+    values = new.__dict__
+    values.update(obj.__dict__)
+    for name, value in changes.items():
+        if name not in values:
+            raise TypeError(f"{type(obj).__name__} has no field {name!r}")
+        values[name] = value
+    return new
 
 
 class ViolationStatus(str, enum.Enum):

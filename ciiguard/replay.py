@@ -39,11 +39,45 @@ def _today() -> dt.date:
 
 
 def _entry_point_plugins() -> bool:
+    """Whether any installed distribution declares a ``ciiguard`` entry point (a plugin that
+    would be loaded). Reads the ``entry_points.txt`` files on ``sys.path`` directly: importing
+    ``importlib.metadata`` alone costs more than the rest of a replay's start. Anything on the
+    path it cannot look into (a zip file) counts as a plugin: no replay, the normal path."""
     if os.environ.get(AUTOLOAD_ENV):
         return False
-    from importlib.metadata import entry_points
+    for entry in sys.path:
+        base = entry or "."
+        try:
+            names = os.listdir(base)
+        except NotADirectoryError:
+            return True
+        except OSError:
+            continue
+        for name in names:
+            if not name.endswith((".dist-info", ".egg-info")):
+                continue
+            try:
+                with open(os.path.join(base, name, "entry_points.txt"), encoding="utf-8") as fh:
+                    text = fh.read()
+            except OSError:
+                continue
+            if _declares_plugins(text):
+                return True
+    return False
 
-    return bool(list(entry_points(group="ciiguard")))
+
+def _declares_plugins(text: str) -> bool:
+    """An entry in the ``[ciiguard]`` section, read as ``importlib.metadata`` reads the file."""
+    section = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            section = line.strip("[]")
+        elif section == "ciiguard":
+            return True
+    return False
 
 
 class Plan:
@@ -67,7 +101,7 @@ class Plan:
         if entry["listing"] != listing(self.paths):
             return None
         for name, fp in entry["manifest"].items():
-            if fingerprint(Path(name)) != fp:
+            if fingerprint(name) != fp:
                 return None
         try:
             for dest, text in entry["files"].items():

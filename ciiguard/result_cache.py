@@ -13,12 +13,12 @@ import hashlib
 import os
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ciiguard import __version__
-from ciiguard.cache import DiskCache, digest
+from ciiguard.cache import DiskCache, digest, in_background
 
 if TYPE_CHECKING:  # kept light: a replayed run imports this module, not the model
     from ciiguard.model import ScanResult
@@ -97,13 +97,18 @@ def key_for(paths: Sequence[Path], settings: Settings, plugins: Iterable[Any], c
     )
 
 
-def fingerprint(path: Path) -> str:
+def fingerprint(path: Path | str) -> str:
     """Content hash of a file, sorted listing of a directory, or 'missing'."""
+    name = os.fspath(path)
     try:
-        if path.is_dir():
-            return "dir:" + digest(*sorted(os.listdir(path)))
-        return "file:" + hashlib.sha256(path.read_bytes()).hexdigest()
+        with open(name, "rb") as fh:
+            return "file:" + hashlib.sha256(fh.read()).hexdigest()
     except OSError:
+        try:
+            if os.path.isdir(name):
+                return "dir:" + digest(*sorted(os.listdir(name)))
+        except OSError:
+            pass
         return "missing"
 
 
@@ -146,9 +151,21 @@ class ResultCache:
         return entry
 
     def store(
-        self, key: str, paths: Sequence[Path], files: Iterable[Path], result: ScanResult
+        self,
+        key: str,
+        paths: Sequence[Path],
+        files: Iterable[Path],
+        result: ScanResult,
+        known: Mapping[str, str] | None = None,
     ) -> Entry:
-        manifest = {p: fingerprint(Path(p)) for p in sorted({os.path.abspath(f) for f in files})}
+        """Store a result; ``known`` holds fingerprints already taken (of the bytes the scan
+        parsed), the other files are fingerprinted now. Written in the background."""
+        known = known or {}
+        manifest = {
+            p: known.get(p) or fingerprint(Path(p))
+            for p in sorted({os.path.abspath(f) for f in files})
+        }
         entry = Entry(listing(paths), manifest, result)
-        self.disk.put(key, entry)
+        disk = self.disk
+        in_background(lambda: disk.put(key, entry))
         return entry

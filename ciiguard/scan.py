@@ -25,9 +25,10 @@ from ciiguard.model import (
     ScanIssue,
     ScanResult,
     Violation,
+    evolve,
 )
 from ciiguard.parent_region import inherit_regions
-from ciiguard.parsers.base import ParseContext, Parser
+from ciiguard.parsers.base import ParseContext, Parser, forget_real
 from ciiguard.plugins.manager import PLUGIN_ERRORS, PluginHost, summarize
 from ciiguard.policies.base import Finding, Policy, PolicyContext
 from ciiguard.result_cache import SKIP_DIRS
@@ -238,16 +239,14 @@ def resolve(
         else:
             loc, note = Location.UNKNOWN, r.region.unknown_reason or "region unknown"
         data = catalogue.is_data_bearing(r.type)
-        r = dataclasses.replace(r, location=loc, location_note=note, data_bearing=data)
+        r = evolve(r, location=loc, location_note=note, data_bearing=data)
         if data:
             cls = host.first(
                 "ciiguard_classify", expect=Classification, resource=r, settings=settings
             )
             if not isinstance(cls, Classification):
                 cls = classify_by_tags(r, settings)
-            r = dataclasses.replace(
-                r, in_scope=cls.in_scope, classification=cls.value, scope_reason=cls.reason
-            )
+            r = evolve(r, in_scope=cls.in_scope, classification=cls.value, scope_reason=cls.reason)
         located.append(r)
     by_root: dict[str, list[Resource]] = {}
     for r in located:
@@ -258,7 +257,7 @@ def resolve(
         with_flows = []
         for r in group:
             flows = builder.flows_of(r)
-            with_flows.append(dataclasses.replace(r, flows=flows) if flows else r)
+            with_flows.append(evolve(r, flows=flows) if flows else r)
         out.extend(_propagate_replica_scope(with_flows))
     return out
 
@@ -385,7 +384,7 @@ def scan(
         result, ctx, claimed = _scan(paths, settings, host, plugins, progress)
         if result.errors:
             return result
-        entry = cache.store(key, paths, [*ctx.reads, *claimed], result)
+        entry = cache.store(key, paths, [*ctx.reads, *claimed], result, ctx.digests)
     if record is not None:
         record["listing"], record["manifest"] = entry.listing, entry.manifest
     return entry.result
@@ -400,6 +399,7 @@ def _scan(
 ) -> tuple[ScanResult, ParseContext, list[Path]]:
     note = progress or (lambda phase: None)  # phases for the terminal progress line
     note("discovering inputs")
+    forget_real()  # the tree may have changed since an earlier scan in this process
     ctx = ParseContext(
         settings=settings,
         catalogue=plugins.catalogue,

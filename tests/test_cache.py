@@ -91,3 +91,33 @@ def test_concurrent_runs_share_the_cache_safely(tmp_path: Path) -> None:
     assert all(p.returncode == expected[0] for p in procs), [o[1] for o in outs]
     assert all(o[0] == expected[1] for o in outs)
     assert not [p for p in cache.rglob(".tmp-*") if os.path.exists(p)]  # no torn temp files left
+
+
+def test_background_writes_are_complete_when_the_command_returns(tmp_path: Path) -> None:
+    import os
+
+    from ciiguard.cache import DiskCache, allow_background, in_background, join_background
+
+    disk = DiskCache("bg", root=tmp_path)
+    parent = os.getpid()
+    allow_background(True)
+    try:
+        in_background(lambda: disk.put("k" * 64, {"written by": os.getpid()}))
+    finally:
+        join_background()
+        allow_background(False)
+    entry = disk.get("k" * 64)
+    assert isinstance(entry, dict)
+    # forked where fork exists (and no other thread runs): written by another process
+    if hasattr(os, "fork") and __import__("threading").active_count() == 1:
+        assert entry["written by"] != parent
+
+
+def test_library_callers_write_in_their_own_process(tmp_path: Path) -> None:
+    import os
+
+    from ciiguard.cache import DiskCache, in_background
+
+    disk = DiskCache("bg", root=tmp_path)
+    in_background(lambda: disk.put("k" * 64, os.getpid()))  # background not allowed: inline
+    assert disk.get("k" * 64) == os.getpid()

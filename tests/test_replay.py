@@ -191,3 +191,26 @@ def test_the_replay_path_imports_no_parser(env: Path) -> None:
         done = subprocess.run(argv, env=environ, capture_output=True, text=True, check=False)
     assert done.returncode == 1 and "CII002" in done.stdout
     assert done.stderr.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize(
+    "entry_points",
+    [
+        "[console_scripts]\nacme = acme:main\n",
+        "[console_scripts]\nacme = acme:main\n\n[ciiguard]\nacme = acme.plugin\n",
+        "[ciiguard]\n# none yet\n\n[pytest11]\nacme = acme.testing\n",
+        "[ ciiguard ]\n  acme = acme.plugin\n",
+    ],
+)
+def test_entry_point_plugins_are_seen_as_importlib_metadata_sees_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, entry_points: str
+) -> None:
+    from importlib.metadata import entry_points as metadata_entry_points
+
+    dist = tmp_path / "acme_plugin-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-plugin\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(entry_points)
+    monkeypatch.setattr("sys.path", [str(tmp_path)])
+    monkeypatch.delenv("CIIGUARD_DISABLE_PLUGIN_AUTOLOAD", raising=False)
+    assert replay._entry_point_plugins() is bool(list(metadata_entry_points(group="ciiguard")))

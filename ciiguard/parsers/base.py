@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,9 @@ class ParseContext:
     # Every file a parser read outside the discovered inputs (tfvars, modules, var files): the
     # result cache re-checks them, so a change anywhere that decided the result invalidates it.
     reads: set[Path] = field(default_factory=set)
+    # Content fingerprints of the files read through ``read_bytes``, taken from the bytes parsed:
+    # the result cache's manifest then describes exactly what was read (and needs no re-read).
+    digests: dict[str, str] = field(default_factory=dict, repr=False)
     _shown: dict[str, str] = field(default_factory=dict, repr=False)
     _cwd_abs: str = field(default="", repr=False)
 
@@ -45,8 +49,11 @@ class ParseContext:
         """Read an input file for a parser, recording it for the result cache."""
         from ciiguard.parsers.terraform_files import read_bytes
 
-        self.reads.add(Path(os.path.abspath(path)))
-        return read_bytes(path, shown, self.settings.max_file_size)
+        absolute = os.path.abspath(path)
+        self.reads.add(Path(absolute))
+        data = read_bytes(path, shown, self.settings.max_file_size)
+        self.digests[absolute] = "file:" + hashlib.sha256(data).hexdigest()
+        return data
 
 
 @runtime_checkable
@@ -58,3 +65,19 @@ class Parser(Protocol):
     def claims(self, path: Path) -> bool: ...
 
     def parse(self, files: list[Path], ctx: ParseContext) -> ParseOutput: ...
+
+
+_REAL: dict[Path, Path] = {}
+
+
+def real(path: Path) -> Path:
+    """``path.resolve()``, remembered for the rest of the scan (``forget_real`` starts a scan):
+    module directories are resolved again and again while a tree is expanded."""
+    found = _REAL.get(path)
+    if found is None:
+        found = _REAL[path] = path.resolve()
+    return found
+
+
+def forget_real() -> None:
+    _REAL.clear()

@@ -6,6 +6,8 @@ nodes once, so evaluation never re-parses text and never touches Lark again.
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 # Bumped whenever hcl_reader folds the same source into different nodes; caches of parsed files
@@ -23,7 +25,20 @@ class Node:
     __match_args__: tuple[str, ...] = ()
 
     def __reduce__(self) -> tuple[type, tuple[object, ...]]:
-        return (type(self), tuple(getattr(self, n) for n in self.__match_args__))
+        cls = type(self)
+        get = _FIELDS.get(cls)
+        if get is None:
+            names = cls.__match_args__
+            one = operator.attrgetter(*names) if names else None
+            get = _FIELDS[cls] = (
+                (lambda o: ()) if one is None
+                else (lambda o: (one(o),)) if len(names) == 1
+                else one
+            )  # fmt: skip
+        return (cls, get(self))
+
+
+_FIELDS: dict[type, Callable[[Node], tuple[object, ...]]] = {}  # per class: its field values
 
 
 class Expr(Node):

@@ -6,14 +6,13 @@ processes when there are enough of them; results are the same AST either way.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from ciiguard import __version__
-from ciiguard.cache import DiskCache, digest
+from ciiguard.cache import DiskCache, digest, in_background
 from ciiguard.errors import InputError
 from ciiguard.parsers.hcl_ast import AST_VERSION, HclFile
 
@@ -111,7 +110,8 @@ class HclLoader:
             pack = self.cache.get(pack_key) if self.cache else None
             if isinstance(pack, dict) and all(isinstance(pack.get(i[4]), HclFile) for i in group):
                 for path, _, shown, _, key in group:
-                    self.done[path] = dataclasses.replace(pack[key], path=shown)
+                    cached = pack[key]
+                    self.done[path] = HclFile(shown, cached.body, cached.comments)
                 continue
             todo.extend(group)
             missed[pack_key] = group
@@ -125,14 +125,22 @@ class HclLoader:
             self.done[path] = res if isinstance(res, HclFile) else InputError(*res)
         if self.cache is None:
             return
+        packs: list[tuple[str, dict[str, HclFile]]] = []
         for pack_key, group in missed.items():
             parsed = [h for h in (self.done[p] for p, *_ in group) if isinstance(h, HclFile)]
             if len(parsed) == len(group):  # errors are never cached
                 entries = {
-                    i[4]: dataclasses.replace(h, path="")
+                    i[4]: HclFile("", h.body, h.comments)
                     for i, h in zip(group, parsed, strict=True)
                 }
-                self.cache.put(pack_key, entries)
+                packs.append((pack_key, entries))
+        cache = self.cache
+
+        def write() -> None:
+            for key, entries in packs:
+                cache.put(key, entries)
+
+        in_background(write)
 
     def _parallel(
         self, todo: list[tuple[Path, bytes, str, bool, str]]

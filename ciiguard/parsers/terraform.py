@@ -17,7 +17,7 @@ from typing import Any
 from ciiguard.catalogue import Catalogue
 from ciiguard.errors import InputError
 from ciiguard.model import Gap, Hop, Location, ParseOutput, RegionInfo, Resource, ScanIssue, Unknown
-from ciiguard.parsers.base import ParseContext
+from ciiguard.parsers.base import ParseContext, real
 from ciiguard.parsers.evaluator import (
     Budget,
     Evaluator,
@@ -343,7 +343,7 @@ class _RootEvaluation:
 
     def _remote_module_dirs(self) -> dict[str, Path]:
         manifest = self.root_dir / ".terraform" / "modules" / "modules.json"
-        self.ctx.reads.add(manifest.resolve())
+        self.ctx.reads.add(real(manifest))
         if not manifest.is_file():
             return {}
         try:
@@ -374,16 +374,16 @@ class _RootEvaluation:
         )
         for e in errors:
             self.out.errors.append(ScanIssue(e.file, e.line, e.message))
-        root = ModuleInstance(self, mod, "", values, {}, (self.root_dir.resolve(),))
+        root = ModuleInstance(self, mod, "", values, {}, (real(self.root_dir),))
         self.walk(root, module_key="")
 
     def _outside(self, path: Path) -> bool:
         """Whether a file resolves outside every scanned path (a symlink out of the tree)."""
         try:
-            real = path.resolve()
+            resolved = real(path)
         except (OSError, RuntimeError):
             return True
-        return not any(_within(real, r) for r in self.ctx.roots)
+        return not any(_within(resolved, r) for r in self.ctx.roots)
 
     def walk(self, inst: ModuleInstance, module_key: str) -> None:
         for located in inst.mod.resources:
@@ -484,7 +484,7 @@ class _RootEvaluation:
     ) -> Path | None:
         if source.startswith(("./", "../")) or source in (".", ".."):
             try:
-                target = (parent.mod.dir / source).resolve()
+                target = real(parent.mod.dir / source)
             except (OSError, RuntimeError):  # a symbolic link loop
                 self.out.errors.append(
                     ScanIssue(
@@ -519,7 +519,7 @@ class _RootEvaluation:
         manifest_key = ".".join(p for p in address.replace("module.", "").split(".") if p)
         manifest_key = _strip_keys(manifest_key)
         if manifest_key in self.remote_dirs and self.remote_dirs[manifest_key].is_dir():
-            target = self.remote_dirs[manifest_key].resolve()
+            target = real(self.remote_dirs[manifest_key])
             if self.ctx.settings.allow_outside_root or any(
                 _within(target, r) for r in self.ctx.roots
             ):
@@ -767,7 +767,7 @@ def _strip_keys(key: str) -> str:
 
 
 def _within(path: Path, root: Path) -> bool:
-    root = root.resolve()
+    root = real(root)
     if root.is_file():
         root = root.parent
     return path == root or root in path.parents
@@ -871,7 +871,7 @@ class TerraformParser:
         for f in files:
             parent = real_dirs.get(f.parent)
             if parent is None:
-                parent = real_dirs[f.parent] = f.parent.resolve()
+                parent = real_dirs[f.parent] = real(f.parent)
             by_dir.setdefault(parent, []).append(f)
         cache: dict[Path, ModuleDef] = {}
         loader = HclLoader(ctx.read_bytes, ctx.display, ctx.settings.use_cache, ctx.settings.jobs)
@@ -885,7 +885,7 @@ class TerraformParser:
         self.load = loader.load
 
         def modules(directory: Path) -> ModuleDef:
-            directory = directory.resolve()
+            directory = real(directory)
             if directory not in cache:
                 tf = by_dir.get(directory)
                 if tf is None:
@@ -936,7 +936,7 @@ def _local_calls(mod: ModuleDef) -> list[Path]:
             s = src.expr.value
             if s.startswith(("./", "../")):
                 try:
-                    out.append((mod.dir / s).resolve())
+                    out.append(real(mod.dir / s))
                 except (OSError, RuntimeError):
                     continue  # a symbolic link loop: reported when the call is evaluated
     return out
