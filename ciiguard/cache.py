@@ -114,6 +114,21 @@ class DiskCache:
         except Exception:  # noqa: BLE001 - a corrupt entry is a miss, rewritten below
             return None
 
+    def seen(self, key: str) -> bool:
+        """Whether ``mark(key)`` was called before (by any run): an admission check, so an
+        entry is written only the second time it is needed."""
+        if self._trusted is None:
+            self._trusted = _private(self.dir)
+        return bool(self._trusted) and os.path.exists(self._path(key).with_suffix(".seen"))
+
+    def mark(self, key: str) -> None:
+        path = self._path(key).with_suffix(".seen")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            path.touch()
+        except OSError:
+            return
+
     def put(self, key: str, value: Any) -> None:
         path = self._path(key)
         try:

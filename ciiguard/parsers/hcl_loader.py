@@ -16,7 +16,11 @@ from ciiguard.cache import DiskCache, digest, in_background
 from ciiguard.errors import InputError
 from ciiguard.parsers.hcl_ast import AST_VERSION, HclFile
 
-PARALLEL_THRESHOLD = 24  # below this many uncached files a process pool costs more than it saves
+# Uncached source bytes before a worker pool pays off. Parsing is ~4 MB/s per core; sending
+# the trees back to this process costs about half of that, so workers only help on many cores
+# with a lot to parse (measured in benchmarks/: on 2 cores and 10 MB, serial is as fast).
+PARALLEL_BYTES = 16 << 20
+PARALLEL_MIN_JOBS = 4
 _HCL2_VERSION: str | None = None
 
 
@@ -86,7 +90,7 @@ class HclLoader:
         )
 
     def preload(self, paths: Iterable[Path]) -> None:
-        """Parse every given file now, in parallel when many are not cached.
+        """Parse every given file now (in worker processes when there is a lot to parse).
 
         The cache holds one entry per directory (a module is the unit that changes together), so
         a large tree costs one cache read and write per module, not per file.
@@ -117,7 +121,8 @@ class HclLoader:
             missed[pack_key] = group
         if not todo:
             return
-        if self.jobs > 1 and len(todo) >= PARALLEL_THRESHOLD:
+        size = sum(len(item[1]) for item in todo)
+        if self.jobs >= PARALLEL_MIN_JOBS and size >= PARALLEL_BYTES:
             results = self._parallel(todo)
         else:
             results = _worker([(d, s, j) for _, d, s, j, _ in todo])
@@ -125,18 +130,28 @@ class HclLoader:
             self.done[path] = res if isinstance(res, HclFile) else InputError(*res)
         if self.cache is None:
             return
+        # Admission: a directory's pack is written the second time the same content is parsed.
+        # A first scan of a tree is answered again by the result cache; only a scan after a
+        # change parses again, and then the unchanged directories are worth keeping. Pickling
+        # every tree on the first scan cost as much as parsing it.
+        cache = self.cache
         packs: list[tuple[str, dict[str, HclFile]]] = []
+        first: list[str] = []
         for pack_key, group in missed.items():
             parsed = [h for h in (self.done[p] for p, *_ in group) if isinstance(h, HclFile)]
-            if len(parsed) == len(group):  # errors are never cached
-                entries = {
-                    i[4]: HclFile("", h.body, h.comments)
-                    for i, h in zip(group, parsed, strict=True)
-                }
-                packs.append((pack_key, entries))
-        cache = self.cache
+            if len(parsed) != len(group):
+                continue  # errors are never cached
+            if not cache.seen(pack_key):
+                first.append(pack_key)
+                continue
+            entries = {
+                i[4]: HclFile("", h.body, h.comments) for i, h in zip(group, parsed, strict=True)
+            }
+            packs.append((pack_key, entries))
 
         def write() -> None:
+            for key in first:
+                cache.mark(key)
             for key, entries in packs:
                 cache.put(key, entries)
 

@@ -909,6 +909,16 @@ class TerraformParser:
             return cache[directory]
 
         roots = self._roots(sorted(by_dir), modules)
+        out.gaps.extend(self._evaluate(roots, ctx, modules, out))
+        return out
+
+    def _evaluate(
+        self,
+        roots: list[Path],
+        ctx: ParseContext,
+        modules: Callable[[Path], ModuleDef],
+        out: ParseOutput,
+    ) -> list[Gap]:
         gaps: list[Gap] = []
         for d in roots:
             root = _RootEvaluation(self, ctx, d, modules, out)
@@ -923,8 +933,7 @@ class TerraformParser:
             except FunctionError as exc:
                 out.errors.append(ScanIssue(ctx.display(d), None, f"evaluation failed: {exc}"))
             gaps.extend(root.gaps)
-        out.gaps.extend(gaps)
-        return out
+        return gaps
 
 
 def _local_calls(mod: ModuleDef) -> list[Path]:
