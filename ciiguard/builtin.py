@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import importlib
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from ciiguard.catalogue import load_builtin
 from ciiguard.classify import Classification, classify_by_tags
-from ciiguard.model import Resource
-from ciiguard.parsers.base import Parser
-from ciiguard.parsers.pulumi_json import PulumiJsonParser
-from ciiguard.parsers.pulumi_program import PulumiProgramParser
-from ciiguard.parsers.pulumi_yaml import PulumiYamlParser
+from ciiguard.model import ParseOutput, Resource
+from ciiguard.parsers.base import ParseContext, Parser
 from ciiguard.parsers.terraform import TerraformParser
-from ciiguard.parsers.terraform_plan import TerraformPlanParser
 from ciiguard.plugins import hookimpl
 from ciiguard.policies import BUILTIN_POLICIES
 from ciiguard.policies.base import Policy
@@ -27,15 +25,70 @@ def ciiguard_catalogue() -> Sequence[Mapping[str, Any]]:
     return load_builtin()
 
 
+class LazyParser:
+    """A built-in parser whose module is imported only once a file could be its input.
+
+    ``could_claim`` is a cheap necessary condition of the real ``claims`` (tested): a Terraform
+    scan then never imports the Pulumi or plan readers, a fifth of a small scan's start-up.
+    """
+
+    def __init__(
+        self, name: str, module: str, cls: str, could_claim: Callable[[Path], bool]
+    ) -> None:
+        self.name = name
+        self.module = module
+        self.cls = cls
+        self.could_claim = could_claim
+        self._real: Parser | None = None
+
+    @property
+    def real(self) -> Parser:
+        if self._real is None:
+            self._real = getattr(importlib.import_module(self.module), self.cls)()
+        return self._real
+
+    def claims(self, path: Path) -> bool:
+        return self.could_claim(path) and self.real.claims(path)
+
+    def parse(self, files: list[Path], ctx: ParseContext) -> ParseOutput:
+        return self.real.parse(files, ctx)
+
+
+_PULUMI_PROJECT = ("Pulumi.yaml", "Pulumi.yml")
+_TERRAFORM_SOURCE = (".tf.json", ".tfvars.json", ".tf", ".tfvars")
+
+
+def _pulumi_project(path: Path) -> bool:
+    return path.name in _PULUMI_PROJECT
+
+
+def _json_not_terraform(path: Path) -> bool:
+    return path.suffix.lower() == ".json" and not path.name.lower().endswith(".tf.json")
+
+
+def _not_terraform_source(path: Path) -> bool:
+    return not path.name.lower().endswith(_TERRAFORM_SOURCE)
+
+
 @hookimpl
 def ciiguard_parsers() -> Sequence[Parser]:
     return [
         TerraformParser(),
-        TerraformPlanParser(),
-        PulumiYamlParser(),
-        PulumiJsonParser(),
-        PulumiProgramParser(),
-    ]
+        LazyParser(
+            "terraform-plan", "ciiguard.parsers.terraform_plan", "TerraformPlanParser",
+            _not_terraform_source,
+        ),
+        LazyParser(
+            "pulumi-yaml", "ciiguard.parsers.pulumi_yaml", "PulumiYamlParser", _pulumi_project
+        ),
+        LazyParser(
+            "pulumi-json", "ciiguard.parsers.pulumi_json", "PulumiJsonParser", _json_not_terraform
+        ),
+        LazyParser(
+            "pulumi-program", "ciiguard.parsers.pulumi_program", "PulumiProgramParser",
+            _pulumi_project,
+        ),
+    ]  # fmt: skip
 
 
 @hookimpl

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from ciiguard.model import Location
@@ -122,6 +123,20 @@ def _rule(entry: Mapping[str, Any]) -> ReplicationRule:
 
 @functools.lru_cache(maxsize=1)
 def _aws_partitions() -> list[dict[str, Any]]:
+    """botocore's partition data (which regions belong to aws-cn). Read straight from botocore's
+    data directory: importing ``botocore.loaders`` pulls in urllib3 and costs more than a small
+    scan; the loader is the fallback for a layout this does not know."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("botocore")
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(location) / "data" / "partitions.json"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and isinstance(data.get("partitions"), list):
+            return list(data["partitions"])
     from botocore.loaders import create_loader
 
     data = create_loader().load_data("partitions")

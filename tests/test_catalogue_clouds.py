@@ -140,3 +140,12 @@ def test_a_bad_pattern_is_malformed_data() -> None:
     bad = {"provider": "x", "replication": [{"type": "x_t", "path": "a", "pattern": "(unclosed"}]}
     with pytest.raises(Exception, match=r"unterminated|missing"):
         Catalogue([bad])
+
+
+def test_aws_partitions_read_directly_are_botocores() -> None:
+    from botocore.loaders import create_loader
+
+    from ciiguard.catalogue import _aws_partitions
+
+    assert _aws_partitions() == list(create_loader().load_data("partitions")["partitions"])
+    assert any(p["id"] == "aws-cn" for p in _aws_partitions())

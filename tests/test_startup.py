@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tests.conftest import clean_env
 
-HEAVY = ("pulumi", "pulumi_policy", "pulumi_aws", "grpc", "boto3")
+HEAVY = ("pulumi", "pulumi_policy", "pulumi_aws", "grpc", "boto3", "botocore", "urllib3")
 
 PROBE = """
 import json, sys, time
@@ -19,7 +19,8 @@ try:
     code = main(sys.argv[1:])
 except SystemExit as exc:
     code = exc.code
-heavy = sorted(m for m in sys.modules if m.split(".")[0] in {heavy!r})
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in {heavy!r}
+               or m.startswith(("ciiguard.parsers.pulumi", "ciiguard.parsers.terraform_plan")))
 print(json.dumps({{"code": code, "heavy": heavy, "seconds": time.perf_counter() - t}}), file=sys.stderr)
 """
 
@@ -57,3 +58,28 @@ def test_one_file_terraform_scan_imports_nothing_heavy(tmp_path: Path) -> None:
         str(tmp_path / "out.json"),
     )
     assert got["code"] == 0 and got["heavy"] == []
+
+
+def test_lazy_parsers_are_the_real_ones_behind_a_necessary_condition() -> None:
+    """Every file of the test fixtures and examples a real parser claims passes its lazy
+    stand-in's cheap check, and the stand-in answers as the real parser does."""
+    from ciiguard.builtin import LazyParser, ciiguard_parsers
+
+    root = Path(__file__).resolve().parent.parent
+    files = [p for base in ("tests/fixtures", "examples") for p in (root / base).rglob("*")]
+    files = [p for p in files if p.is_file() and ".terraform" not in p.parts]
+    lazy = [p for p in ciiguard_parsers() if isinstance(p, LazyParser)]
+    assert {p.name for p in lazy} == {
+        "terraform-plan",
+        "pulumi-yaml",
+        "pulumi-json",
+        "pulumi-program",
+    }
+    claimed = 0
+    for parser in lazy:
+        assert parser.name == parser.real.name
+        for f in files:
+            real = parser.real.claims(f)
+            assert parser.claims(f) == real, (parser.name, f)
+            claimed += real
+    assert claimed > 20
