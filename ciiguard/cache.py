@@ -19,7 +19,6 @@ import os
 import pickle
 import stat
 import sys
-import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -136,6 +135,8 @@ class DiskCache:
                 MAGIC + key.encode() + b"\n" + pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
             )
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            import tempfile  # (only when writing: a replayed run never does)
+
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
             try:
                 with os.fdopen(fd, "wb") as fh:

@@ -8,7 +8,6 @@ directory listing) the scan read still has the same content hash.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import os
 import re
@@ -36,6 +35,8 @@ ENV_THAT_MATTERS = re.compile(
 
 
 def _settings_part(settings: Settings) -> str:
+    import dataclasses
+
     fields = {}
     for f in dataclasses.fields(settings):
         if f.name in ("environment", "use_cache", "jobs"):
@@ -128,11 +129,22 @@ def listing(paths: Sequence[Path]) -> str:
     return h.hexdigest()
 
 
-@dataclasses.dataclass
 class Entry:
-    listing: str
-    manifest: dict[str, str]
-    result: ScanResult
+    """A stored result and what it depends on (a plain class: this module stays light)."""
+
+    def __init__(self, listing: str, manifest: dict[str, str], result: ScanResult) -> None:
+        self.listing = listing
+        self.manifest = manifest
+        self.result = result
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Entry) and (self.listing, self.manifest, self.result) == (
+            other.listing,
+            other.manifest,
+            other.result,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 class ResultCache:
