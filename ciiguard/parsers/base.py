@@ -72,10 +72,24 @@ _REAL: dict[Path, Path] = {}
 
 def real(path: Path) -> Path:
     """``path.resolve()``, remembered for the rest of the scan (``forget_real`` starts a scan):
-    module directories are resolved again and again while a tree is expanded."""
+    module directories are resolved again and again while a tree is expanded.
+
+    Resolved component by component through the memo, so the directories of a tree are looked
+    at once, not once per path below them; a symbolic link on the way, or a ".." in the path, is
+    left to ``Path.resolve`` itself (it keeps its exact semantics, loops included; tested).
+    """
     found = _REAL.get(path)
-    if found is None:
-        found = _REAL[path] = path.resolve()
+    if found is not None:
+        return found
+    if not path.is_absolute():
+        found = real(Path(os.getcwd()) / path)
+    elif path.parent == path or ".." in path.parts:
+        # the root; or "..", which os.path.realpath applies lexically after a symbolic-link loop
+        found = path.resolve()
+    else:
+        candidate = real(path.parent) / path.name
+        found = candidate.resolve() if os.path.islink(candidate) else candidate
+    _REAL[path] = found
     return found
 
 
