@@ -39,45 +39,12 @@ def _today() -> dt.date:
 
 
 def _entry_point_plugins() -> bool:
-    """Whether any installed distribution declares a ``ciiguard`` entry point (a plugin that
-    would be loaded). Reads the ``entry_points.txt`` files on ``sys.path`` directly: importing
-    ``importlib.metadata`` alone costs more than the rest of a replay's start. Anything on the
-    path it cannot look into (a zip file) counts as a plugin: no replay, the normal path."""
+    """Whether plugins would be loaded from entry points (their code is not in the key)."""
     if os.environ.get(AUTOLOAD_ENV):
         return False
-    for entry in sys.path:
-        base = entry or "."
-        try:
-            names = os.listdir(base)
-        except NotADirectoryError:
-            return True
-        except OSError:
-            continue
-        for name in names:
-            if not name.endswith((".dist-info", ".egg-info")):
-                continue
-            try:
-                with open(os.path.join(base, name, "entry_points.txt"), encoding="utf-8") as fh:
-                    text = fh.read()
-            except OSError:
-                continue
-            if _declares_plugins(text):
-                return True
-    return False
+    from ciiguard.entry_points import declared
 
-
-def _declares_plugins(text: str) -> bool:
-    """An entry in the ``[ciiguard]`` section, read as ``importlib.metadata`` reads the file."""
-    section = None
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("[") and line.endswith("]"):
-            section = line.strip("[]")
-        elif section == "ciiguard":
-            return True
-    return False
+    return declared("ciiguard")
 
 
 class Plan:

@@ -16,7 +16,6 @@ import sys
 import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -264,6 +263,12 @@ def build(
 
 
 def _load_entry_points(host: PluginHost, disabled: set[str]) -> None:
+    from ciiguard.entry_points import declared
+
+    if not declared(PROJECT):  # (importing importlib.metadata costs more than a small scan)
+        return
+    from importlib import metadata
+
     eps = sorted(metadata.entry_points(group=PROJECT), key=lambda e: e.name)
     for ep in eps:
         if ep.name in disabled or host.pm.has_plugin(ep.name):

@@ -33,6 +33,8 @@ class Report:
 @runtime_checkable
 class Reporter(Protocol):
     name: str
-    description: str
+
+    @property
+    def description(self) -> str: ...
 
     def render(self, report: Report) -> str: ...
