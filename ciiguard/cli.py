@@ -387,7 +387,8 @@ def _input_options(s: argparse.ArgumentParser) -> None:
         "-j",
         type=int,
         metavar="N",
-        help="parse files with N worker processes (default: one per core)",
+        help="parse large trees with up to N worker processes (default: one per core; the pool "
+        "starts at 4 and 16 MB of uncached source)",
     )
     s.add_argument(
         "--max-file-size",

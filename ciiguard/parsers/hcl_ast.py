@@ -1,7 +1,7 @@
 """A small, immutable syntax tree for HCL: what the evaluator walks and what the parse cache stores.
 
-python-hcl2 gives a Lark parse tree full of punctuation tokens; ``hcl_reader`` folds it into these
-nodes once, so evaluation never re-parses text and never touches Lark again.
+``hcl_fast`` builds these nodes directly; for what it leaves to python-hcl2, ``hcl_reader`` folds
+the Lark parse tree into the same nodes. Evaluation never re-parses text.
 """
 
 from __future__ import annotations

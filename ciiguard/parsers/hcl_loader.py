@@ -1,7 +1,7 @@
-"""Load ``.tf`` / ``.tf.json`` files: content-hash parse cache, and parallel parsing across cores.
+"""Load ``.tf`` / ``.tf.json`` files: content-hash parse cache, and a worker pool for big parses.
 
-python-hcl2 parsing dominates a cold scan, so files not in the cache are parsed in worker
-processes when there are enough of them; results are the same AST either way.
+Files not in the cache are parsed here, or in worker processes when there is a lot to parse and
+enough cores for the pool to pay (see PARALLEL_BYTES); results are the same AST either way.
 """
 
 from __future__ import annotations
