@@ -20,7 +20,7 @@ import pickle
 import stat
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +91,7 @@ class DiskCache:
     def __init__(self, namespace: str, root: Path | None = None) -> None:
         self.dir = (root or cache_dir()) / namespace
         self._trusted: bool | None = None
+        self._seen: set[str] | None = None
 
     def _path(self, key: str) -> Path:
         return self.dir / key[:2] / f"{key[2:]}.pickle"
@@ -113,18 +114,38 @@ class DiskCache:
         except Exception:  # noqa: BLE001 - a corrupt entry is a miss, rewritten below
             return None
 
-    def seen(self, key: str) -> bool:
-        """Whether ``mark(key)`` was called before (by any run): an admission check, so an
-        entry is written only the second time it is needed."""
-        if self._trusted is None:
-            self._trusted = _private(self.dir)
-        return bool(self._trusted) and os.path.exists(self._path(key).with_suffix(".seen"))
+    SEEN_LIMIT = 8 << 20  # bytes of the admission list before its older half is dropped
 
-    def mark(self, key: str) -> None:
-        path = self._path(key).with_suffix(".seen")
+    def seen(self, key: str) -> bool:
+        """Whether ``mark`` was called with ``key`` before (by any run): an admission check, so
+        an entry is written only the second time it is needed."""
+        if self._seen is None:
+            if self._trusted is None:
+                self._trusted = _private(self.dir)
+            try:
+                text = (self.dir / "seen.txt").read_text(encoding="ascii", errors="replace")
+            except OSError:
+                text = ""
+            self._seen = set(text.split()) if self._trusted else set()
+        return key in self._seen
+
+    def mark(self, keys: Iterable[str]) -> None:
+        """Add keys to the admission list: one appended write (concurrent runs append safely)."""
+        data = "".join(f"{k}\n" for k in keys).encode("ascii", "replace")
+        if not data:
+            return
+        path = self.dir / "seen.txt"
         try:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            path.touch()
+            self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, data)
+                size = os.fstat(fd).st_size
+            finally:
+                os.close(fd)
+            if size > self.SEEN_LIMIT:  # keep the newer half
+                lines = path.read_bytes().splitlines(keepends=True)
+                self._replace(path, b"".join(lines[len(lines) // 2 :]))
         except OSError:
             return
 
@@ -135,18 +156,23 @@ class DiskCache:
                 MAGIC + key.encode() + b"\n" + pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
             )
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            import tempfile  # (only when writing: a replayed run never does)
-
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(payload)
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            self._replace(path, payload)
         except (OSError, pickle.PicklingError, RecursionError, TypeError, AttributeError):
             return  # an unwritable cache only costs speed
+
+    @staticmethod
+    def _replace(path: Path, payload: bytes) -> None:
+        """Write a file atomically: a temporary file beside it, then a rename."""
+        import tempfile  # (only when writing: a replayed run never does)
+
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(payload)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
 
 # -- writing in the background -------------------------------------------------------------------
@@ -155,6 +181,7 @@ class DiskCache:
 # it before exiting, so the entries are complete when the next run starts.
 _BACKGROUND = False
 _CHILDREN: list[int] = []
+_DEFERRED: list[Callable[[], None]] | None = None
 
 
 def allow_background(allowed: bool) -> None:
@@ -165,6 +192,9 @@ def allow_background(allowed: bool) -> None:
 
 def in_background(work: Callable[[], None]) -> None:
     """Run cache writes in a forked child (see above), or right here when that is not possible."""
+    if _DEFERRED is not None:
+        _DEFERRED.append(work)
+        return
     if not _BACKGROUND or threading.active_count() > 1:  # forking a threaded process is unsafe
         work()
         return
@@ -191,3 +221,25 @@ def join_background() -> None:
         pid = _CHILDREN.pop()
         with contextlib.suppress(ChildProcessError, InterruptedError):
             os.waitpid(pid, 0)
+
+
+def can_fork() -> bool:
+    """Whether work may be split with a forked child now (the CLI allows it; one thread)."""
+    return _BACKGROUND and threading.active_count() == 1
+
+
+def defer_background() -> None:
+    """In a forked worker: keep cache writes for ``run_deferred`` (after its answer is sent)."""
+    global _DEFERRED
+    _DEFERRED = []
+
+
+def run_deferred() -> None:
+    for work in _DEFERRED or ():
+        with contextlib.suppress(Exception):
+            work()
+
+
+def adopt(pid: int) -> None:
+    """A forked worker still writing cache entries: waited for by ``join_background``."""
+    _CHILDREN.append(pid)

@@ -150,8 +150,7 @@ class HclLoader:
             packs.append((pack_key, entries))
 
         def write() -> None:
-            for key in first:
-                cache.mark(key)
+            cache.mark(first)
             for key, entries in packs:
                 cache.put(key, entries)
 

@@ -8,8 +8,12 @@ with the chain of hops that produced it (resource argument > provider configurat
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable
+import os
+import pickle
+import signal
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -849,9 +853,10 @@ class TerraformParser:
         return path.suffix == ".tf" or path.name.endswith(".tf.json")
 
     @staticmethod
-    def _roots(dirs: list[Path], modules: Callable[[Path], ModuleDef]) -> list[Path]:
-        """Directories nobody calls are roots; so is every directory only reachable through a cycle."""
-        edges = {d: _local_calls(modules(d)) for d in dirs}
+    def _roots(dirs: list[Path], edges: Mapping[Path, list[Path]]) -> list[Path]:
+        """Directories nobody calls are roots; so is every directory only reachable through a cycle.
+
+        ``edges``: each directory's local module calls (``_local_calls``)."""
         called = {t for targets in edges.values() for t in targets}
         roots = [d for d in dirs if d not in called]
         seen: set[Path] = set()
@@ -875,13 +880,6 @@ class TerraformParser:
             by_dir.setdefault(parent, []).append(f)
         cache: dict[Path, ModuleDef] = {}
         loader = HclLoader(ctx.read_bytes, ctx.display, ctx.settings.use_cache, ctx.settings.jobs)
-        tfvars = [
-            p
-            for d in by_dir
-            for p in sorted(d.iterdir())
-            if p.name == "terraform.tfvars" or p.name.endswith(".auto.tfvars")
-        ]
-        loader.preload([*files, *tfvars])
         self.load = loader.load
 
         def modules(directory: Path) -> ModuleDef:
@@ -902,14 +900,30 @@ class TerraformParser:
                             ScanIssue(shown, None, f"cannot list module: {exc.strerror or exc}")
                         )
                         tf = []
+                loader.preload(tf)  # the directory as one group (one parse-cache entry)
                 mod = load_module(directory, tf, loader.load)
                 for e in mod.errors:
                     out.errors.append(ScanIssue(e.file, e.line, e.message))
                 cache[directory] = mod
             return cache[directory]
 
-        roots = self._roots(sorted(by_dir), modules)
-        out.gaps.extend(self._evaluate(roots, ctx, modules, out))
+        def read(dirs: list[Path]) -> dict[Path, list[Path]]:
+            """Parse these directories' files and tfvars; their local module calls."""
+            loader.preload([*(f for d in dirs for f in by_dir[d]), *_tfvars(dirs)])
+            return {d: _local_calls(modules(d)) for d in dirs}
+
+        dirs = sorted(by_dir)
+        if _split_allowed(ctx, len(dirs)):
+            roots, done = _split(self, dirs, read, ctx, modules, out)
+        else:
+            roots = self._roots(dirs, read(dirs))
+            done = self._evaluate(roots, ctx, modules)
+        for d in roots:
+            part, gaps = done[d]
+            out.resources.extend(part.resources)
+            out.errors.extend(part.errors)
+            out.warnings.extend(part.warnings)
+            out.gaps.extend(gaps)
         return out
 
     def _evaluate(
@@ -917,23 +931,140 @@ class TerraformParser:
         roots: list[Path],
         ctx: ParseContext,
         modules: Callable[[Path], ModuleDef],
-        out: ParseOutput,
-    ) -> list[Gap]:
-        gaps: list[Gap] = []
+    ) -> dict[Path, tuple[ParseOutput, list[Gap]]]:
+        """Each root module's output (resources, errors) and gaps, evaluated here."""
+        done: dict[Path, tuple[ParseOutput, list[Gap]]] = {}
         for d in roots:
-            root = _RootEvaluation(self, ctx, d, modules, out)
+            part = ParseOutput()
+            root = _RootEvaluation(self, ctx, d, modules, part)
             try:
                 root.run()
             except RecursionError:
-                out.errors.append(
+                part.errors.append(
                     ScanIssue(ctx.display(d), None, "configuration nested too deeply to evaluate")
                 )
             except InputError as exc:
-                out.errors.append(ScanIssue(exc.file, exc.line, exc.message))
+                part.errors.append(ScanIssue(exc.file, exc.line, exc.message))
             except FunctionError as exc:
-                out.errors.append(ScanIssue(ctx.display(d), None, f"evaluation failed: {exc}"))
-            gaps.extend(root.gaps)
-        return gaps
+                part.errors.append(ScanIssue(ctx.display(d), None, f"evaluation failed: {exc}"))
+            done[d] = (part, root.gaps)
+        return done
+
+
+def _tfvars(dirs: list[Path]) -> list[Path]:
+    return [
+        p
+        for d in dirs
+        for p in sorted(d.iterdir())
+        if p.name == "terraform.tfvars" or p.name.endswith(".auto.tfvars")
+    ]
+
+
+# -- splitting a big tree across two processes -------------------------------------------------
+SPLIT_DIRS = 64  # module directories before a second process pays for itself
+
+
+def _split_allowed(ctx: ParseContext, dirs: int) -> bool:
+    from ciiguard.cache import can_fork
+
+    jobs = ctx.settings.jobs if ctx.settings.jobs is not None else (os.cpu_count() or 1)
+    return jobs > 1 and dirs >= SPLIT_DIRS and can_fork()
+
+
+def _split(
+    parser: TerraformParser,
+    dirs: list[Path],
+    read: Callable[[list[Path]], dict[Path, list[Path]]],
+    ctx: ParseContext,
+    modules: Callable[[Path], ModuleDef],
+    out: ParseOutput,
+) -> tuple[list[Path], dict[Path, tuple[ParseOutput, list[Gap]]]]:
+    """Parse and evaluate with a forked child: each process reads every other directory and
+    evaluates the roots among them; the child sends its module calls (so both know the roots)
+    and then its roots' output. Forking before anything is parsed keeps copy-on-write cheap.
+    Anything wrong with the child (it failed, died, or sent nothing readable): this process
+    reads and evaluates the rest itself, so the answer never depends on the child."""
+    from ciiguard.cache import adopt, defer_background, run_deferred
+
+    theirs, mine = dirs[1::2], dirs[0::2]
+    up_r, up_w = os.pipe()  # child -> parent: module calls, then the roots' output
+    down_r, down_w = os.pipe()  # parent -> child: the roots
+    pid = os.fork()
+    if pid == 0:  # the child
+        code = 0
+        try:
+            os.close(up_r)
+            os.close(down_w)
+            defer_background()  # its cache writes wait until its answer is sent
+            with os.fdopen(up_w, "wb") as up, os.fdopen(down_r, "rb") as down:
+                _send(up, read(theirs))
+                wanted: list[Path] = _receive(down)
+                own = set(theirs)
+                ours = parser._evaluate([r for r in wanted if r in own], ctx, modules)
+                _send(up, (ours, out.errors, ctx.reads, ctx.digests))
+            run_deferred()
+        except BaseException:  # noqa: BLE001 - the parent does the work itself
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(up_w)
+    os.close(down_r)
+    edges = read(mine)
+    child_done: dict[Path, tuple[ParseOutput, list[Gap]]] | None = None
+    done: dict[Path, tuple[ParseOutput, list[Gap]]] = {}
+    try:
+        with os.fdopen(up_r, "rb") as up, os.fdopen(down_w, "wb") as down:
+            try:
+                edges.update(_receive(up))
+                roots = parser._roots(dirs, edges)
+                _send(down, roots)
+                down.close()
+            except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError):
+                roots = []
+            if roots:
+                done.update(
+                    parser._evaluate([r for r in roots if r not in set(theirs)], ctx, modules)
+                )
+                try:
+                    child_done, errors, reads, digests = _receive(up)
+                except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError):
+                    child_done = None
+    finally:
+        if child_done is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError, InterruptedError):
+                os.waitpid(pid, 0)
+        else:
+            adopt(pid)  # it writes its cache entries now; the command waits for it at the end
+    if child_done is None:  # nothing usable from the child: the rest is read and done here
+        edges.update(read(theirs))
+        roots = parser._roots(dirs, edges)
+        done = parser._evaluate(roots, ctx, modules)
+    else:
+        done.update(child_done)
+        seen = set(out.errors)
+        out.errors.extend(e for e in errors if e not in seen)
+        ctx.reads.update(reads)
+        ctx.digests.update(digests)
+    return roots, done
+
+
+def _send(stream: Any, value: object) -> None:
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(len(data).to_bytes(8, "little") + data)
+    stream.flush()
+
+
+def _receive(stream: Any) -> Any:
+    head = stream.read(8)
+    if len(head) != 8:
+        raise EOFError("the other process sent nothing")
+    size = int.from_bytes(head, "little")
+    data = stream.read(size)
+    if len(data) != size:
+        raise EOFError("the other process stopped sending")
+    return pickle.loads(data)  # (our own forked process wrote it)
 
 
 def _local_calls(mod: ModuleDef) -> list[Path]:
