@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from ciiguard import __version__
@@ -25,14 +24,21 @@ _HCL2_VERSION: str | None = None
 
 
 def _parser_version() -> str:
+    """What python-hcl2 contributes to a parse (its grammar and post-lexer, which the Lark path
+    uses), as a digest of those files: found without importing hcl2 or importlib.metadata."""
     global _HCL2_VERSION
     if _HCL2_VERSION is None:
-        from importlib.metadata import PackageNotFoundError, version
+        import importlib.util
 
-        try:
-            _HCL2_VERSION = version("python-hcl2")
-        except PackageNotFoundError:
-            _HCL2_VERSION = "?"
+        spec = importlib.util.find_spec("hcl2")
+        parts: list[bytes] = []
+        for location in (spec.submodule_search_locations or []) if spec else []:
+            for name in ("hcl2.lark", "postlexer.py"):
+                try:
+                    parts.append(Path(location, name).read_bytes())
+                except OSError:
+                    parts.append(b"?")
+        _HCL2_VERSION = digest(*parts) if parts else "?"
     return _HCL2_VERSION
 
 
@@ -160,6 +166,7 @@ class HclLoader:
         self, todo: list[tuple[Path, bytes, str, bool, str]]
     ) -> list[HclFile | tuple[str | None, int | None, str]]:
         import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
 
         workers = min(self.jobs, max(1, len(todo) // 8))
         size = max(1, min(64, len(todo) // (workers * 4) or 1))

@@ -1009,27 +1009,31 @@ def _split(
             os._exit(code)
     os.close(up_w)
     os.close(down_r)
-    edges = read(mine)
+    from_child = os.fdopen(up_r, "rb")
+    to_child = os.fdopen(down_w, "wb")
     child_done: dict[Path, tuple[ParseOutput, list[Gap]]] | None = None
     done: dict[Path, tuple[ParseOutput, list[Gap]]] = {}
+    roots: list[Path] = []
     try:
-        with os.fdopen(up_r, "rb") as up, os.fdopen(down_w, "wb") as down:
+        edges = read(mine)
+        try:
+            edges.update(_receive(from_child))
+            roots = parser._roots(dirs, edges)
+            _send(to_child, roots)
+            to_child.close()
+        except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError):
+            roots = []
+        if roots:
+            their_set = set(theirs)
+            done.update(parser._evaluate([r for r in roots if r not in their_set], ctx, modules))
             try:
-                edges.update(_receive(up))
-                roots = parser._roots(dirs, edges)
-                _send(down, roots)
-                down.close()
+                child_done, errors, reads, digests = _receive(from_child)
             except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError):
-                roots = []
-            if roots:
-                done.update(
-                    parser._evaluate([r for r in roots if r not in set(theirs)], ctx, modules)
-                )
-                try:
-                    child_done, errors, reads, digests = _receive(up)
-                except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError):
-                    child_done = None
+                child_done = None
     finally:
+        from_child.close()
+        with contextlib.suppress(OSError):
+            to_child.close()
         if child_done is None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
