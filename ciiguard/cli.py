@@ -149,6 +149,10 @@ def _main(argv: list[str]) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_ERROR
+    if getattr(args, "jobs", None) == 1:
+        from ciiguard.cache import allow_background
+
+        allow_background(False)  # --jobs 1: one process, cache writes included
     plan = None
     if args.command == "scan":
         from ciiguard import replay
@@ -387,8 +391,9 @@ def _input_options(s: argparse.ArgumentParser) -> None:
         "-j",
         type=int,
         metavar="N",
-        help="parse large trees with up to N worker processes (default: one per core; the pool "
-        "starts at 4 and 16 MB of uncached source)",
+        help="processes to use (default: one per core): with 2 or more, a big Terraform tree is "
+        "split across two processes; with 4 or more and 16 MB of uncached source, files are also "
+        "parsed in a worker pool; 1 keeps everything in one process",
     )
     s.add_argument(
         "--max-file-size",
