@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from ciiguard.catalogue import load_builtin
 from ciiguard.classify import Classification, classify_by_tags
+from ciiguard.lazy import Lazy
 from ciiguard.model import ParseOutput, Resource
 from ciiguard.parsers.base import ParseContext, Parser
 from ciiguard.parsers.terraform import TerraformParser
@@ -25,7 +25,7 @@ def ciiguard_catalogue() -> Sequence[Mapping[str, Any]]:
     return load_builtin()
 
 
-class LazyParser:
+class LazyParser(Lazy[Parser]):
     """A built-in parser whose module is imported only once a file could be its input.
 
     ``could_claim`` is a cheap necessary condition of the real ``claims`` (tested): a Terraform
@@ -35,17 +35,8 @@ class LazyParser:
     def __init__(
         self, name: str, module: str, cls: str, could_claim: Callable[[Path], bool]
     ) -> None:
-        self.name = name
-        self.module = module
-        self.cls = cls
+        super().__init__(name, module, cls)
         self.could_claim = could_claim
-        self._real: Parser | None = None
-
-    @property
-    def real(self) -> Parser:
-        if self._real is None:
-            self._real = getattr(importlib.import_module(self.module), self.cls)()
-        return self._real
 
     def claims(self, path: Path) -> bool:
         return self.could_claim(path) and self.real.claims(path)

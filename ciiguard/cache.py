@@ -22,7 +22,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 MAGIC = b"ciiguard-cache-1\n"
 
@@ -203,16 +203,23 @@ def in_background(work: Callable[[], None]) -> None:
     except OSError:
         work()
         return
-    if pid == 0:  # the child: write, then leave without running any exit handler
-        code = 0
-        try:
-            gc.disable()
-            work()
-        except BaseException:  # noqa: BLE001 - an unwritable cache only costs speed
-            code = 1
-        finally:
-            os._exit(code)
+    if pid == 0:
+        gc.disable()
+        child_exit(work)  # (an unwritable cache only costs speed)
     _CHILDREN.append(pid)
+
+
+def child_exit(work: Callable[[], None]) -> NoReturn:
+    """In a forked child: do the work, then leave without running any exit handler (the
+    parent's buffers, atexit hooks and test runner are not the child's). Exit status 1 when the
+    work raised: the parent never depends on it."""
+    code = 0
+    try:
+        work()
+    except BaseException:  # noqa: BLE001 - whatever happened, only the exit status tells
+        code = 1
+    finally:
+        os._exit(code)
 
 
 def join_background() -> None:

@@ -984,15 +984,15 @@ def _split(
     and then its roots' output. Forking before anything is parsed keeps copy-on-write cheap.
     Anything wrong with the child (it failed, died, or sent nothing readable): this process
     reads and evaluates the rest itself, so the answer never depends on the child."""
-    from ciiguard.cache import adopt, defer_background, run_deferred
+    from ciiguard.cache import adopt, child_exit, defer_background, run_deferred
 
     theirs, mine = dirs[1::2], dirs[0::2]
     up_r, up_w = os.pipe()  # child -> parent: module calls, then the roots' output
     down_r, down_w = os.pipe()  # parent -> child: the roots
     pid = os.fork()
-    if pid == 0:  # the child
-        code = 0
-        try:
+    if pid == 0:  # the child (if it fails, the parent does the work itself)
+
+        def child() -> None:
             os.close(up_r)
             os.close(down_w)
             defer_background()  # its cache writes wait until its answer is sent
@@ -1003,10 +1003,8 @@ def _split(
                 ours = parser._evaluate([r for r in wanted if r in own], ctx, modules)
                 _send(up, (ours, out.errors, ctx.reads, ctx.digests))
             run_deferred()
-        except BaseException:  # noqa: BLE001 - the parent does the work itself
-            code = 1
-        finally:
-            os._exit(code)
+
+        child_exit(child)
     os.close(up_w)
     os.close(down_r)
     from_child = os.fdopen(up_r, "rb")

@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
-
+from ciiguard.lazy import Lazy
 from ciiguard.reporters.base import Report, Reporter
 
 
-class LazyReporter:
+class LazyReporter(Lazy[Reporter]):
     """A built-in format whose module is imported when a report is rendered in it (a run
     renders one or two of the six; junit's XML machinery alone costs more than the rest)."""
-
-    def __init__(self, name: str, module: str, cls: str) -> None:
-        self.name = name
-        self.module = module
-        self.cls = cls
-        self._real: Reporter | None = None
-
-    @property
-    def real(self) -> Reporter:
-        if self._real is None:
-            self._real = getattr(importlib.import_module(self.module), self.cls)()
-        return self._real
 
     @property
     def description(self) -> str:
