@@ -34,7 +34,7 @@ _EXPORTS = {
     "Parser": "ciiguard.parsers.base",
     "Settings": "ciiguard.settings",
     "Catalogue": "ciiguard.catalogue",
-    "Classification": "ciiguard.classify",
+    "Classification": "ciiguard.resolve.classify",
     "Report": "ciiguard.reporters.base",
     "Reporter": "ciiguard.reporters.base",
 }
@@ -69,7 +69,6 @@ __all__ = [
 
 if TYPE_CHECKING:
     from ciiguard.catalogue import Catalogue
-    from ciiguard.classify import Classification
     from ciiguard.model import (
         Enforcement,
         Flow,
@@ -89,6 +88,7 @@ if TYPE_CHECKING:
     from ciiguard.plugins import hookimpl
     from ciiguard.policies.base import Finding, Policy, PolicyContext
     from ciiguard.reporters.base import Report, Reporter
+    from ciiguard.resolve.classify import Classification
     from ciiguard.settings import Settings
 
 

@@ -190,7 +190,7 @@ class Violation:
     # Other resources the finding concerns, e.g. the source of a cross-border flow (approvals on
     # the source count, domain.md section 6).
     related: tuple[str, ...] = ()
-    # Set by the gate stage (ciiguard.gate) after the policies ran; a violation that is not
+    # Set by the gate stage (ciiguard.gate.stage) after the policies ran; a violation that is not
     # ``ViolationStatus.VIOLATION`` is reported but never blocks.
     status: ViolationStatus = ViolationStatus.VIOLATION
     suppressed: bool = False  # an inline suppression or a config exemption applies

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ciiguard.model import Enforcement, Resource, ScanResult, Severity, Unknown, ViolationStatus
-from ciiguard.parsers.pulumi_common import (
+from ciiguard.parsers.pulumi.common import (
     PROVIDER_PREFIX,
     UNKNOWN_SENTINELS,
     ProviderInfo,
@@ -177,9 +177,11 @@ def check_stack(
     today: dt.date | None = None,
 ) -> None:
     """Run one ciiguard policy over a stack, reporting each violation the gate leaves standing."""
-    from ciiguard.gate import GateOptions, apply
+    from ciiguard.gate.stage import GateOptions, apply
     from ciiguard.policies.base import PolicyContext
-    from ciiguard.scan import resolve, run_policies
+    from ciiguard.policies.run import run_policies
+    from ciiguard.resolve.locate import resolve
+    from ciiguard.scan import classifier
 
     settings = Settings(
         cii_workload=bool(config.get("ciiWorkload", False)), environment=dict(os.environ)
@@ -187,12 +189,12 @@ def check_stack(
     before = len(host.failures)
     resources = resolve(
         resources_from_stack(stack_resources, plugins.catalogue, settings),
-        host,
         settings,
         plugins.catalogue,
+        classifier(host, settings),
     )
     ctx = PolicyContext(resources=resources, settings=settings, catalogue=plugins.catalogue)
-    violations = run_policies([policy], ctx, host)
+    violations = run_policies([policy], ctx, host.fail)
     failures = host.failures[before:]
     if failures:
         # A policy that could not run must not pass the stack: fail the preview, loudly.

@@ -1,40 +1,32 @@
-"""The scan pipeline: discover inputs, parse, resolve the model once, run policies.
+"""The scan: discover inputs, parse, resolve the model once, run the policies.
 
-parsers -> Resource (region + provenance) -> resolve (location, scope, flows) -> policies -> result
+The one module that runs the stages in order (``docs/architecture.md``)::
+
+    resolve.discover -> parsers (through the plugin host) -> resolve.locate -> policies.run
+
+Enters: the scanned paths, the settings and the plugin host. Leaves: a ``ScanResult`` (resources,
+violations, errors, warnings), answered from the result cache when nothing that decides it
+changed. The gate stage (``ciiguard.gate``) and the reports come after it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import os
-import stat
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from ciiguard.catalogue import Catalogue, load_builtin
-from ciiguard.classify import Classification, classify_by_tags
-from ciiguard.flows import FlowBuilder, ResourceIndex
-from ciiguard.model import (
-    Enforcement,
-    Gap,
-    Location,
-    ParseOutput,
-    Resource,
-    ScanIssue,
-    ScanResult,
-    Violation,
-    evolve,
-)
-from ciiguard.parent_region import inherit_regions
+from ciiguard.model import Gap, ParseOutput, Resource, ScanIssue, ScanResult, Violation
 from ciiguard.parsers.base import ParseContext, Parser, forget_real
-from ciiguard.plugins.manager import PLUGIN_ERRORS, PluginHost, summarize
-from ciiguard.policies.base import Finding, Policy, PolicyContext
-from ciiguard.result_cache import SKIP_DIRS
+from ciiguard.plugins.manager import PluginHost
+from ciiguard.policies.base import Policy, PolicyContext
+from ciiguard.policies.run import run_policies
+from ciiguard.resolve.classify import Classification
+from ciiguard.resolve.discover import discover
+from ciiguard.resolve.locate import resolve
 from ciiguard.settings import Settings
-
-ENFORCEMENTS = {e.value: e for e in Enforcement}
 
 
 @dataclasses.dataclass
@@ -82,6 +74,18 @@ def gather(host: PluginHost) -> Plugins:
     return Plugins(catalogue, parsers, policies)
 
 
+def classifier(host: PluginHost, settings: Settings) -> Callable[[Resource], Classification | None]:
+    """The plugins' ``ciiguard_classify`` hook for one resource (first answer wins)."""
+
+    def classify(resource: Resource) -> Classification | None:
+        found = host.first(
+            "ciiguard_classify", expect=Classification, resource=resource, settings=settings
+        )
+        return found if isinstance(found, Classification) else None
+
+    return classify
+
+
 def _catalogue_culprit(contributed: list[tuple[str, Any]]) -> str:
     """The plugin whose contribution does not load on top of the built-in data."""
     for plugin, contribution in contributed:
@@ -90,270 +94,6 @@ def _catalogue_culprit(contributed: list[tuple[str, Any]]) -> str:
         except Exception:  # noqa: BLE001
             return plugin
     return "catalogue"
-
-
-def discover(
-    paths: Sequence[Path], parsers: list[Parser], ctx: ParseContext, errors: list[ScanIssue]
-) -> dict[int, list[Path]]:
-    """Files per parser (by index). Explicit files no parser claims are errors, never skipped.
-
-    Only regular files are offered to parsers (a FIFO or a device named ``main.tf`` would block or
-    never end); a file or directory that cannot be read, or that links out of the scanned paths,
-    is an error when it looks like an input, so nothing a parser would read is silently skipped.
-    """
-    claimed: dict[int, list[Path]] = {}
-    allow_outside = ctx.settings.allow_outside_root
-    seen_dirs: set[Path] = set()
-
-    def refuse(f: Path, why: str) -> None:
-        errors.append(ScanIssue(ctx.display(f), None, why))
-
-    def unreadable(exc: OSError) -> None:
-        shown = ctx.display(exc.filename) if exc.filename else "<scan>"
-        errors.append(ScanIssue(shown, None, f"cannot list directory: {exc.strerror or exc}"))
-
-    def offer(f: Path, explicit: bool) -> None:
-        why = _irregular(f, ctx.roots, allow_outside)
-        if why is not None:
-            if explicit or _looks_like_input(f.name):
-                refuse(f, why)
-            return
-        taken = False
-        for i, p in enumerate(parsers):
-            try:
-                ok = p.claims(f)
-            except PLUGIN_ERRORS as exc:  # a plugin's claims() must not crash the run
-                errors.append(
-                    ScanIssue(
-                        ctx.display(f),
-                        None,
-                        f"parser {getattr(p, 'name', '?')!r} failed to inspect the file: {exc}",
-                    )
-                )
-                continue
-            if ok:
-                claimed.setdefault(i, []).append(f)
-                taken = True
-                break
-        if explicit and not taken:
-            errors.append(
-                ScanIssue(
-                    ctx.display(f),
-                    None,
-                    "not an input ciiguard can read (expected a Terraform directory or file)",
-                )
-            )
-
-    def walk(top: Path) -> None:
-        for dirpath, dirnames, filenames in os.walk(top, followlinks=False, onerror=unreadable):
-            here = Path(dirpath)
-            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
-            for d in [d for d in dirnames if (here / d).is_symlink()]:
-                linked(here / d)
-            for name in sorted(filenames):
-                offer(here / name, explicit=False)
-
-    def linked(d: Path) -> None:
-        """A symlinked directory: inside the scanned paths it is walked there already; outside,
-        it is walked only with --allow-outside-root and is an error if it holds inputs."""
-        try:
-            real = d.resolve(strict=True)
-        except (OSError, RuntimeError):
-            return  # a dangling link or a loop holds nothing to read
-        if real in seen_dirs or any(_within(real, r) for r in ctx.roots):
-            return
-        if allow_outside:
-            seen_dirs.add(real)
-            walk(d)
-        elif _holds_inputs(real):
-            refuse(
-                d,
-                "a link to a directory outside the scanned directory that holds configuration "
-                "(scan that directory, or pass --allow-outside-root)",
-            )
-
-    for path in paths:
-        if not path.exists():
-            errors.append(ScanIssue(ctx.display(path), None, "no such file or directory"))
-            continue
-        if not path.is_dir():
-            offer(path, explicit=True)
-            continue
-        walk(path)
-    return claimed
-
-
-INPUT_SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json", ".json", ".yaml", ".yml")
-
-
-def _looks_like_input(name: str) -> bool:
-    """Names some parser may read: a problem with such a file is an error, not a skip."""
-    return name.endswith(INPUT_SUFFIXES)
-
-
-def _within(path: Path, root: Path) -> bool:
-    return path == root or root in path.parents
-
-
-def _irregular(f: Path, roots: Sequence[Path], allow_outside: bool) -> str | None:
-    """Why a file must not be handed to a parser, or None."""
-    try:
-        st = os.stat(f)
-    except (OSError, RuntimeError) as exc:
-        if f.is_symlink():
-            return "a dangling symbolic link or a symbolic link loop"
-        return f"cannot read: {getattr(exc, 'strerror', None) or exc}"
-    if not stat.S_ISREG(st.st_mode):
-        return "not a regular file (a FIFO, socket or device is never read)"
-    if f.is_symlink() and not allow_outside:
-        try:
-            real = f.resolve(strict=True)
-        except (OSError, RuntimeError):
-            return "a dangling symbolic link or a symbolic link loop"
-        if not any(_within(real, r if r.is_dir() else r.parent) for r in roots):
-            return (
-                "a link to a file outside the scanned directory "
-                "(use --allow-outside-root to read it)"
-            )
-    return None
-
-
-def _holds_inputs(directory: Path) -> bool:
-    try:
-        return any(
-            e.name.endswith((".tf", ".tf.json")) or e.name in ("Pulumi.yaml", "Pulumi.yml")
-            for e in os.scandir(directory)
-        )
-    except OSError:
-        return False
-
-
-def resolve(
-    resources: list[Resource], host: PluginHost, settings: Settings, catalogue: Catalogue
-) -> list[Resource]:
-    """Location verdicts, data-bearing and scope, then flows (which need the others' locations)."""
-    located: list[Resource] = []
-    for r in inherit_regions(resources, catalogue):
-        if r.region.region is not None:
-            loc, note = catalogue.location(r.provider, r.region.region)
-        else:
-            loc, note = Location.UNKNOWN, r.region.unknown_reason or "region unknown"
-        data = catalogue.is_data_bearing(r.type)
-        r = evolve(r, location=loc, location_note=note, data_bearing=data)
-        if data:
-            cls = host.first(
-                "ciiguard_classify", expect=Classification, resource=r, settings=settings
-            )
-            if not isinstance(cls, Classification):
-                cls = classify_by_tags(r, settings)
-            r = evolve(r, in_scope=cls.in_scope, classification=cls.value, scope_reason=cls.reason)
-        located.append(r)
-    by_root: dict[str, list[Resource]] = {}
-    for r in located:
-        by_root.setdefault(r.root, []).append(r)
-    out: list[Resource] = []
-    for group in by_root.values():  # addresses are unique only within one root
-        builder = FlowBuilder(catalogue, ResourceIndex.build(group))
-        with_flows = []
-        for r in group:
-            flows = builder.flows_of(r)
-            with_flows.append(evolve(r, flows=flows) if flows else r)
-        out.extend(_propagate_replica_scope(with_flows))
-    return out
-
-
-def _propagate_replica_scope(resources: list[Resource]) -> list[Resource]:
-    """A replica holds what its source holds: destinations of in-scope flows become in scope."""
-    by_addr = {r.address: r for r in resources}
-    changed = True
-    rounds = 0
-    while changed and rounds < 8:
-        changed = False
-        rounds += 1
-        for r in list(by_addr.values()):
-            for f in r.flows:
-                src = by_addr.get(f.source) if f.source else None
-                dest = by_addr.get(f.destination_resource) if f.destination_resource else None
-                if src is None or dest is None or dest is src or not src.in_scope or dest.in_scope:
-                    continue
-                by_addr[dest.address] = dataclasses.replace(
-                    dest,
-                    in_scope=True,
-                    classification=dest.classification or src.classification,
-                    data_bearing=True,
-                    scope_reason=f"receives replicated data from {src.address}",
-                )
-                changed = True
-    return [by_addr[r.address] for r in resources]
-
-
-def run_policies(
-    policies: Iterable[Policy], ctx: PolicyContext, host: PluginHost
-) -> list[Violation]:
-    out: list[Violation] = []
-    for policy in policies:
-        level = ENFORCEMENTS.get(ctx.settings.enforcement.get(policy.id, ""), policy.enforcement)
-        if level is Enforcement.DISABLED:
-            continue
-        for resource, f in _findings(policy, ctx, host):
-            address = f.resource or (resource.address if resource else "")
-            file = f.file if f.file is not None else (resource.file if resource else None)
-            line = f.line if f.line is not None else (resource.line if resource else None)
-            region = (
-                f.region if f.region is not None else (resource.region.region if resource else None)
-            )
-            out.append(
-                Violation(
-                    policy=policy.id,
-                    resource=address,
-                    message=f.message,
-                    severity=policy.severity,
-                    enforcement=level,
-                    blocking=level is Enforcement.MANDATORY,
-                    file=file,
-                    line=line,
-                    region=region,
-                    evidence=f.evidence,
-                    fix=f.fix or policy.fix,
-                    resource_type=resource.type if resource else None,
-                    related=f.related,
-                )
-            )
-    return out
-
-
-def _findings(
-    policy: Policy, ctx: PolicyContext, host: PluginHost
-) -> list[tuple[Resource | None, Finding]]:
-    """A policy's findings, each resource validated on its own: a policy that crashes on one
-    resource is reported (plugin, policy, exception) and still checks the others."""
-    owner = policy.plugin or policy.id
-    calls: list[tuple[str, Resource | None, Callable[[], Iterable[Finding]]]] = []
-    if type(policy).run is not Policy.run:  # a subclass with its own run(): one call
-        calls.append(("run", None, lambda: (f for _, f in policy.run(ctx.resources, ctx))))
-    else:
-        if policy.validate is not None:
-            validate = policy.validate
-            calls.extend(
-                ("validate", r, functools.partial(validate, r, ctx)) for r in ctx.resources
-            )
-        if policy.validate_scan is not None:
-            calls.append(("validate_scan", None, functools.partial(policy.validate_scan, ctx)))
-    out: list[tuple[Resource | None, Finding]] = []
-    for what, resource, call in calls:
-        hook = f"policy {policy.id} {what}"
-        try:
-            found = list(call() or ())
-        except PLUGIN_ERRORS as exc:  # isolate a crashing policy, fail the run
-            on = f" on {resource.address}" if resource is not None else ""
-            host.fail(owner, hook, f"{summarize(exc)}{on}", exc)
-            continue
-        for f in found:
-            if isinstance(f, Finding):
-                out.append((resource, f))
-            else:
-                host.fail(owner, hook, f"yielded {type(f).__name__}, not ciiguard.Finding")
-    return out
 
 
 def scan(
@@ -367,7 +107,7 @@ def scan(
     """Scan paths; an unchanged tree is answered from the result cache (never a different verdict).
 
     ``record``, when given, receives the cache entry's ``listing`` and ``manifest`` (what the
-    result depends on), for a caller that keeps derived outputs (``ciiguard.replay``).
+    result depends on), for a caller that keeps derived outputs (``ciiguard.cache.replay``).
     """
     plugins = plugins or gather(host)
     cacheable = (
@@ -375,7 +115,7 @@ def scan(
     )
     if not cacheable:
         return _scan(paths, settings, host, plugins, progress)[0]
-    from ciiguard.result_cache import ResultCache, key_for
+    from ciiguard.cache.results import ResultCache, key_for
 
     cache = ResultCache()
     key = key_for(paths, settings, host.pm.get_plugins(), Path.cwd())
@@ -430,13 +170,13 @@ def _scan(
     errors.extend(e for o in outputs for e in o.errors)
     warnings = [w for o in outputs for w in o.warnings]
     note(f"resolving {len(resources)} resources")
-    resources = resolve(resources, host, settings, plugins.catalogue)
+    resources = resolve(resources, settings, plugins.catalogue, classifier(host, settings))
     resources.sort(key=lambda r: (r.root, r.file or "", r.line or 0, r.address))
     pctx = PolicyContext(
         resources=resources, settings=settings, catalogue=plugins.catalogue, gaps=gaps
     )
     note(f"running {len(plugins.policies)} policies on {len(resources)} resources")
-    violations = run_policies(plugins.policies, pctx, host)
+    violations = run_policies(plugins.policies, pctx, host.fail)
     if settings.changed_only:  # policies saw every resource (flows, sources); judge the changed
         violations, resources = _changed_only(violations, resources)
     errors.extend(host.failures)

@@ -105,7 +105,7 @@ def test_concurrent_runs_share_the_cache_safely(tmp_path: Path) -> None:
 def test_background_writes_are_complete_when_the_command_returns(tmp_path: Path) -> None:
     import os
 
-    from ciiguard.cache import DiskCache, allow_background, in_background, join_background
+    from ciiguard.cache.store import DiskCache, allow_background, in_background, join_background
 
     disk = DiskCache("bg", root=tmp_path)
     parent = os.getpid()
@@ -125,7 +125,7 @@ def test_background_writes_are_complete_when_the_command_returns(tmp_path: Path)
 def test_library_callers_write_in_their_own_process(tmp_path: Path) -> None:
     import os
 
-    from ciiguard.cache import DiskCache, in_background
+    from ciiguard.cache.store import DiskCache, in_background
 
     disk = DiskCache("bg", root=tmp_path)
     in_background(lambda: disk.put("k" * 64, os.getpid()))  # background not allowed: inline

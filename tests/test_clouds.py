@@ -501,10 +501,10 @@ def _pulumi_yaml_parser_registered() -> bool:
 
 
 def _unmapped_tokens(project: Path) -> list[str]:
-    """Type tokens of the fixture that ciiguard/data/pulumi.json does not map yet."""
+    """Type tokens of the fixture that ciiguard/catalogue/data/pulumi.json does not map yet."""
     import json
 
-    mapping = Path(__file__).resolve().parent.parent / "ciiguard" / "data" / "pulumi.json"
+    mapping = Path(__file__).resolve().parent.parent / "ciiguard" / "catalogue" / "data" / "pulumi.json"
     known = (
         {t["token"] for t in json.loads(mapping.read_text())["types"]}
         if mapping.is_file()
@@ -527,7 +527,7 @@ def test_pulumi_yaml_cloud_fixture_verdicts(
     project = CLOUDS_DIR / cloud / f"pulumi-{case}"
     unmapped = _unmapped_tokens(project / "Pulumi.yaml")
     if unmapped:
-        pytest.skip(f"ciiguard/data/pulumi.json does not map {', '.join(unmapped)} yet")
+        pytest.skip(f"ciiguard/catalogue/data/pulumi.json does not map {', '.join(unmapped)} yet")
     got_code, report = scan(project, cache_env)
     assert report["errors"] == []
     types = {r["address"]: r["type"] for r in report["resources"]}

@@ -23,12 +23,12 @@ import pytest
 
 from ciiguard.catalogue import Catalogue, load_builtin
 from ciiguard.model import ParseOutput, Unknown
-from ciiguard.parsers import numbers
 from ciiguard.parsers.base import ParseContext
-from ciiguard.parsers.evaluator import convert_to_type, deep_unknown
-from ciiguard.parsers.hcl_reader import parse_hcl
-from ciiguard.parsers.terraform import ModuleInstance, TerraformParser, _RootEvaluation
-from ciiguard.parsers.terraform_files import load_module, root_variable_values
+from ciiguard.parsers.terraform import numbers
+from ciiguard.parsers.terraform.files import load_module, root_variable_values
+from ciiguard.parsers.terraform.hcl.reader import parse_hcl
+from ciiguard.parsers.terraform.lang.evaluator import convert_to_type, deep_unknown
+from ciiguard.parsers.terraform.parser import ModuleInstance, TerraformParser, _RootEvaluation
 from ciiguard.settings import Settings
 from tests.conftest import FIXTURES
 
@@ -370,7 +370,7 @@ def test_comparison_rejects_different_values(tf: Any, ours: Any) -> None:
 
 
 def test_comparison_accepts_equal_values() -> None:
-    from ciiguard.parsers.numbers import parse_number
+    from ciiguard.parsers.terraform.numbers import parse_number
 
     same(TfNumber("0.3"), numbers.add(parse_number("0.1"), parse_number("0.2")))
     same({"a": [TfNumber("1"), None, True, "x"]}, {"a": [1, None, True, "x"]})

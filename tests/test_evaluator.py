@@ -12,12 +12,17 @@ from typing import Any
 import pytest
 
 from ciiguard.model import Hop, Unknown
-from ciiguard.parsers import numbers
-from ciiguard.parsers.evaluator import Evaluator, Scope, convert_to_type, deep_unknown
-from ciiguard.parsers.functions import TfSet
-from ciiguard.parsers.hcl_ast import Expr, TupleExpr, UnaryOp
-from ciiguard.parsers.hcl_reader import parse_expression
-from ciiguard.parsers.re2 import RegexError, compile_re2, find_all, replace_all
+from ciiguard.parsers.terraform import numbers
+from ciiguard.parsers.terraform.hcl.nodes import Expr, TupleExpr, UnaryOp
+from ciiguard.parsers.terraform.hcl.reader import parse_expression
+from ciiguard.parsers.terraform.lang.evaluator import (
+    Evaluator,
+    Scope,
+    convert_to_type,
+    deep_unknown,
+)
+from ciiguard.parsers.terraform.lang.functions import TfSet
+from ciiguard.parsers.terraform.lang.re2 import RegexError, compile_re2, find_all, replace_all
 
 VARS: dict[str, Any] = {
     "region": "cn-north-1",
@@ -577,7 +582,7 @@ def test_convert_to_type_errors(value: Any, type_src: str) -> None:
 
 def test_legacy_splat_node_with_index_steps_indexes_the_result() -> None:
     # parse caches written before AST_VERSION 2 kept the index inside the legacy splat
-    from ciiguard.parsers.hcl_ast import Literal, Splat
+    from ciiguard.parsers.terraform.hcl.nodes import Literal, Splat
 
     node = Splat(parse_expression("var.objs"), (("attr", "tags"), ("index", Literal(0))), False)
     assert Evaluator(VarScope()).evaluate(node) == ["pii", "hot"]

@@ -26,11 +26,11 @@ from hypothesis import strategies as st
 
 from ciiguard.errors import CiiguardError, InputError
 from ciiguard.model import Unknown
-from ciiguard.parsers.evaluator import Evaluator, Scope, render_value
-from ciiguard.parsers.functions import FUNCTIONS
-from ciiguard.parsers.hcl_ast import Body
-from ciiguard.parsers.hcl_loader import parse_source
-from ciiguard.parsers.hcl_reader import parse_expression
+from ciiguard.parsers.terraform.hcl.loader import parse_source
+from ciiguard.parsers.terraform.hcl.nodes import Body
+from ciiguard.parsers.terraform.hcl.reader import parse_expression
+from ciiguard.parsers.terraform.lang.evaluator import Evaluator, Scope, render_value
+from ciiguard.parsers.terraform.lang.functions import FUNCTIONS
 from ciiguard.testing import claimed_by, scan_path
 from tests.conftest import FIXTURES, clean_env, run_cli
 
@@ -269,7 +269,7 @@ def test_terraform_json_parser_returns_a_tree_or_one_input_error(budget: int) ->
 
 @pytest.mark.parametrize("budget", BUDGETS)
 def test_config_reader_returns_a_config_or_one_config_error(budget: int, tmp_path: Path) -> None:
-    config = pytest.importorskip("ciiguard.config", reason="ciiguard.config has not landed yet")
+    config = pytest.importorskip("ciiguard.gate.config", reason="ciiguard.gate.config has not landed yet")
 
     def check(data: bytes) -> None:
         path = tmp_path / "ciiguard.toml"
@@ -617,7 +617,7 @@ HOSTILE_CONFIG = {
 
 @pytest.mark.parametrize("case", sorted(HOSTILE_CONFIG))
 def test_hostile_config_is_one_config_error(case: str, tmp_path: Path) -> None:
-    config = pytest.importorskip("ciiguard.config", reason="ciiguard.config has not landed yet")
+    config = pytest.importorskip("ciiguard.gate.config", reason="ciiguard.gate.config has not landed yet")
     data = HOSTILE_CONFIG[case]
     path = tmp_path / "ciiguard.toml"
     path.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8", "surrogatepass"))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ciiguard.progress import Progress, wanted
+from ciiguard.cli.progress import Progress, wanted
 from tests.conftest import FIXTURES, clean_env, run_cli
 from tests.test_gate_config import run_in_process
 

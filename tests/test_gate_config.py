@@ -28,9 +28,9 @@ def scan(path: Path, *args: str, env: dict[str, str] | None = None, cwd: Path | 
 
 
 def run_in_process(*args: str, cwd: Path) -> Run:
-    """``ciiguard.cli.main`` in this process: for the many usage-error cases that stop before
+    """``ciiguard.cli.app.main`` in this process: for the many usage-error cases that stop before
     any input is read (each subprocess would pay the start-up cost again)."""
-    from ciiguard.cli import main
+    from ciiguard.cli.app import main
 
     out, err = io.StringIO(), io.StringIO()
     old = Path.cwd()

@@ -6,9 +6,9 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from ciiguard.baseline import fingerprint
-from ciiguard.config import Exemption
-from ciiguard.gate import GateOptions, apply
+from ciiguard.gate.baseline import fingerprint
+from ciiguard.gate.config import Exemption
+from ciiguard.gate.stage import GateOptions, apply
 from ciiguard.model import (
     Enforcement,
     Location,

@@ -16,9 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ciiguard.errors import InputError
-from ciiguard.parsers.hcl_ast import HclFile
-from ciiguard.parsers.hcl_fast import Fallback, parse_fast
-from ciiguard.parsers.hcl_reader import parse_hcl, parse_hcl_lark
+from ciiguard.parsers.terraform.hcl.nodes import HclFile
+from ciiguard.parsers.terraform.hcl.reader import Fallback, parse_fast, parse_hcl, parse_hcl_lark
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))

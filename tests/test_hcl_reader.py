@@ -10,8 +10,7 @@ import pytest
 
 from ciiguard.errors import InputError
 from ciiguard.model import Unknown
-from ciiguard.parsers.evaluator import Evaluator, Scope
-from ciiguard.parsers.hcl_ast import (
+from ciiguard.parsers.terraform.hcl.nodes import (
     GetAttr,
     Index,
     Literal,
@@ -20,8 +19,9 @@ from ciiguard.parsers.hcl_ast import (
     Template,
     Unsupported,
 )
-from ciiguard.parsers.hcl_reader import parse_expression, parse_hcl
-from ciiguard.parsers.numbers import Int512, Num, number_text
+from ciiguard.parsers.terraform.hcl.reader import parse_expression, parse_hcl
+from ciiguard.parsers.terraform.lang.evaluator import Evaluator, Scope
+from ciiguard.parsers.terraform.numbers import Int512, Num, number_text
 
 
 def value(src: str) -> object:

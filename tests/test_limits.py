@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ciiguard.parsers import terraform_files
+from ciiguard.parsers import reading
 from ciiguard.testing import scan_path
 from tests.conftest import FIXTURES, run_cli
 
@@ -311,7 +311,7 @@ def test_a_file_that_cannot_be_read_is_one_line_exit_2(
                 raise PermissionError(13, "Permission denied", str(file))
             return real_open(file, *args, **kwargs)
 
-        monkeypatch.setattr(terraform_files, "open", guarded, raising=False)
+        monkeypatch.setattr(reading, "open", guarded, raising=False)
     outcome = scan(root, use_cache=False)
     assert outcome.exit_code == 2
     assert errors(outcome) == [("secret.tf", None, "permission denied")]
@@ -345,7 +345,7 @@ def test_a_directory_that_cannot_be_listed_is_one_line_exit_2(
 def test_a_config_file_cannot_pull_a_baseline_from_outside_its_directory(tmp_path: Path) -> None:
     import json
 
-    from ciiguard.baseline import SCHEMA
+    from ciiguard.gate.baseline import SCHEMA
 
     (tmp_path / "elsewhere.json").write_text(json.dumps({"schema": SCHEMA, "findings": []}))
     root = tree(

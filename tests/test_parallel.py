@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from ciiguard import cli
-from ciiguard.parsers import hcl_loader, terraform
+from ciiguard.cli import app as cli
+from ciiguard.parsers.terraform import parser as terraform
+from ciiguard.parsers.terraform.hcl import loader as hcl_loader
 from tests.conftest import EXAMPLES, FIXTURES
 
 

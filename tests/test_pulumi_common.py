@@ -10,7 +10,7 @@ import pytest
 
 from ciiguard.catalogue import Catalogue, load_builtin
 from ciiguard.model import Unknown
-from ciiguard.parsers.pulumi_common import (
+from ciiguard.parsers.pulumi.common import (
     decode_wire,
     normalise_attributes,
     pulumi_catalogue,
@@ -57,7 +57,7 @@ def test_tokens_map_to_catalogue_types(token: str, rtype: str) -> None:
 
 def test_every_mapped_type_is_known_to_the_catalogue_and_every_entry_has_a_source() -> None:
     catalogue = Catalogue(load_builtin())
-    data = json.loads((ROOT / "ciiguard" / "data" / "pulumi.json").read_text())
+    data = json.loads((ROOT / "ciiguard" / "catalogue" / "data" / "pulumi.json").read_text())
     # data-bearing, replicating, or named by a replication rule (global clusters that members join)
     rules = json.dumps(
         [r.__dict__ for rs in catalogue.replication.values() for r in rs], default=str

@@ -1,4 +1,4 @@
-"""Replayed scans (``ciiguard.replay``): byte-identical outputs, and a miss whenever anything
+"""Replayed scans (``ciiguard.cache.replay``): byte-identical outputs, and a miss whenever anything
 that decides them changed."""
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ciiguard import cli, replay
+from ciiguard.cache import replay
+from ciiguard.cli import app as cli
 from tests.conftest import FIXTURES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -183,7 +184,7 @@ def test_the_replay_path_imports_no_parser(env: Path) -> None:
     import subprocess
     import sys
 
-    argv = [sys.executable, "-c", "import sys; from ciiguard.cli import main; code = main(); "
+    argv = [sys.executable, "-c", "import sys; from ciiguard.cli.app import main; code = main(); "
             "print(sorted(m for m in sys.modules if m.startswith('ciiguard.parsers')), "
             "file=sys.stderr); raise SystemExit(code)", "scan", str(EXAMPLE)]  # fmt: skip
     environ = {**os.environ, "CIIGUARD_CACHE_DIR": str(env / "cache")}

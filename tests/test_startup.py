@@ -14,13 +14,13 @@ HEAVY = ("pulumi", "pulumi_policy", "pulumi_aws", "grpc", "boto3", "botocore", "
 PROBE = """
 import json, sys, time
 t = time.perf_counter()
-from ciiguard.cli import main
+from ciiguard.cli.app import main
 try:
     code = main(sys.argv[1:])
 except SystemExit as exc:
     code = exc.code
 heavy = sorted(m for m in sys.modules if m.split(".")[0] in {heavy!r}
-               or m.startswith(("ciiguard.parsers.pulumi", "ciiguard.parsers.terraform_plan")))
+               or m.startswith(("ciiguard.parsers.pulumi", "ciiguard.parsers.terraform.plan")))
 print(json.dumps({{"code": code, "heavy": heavy, "seconds": time.perf_counter() - t}}), file=sys.stderr)
 """
 
@@ -63,7 +63,7 @@ def test_one_file_terraform_scan_imports_nothing_heavy(tmp_path: Path) -> None:
 def test_lazy_parsers_are_the_real_ones_behind_a_necessary_condition() -> None:
     """Every file of the test fixtures and examples a real parser claims passes its lazy
     stand-in's cheap check, and the stand-in answers as the real parser does."""
-    from ciiguard.builtin import LazyParser, ciiguard_parsers
+    from ciiguard.plugins.builtin import LazyParser, ciiguard_parsers
 
     root = Path(__file__).resolve().parent.parent
     files = [p for base in ("tests/fixtures", "examples") for p in (root / base).rglob("*")]

@@ -230,7 +230,7 @@ def test_recognised_by_content_whatever_the_name(tmp_path: Path) -> None:
 
 
 def test_claims_plans_by_content_never_terraform_json_syntax(tmp_path: Path) -> None:
-    from ciiguard.parsers.terraform_plan import TerraformPlanParser
+    from ciiguard.parsers.terraform.plan import TerraformPlanParser
 
     parser = TerraformPlanParser()
     plan_bytes = (P / "examples" / "alias.json").read_bytes()

@@ -47,7 +47,7 @@ class ParseContext:
 
     def read_bytes(self, path: Path, shown: str) -> bytes:
         """Read an input file for a parser, recording it for the result cache."""
-        from ciiguard.parsers.terraform_files import read_bytes
+        from ciiguard.parsers.reading import read_bytes
 
         absolute = os.path.abspath(path)
         self.reads.add(Path(absolute))

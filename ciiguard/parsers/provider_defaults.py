@@ -20,7 +20,7 @@ def region_info(value: Any, hops: tuple[Hop, ...], what: str) -> RegionInfo:
         return RegionInfo(None, hops, f"{what}: {value.reason}")
     if isinstance(value, str) and value:
         return RegionInfo(value, hops)
-    from ciiguard.parsers.evaluator import render_value
+    from ciiguard.parsers.terraform.lang.evaluator import render_value
 
     return RegionInfo(None, hops, f"{what}: not a region name ({render_value(value)})")
 

@@ -32,11 +32,11 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from ciiguard.classify import Classification
     from ciiguard.model import Resource
     from ciiguard.parsers.base import Parser
     from ciiguard.policies.base import Policy
     from ciiguard.reporters.base import Reporter
+    from ciiguard.resolve.classify import Classification
     from ciiguard.settings import Settings
 
 __all__ = [
@@ -58,7 +58,7 @@ def ciiguard_catalogue() -> Sequence[Mapping[str, Any]]:
     ``plugins`` all gather it).
 
     :returns: A list of mappings, one per cloud provider, in the format of the files in
-        ``ciiguard/data/`` (keys ``provider``, ``source``, ``regions``, ``data_bearing``,
+        ``ciiguard/catalogue/data/`` (keys ``provider``, ``source``, ``regions``, ``data_bearing``,
         ``replication``, ...). A mapping for a provider that is already known is merged into it,
         so a plugin can add one data-bearing type without repeating the provider's regions.
         Give every entry a ``source`` saying where the fact comes from.

@@ -16,12 +16,11 @@ import sys
 import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TypeVar
 
 import pluggy
 
-from ciiguard.errors import UsageError
+from ciiguard.errors import PLUGIN_ERRORS, UsageError, summarize
 from ciiguard.model import ScanIssue
 from ciiguard.plugins import hookspecs
 
@@ -31,9 +30,6 @@ DEBUG_ENV = "CIIGUARD_DEBUG"
 BUILTIN = "builtin"
 HOOK_PREFIX = "ciiguard_"
 T = TypeVar("T")
-# What plugin code may raise: any exception, and SystemExit, so that a plugin calling
-# sys.exit(0) cannot end a gate run with success. KeyboardInterrupt still stops the run.
-PLUGIN_ERRORS = (Exception, SystemExit)
 
 
 @dataclass
@@ -228,7 +224,8 @@ def build(
     pm.add_hookspecs(hookspecs)
     host = PluginHost(pm)
     disabled_set = set(disabled)
-    from ciiguard import __version__, builtin
+    from ciiguard import __version__
+    from ciiguard.plugins import builtin
 
     pm.register(builtin, name=BUILTIN)
     host.plugins.append(PluginInfo(BUILTIN, __version__, BUILTIN))
@@ -263,7 +260,7 @@ def build(
 
 
 def _load_entry_points(host: PluginHost, disabled: set[str]) -> None:
-    from ciiguard.entry_points import declared
+    from ciiguard.plugins.entry_points import declared
 
     if not declared(PROJECT):  # (importing importlib.metadata costs more than a small scan)
         return
@@ -345,31 +342,3 @@ def _iterable(value: object) -> bool:
     except TypeError:
         return False
     return True
-
-
-def summarize(exc: BaseException) -> str:
-    """``Type: message (file.py:line)`` on one line: where a plugin author should look."""
-    text = " ".join(str(exc).split())
-    if len(text) > 300:
-        text = text[:297] + "..."
-    out = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not _host_frame(f.filename)]
-    if frames:
-        last = frames[-1]
-        out += f" ({Path(last.filename).name}:{last.lineno})"
-    return out
-
-
-_HOST_DIRS = tuple(
-    str(Path(p).resolve().parents[up])
-    for p, up in ((pluggy.__file__, 0), (hookspecs.__file__, 1))  # pluggy/, ciiguard/
-    if p is not None
-)
-
-
-def _host_frame(filename: str) -> bool:
-    """A frame of ciiguard itself, pluggy or the import machinery: not where a plugin went wrong."""
-    if filename.startswith("<frozen "):
-        return True
-    parent = str(Path(filename).resolve().parent)
-    return any(parent == d or parent.startswith(d + os.sep) for d in _HOST_DIRS)

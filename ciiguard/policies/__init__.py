@@ -1,4 +1,13 @@
-"""Built-in policies: CII001 residency, CII002 cross-border flows, CII003 unknown location."""
+"""Stage 3, policies: the rules, run over the resolved model.
+
+Enters: a ``PolicyContext`` (resolved resources with location, scope and flows; settings; the
+catalogue; the gaps parsers reported). Leaves: ``Finding``s, which ``run`` turns into
+``Violation``s at each policy's effective enforcement. Built in: CII001 residency
+(``residency``), CII002 cross-border flows (``crossborder``), CII003 unknown location
+(``unknown``); ``advice`` words the fixes. A policy never sees a file format or a parser, only
+the model. Registered by ``ciiguard.plugins.builtin`` through the ``ciiguard_policies`` hook,
+like any plugin's policies.
+"""
 
 from __future__ import annotations
 

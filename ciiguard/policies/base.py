@@ -52,8 +52,11 @@ class PolicyContext:
         exact = self.resource(address, root)
         if exact is not None:
             return [exact]
-        return [r for r in self.resources if r.address.startswith(address + "[")
-                and (root is None or r.root == root)]
+        return [
+            r
+            for r in self.resources
+            if r.address.startswith(address + "[") and (root is None or r.root == root)
+        ]
 
 
 ResourceValidator = Callable[[Resource, PolicyContext], Iterable[Finding]]

@@ -1,28 +1,8 @@
-"""Built-in report formats (more come through the ``ciiguard_reporters`` hook)."""
+"""Report formats: a ``Report`` (the gated result) in, text out.
 
-from __future__ import annotations
-
-from ciiguard.lazy import Lazy
-from ciiguard.reporters.base import Report, Reporter
-
-
-class LazyReporter(Lazy[Reporter]):
-    """A built-in format whose module is imported when a report is rendered in it (a run
-    renders one or two of the six; junit's XML machinery alone costs more than the rest)."""
-
-    @property
-    def description(self) -> str:
-        return self.real.description
-
-    def render(self, report: Report) -> str:
-        return self.real.render(report)
-
-
-BUILTIN_REPORTERS: tuple[Reporter, ...] = (
-    LazyReporter("text", "ciiguard.reporters.text", "TextReporter"),
-    LazyReporter("json", "ciiguard.reporters.json_report", "JsonReporter"),
-    LazyReporter("sarif", "ciiguard.reporters.sarif", "SarifReporter"),
-    LazyReporter("junit", "ciiguard.reporters.junit", "JunitReporter"),
-    LazyReporter("github", "ciiguard.reporters.github", "GithubReporter"),
-    LazyReporter("markdown", "ciiguard.reporters.markdown", "MarkdownReporter"),
-)
+Enters: ``reporters.base.Report`` (violations with their gate status, errors, warnings, the
+resolved resources). Leaves: the rendered text of one format. The built-in formats (text, json,
+sarif, junit, github, markdown) are registered by ``ciiguard.plugins.builtin`` through the
+``ciiguard_reporters`` hook, each imported only when a report is rendered in it; plugins add
+more through the same hook. Reporters know only the report, never a file format or a parser.
+"""

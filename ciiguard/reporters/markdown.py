@@ -144,7 +144,7 @@ class MarkdownReporter:
 
     @staticmethod
     def _what_to_do(report: Report, open_: list[Violation]) -> list[str]:
-        from ciiguard.gate import APPROVABLE, how_to_approve, how_to_suppress
+        from ciiguard.gate.stage import APPROVABLE, how_to_approve, how_to_suppress
 
         if not open_ and not report.result.errors:
             return []

@@ -1,0 +1,19 @@
+"""Every cache ciiguard keeps, and what each one trusts.
+
+- ``store``: the on-disk store (``$CIIGUARD_CACHE_DIR``, else the user cache directory). Keys are
+  content hashes, writes are atomic and happen in a forked child, entries are unpickled into
+  ciiguard's own classes only. It trusts its directory only when the current user owns it and
+  nobody else can write it.
+- the parse cache (``DiskCache("parse")``, kept by ``parsers/terraform/hcl/loader``): syntax
+  trees per module directory, keyed by the bytes parsed and the reader's version, written the
+  second time the same content is parsed. Bypassed with ``--no-cache``.
+- ``results``: a whole ``ScanResult``, keyed by version, ciiguard's code, settings, environment
+  and plugins, and checked against the listing and content digest of every file the scan read.
+  Bypassed with ``--no-cache``, ``--run-programs``, and when a plugin failed or the scan errored.
+- ``replay``: a whole run's exit code, stdout, stderr and report files, keyed like ``results``
+  plus the command line, config file, date and terminal state. Bypassed as ``results``, and for
+  runs with plugins other than the built-in one, ``--explain`` and ``--create-baseline``.
+
+A cache never changes a verdict: the suite compares cold, warm, replayed and ``--no-cache`` runs
+byte for byte.
+"""

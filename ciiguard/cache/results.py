@@ -1,0 +1,184 @@
+"""Whole-scan result cache: an unchanged tree is answered without parsing or evaluating again.
+
+The key covers ciiguard's version, the settings, the environment variables that can decide a
+region or a variable, the loaded plugins (with their code's hash) and the scanned paths. An entry
+is only used when the file listing under the scanned paths is unchanged and every file (or
+directory listing) the scan read still has the same content hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ciiguard import __version__
+from ciiguard.cache.store import DiskCache, digest, in_background
+
+if TYPE_CHECKING:  # kept light: a replayed run imports this module, not the model
+    from ciiguard.model import ScanResult
+    from ciiguard.settings import Settings
+
+# Directories discovery never enters (the scan and the listing below must agree).
+SKIP_DIRS = frozenset(
+    {".terraform", ".git", "node_modules", ".venv", "venv", "__pycache__", ".tox"}
+)
+
+ENV_THAT_MATTERS = re.compile(
+    r"^(TF_|AWS_|ALIBABA_|ALICLOUD_|TENCENTCLOUD_|HW_|HUAWEICLOUD_|GOOGLE_|GCLOUD_|CLOUDSDK_|ARM_|"
+    r"AZURE_|PULUMI_|CIIGUARD_)"
+)
+
+
+def _settings_part(settings: Settings) -> str:
+    import dataclasses
+
+    fields = {}
+    for f in dataclasses.fields(settings):
+        if f.name in ("environment", "use_cache", "jobs"):
+            continue
+        fields[f.name] = repr(getattr(settings, f.name))
+    env = sorted((k, v) for k, v in settings.environment.items() if ENV_THAT_MATTERS.match(k))
+    return repr((sorted(fields.items()), env))
+
+
+def _plugins_part(plugins: Iterable[Any]) -> str:
+    """Each plugin's whole top-level package (all its code and data), not just its entry module:
+    a plugin upgrade that changes a rule in another module must invalidate cached verdicts."""
+    parts = []
+    for plugin in plugins:
+        module = plugin if hasattr(plugin, "__name__") else sys.modules.get(type(plugin).__module__)
+        name = getattr(module, "__name__", type(plugin).__name__)
+        top = sys.modules.get(name.split(".", 1)[0], module)
+        file = getattr(top, "__file__", None) or getattr(module, "__file__", None)
+        if name.split(".", 1)[0] == "ciiguard":
+            parts.append(f"{name}:core")  # ciiguard's own code is in _code_part()
+        elif not file:
+            parts.append(f"{name}:-")
+        elif Path(file).name == "__init__.py":
+            parts.append(f"{name}:{_tree_digest(Path(file).parent)}")
+        else:
+            parts.append(f"{name}:{fingerprint(Path(file))}")
+    return "|".join(sorted(parts))
+
+
+def _tree_digest(package: Path) -> str:
+    h = hashlib.sha256()
+    for f in sorted(package.rglob("*")):
+        if f.is_file() and "__pycache__" not in f.parts and f.suffix not in (".pyc", ".pyo"):
+            h.update(str(f.relative_to(package)).encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+_CODE: str | None = None
+CODE_ROOT = Path(__file__).resolve().parents[1]  # the whole ciiguard package, not just cache/
+
+
+def _code_part() -> str:
+    """Digest of ciiguard's own code and catalogue data: a development edit invalidates results."""
+    global _CODE
+    if _CODE is None:
+        _CODE = _tree_digest(CODE_ROOT)
+    return _CODE
+
+
+def key_for(paths: Sequence[Path], settings: Settings, plugins: Iterable[Any], cwd: Path) -> str:
+    return digest(
+        "result",
+        __version__,
+        _code_part(),
+        sys.version,
+        str(cwd),
+        repr([str(p.resolve()) for p in paths]),
+        _settings_part(settings),
+        _plugins_part(plugins),
+    )
+
+
+def fingerprint(path: Path | str) -> str:
+    """Content hash of a file, sorted listing of a directory, or 'missing'."""
+    name = os.fspath(path)
+    try:
+        with open(name, "rb") as fh:
+            return "file:" + hashlib.sha256(fh.read()).hexdigest()
+    except OSError:
+        try:
+            if os.path.isdir(name):
+                return "dir:" + digest(*sorted(os.listdir(name)))
+        except OSError:
+            pass
+        return "missing"
+
+
+def listing(paths: Sequence[Path]) -> str:
+    """Digest of every file name under the scanned paths (as the scan's discovery walks them)."""
+    h = hashlib.sha256()
+    for path in paths:
+        h.update(b"\0root\0" + str(path.resolve()).encode("utf-8", "surrogateescape"))
+        if not path.is_dir():
+            h.update(fingerprint(path).encode())
+            continue
+        for dirpath, dirnames, filenames in os.walk(path, followlinks=False):
+            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+            h.update(b"\0d\0" + dirpath.encode("utf-8", "surrogateescape"))
+            for name in sorted(filenames):
+                h.update(b"\0f\0" + name.encode("utf-8", "surrogateescape"))
+    return h.hexdigest()
+
+
+class Entry:
+    """A stored result and what it depends on (a plain class: this module stays light)."""
+
+    def __init__(self, listing: str, manifest: dict[str, str], result: ScanResult) -> None:
+        self.listing = listing
+        self.manifest = manifest
+        self.result = result
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Entry) and (self.listing, self.manifest, self.result) == (
+            other.listing,
+            other.manifest,
+            other.result,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class ResultCache:
+    def __init__(self) -> None:
+        self.disk = DiskCache("results")
+
+    def lookup(self, key: str, paths: Sequence[Path]) -> Entry | None:
+        entry = self.disk.get(key)
+        if not isinstance(entry, Entry):
+            return None
+        if entry.listing != listing(paths):
+            return None
+        for name, fp in entry.manifest.items():
+            if fingerprint(Path(name)) != fp:
+                return None
+        return entry
+
+    def store(
+        self,
+        key: str,
+        paths: Sequence[Path],
+        files: Iterable[Path],
+        result: ScanResult,
+        known: Mapping[str, str] | None = None,
+    ) -> Entry:
+        """Store a result; ``known`` holds fingerprints already taken (of the bytes the scan
+        parsed), the other files are fingerprinted now. Written in the background."""
+        known = known or {}
+        manifest = {
+            p: known.get(p) or fingerprint(Path(p))
+            for p in sorted({os.path.abspath(f) for f in files})
+        }
+        entry = Entry(listing(paths), manifest, result)
+        disk = self.disk
+        in_background(lambda: disk.put(key, entry))
+        return entry

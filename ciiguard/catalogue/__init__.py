@@ -1,0 +1,317 @@
+"""Catalogue facts (regions, data-bearing types, replication arguments), read from data files.
+
+Each cloud's facts live in ``ciiguard/catalogue/data/<cloud>.json`` with a ``source`` note per entry; plugins
+contribute more through the ``ciiguard_catalogue`` hook. Regions are matched per provider, never by
+a global prefix rule: ``ap-southeast-1`` is Singapore at AWS and Hong Kong at Huawei.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ciiguard.model import Location
+
+BUILTIN_FILES = ("aws", "alicloud", "azure", "tencentcloud", "huaweicloud", "google")
+
+
+DESTINATION_KINDS = frozenset(
+    {"region", "location", "arn", "self", "resource", "pair", "group-member"}
+)
+
+
+@dataclass(frozen=True)
+class ReplicationRule:
+    """Where a resource type names the other side of a replication, copy or backup.
+
+    ``destination`` selects how the value at ``path`` names the other side:
+
+    - ``region`` / ``location``: a region id of the resource's provider (``pattern`` may extract it
+      from a longer string such as ``qcs::cos:ap-hongkong::bucket`` or ``oss-cn-hangzhou``);
+    - ``arn``: an AWS ARN (partition and, when present, region);
+    - ``self``: the declaring resource pulls data in (read replica, copy): it is the destination;
+    - ``resource``: a resource of ``target_types`` in the configuration, by reference or by name;
+    - ``pair``: the provider's paired region of the resource's own region, when the value is one
+      of ``when_values`` (Azure geo-redundant storage);
+    - ``group-member``: the resource joins a replication group (a global cluster) of
+      ``group_types``; data flows in from every other member of that group.
+    """
+
+    type: str
+    path: str  # e.g. "replica[].region_name"
+    kind: str
+    destination: str
+    source_path: str | None
+    source: str
+    pattern: str | None = None  # regex with a named group "region" (and optionally "name")
+    target_types: tuple[str, ...] = ()  # types a destination or source given by name resolves to
+    destination_resource_path: str | None = None  # sibling argument naming the destination resource
+    source_region_path: str | None = None  # argument naming the region the data comes from
+    source_same_region_types: tuple[str, ...] = ()  # registry-wide rules: sources in this region
+    source_referrers: tuple[tuple[str, str], ...] = ()  # (type, path) of resources that attach this
+    peers: bool = False  # every value is a member of one set; data moves between all of them
+    when_values: tuple[str, ...] = ()  # for "pair": the values that replicate to the pair
+    group_types: tuple[str, ...] = ()  # for "group-member": the group resource types
+    group_name_attribute: str | None = None  # attribute naming the group, for literal identifiers
+    group_source_path: str | None = None  # the group's own argument naming its first member
+
+
+@dataclass
+class ProviderFacts:
+    name: str
+    region_mode: str
+    mainland: dict[str, str]  # region id -> source
+    outside: dict[str, str]
+    normalise: str | None
+    region_arguments: tuple[str, ...]
+    environment: tuple[str, ...]
+    default_region: str | None
+    tag_attribute: str
+    default_tags_path: tuple[str, ...]
+    mainland_partitions: tuple[str, ...]
+    pairs: dict[str, str] = field(default_factory=dict)  # region -> paired region (normalised)
+    pairs_closed: bool = False  # mainland regions pair only with mainland regions
+
+
+def load_builtin() -> list[Mapping[str, Any]]:
+    """The catalogue data shipped with ciiguard, one mapping per cloud."""
+    out = []
+    for name in BUILTIN_FILES:
+        text = (
+            resources.files("ciiguard")
+            .joinpath(f"catalogue/data/{name}.json")
+            .read_text(encoding="utf-8")
+        )
+        out.append(json.loads(text))
+    return out
+
+
+def _rule(entry: Mapping[str, Any]) -> ReplicationRule:
+    """One replication rule from its data entry; an unknown destination kind is malformed data."""
+    destination = str(entry.get("destination", "region"))
+    if destination not in DESTINATION_KINDS:
+        raise ValueError(
+            f"replication rule for {entry.get('type')!r}: unknown destination {destination!r}"
+        )
+    pattern = entry.get("pattern")
+    if pattern is not None:
+        re.compile(pattern)
+    return ReplicationRule(
+        type=str(entry["type"]),
+        path=str(entry["path"]),
+        kind=str(entry.get("kind", "replication")),
+        destination=destination,
+        source_path=entry.get("source_path"),
+        source=str(entry.get("source", "")),
+        pattern=pattern,
+        target_types=tuple(entry.get("target_types", ())),
+        destination_resource_path=entry.get("destination_resource_path"),
+        source_region_path=entry.get("source_region_path"),
+        source_same_region_types=tuple(entry.get("source_same_region_types", ())),
+        source_referrers=tuple(
+            (str(x["type"]), str(x["path"])) for x in entry.get("source_referrers", ())
+        ),
+        peers=bool(entry.get("peers", False)),
+        when_values=tuple(str(v).upper() for v in entry.get("when_values", ())),
+        group_types=tuple(entry.get("group_types", ())),
+        group_name_attribute=entry.get("group_name_attribute"),
+        group_source_path=entry.get("group_source_path"),
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def _aws_partitions() -> list[dict[str, Any]]:
+    """botocore's partition data (which regions belong to aws-cn). Read straight from botocore's
+    data directory: importing ``botocore.loaders`` pulls in urllib3 and costs more than a small
+    scan; the loader is the fallback for a layout this does not know."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("botocore")
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(location) / "data" / "partitions.json"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and isinstance(data.get("partitions"), list):
+            return list(data["partitions"])
+    from botocore.loaders import create_loader
+
+    data = create_loader().load_data("partitions")
+    return list(data["partitions"])
+
+
+class Catalogue:
+    """Merged catalogue contributions; answers the questions policies and parsers ask."""
+
+    def __init__(self, contributions: Iterable[Mapping[str, Any]]) -> None:
+        self.providers: dict[str, ProviderFacts] = {}
+        self.aliases: dict[str, str] = {}
+        self.data_bearing: dict[str, str] = {}  # type -> provider
+        self.replication: dict[str, list[ReplicationRule]] = {}
+        self.region_from: dict[str, str] = {}  # type -> argument naming the parent it lives in
+        for c in contributions:
+            self._add(c)
+
+    def _add(self, c: Mapping[str, Any]) -> None:
+        name = str(c["provider"])
+        facts = self.providers.get(name)
+        if facts is None:
+            regions = c.get("regions", {})
+            facts = ProviderFacts(
+                name=name,
+                region_mode=str(regions.get("mode", "list")),
+                mainland={},
+                outside={},
+                normalise=regions.get("normalise"),
+                region_arguments=tuple(a["name"] for a in c.get("region_arguments", [])),
+                environment=tuple(e["name"] for e in c.get("environment", [])),
+                default_region=(c.get("default_region") or {}).get("id"),
+                tag_attribute=str(c.get("tags", {}).get("attribute", "tags")),
+                default_tags_path=tuple(c.get("tags", {}).get("provider_default_tags", ())),
+                mainland_partitions=tuple(regions.get("mainland_partitions", ())),
+            )
+            self.providers[name] = facts
+        regions = c.get("regions", {})
+        for entry in regions.get("mainland", []):
+            facts.mainland[self._norm(facts, entry["id"])] = entry.get("source", "")
+        for entry in regions.get("outside", []):
+            facts.outside[self._norm(facts, entry["id"])] = entry.get("source", "")
+        for alias in c.get("aliases", []):
+            self.aliases[alias] = name
+        for entry in c.get("data_bearing", []):
+            self.data_bearing[entry["type"]] = name
+        for entry in regions.get("pairs", []):
+            a, b = self._norm(facts, entry["region"]), self._norm(facts, entry["pair"])
+            facts.pairs[a] = b
+        if regions.get("pairs_closed"):
+            facts.pairs_closed = True
+        for entry in c.get("region_from", []):
+            self.region_from[str(entry["type"])] = str(entry["path"])
+        for entry in c.get("replication", []):
+            rule = _rule(entry)
+            self.replication.setdefault(rule.type, []).append(rule)
+
+    @staticmethod
+    def _norm(facts: ProviderFacts, region: str) -> str:
+        if facts.normalise == "azure":
+            return region.lower().replace(" ", "")
+        return region
+
+    # -- questions --------------------------------------------------------
+    def canonical_provider(self, name: str) -> str:
+        return self.aliases.get(name, name)
+
+    def facts(self, provider: str) -> ProviderFacts | None:
+        return self.providers.get(self.canonical_provider(provider))
+
+    def provider_of_type(self, resource_type: str) -> str:
+        return resource_type.split("_", 1)[0]
+
+    def is_data_bearing(self, resource_type: str) -> bool:
+        return resource_type in self.data_bearing
+
+    def rules_for(self, resource_type: str) -> list[ReplicationRule]:
+        return self.replication.get(resource_type, [])
+
+    def paired_region(self, provider: str, region: str) -> tuple[str | None, Location, str]:
+        """The region a provider pairs with ``region`` for geo-redundancy, and where it lies."""
+        facts = self.facts(provider)
+        if facts is None:
+            return None, Location.UNKNOWN, f"no region catalogue for provider {provider!r}"
+        pair = facts.pairs.get(self._norm(facts, region.strip().lower()))
+        if pair is not None:
+            loc, why = self.location(provider, pair)
+            return pair, loc, f"{region} is paired with {pair}: {why}"
+        own, why = self.location(provider, region)
+        if own is Location.OUTSIDE and facts.pairs_closed:
+            return (
+                None,
+                Location.OUTSIDE,
+                (
+                    f"{region} is outside mainland China and {facts.name} pairs mainland regions only "
+                    "with each other, so its pair is outside too"
+                ),
+            )
+        return (
+            None,
+            Location.UNKNOWN,
+            f"ciiguard knows no paired region for {region} at {facts.name}",
+        )
+
+    def location(self, provider: str, region: str) -> tuple[Location, str]:
+        """Whether ``region`` at ``provider`` is in mainland China, and why."""
+        facts = self.facts(provider)
+        if facts is None:
+            return Location.UNKNOWN, f"no region catalogue for provider {provider!r}"
+        if facts.region_mode == "botocore-partitions":
+            return self._aws_location(facts, region)
+        if facts.region_mode == "none-mainland":
+            return Location.OUTSIDE, f"{facts.name} has no region in mainland China"
+        exact = self._norm(facts, region)
+        loose = self._norm(facts, region.strip().lower())
+        if exact in facts.mainland:
+            return Location.MAINLAND, f"{region} is a mainland-China region of {facts.name}"
+        if exact in facts.outside or loose in facts.outside:
+            return Location.OUTSIDE, f"{region} is outside mainland China at {facts.name}"
+        if loose in facts.mainland:
+            return Location.UNKNOWN, f"{region!r} is not a valid {facts.name} region id as written"
+        return Location.UNKNOWN, f"{region!r} is not a region ciiguard knows at {facts.name}"
+
+    def _aws_location(self, facts: ProviderFacts, region: str) -> tuple[Location, str]:
+        loose = region.strip().lower()
+        for part in _aws_partitions():
+            if region in part.get("regions", {}) and not region.endswith("-global"):
+                inside = part["id"] in facts.mainland_partitions
+                where = "mainland China" if inside else "outside mainland China"
+                return (
+                    Location.MAINLAND if inside else Location.OUTSIDE,
+                    f"{region} is in AWS partition {part['id']}, {where} (botocore partition data)",
+                )
+        for part in _aws_partitions():
+            listed = loose in part.get("regions", {})
+            pattern = part.get("regionRegex")
+            matched = listed or bool(pattern and re.match(pattern, loose))
+            if matched and part["id"] not in facts.mainland_partitions:
+                return Location.OUTSIDE, (
+                    f"{region!r} belongs to AWS partition {part['id']}, "
+                    "outside mainland China (botocore partition data)"
+                )
+        return Location.UNKNOWN, f"{region!r} is not an AWS region in botocore's partition data"
+
+    def arn_location(self, arn: str) -> tuple[Location, str, str | None]:
+        """Location of an ARN from its partition (and region when it carries one)."""
+        parts = arn.split(":", 5)
+        if len(parts) < 6 or parts[0] != "arn":
+            return Location.UNKNOWN, f"{arn!r} is not an ARN", None
+        partition, region = parts[1], parts[3]
+        facts = self.facts("aws")
+        mainland_parts = facts.mainland_partitions if facts else ("aws-cn",)
+        known = {p["id"] for p in _aws_partitions()}
+        if partition not in known:
+            return Location.UNKNOWN, f"unknown AWS partition {partition!r} in {arn}", None
+        if region:
+            loc, why = self.location("aws", region)
+            if loc is not Location.UNKNOWN and (loc is Location.MAINLAND) != (
+                partition in mainland_parts
+            ):
+                return (
+                    Location.UNKNOWN,
+                    f"ARN partition {partition} contradicts region {region}",
+                    region,
+                )
+            if loc is not Location.UNKNOWN:
+                return loc, f"ARN {arn}: {why}", region
+        if partition in mainland_parts:
+            return Location.MAINLAND, f"ARN partition {partition} is AWS China", region or None
+        return (
+            Location.OUTSIDE,
+            f"ARN partition {partition} is outside mainland China",
+            region or None,
+        )

@@ -1,0 +1,216 @@
+"""The pipeline-gate part of the command line: config, output formats, the gate stage, exit code.
+
+Kept out of ``cli.py`` so the argument parser stays a list of options and this stays testable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import textwrap
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from ciiguard.errors import UsageError
+from ciiguard.gate import baseline as baseline_file
+from ciiguard.gate.config import Config, display_path, locate
+from ciiguard.gate.stage import APPROVABLE, GateOptions, apply, how_to_approve, how_to_suppress
+from ciiguard.model import Enforcement, ScanResult, ViolationStatus
+from ciiguard.policies.base import Policy
+from ciiguard.reporters.base import Report, Reporter
+from ciiguard.settings import Settings
+
+STDOUT = "-"
+
+
+@dataclass(frozen=True)
+class Output:
+    reporter: str
+    destination: str  # a file path, or "-" for stdout
+
+
+def load_config(args: argparse.Namespace) -> Config:
+    paths = list(getattr(args, "paths", None) or [])
+    return locate(getattr(args, "config", None), paths, getattr(args, "no_config", False))
+
+
+def parse_formats(
+    values: Sequence[str] | None, output: str | None, known: Sequence[str]
+) -> list[Output]:
+    """``--format NAME`` (to ``--output`` or stdout) and ``--format NAME:FILE`` (``-``: stdout).
+
+    When every format names its own file, the text report still goes to the terminal.
+    """
+    specs = list(values or ["text"])
+    out: list[Output] = []
+    bare = 0
+    for spec in specs:
+        name, sep, dest = spec.partition(":")
+        name = name.strip()
+        if name not in known:
+            raise UsageError(f"unknown --format {name!r} (known: {', '.join(sorted(known))})")
+        if sep:
+            if not dest:
+                raise UsageError(
+                    f"--format {spec!r}: give a file after the colon (or - for stdout)"
+                )
+            out.append(Output(name, dest))
+        else:
+            bare += 1
+            out.append(Output(name, output or STDOUT))
+    if output and bare > 1:
+        raise UsageError("--output takes one format; write the others with --format NAME:FILE")
+    if output and bare == 0:
+        raise UsageError("--output needs a --format without a file (or use --format NAME:FILE)")
+    files = [o.destination for o in out if o.destination != STDOUT]
+    dupes = sorted({f for f in files if files.count(f) > 1})
+    if dupes:
+        raise UsageError(f"two formats write to the same file: {', '.join(dupes)}")
+    if bare == 0 and all(o.destination != STDOUT for o in out):
+        out.append(Output("text", STDOUT))
+    return out
+
+
+def effective_enforcement(policies: Sequence[Policy], settings: Settings) -> dict[str, Enforcement]:
+    levels = {e.value: e for e in Enforcement}
+    return {p.id: levels.get(settings.enforcement.get(p.id, ""), p.enforcement) for p in policies}
+
+
+@dataclass(frozen=True)
+class GateRun:
+    result: ScanResult
+    baseline: str | None  # the baseline in use, as shown
+    fail_on: str
+    soft_fail: bool
+    note: str | None = None  # a line for stderr (e.g. "wrote baseline ...")
+
+
+def gate_stage(
+    result: ScanResult,
+    settings: Settings,
+    config: Config,
+    args: argparse.Namespace,
+    policy_ids: frozenset[str],
+    tool_version: str,
+    today: dt.date | None = None,
+) -> GateRun:
+    """Approvals, suppressions, exemptions and the baseline; writes ``--create-baseline``."""
+    fail_on = args.fail_on or config.fail_on or "mandatory"
+    soft_fail = bool(args.soft_fail or config.soft_fail)
+    create = Path(args.create_baseline) if args.create_baseline else None
+    use: Path | None = None
+    if create is None:
+        use = Path(args.baseline) if args.baseline else config.baseline
+        if use is not None and not args.baseline and config.path is not None:
+            _contained(use, config, getattr(args, "allow_outside_root", False))
+    elif args.baseline:
+        raise UsageError("use either --baseline or --create-baseline, not both")
+    anchor_file = create or use
+    anchor = (anchor_file.parent if anchor_file is not None else Path.cwd()).resolve()
+    loaded = baseline_file.read(use, display_path(use)) if use is not None else None
+    options = GateOptions(
+        today=today or dt.date.today(),
+        fail_on=fail_on,
+        exemptions=config.exemptions,
+        baseline=loaded,
+        anchor=anchor,
+        policy_ids=policy_ids,
+    )
+    gated = apply(result, settings, options)
+    note = None
+    shown = display_path(use) if use is not None else None
+    if create is not None:
+        if gated.errors:
+            raise UsageError(
+                f"not writing the baseline {display_path(create)}: the scan is incomplete "
+                "(fix the errors first)"
+            )
+        current = [v for v in gated.violations if v.status is ViolationStatus.VIOLATION]
+        try:
+            n = baseline_file.write(create, current, tool_version)
+        except OSError as exc:
+            raise UsageError(
+                f"cannot write {display_path(create)}: {exc.strerror or exc}"
+            ) from None
+        shown = display_path(create)
+        note = f"ciiguard: wrote {n} finding{'' if n == 1 else 's'} to the baseline {shown}"
+        loaded = baseline_file.read(create, shown)
+        gated = apply(result, settings, _replace_baseline(options, loaded))
+    return GateRun(gated, shown, fail_on, soft_fail, note)
+
+
+def _replace_baseline(options: GateOptions, loaded: baseline_file.Baseline) -> GateOptions:
+    import dataclasses
+
+    return dataclasses.replace(options, baseline=loaded)
+
+
+def write_reports(
+    outputs: Sequence[Output],
+    reporters: Mapping[str, Reporter],
+    report: Report,
+    stdout: TextIO,
+) -> None:
+    """Render each format once and write it; a file that cannot be written is a UsageError."""
+    for o in outputs:
+        text = reporters[o.reporter].render(report)
+        if o.destination == STDOUT:
+            stdout.write(text)
+            continue
+        try:
+            Path(o.destination).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write {o.destination}: {exc.strerror or exc}") from None
+
+
+def _contained(path: Path, config: Config, allowed: bool) -> None:
+    """A file a config file names (its baseline) must lie in the config file's directory tree:
+    a repository's config cannot pull in a file from elsewhere unless --allow-outside-root."""
+    assert config.path is not None
+    home = config.path.parent.resolve()
+    real = path.resolve()
+    if not allowed and real != home and home not in real.parents:
+        raise UsageError(
+            f"{display_path(config.path)}: baseline {os.path.relpath(real, home)} is outside the "
+            "config file's directory (use --allow-outside-root to read it)"
+        )
+
+
+def exit_code(run: GateRun) -> int:
+    code = run.result.exit_code
+    return 0 if code == 1 and run.soft_fail else code
+
+
+def explain_policy(policy: Policy, level: Enforcement, settings: Settings) -> str:
+    """``ciiguard explain ID``: the rule, its legal basis, how to fix, approve or suppress it."""
+    lines = [f"{policy.id}  {policy.name}"]
+    lines.append(f"  severity:     {policy.severity.value}")
+    default = "" if level is policy.enforcement else f" (default {policy.enforcement.value})"
+    lines.append(f"  enforcement:  {level.value}{default}")
+    lines.append(f"  plugin:       {policy.plugin or 'builtin'}")
+    lines += ["", policy.description]
+    if policy.help:
+        lines += ["", policy.help]
+    if policy.legal_basis:
+        lines += ["", f"Legal basis: {policy.legal_basis}"]
+    if policy.fix:
+        lines += ["", f"How to fix: {policy.fix}"]
+    if policy.id in APPROVABLE:
+        lines += ["", f"How to approve: {how_to_approve(settings)}"]
+    lines += ["", f"How to suppress: {how_to_suppress(policy.id)}"]
+    head, body = lines[:4], lines[4:]
+    wrapped = [
+        textwrap.fill(par, width=100, break_on_hyphens=False, break_long_words=False)
+        if par
+        else par
+        for par in body
+    ]
+    return "\n".join(head + wrapped) + "\n"
+
+
+def print_error(message: str) -> None:
+    print(f"ciiguard: error: {message}", file=sys.stderr)

@@ -1,0 +1,489 @@
+"""The gate stage: what becomes of each violation after the policies ran.
+
+In this order, first match wins:
+
+1. approvals (CII002 only, domain.md section 6): tags ``cross-border-approval`` and
+   ``cross-border-approval-expires`` on the replicating resource or on the flow's source. A valid
+   one makes the finding an *approved transfer*; an expired, malformed or expiry-less one leaves
+   it blocking and says why; one expiring soon warns.
+2. inline suppressions: ``# ciiguard:ignore CII001 <reason>`` comments (Terraform HCL, Pulumi
+   YAML: whatever the parser put in ``Resource.meta["comments"]``) and ``ciiguard:ignore`` tags
+   (any input). A suppression without a reason is ignored, with a warning.
+3. config exemptions (resource pattern, policy, reason, expiry).
+4. the baseline (``--baseline``): findings that were already there.
+
+Nothing is dropped: every finding stays in the report with its status; only ``blocking`` changes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ciiguard.gate.baseline import Baseline, fingerprint
+from ciiguard.gate.config import Exemption
+from ciiguard.model import (
+    Enforcement,
+    Resource,
+    ScanIssue,
+    ScanResult,
+    Unknown,
+    Violation,
+    ViolationStatus,
+)
+from ciiguard.settings import Settings
+
+APPROVABLE = frozenset({"CII002"})  # policies a recorded cross-border approval can satisfy
+IGNORE_MARK = "ciiguard:ignore"
+_COMMENT_LEAD = re.compile(r"^(?:#+|//+|/\*+)\s*")
+_COMMENT_TAIL = re.compile(r"\s*\*+/\s*$")
+_POLICY_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@dataclass(frozen=True)
+class GateOptions:
+    today: dt.date
+    fail_on: str = "mandatory"  # "mandatory" or "advisory"
+    exemptions: Sequence[Exemption] = ()
+    baseline: Baseline | None = None
+    anchor: Path = field(default_factory=Path.cwd)  # fingerprints' directories are relative to it
+    policy_ids: frozenset[str] = frozenset()  # known policies, to warn about typos in suppressions
+
+
+@dataclass(frozen=True)
+class Suppression:
+    policies: tuple[str, ...]
+    reason: str
+    source: str  # "main.tf:11" or "tag ciiguard:ignore"
+    whole_resource: bool
+    lines: frozenset[int] = frozenset()  # the lines it covers when not the whole resource
+
+
+@dataclass(frozen=True)
+class _Approval:
+    reference: str | None
+    expires: str | None
+    problem: str | None
+    days_left: int | None = None
+    where: str = ""
+
+
+def apply(result: ScanResult, settings: Settings, options: GateOptions) -> ScanResult:
+    """``result`` with every violation's status, blocking flag and fingerprint decided."""
+    gate = _Gate(result, settings, options)
+    violations = [gate.decide(v) for v in result.violations]
+    if options.baseline is not None:
+        violations = _apply_baseline(violations, options.baseline)
+    levels = {Enforcement.MANDATORY}
+    if options.fail_on == "advisory":
+        levels.add(Enforcement.ADVISORY)
+    violations = [
+        dataclasses.replace(
+            v, blocking=v.status is ViolationStatus.VIOLATION and v.enforcement in levels
+        )
+        for v in violations
+    ]
+    gate.exemption_warnings()
+    warnings = list(result.warnings)
+    seen = {(w.file, w.line, w.message) for w in warnings}
+    for w in gate.warnings:
+        if (w.file, w.line, w.message) not in seen:
+            seen.add((w.file, w.line, w.message))
+            warnings.append(w)
+    return dataclasses.replace(result, violations=violations, warnings=warnings)
+
+
+def _apply_baseline(violations: list[Violation], baseline: Baseline) -> list[Violation]:
+    left: Counter[str] = Counter(baseline.counts)
+    out = []
+    for v in violations:
+        if v.status is ViolationStatus.VIOLATION and left[v.fingerprint] > 0:
+            left[v.fingerprint] -= 1
+            v = dataclasses.replace(v, status=ViolationStatus.BASELINED, baselined=True)
+        out.append(v)
+    return out
+
+
+class _Gate:
+    def __init__(self, result: ScanResult, settings: Settings, options: GateOptions) -> None:
+        self.settings = settings
+        self.options = options
+        self.warnings: list[ScanIssue] = []
+        # addresses repeat across root modules: index by (root, address) and (address, file)
+        self.by_address: dict[str, list[Resource]] = {}
+        self.in_root: dict[tuple[str, str], Resource] = {}
+        self.in_file: dict[tuple[str, str | None], Resource] = {}
+        for r in result.resources:
+            self.by_address.setdefault(r.address, []).append(r)
+            self.in_root.setdefault((r.root, r.address), r)
+            self.in_file.setdefault((r.address, r.file), r)
+        # replica (root, address) -> [(declarer, source address)]
+        self.inbound: dict[tuple[str, str], list[tuple[Resource, str | None]]] = {}
+        for r in result.resources:
+            for f in r.flows:
+                if f.destination_resource and f.destination_resource != r.address:
+                    key = (r.root, f.destination_resource)
+                    self.inbound.setdefault(key, []).append((r, f.source))
+        self.suppressions: dict[int, list[Suppression]] = {}
+        for r in result.resources:  # warn about every malformed suppression, used or not
+            self._suppressions_of(r)
+
+    # -- lookups -----------------------------------------------------------------------------
+    def resource_of(self, v: Violation) -> Resource | None:
+        """The resource a finding is on: the one with that address in the finding's file."""
+        exact = self.in_file.get((v.resource, v.file))
+        if exact is not None:
+            return exact
+        found = self.by_address.get(v.resource)
+        return found[0] if found else None
+
+    def related_of(self, v: Violation, near: Resource | None) -> list[Resource]:
+        out = []
+        for address in v.related:
+            r = self.in_root.get((near.root, address)) if near is not None else None
+            if r is None:
+                found = self.by_address.get(address)
+                r = found[0] if found else None
+            if r is not None:
+                out.append(r)
+        return out
+
+    def warn(self, file: str | None, line: int | None, message: str) -> None:
+        self.warnings.append(ScanIssue(file, line, message))
+
+    # -- the decision ------------------------------------------------------------------------
+    def decide(self, v: Violation) -> Violation:
+        v = dataclasses.replace(v, fingerprint=fingerprint(v, self.options.anchor))
+        resource = self.resource_of(v)
+        approval: _Approval | None = None
+        if v.policy in APPROVABLE:
+            approval = self.approval(v, resource)
+        elif (
+            v.policy == "CII001"
+            and resource is not None
+            and ((resource.root, resource.address) in self.inbound)
+        ):
+            approval = self.replica_approval(resource)
+        if approval is not None:
+            if approval.problem is None:
+                warning = None
+                days = approval.days_left
+                if days is not None and days <= self.settings.approval_warn_days:
+                    warning = (
+                        f"approval {approval.reference} for {v.resource} expires on "
+                        f"{approval.expires} (in {days} day{'' if days == 1 else 's'}): apply "
+                        "for an extension before it lapses, or the transfer blocks again"
+                    )
+                    self.warn(v.file, v.line, warning)
+                return dataclasses.replace(
+                    v,
+                    status=ViolationStatus.APPROVED_TRANSFER,
+                    approval_reference=approval.reference,
+                    approval_expires=approval.expires,
+                    approval_warning=warning,
+                )
+            v = dataclasses.replace(
+                v,
+                approval_reference=approval.reference,
+                approval_expires=approval.expires,
+                approval_problem=approval.problem,
+            )
+        if resource is not None:
+            for s in self._suppressions_of(resource):
+                if v.policy in s.policies and (s.whole_resource or self._covers(s, v, resource)):
+                    return dataclasses.replace(
+                        v,
+                        status=ViolationStatus.SUPPRESSED,
+                        suppressed=True,
+                        suppression_reason=s.reason,
+                        suppression_source=s.source,
+                    )
+        for ex in self.options.exemptions:
+            if ex.expires >= self.options.today and ex.matches(v.policy, v.resource):
+                return dataclasses.replace(
+                    v,
+                    status=ViolationStatus.EXEMPTED,
+                    suppressed=True,
+                    suppression_reason=ex.reason,
+                    suppression_source=f"{ex.source} (until {ex.expires.isoformat()})",
+                )
+        return v
+
+    @staticmethod
+    def _covers(s: Suppression, v: Violation, r: Resource) -> bool:
+        """An in-block suppression covers findings on its attribute and findings on the whole
+        resource (those reported at the resource's own line)."""
+        return v.line is None or v.line == r.line or v.line in s.lines
+
+    # -- approvals ---------------------------------------------------------------------------
+    def approval(self, v: Violation, resource: Resource | None) -> _Approval | None:
+        """The first valid approval on the declaring resource or the flow's source, else the
+        first problem found, else None (nothing recorded)."""
+        candidates = [r for r in [resource, *self.related_of(v, resource)] if r is not None]
+        return self._first_approval(candidates)
+
+    def replica_approval(self, replica: Resource) -> _Approval | None:
+        """A replica in scope only because it receives replicated data stores abroad exactly what
+        the approved transfer sends there: the transfer's approval (on the replica, the flow's
+        declarer or its source) covers its CII001 too. A replica classified on its own is not."""
+        if not (replica.scope_reason or "").startswith("receives replicated data from"):
+            return None
+        candidates = [replica]
+        for declarer, source in self.inbound.get((replica.root, replica.address), []):
+            candidates.append(declarer)
+            src = self.in_root.get((replica.root, source or ""))
+            if src is not None:
+                candidates.append(src)
+        return self._first_approval(candidates)
+
+    def _first_approval(self, candidates: list[Resource]) -> _Approval | None:
+        """The first valid approval among the candidates, else the first problem, else None."""
+        problems: list[_Approval] = []
+        for r in candidates:
+            found = self._approval_on(r)
+            if found is None:
+                continue
+            if found.problem is None:
+                return found
+            problems.append(found)
+        return problems[0] if problems else None
+
+    def _approval_on(self, r: Resource) -> _Approval | None:
+        key, expiry_key = self.settings.approval_key, self.settings.approval_expiry_key
+        if isinstance(r.tags, Unknown):
+            return _Approval(
+                None,
+                None,
+                f"the tags of {r.address} are not known before apply, so no "
+                f"{key} can be read ({r.tags.reason})",
+                where=r.address,
+            )
+        tags = _tag_lookup(r.tags)
+        has_ref, ref = key.lower() in tags, tags.get(key.lower())
+        has_exp, exp = expiry_key.lower() in tags, tags.get(expiry_key.lower())
+        if not has_ref and not has_exp:
+            return None
+        if not has_ref:
+            return _Approval(
+                None,
+                _text(exp),
+                f"{r.address} has {expiry_key} but no {key} reference",
+                where=r.address,
+            )
+        if isinstance(ref, Unknown) or not _text(ref):
+            why = "is not known before apply" if isinstance(ref, Unknown) else "is empty"
+            return _Approval(None, _text(exp), f"{key} on {r.address} {why}", where=r.address)
+        reference = _text(ref)
+        if not has_exp or exp is None or (isinstance(exp, str) and not exp.strip()):
+            return _Approval(
+                reference,
+                None,
+                f"approval {reference} on {r.address} has no {expiry_key}: an approval "
+                "without an expiry date is not an approval",
+                where=r.address,
+            )
+        if isinstance(exp, Unknown):
+            return _Approval(
+                reference,
+                None,
+                f"{expiry_key} of approval {reference} on {r.address} is not known before apply",
+                where=r.address,
+            )
+        text = _text(exp)
+        try:
+            if not _ISO_DATE.match(text):
+                raise ValueError(text)
+            expires = dt.date.fromisoformat(text)
+        except ValueError:
+            return _Approval(
+                reference,
+                text,
+                f"{expiry_key}={text!r} of approval {reference} on {r.address} is not an ISO "
+                "date (YYYY-MM-DD)",
+                where=r.address,
+            )
+        days = (expires - self.options.today).days
+        if days < 0:
+            return _Approval(
+                reference,
+                text,
+                f"approval {reference} on {r.address} expired on {text}",
+                days,
+                r.address,
+            )
+        return _Approval(reference, text, None, days, r.address)
+
+    # -- suppressions ------------------------------------------------------------------------
+    def _suppressions_of(self, r: Resource) -> list[Suppression]:
+        cached = self.suppressions.get(id(r))
+        if cached is not None:
+            return cached
+        found = self._comment_suppressions(r) + self._tag_suppressions(r)
+        self.suppressions[id(r)] = found
+        return found
+
+    def _parse(
+        self, text: str, where: str, file: str | None, line: int | None
+    ) -> tuple[tuple[str, ...], str] | None:
+        """``(policy ids, reason)`` of one ``ciiguard:ignore ...`` text, or None (and a warning).
+
+        ``where`` prefixes warnings when the file and line alone do not say where (tags).
+        """
+        rest = text.strip().removeprefix(IGNORE_MARK).strip()
+        if not rest:
+            self.warn(
+                file,
+                line,
+                f"{where}ciiguard:ignore names no policy, so it is ignored "
+                "(write: ciiguard:ignore CII001 <reason>)",
+            )
+            return None
+        token, _, reason = rest.partition(" ")
+        ids = tuple(p for p in token.split(",") if p)
+        bad = [p for p in ids if not _POLICY_ID.match(p)]
+        if not ids or bad:
+            self.warn(
+                file,
+                line,
+                f"{where}ciiguard:ignore {token!r} is not a policy id, so it is "
+                "ignored (write: ciiguard:ignore CII001 <reason>)",
+            )
+            return None
+        reason = reason.strip().lstrip("-: ").strip()
+        if not reason:
+            self.warn(
+                file,
+                line,
+                f"{where}ciiguard:ignore {','.join(ids)} gives no reason, so it "
+                f"is ignored (write: ciiguard:ignore {','.join(ids)} <why this is acceptable>)",
+            )
+            return None
+        unknown = [p for p in ids if self.options.policy_ids and p not in self.options.policy_ids]
+        if unknown:
+            self.warn(
+                file, line, f"{where}ciiguard:ignore names unknown policy {', '.join(unknown)}"
+            )
+        return ids, reason
+
+    def _comment_suppressions(self, r: Resource) -> list[Suppression]:
+        comments = r.meta.get("comments") if isinstance(r.meta, Mapping) else None
+        if not comments or r.line is None:
+            return []
+        by_line: dict[int, str] = {}
+        for item in comments:
+            try:
+                line, text = int(item[0]), str(item[1])
+            except (TypeError, ValueError, IndexError):
+                continue
+            by_line[line] = text
+        comment_lines = set(by_line)
+        above: set[int] = set()
+        probe = r.line - 1
+        while probe in comment_lines:  # the run of comment lines directly above the block
+            above.add(probe)
+            probe -= 1
+        end = r.meta.get("end_line") if isinstance(r.meta.get("end_line"), int) else None
+        out = []
+        for line in sorted(by_line):
+            body = _COMMENT_TAIL.sub("", _COMMENT_LEAD.sub("", by_line[line].strip()))
+            if not body.startswith(IGNORE_MARK):
+                continue
+            header = line == r.line or line in above
+            inside = line > r.line and (end is None or line <= end)
+            if not (header or inside):
+                continue
+            where = f"{r.file}:{line}" if r.file else f"line {line}"
+            parsed = self._parse(body, "", r.file, line)
+            if parsed is None:
+                continue
+            ids, reason = parsed
+            covered = {line}
+            nxt = line + 1
+            while nxt in comment_lines:  # a comment above an attribute covers that attribute
+                nxt += 1
+            covered.add(nxt)
+            out.append(Suppression(ids, reason, where, header, frozenset(covered)))
+        return out
+
+    def _tag_suppressions(self, r: Resource) -> list[Suppression]:
+        if not isinstance(r.tags, Mapping):
+            return []
+        out = []
+        for key, value in r.tags.items():
+            if not isinstance(key, str):
+                continue
+            k = key.strip()
+            if k.lower() == IGNORE_MARK:
+                text = f"{IGNORE_MARK} {_text(value)}"
+            elif k.lower().startswith(IGNORE_MARK + ":"):
+                text = f"{IGNORE_MARK} {k[len(IGNORE_MARK) + 1 :]} {_text(value)}"
+            else:
+                continue
+            where = f"tag {k!r} on {r.address}"
+            parsed = self._parse(text, f"{where}: ", r.file, r.line)
+            if parsed is not None:
+                out.append(Suppression(parsed[0], parsed[1], where, True))
+        return out
+
+    # -- exemptions --------------------------------------------------------------------------
+    def exemption_warnings(self) -> None:
+        today = self.options.today
+        for ex in self.options.exemptions:
+            days = (ex.expires - today).days
+            what = f"exemption {ex.source} ({ex.policy} on {ex.resource})"
+            if days < 0:
+                self.warn(
+                    None,
+                    None,
+                    f"{what} expired on {ex.expires.isoformat()}; its findings block again",
+                )
+            elif days <= self.settings.approval_warn_days:
+                self.warn(
+                    None,
+                    None,
+                    f"{what} expires on {ex.expires.isoformat()} (in {days} "
+                    f"day{'' if days == 1 else 's'})",
+                )
+
+
+def _tag_lookup(tags: Mapping[str, Any]) -> dict[str, Any]:
+    return {k.strip().lower(): v for k, v in tags.items() if isinstance(k, str)}
+
+
+def _text(value: Any) -> str:
+    if value is None or isinstance(value, Unknown):
+        return ""
+    return str(value).strip()
+
+
+def counts(violations: Iterable[Violation]) -> Counter[str]:
+    """How many violations have each status (for summaries)."""
+    return Counter(v.status.value for v in violations)
+
+
+# -- guidance shown by `ciiguard explain` and the markdown report --------------------------------
+def how_to_suppress(policy_id: str) -> str:
+    return (
+        f"Suppress one finding with a reason, in the code: `# ciiguard:ignore {policy_id} <reason>` "
+        "on or just above the resource block, or on/above the attribute the finding points at "
+        f'(a tag `ciiguard:ignore = "{policy_id} <reason>"` works for any input, Pulumi too). '
+        "Or exempt it in the config file: [[exemptions]] with resource, policy, reason and expires."
+    )
+
+
+def how_to_approve(settings: Settings) -> str:
+    return (
+        "Record the passed CAC security assessment (or standard-contract filing or certification) "
+        f"on the replicating resource or its source: tags `{settings.approval_key} = "
+        f'"<reference>"` and `{settings.approval_expiry_key} = "YYYY-MM-DD"`. Without an expiry '
+        "date, or once it has passed, the transfer blocks again; within "
+        f"{settings.approval_warn_days} days of expiry every report warns (an assessment is "
+        "valid 3 years; apply for an extension in time)."
+    )

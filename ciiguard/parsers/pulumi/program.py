@@ -1,0 +1,423 @@
+"""Pulumi Python programs (``runtime: python``), evaluated in-process under the SDK's mocks.
+
+``pulumi.runtime.set_mocks`` replaces the Pulumi engine: the program runs as in ``pulumi
+preview`` (outputs not known before deployment stay unknown), with the stack's config applied,
+and every resource it registers is captured with its inputs, its parent and its provider. No
+Pulumi CLI, no cloud credentials. Because this runs the project's own code, it happens only with
+``--run-programs``; without it a found program is reported as not checked (exit 2). Programs in
+other languages are reported the same way, with the preview JSON as the way to scan them.
+
+``pulumi`` is imported only here, and only when a program is actually run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import io
+import json
+import logging
+import os
+import runpy
+import sys
+import traceback
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from ciiguard.errors import InputError
+from ciiguard.model import ParseOutput, ScanIssue, Unknown
+from ciiguard.parsers.base import ParseContext
+from ciiguard.parsers.pulumi.common import (
+    PROVIDER_PREFIX,
+    STACK_TYPE,
+    Project,
+    ProviderInfo,
+    build_resource,
+    default_provider,
+    is_project_file,
+    load_project,
+    project_runtime,
+    provider_from_inputs,
+    provider_ref_urn,
+    pulumi_catalogue,
+    record_reads,
+)
+
+SECRET_PLACEHOLDER = "<secret not decrypted by ciiguard>"
+GET_REGION = "aws:index/getRegion:getRegion"
+
+
+@dataclass
+class Registration:
+    """One resource the program registered, as the mock monitor saw it."""
+
+    token: str
+    name: str
+    mock_urn: str
+    parent: str
+    provider_ref: str
+    custom: bool
+    inputs: dict[str, Any]
+    deps: dict[str, list[str]]
+    frames: list[tuple[str, int]]  # (path, line), innermost first
+
+
+@dataclass
+class ProgramRun:
+    registrations: list[Registration] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def _not_run_message(project: Project) -> str:
+    return (
+        f"Pulumi {project.runtime} program not checked: evaluating it runs the project's own code, "
+        "which ciiguard does only with --run-programs (run ciiguard inside the project's Python "
+        "environment so its imports resolve); or scan the output of 'pulumi preview --json'"
+    )
+
+
+def _config_for_sdk(project: Project) -> tuple[dict[str, str], list[str]]:
+    """Stack config as the SDK receives it (``PULUMI_CONFIG``): strings, objects JSON-encoded."""
+    config: dict[str, str] = {}
+    secrets: list[str] = []
+    for key, entry in project.config.items():
+        value = entry.value
+        if isinstance(value, Unknown):
+            config[key] = SECRET_PLACEHOLDER
+            secrets.append(key)
+        elif isinstance(value, str):
+            config[key] = value
+        elif isinstance(value, bool):
+            config[key] = "true" if value else "false"
+        elif value is None:
+            continue
+        else:
+            config[key] = json.dumps(value)
+    return config, secrets
+
+
+def _program_file(project: Project) -> Path:
+    main = project.main
+    target = main / "__main__.py" if main.is_dir() else main
+    if not target.is_file():
+        raise InputError(
+            project.display,
+            project.doc.lines.get("main"),
+            f"no Python program: {target} does not exist",
+        )
+    return target
+
+
+@contextlib.contextmanager
+def _program_environment(program_dir: Path) -> Iterator[None]:
+    """cwd, sys.path and sys.argv as Pulumi's Python host sets them; restored afterwards."""
+    old_cwd = os.getcwd()
+    old_path = list(sys.path)
+    old_argv = list(sys.argv)
+    old_modules = set(sys.modules)
+    os.chdir(program_dir)
+    sys.path.insert(0, str(program_dir))
+    sys.argv = [str(program_dir)]
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        os.chdir(old_cwd)
+        sys.path[:] = old_path
+        sys.argv = old_argv
+        # The program's own modules must not leak into the next program scanned in this process.
+        for name in set(sys.modules) - old_modules:
+            module_file = getattr(sys.modules.get(name), "__file__", None) or ""
+            if module_file and _within(Path(module_file), program_dir):
+                del sys.modules[name]
+
+
+def _within(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def _frames(stack_trace: Any) -> list[tuple[str, int]]:
+    out: list[tuple[str, int]] = []
+    for frame in getattr(stack_trace, "frames", []):
+        pc = getattr(frame, "pc", None)
+        uri = getattr(pc, "uri", "") if pc is not None else ""
+        if uri.startswith("file://"):
+            out.append((unquote(urlparse(uri).path), int(getattr(pc, "line", 0))))
+    return out
+
+
+def run_program(project: Project, ctx: ParseContext) -> ProgramRun:
+    """Run the program under ``pulumi.runtime.set_mocks`` in a fresh context; capture resources."""
+    try:
+        import pulumi  # noqa: F401 - checked before anything else so the message is clear
+    except ImportError:
+        raise InputError(
+            project.display,
+            project.runtime_line,
+            "evaluating a Pulumi Python program needs the Pulumi SDK: install ciiguard with the "
+            "'pulumi' extra (pip install 'ciiguard[pulumi]') in the project's environment",
+        ) from None
+    program = _program_file(project)
+    result = ProgramRun()
+    context = contextvars.Context()
+    context.run(_run_in_context, project, program, ctx, result)
+    return result
+
+
+def _run_in_context(project: Project, program: Path, ctx: ParseContext, result: ProgramRun) -> None:
+    import asyncio
+
+    from pulumi.output import Unknown as SdkUnknown
+    from pulumi.runtime import mocks, rpc, set_all_config
+    from pulumi.runtime.stack import run_pulumi_func
+
+    providers_by_ref: dict[str, dict[str, Any]] = {}
+
+    class _Mocks(mocks.Mocks):
+        """Preview-like answers: inputs come back as state, everything else stays unknown."""
+
+        def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+            return None, dict(args.inputs)
+
+        def call(self, args: mocks.MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
+            if args.token == GET_REGION:
+                region = _region_for_call(args.provider, providers_by_ref, project, ctx)
+                if isinstance(region, str):
+                    return {"name": region, "region": region, "id": region}
+            return {}
+
+    class _Monitor(mocks.MockMonitor):
+        def RegisterResource(self, request: Any) -> Any:
+            if request.type != STACK_TYPE:
+                inputs = rpc.deserialize_properties(request.object)
+                urn = self.make_urn(request.parent, request.type, request.name)
+                reg = Registration(
+                    token=request.type,
+                    name=request.name,
+                    mock_urn=urn,
+                    parent=request.parent,
+                    provider_ref=request.provider,
+                    custom=bool(request.custom),
+                    inputs=_plain(inputs, SdkUnknown),
+                    deps={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+                    frames=_frames(request.stackTrace),
+                )
+                result.registrations.append(reg)
+                if request.type.startswith(PROVIDER_PREFIX):
+                    providers_by_ref[urn] = reg.inputs
+            return super().RegisterResource(request)  # type: ignore[no-untyped-call]
+
+    class _Log(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.levelno >= logging.ERROR:
+                result.errors.append(record.getMessage())
+
+    logger = logging.getLogger(f"ciiguard.pulumi_program.{id(result)}")
+    logger.propagate = False
+    logger.setLevel(logging.WARNING)
+    logger.addHandler(_Log())
+    config, secret_keys = _config_for_sdk(project)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)  # before set_mocks: the root stack's futures live on this loop
+    try:
+        set_all_config(config, secret_keys)
+        mock_impl = _Mocks()
+        mocks.set_mocks(
+            mock_impl,
+            project=project.name,
+            stack=project.stack,
+            preview=True,
+            logger=logger,
+            monitor=_Monitor(mock_impl),
+        )
+        with _program_environment(program.parent):
+            loop.run_until_complete(run_pulumi_func(lambda: _run_path(program)))
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - the user's program may raise anything
+        where = _innermost_frame(exc, project.dir)
+        message = " ".join(f"{type(exc).__name__}: {exc}".split()).rstrip(":")
+        if isinstance(exc, ModuleNotFoundError):
+            message += (
+                " (the program's dependencies must be importable: run ciiguard inside the "
+                "project's Python environment)"
+            )
+        raise InputError(
+            ctx.display(where[0]) if where else ctx.display(program),
+            where[1] if where else None,
+            f"the Pulumi program failed under ciiguard's mocks: {message}",
+        ) from None
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+
+
+def _run_path(program: Path) -> None:
+    runpy.run_path(str(program), run_name="__main__")
+
+
+def _innermost_frame(exc: BaseException, project_dir: Path) -> tuple[Path, int] | None:
+    found: tuple[Path, int] | None = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        p = Path(frame.filename)
+        if p.is_absolute() and _within(p, project_dir) and frame.lineno:
+            found = (p, frame.lineno)
+    return found
+
+
+def _plain(value: Any, sdk_unknown: type) -> Any:
+    """SDK values -> plain values; the SDK's unknowns become ``Unknown`` (refs added later)."""
+    if isinstance(value, sdk_unknown):
+        return Unknown("known only after deployment")
+    if isinstance(value, dict):
+        return {str(k): _plain(v, sdk_unknown) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, sdk_unknown) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return Unknown(f"a {type(value).__name__} value (resource reference or asset)")
+
+
+def _with_refs(value: Any, refs: frozenset[str], what: str) -> Any:
+    if isinstance(value, Unknown):
+        return Unknown(f"{what} is known only after deployment", refs)
+    if isinstance(value, dict):
+        return {k: _with_refs(v, refs, f"{what}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [_with_refs(v, refs, f"{what}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+def _region_for_call(
+    provider_ref: str, providers: Mapping[str, dict[str, Any]], project: Project, ctx: ParseContext
+) -> Any:
+    if provider_ref:
+        inputs = providers.get(provider_ref_urn(provider_ref))
+        return inputs.get("region") if inputs is not None else None
+    info = default_provider("aws", project)
+    if info.region is not None:
+        return info.region
+    for var in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        if ctx.settings.environment.get(var):
+            return ctx.settings.environment[var]
+    return None
+
+
+def _real_urn(mock_urn: str) -> str:
+    """The mock monitor prefixes every type with the root stack's; the engine does not."""
+    prefix = f"{STACK_TYPE}$"
+    parts = mock_urn.split("::")
+    if len(parts) >= 4 and parts[2].startswith(prefix):
+        parts[2] = parts[2][len(prefix) :]
+    return "::".join(parts)
+
+
+class _Collector:
+    """Turns a program run into resources: providers first, then everything they configure."""
+
+    def __init__(self, project: Project, run: ProgramRun, ctx: ParseContext) -> None:
+        self.project = project
+        self.run = run
+        self.ctx = ctx
+        self.program_dir = project.main if project.main.is_dir() else project.main.parent
+        self.providers: dict[str, ProviderInfo] = {}
+
+    def where(self, reg: Registration) -> tuple[str, int | None]:
+        for path, line in reg.frames:
+            p = Path(path)
+            if _within(p, self.project.dir):
+                return self.ctx.display(p), line or None
+        return self.ctx.display(_program_file(self.project)), None
+
+    def props(self, reg: Registration) -> dict[str, Any]:
+        real = {k: frozenset(_real_urn(u) for u in v) for k, v in reg.deps.items()}
+        return {
+            k: _with_refs(v, real.get(k, frozenset()), f"{reg.name}.{k}")
+            for k, v in reg.inputs.items()
+        }
+
+    def collect(self, out: ParseOutput) -> None:
+        for reg in self.run.registrations:
+            if reg.token.startswith(PROVIDER_PREFIX):
+                file, line = self.where(reg)
+                package = reg.token[len(PROVIDER_PREFIX) :]
+                self.providers[reg.mock_urn] = provider_from_inputs(
+                    package, reg.name, _real_urn(reg.mock_urn), self.props(reg), file, line
+                )
+        pc = pulumi_catalogue()
+        for reg in self.run.registrations:
+            if reg.token.startswith(("pulumi:", PROVIDER_PREFIX)) or not reg.custom:
+                continue
+            package = pc.package_of(reg.token)
+            provider = (
+                self.providers.get(provider_ref_urn(reg.provider_ref)) if reg.provider_ref else None
+            )
+            if provider is None:
+                provider = default_provider(package, self.project)
+            file, line = self.where(reg)
+            out.resources.append(
+                build_resource(
+                    catalogue=self.ctx.catalogue,
+                    urn=_real_urn(reg.mock_urn),
+                    token=reg.token,
+                    name=reg.name,
+                    props=self.props(reg),
+                    provider=provider,
+                    environment=self.ctx.settings.environment,
+                    input="pulumi-program",
+                    file=file,
+                    line=line,
+                    extra_meta={
+                        "pulumi_stack": self.project.stack,
+                        "pulumi_project": self.project.name,
+                    },
+                    root=self.project.display,
+                )
+            )
+        for message in self.run.errors:
+            out.errors.append(
+                ScanIssue(
+                    self.project.display, None, f"the Pulumi program logged an error: {message}"
+                )
+            )
+
+
+class PulumiProgramParser:
+    """Parser for Pulumi projects written in a general-purpose language (Python is evaluated)."""
+
+    name = "pulumi-program"
+
+    def claims(self, path: Path) -> bool:
+        return is_project_file(path) and project_runtime(path) not in (None, "yaml")
+
+    def parse(self, files: list[Path], ctx: ParseContext) -> ParseOutput:
+        out = ParseOutput()
+        for f in files:
+            try:
+                project = load_project(
+                    f, ctx.display, ctx.settings.pulumi_stack, ctx.settings.max_file_size
+                )
+                record_reads(project, ctx)
+                for w in project.warnings:
+                    out.warnings.append(ScanIssue(project.display, None, w))
+                if project.runtime != "python":
+                    raise InputError(
+                        project.display,
+                        project.runtime_line,
+                        f"Pulumi {project.runtime} programs are not evaluated by ciiguard; scan "
+                        "the output of 'pulumi preview --json' (or 'pulumi stack export'), or "
+                        "enforce the policies with the CrossGuard pack",
+                    )
+                if not ctx.settings.run_programs:
+                    raise InputError(
+                        project.display, project.runtime_line, _not_run_message(project)
+                    )
+                _Collector(project, run_program(project, ctx), ctx).collect(out)
+            except InputError as exc:
+                out.errors.append(ScanIssue(exc.file, exc.line, exc.message))
+        return out

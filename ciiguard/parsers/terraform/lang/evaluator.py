@@ -1,0 +1,743 @@
+"""A small, total evaluator for the Terraform expression subset region and tag expressions use.
+
+It never runs code: it walks ``hcl_ast`` nodes and returns a plain value or ``Unknown``. Whatever it
+cannot decide (computed attributes, unsupported syntax, values only known after apply) is Unknown,
+which policies treat as "cannot vouch for it" (fail-closed), never as "inside".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ciiguard.model import Hop, Unknown
+from ciiguard.parsers.terraform import numbers as num
+from ciiguard.parsers.terraform.hcl.nodes import (
+    BinaryOp,
+    Call,
+    Conditional,
+    Expr,
+    ForExpr,
+    GetAttr,
+    Index,
+    Literal,
+    Name,
+    ObjectExpr,
+    Splat,
+    Template,
+    TupleExpr,
+    UnaryOp,
+    Unsupported,
+)
+from ciiguard.parsers.terraform.lang.functions import (
+    FUNCTIONS,
+    FunctionError,
+    NotDecided,
+    TfSet,
+    collection_in,
+    equal,
+    make_set,
+    nfc,
+    to_bool,
+    to_number,
+    to_string,
+    type_name,
+    unify,
+)
+
+Value = Any
+MAX_DEPTH = 200
+MAX_COLLECTION = 100_000
+# Work caps, so that input cannot demand unbounded work (nested for expressions over ranges
+# multiply): evaluation steps of one expression, nested evaluations included, and of everything
+# evaluated with one Budget (a whole root module). Past either, values are Unknown (fail-closed).
+MAX_STEPS = 200_000
+MAX_BUDGET = 10_000_000
+
+
+class Budget:
+    """Evaluation steps left for one configuration; shared through ``Scope.budget``."""
+
+    __slots__ = ("left",)
+
+    def __init__(self, steps: int = MAX_BUDGET) -> None:
+        self.left = steps
+
+
+class Namespace:
+    """A partial traversal such as ``data.aws_region`` waiting for its next attribute."""
+
+    __slots__ = ("kind", "parts")
+
+    def __init__(self, kind: str, parts: tuple[str, ...]) -> None:
+        self.kind = kind
+        self.parts = parts
+
+
+class Scope:
+    """What names mean in one module instance. Subclasses resolve var/local/resources/modules."""
+
+    budget: Budget | None = None  # shared by every scope of one configuration, when set
+
+    def variable(self, name: str, ev: Evaluator) -> tuple[Value, tuple[Hop, ...]]:
+        return Unknown(f"var.{name} is not declared"), ()
+
+    def local(self, name: str, ev: Evaluator) -> tuple[Value, tuple[Hop, ...]]:
+        return Unknown(f"local.{name} is not declared"), ()
+
+    def traverse(self, kind: str, parts: tuple[str, ...], ev: Evaluator) -> Value | None:
+        """Resolve ``data.T.N``, ``module.M``, ``T.N`` (resources), ``path.*``, ``terraform.*``.
+
+        Return None while more parts are needed.
+        """
+        return Unknown(f"{kind}.{'.'.join(parts)} is not known before apply")
+
+    def declares(self, kind: str, name: str) -> bool | None:
+        """Whether ``var.name`` / ``local.name`` is declared (None: this scope cannot tell).
+
+        A reference to an undeclared name is a static error in Terraform: ``try`` and ``can``
+        do not catch it.
+        """
+        return None
+
+    def root_kind(self, name: str) -> str:
+        if name in ("data", "module", "path", "terraform", "self"):
+            return name
+        return "resource"
+
+
+def is_unknown(v: Value) -> bool:
+    return isinstance(v, Unknown)
+
+
+def deep_unknown(v: Value) -> Unknown | None:
+    """The first Unknown anywhere inside v (merged refs), or None when v is wholly known."""
+    if isinstance(v, Unknown):
+        return v
+    if isinstance(v, list):
+        for x in v:
+            u = deep_unknown(x)
+            if u is not None:
+                return u
+    elif isinstance(v, dict):
+        for x in v.values():
+            u = deep_unknown(x)
+            if u is not None:
+                return u
+    return None
+
+
+def merge_unknown(values: list[Unknown], reason: str | None = None) -> Unknown:
+    refs: frozenset[str] = frozenset().union(*(u.refs for u in values))
+    return Unknown(reason or values[0].reason, refs, any(u.error for u in values))
+
+
+def _err(msg: str) -> Unknown:
+    return Unknown(msg, error=True)
+
+
+class Evaluator:
+    """Evaluates expressions in a scope. ``trace`` (when a list) collects the var/local hops used."""
+
+    def __init__(self, scope: Scope, trace: list[Hop] | None = None) -> None:
+        self.scope = scope
+        self.trace = trace
+        self.bindings: list[dict[str, Value]] = []
+        self.depth = 0
+        self.steps = [0]  # shared with the evaluators derived by with_bindings
+
+    def with_bindings(self, bindings: dict[str, Value]) -> Evaluator:
+        ev = Evaluator(self.scope, self.trace)
+        ev.bindings = [*self.bindings, bindings]
+        ev.depth = self.depth
+        ev.steps = self.steps
+        return ev
+
+    def evaluate(self, expr: Expr) -> Value:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                return _err("expression nested too deeply")
+            over = self._spend(1)
+            if over is not None:
+                return over
+            try:
+                value = self._eval(expr)
+            except NotDecided as exc:
+                return Unknown(f"ciiguard cannot decide: {exc}")
+            except FunctionError as exc:
+                return _err(str(exc))
+        finally:
+            self.depth -= 1
+        if isinstance(value, Namespace):
+            return _err(f"incomplete reference {value.kind}.{'.'.join(value.parts)}")
+        return value
+
+    def _spend(self, steps: int) -> Unknown | None:
+        """Count work against both caps; an Unknown saying which once one is exhausted."""
+        self.steps[0] += steps
+        if self.steps[0] > MAX_STEPS:
+            return Unknown(f"expression needs more than {MAX_STEPS} evaluation steps")
+        budget = self.scope.budget
+        if budget is not None:
+            budget.left -= steps
+            if budget.left < 0:
+                return Unknown(f"configuration needs more than {MAX_BUDGET} evaluation steps")
+        return None
+
+    def _eval(self, e: Expr) -> Value:
+        if isinstance(e, Literal):
+            return e.value
+        if isinstance(e, Template):
+            return self._template(e)
+        if isinstance(e, (Name, GetAttr)) or (isinstance(e, Index) and _rooted(e)):
+            return self._traversal(e)
+        if isinstance(e, Index):
+            return self._index(self.evaluate(e.obj), self.evaluate(e.key))
+        if isinstance(e, Conditional):
+            return self._conditional(e)
+        if isinstance(e, BinaryOp):
+            return self._binary(e)
+        if isinstance(e, UnaryOp):
+            return self._unary(e)
+        if isinstance(e, TupleExpr):
+            return [self.evaluate(i) for i in e.items]
+        if isinstance(e, ObjectExpr):
+            return self._object(e)
+        if isinstance(e, Call):
+            return self._call(e)
+        if isinstance(e, ForExpr):
+            return self._for(e)
+        if isinstance(e, Splat):
+            return self._splat(e)
+        if isinstance(e, Unsupported):
+            return Unknown(f"{e.what} is not evaluated by ciiguard")
+        return Unknown(f"unsupported expression {type(e).__name__}")
+
+    # -- traversals -------------------------------------------------------
+    def _traversal(self, e: Expr) -> Value:
+        if isinstance(e, Name):
+            for frame in reversed(self.bindings):
+                if e.name in frame:
+                    return frame[e.name]
+            if e.name in ("var", "local", "each", "count"):
+                if e.name in ("each", "count"):
+                    return _err(
+                        f"{e.name} is only valid in a resource or module with {e.name if e.name == 'count' else 'for_each'}"
+                    )
+                return Namespace(e.name, ())
+            return Namespace(
+                self.scope.root_kind(e.name),
+                () if self.scope.root_kind(e.name) != "resource" else (e.name,),
+            )
+        if isinstance(e, GetAttr):
+            base = self._traversal(e.obj) if _rooted(e.obj) else self.evaluate(e.obj)
+            return self._step(base, e.name)
+        assert isinstance(e, Index)
+        base = self._traversal(e.obj) if _rooted(e.obj) else self.evaluate(e.obj)
+        key = self.evaluate(e.key)
+        if isinstance(base, Namespace):
+            if is_unknown(key):
+                return key
+            if isinstance(key, (list, dict)) or key is None:
+                return _err("invalid index key")
+            return self._step(base, to_string(key), index=key)
+        return self._index(base, key)
+
+    def _step(self, base: Value, name: str, index: Value = None) -> Value:
+        if isinstance(base, Namespace):
+            if base.kind == "var":
+                value, hops = self.scope.variable(name, self)
+                if self.trace is not None:
+                    self.trace.extend(hops)
+                return value
+            if base.kind == "local":
+                value, hops = self.scope.local(name, self)
+                if self.trace is not None:
+                    self.trace.extend(hops)
+                return value
+            parts = (*base.parts, name) if index is None else (*base.parts, f"[{_key_repr(index)}]")
+            resolved = self.scope.traverse(base.kind, parts, self)
+            return Namespace(base.kind, parts) if resolved is None else resolved
+        if is_unknown(base):
+            return _deeper(base, name)
+        if isinstance(base, dict):
+            if name in base:
+                return base[name]
+            return _err(f"object has no attribute {name!r}")
+        if isinstance(base, list) and name.isdigit() and not isinstance(base, TfSet):
+            return self._index(base, int(name))
+        return _err(f"cannot read attribute {name!r} of {type_name(base)}")
+
+    def _index(self, base: Value, key: Value) -> Value:
+        if isinstance(base, Namespace):
+            if is_unknown(key):
+                return key
+            return self._step(base, to_string(key), index=key)
+        if is_unknown(base):
+            return _deeper(base, "[]")
+        if is_unknown(key):
+            return key
+        if isinstance(key, (list, dict)) or key is None:
+            return _err(f"a {type_name(key)} cannot be used as an index")
+        if isinstance(base, TfSet):
+            return _err("elements of a set are identified only by their value")
+        if isinstance(base, list):
+            try:
+                i = num.whole(to_number(key))
+            except FunctionError:
+                return _err("list index must be a number")
+            if i is None or i < 0 or i >= len(base):
+                return _err(f"index {key!r} out of range")
+            return base[i]
+        if isinstance(base, dict):
+            k = to_string(key)
+            if k in base:
+                return base[k]
+            return _err(f"no key {k!r}")
+        return _err(f"cannot index {type_name(base)}")
+
+    def _splat(self, e: Splat) -> Value:
+        base = self.evaluate(e.obj)
+        if isinstance(base, Namespace):
+            return Unknown(
+                f"splat over {base.kind}.{'.'.join(base.parts)} is not known before apply"
+            )
+        if is_unknown(base):
+            return base
+        if base is None:
+            return []
+        items = base if isinstance(base, list) else [base]
+        ops = e.ops
+        after: tuple[tuple[str, object], ...] = ()
+        if not e.full:  # a legacy ``.*`` carries attribute steps only; the rest applies after
+            k = next((i for i, (kind, _) in enumerate(ops) if kind == "index"), len(ops))
+            ops, after = ops[:k], ops[k:]
+        out: Value = []
+        for item in items:
+            v = item
+            for kind, arg in ops:
+                v = self._op(v, kind, arg)
+            out.append(v)
+        for kind, arg in after:
+            out = self._op(out, kind, arg)
+        return out
+
+    def _op(self, v: Value, kind: str, arg: object) -> Value:
+        if kind == "attr":
+            return self._step(v, str(arg))
+        assert isinstance(arg, Expr)
+        return self._index(v, self.evaluate(arg))
+
+    # -- operators ---------------------------------------------------------
+    def _conditional(self, e: Conditional) -> Value:
+        cond = self.evaluate(e.cond)
+        a, b = self.evaluate(e.if_true), self.evaluate(e.if_false)
+        if is_unknown(cond):
+            if cond.error:
+                return cond
+            known = deep_unknown(a) is None and deep_unknown(b) is None
+            if known and not collection_in(a) and type_name(a) == type_name(b) and equal(a, b):
+                return a
+            return merge_unknown([cond], f"condition is unknown ({cond.reason})")
+        if cond is None:
+            return _err("the condition value is null")
+        try:
+            branch = to_bool(cond)
+        except FunctionError as exc:
+            return _err(str(exc))
+        taken, other = (a, b) if branch else (b, a)
+        if is_unknown(taken):
+            return taken
+        ut, uo = deep_unknown(taken), deep_unknown(other)
+        if ut is not None:
+            return taken if not ut.error else ut
+        if uo is not None:
+            if uo.error or isinstance(taken, str) or taken is None:
+                return taken
+            return Unknown(f"the result type depends on the other branch ({uo.reason})")
+        converted = unify([a, b])
+        return converted[0] if branch else converted[1]
+
+    def _binary(self, e: BinaryOp) -> Value:
+        op = e.op
+        left = self.evaluate(e.left)
+        right = self.evaluate(e.right)
+        for v in (left, right):
+            if is_unknown(v) and v.error:
+                return v
+        if op in ("==", "!="):
+            lu, ru = deep_unknown(left), deep_unknown(right)
+            if lu or ru:
+                return merge_unknown([u for u in (lu, ru) if u])
+            same = equal(left, right)
+            if same and collection_in(left):
+                raise NotDecided("equal collections compare equal only when their types agree")
+            return same == (op == "==")
+        if op in ("&&", "||"):
+            lb = None if is_unknown(left) else to_bool(_not_null(left))
+            rb = None if is_unknown(right) else to_bool(_not_null(right))
+            if lb is not None and ((op == "&&" and not lb) or (op == "||" and lb)):
+                return lb
+            if lb is None or rb is None:
+                return merge_unknown([u for u in (left, right) if is_unknown(u)])
+            return (lb and rb) if op == "&&" else (lb or rb)
+        for v in (left, right):
+            if is_unknown(v):
+                return v
+        a, b = to_number(_not_null(left)), to_number(_not_null(right))
+        if op == "+":
+            return num.add(a, b)
+        if op == "-":
+            return num.subtract(a, b)
+        if op == "*":
+            return num.multiply(a, b)
+        if op == "/":
+            return num.divide(a, b)
+        if op == "%":
+            return num.modulo(a, b)
+        c = num.compare(a, b)
+        if op == "<":
+            return c < 0
+        if op == ">":
+            return c > 0
+        if op == "<=":
+            return c <= 0
+        if op == ">=":
+            return c >= 0
+        return _err(f"unknown operator {op}")
+
+    def _unary(self, e: UnaryOp) -> Value:
+        v = self.evaluate(e.operand)
+        if is_unknown(v):
+            return v
+        if e.op == "!":
+            return not to_bool(_not_null(v))
+        return num.negate(to_number(_not_null(v)))
+
+    def _template(self, e: Template) -> Value:
+        if len(e.parts) == 1 and not isinstance(e.parts[0], str):
+            return self.evaluate(e.parts[0])  # "${x}" is x itself, unconverted
+        out: list[str] = []
+        unknowns: list[Unknown] = []
+        for part in e.parts:
+            if isinstance(part, str):
+                out.append(part)
+                continue
+            v = self.evaluate(part)
+            if is_unknown(v):
+                unknowns.append(v)
+                continue
+            if isinstance(v, (list, dict)) or v is None:
+                unknowns.append(_err(f"cannot interpolate {type_name(v)} into a string"))
+                continue
+            try:
+                out.append(to_string(v))
+            except NotDecided as exc:
+                unknowns.append(Unknown(f"ciiguard cannot decide: {exc}"))
+        if unknowns:
+            errors = [u for u in unknowns if u.error]
+            return merge_unknown(errors or unknowns)
+        return nfc("".join(out))
+
+    def _object(self, e: ObjectExpr) -> Value:
+        out: dict[str, Value] = {}
+        for k_expr, v_expr in e.items:
+            k = self.evaluate(k_expr)
+            if is_unknown(k):
+                return k
+            if isinstance(k, (list, dict)) or k is None:
+                return _err("object key must be a string")
+            out[to_string(k)] = self.evaluate(v_expr)
+        return out
+
+    def _call(self, e: Call) -> Value:
+        name = e.name
+        if name in ("try", "can"):
+            missing = self._undeclared(e.args)
+            if missing is not None:
+                return _err(f"reference to undeclared {missing}")
+        if name == "try":
+            for arg in e.args:
+                v = self.evaluate(arg)
+                u = deep_unknown(v)
+                if u is None:
+                    return v
+                if not u.error:
+                    return u
+            return _err("try: no argument could be evaluated")
+        if name == "can":
+            if len(e.args) != 1:
+                return _err("can: takes one argument")
+            u = deep_unknown(self.evaluate(e.args[0]))
+            if u is None:
+                return True
+            return False if u.error else u
+        args = [self.evaluate(a) for a in e.args]
+        if e.expand_last and args:
+            last = args.pop()
+            if is_unknown(last):
+                return last
+            if not isinstance(last, list):
+                return _err("... expects a list")
+            args.extend(last)
+        fn = FUNCTIONS.get(name)
+        if fn is None:
+            return Unknown(f"function {name}() is not evaluated by ciiguard")
+        # a function's work grows with its arguments: charge their size
+        over = self._spend(sum(len(a) for a in args if isinstance(a, (list, dict, str))) // 8)
+        if over is not None:
+            return over
+        unknowns = [u for u in (deep_unknown(a) for a in args) if u is not None]
+        errors = [u for u in unknowns if u.error]
+        if errors:
+            return merge_unknown(errors)
+        if name == "coalesce" and unknowns:
+            return self._coalesce_partly_known(args)
+        if name == "merge" and unknowns and all(a is None or isinstance(a, dict) for a in args):
+            # merge() of known-keyed objects: the keys are known, only some values are not, as in
+            # Terraform (tags = merge(var.tags, {Name = local.unknown}) keeps its known keys)
+            out: dict[str, Value] = {}
+            for a in args:
+                out.update(a or {})
+            return out
+        if unknowns:
+            return merge_unknown(unknowns)
+        try:
+            return _nfc_deep(fn(args))
+        except FunctionError as exc:
+            return _err(str(exc))
+        except (IndexError, TypeError, ValueError, OverflowError, RecursionError) as exc:
+            # not a Terraform error but ciiguard's own limit: unknown, so try() cannot skip it
+            return Unknown(f"{name}() could not be evaluated by ciiguard ({type(exc).__name__})")
+
+    def _undeclared(self, exprs: tuple[Expr, ...]) -> str | None:
+        """The first ``var.x``/``local.x`` in exprs that the scope says is not declared."""
+        stack: list[object] = list(exprs)
+        while stack:
+            node = stack.pop()
+            if (
+                isinstance(node, GetAttr)
+                and isinstance(node.obj, Name)
+                and node.obj.name in ("var", "local")
+                and not any(node.obj.name in frame for frame in self.bindings)
+                and self.scope.declares(node.obj.name, node.name) is False
+            ):
+                return f"{node.obj.name}.{node.name}"
+            if isinstance(node, Expr):
+                for f in getattr(node, "__dataclass_fields__", {}):
+                    stack.append(getattr(node, f))
+            elif isinstance(node, tuple):
+                stack.extend(node)
+        return None
+
+    @staticmethod
+    def _coalesce_partly_known(args: list[Value]) -> Value:
+        """coalesce(var.region, aws_x.region): decided when a known string comes first."""
+        known = [a for a in args if deep_unknown(a) is None]
+        unify(known)
+        for a in args:
+            u = deep_unknown(a)
+            if u is not None:
+                return u
+            if a is not None and a != "":
+                return (
+                    a if isinstance(a, str) else merge_unknown([u for u in args if is_unknown(u)])
+                )
+        return Unknown("coalesce over unknown arguments")
+
+    def _for(self, e: ForExpr) -> Value:
+        coll = self.evaluate(e.collection)
+        if is_unknown(coll):
+            return coll
+        if isinstance(coll, dict):
+            pairs = [(k, coll[k]) for k in sorted(coll)]
+        elif isinstance(coll, TfSet):
+            pairs = [(x, x) for x in coll]  # a set element is its own key
+        elif isinstance(coll, list):
+            pairs = list(enumerate(coll))
+        else:
+            return _err(f"cannot iterate over {type_name(coll)}")
+        if len(pairs) > MAX_COLLECTION:
+            return _err("collection too large")
+        result_list: list[Value] = []
+        result_obj: dict[str, Value] = {}
+        for k, v in pairs:
+            frame = {e.value_var: v}
+            if e.key_var:
+                frame[e.key_var] = k
+            ev = self.with_bindings(frame)
+            if e.cond is not None:
+                c = ev.evaluate(e.cond)
+                if is_unknown(c):
+                    return c
+                if not to_bool(_not_null(c)):
+                    continue
+            if not e.is_object:
+                result_list.append(ev.evaluate(e.value))
+                continue
+            assert e.key is not None
+            key = ev.evaluate(e.key)
+            if is_unknown(key):
+                return key
+            if isinstance(key, (list, dict)) or key is None:
+                return _err("for expression key must be a string")
+            ks = to_string(key)
+            val = ev.evaluate(e.value)
+            if e.grouping:
+                result_obj.setdefault(ks, []).append(val)
+            elif ks in result_obj:
+                return _err(f"duplicate key {ks!r} in for expression")
+            else:
+                result_obj[ks] = val
+        return result_obj if e.is_object else result_list
+
+
+def convert_to_type(value: Value, type_expr: Expr) -> Value:
+    """A variable's value converted to its declared ``type``, as Terraform does before use.
+
+    ``"3"`` for ``number`` becomes 3, ``set(string)`` sorts and de-duplicates, ``list(string)``
+    turns numbers into strings, ``object({...})`` drops undeclared attributes and fills
+    ``optional(...)`` ones. Returns Unknown(error=True) when Terraform would reject the value and
+    Unknown when ciiguard cannot tell.
+    """
+    try:
+        return _convert(value, type_expr)
+    except NotDecided as exc:
+        return Unknown(f"ciiguard cannot decide the type conversion: {exc}")
+    except FunctionError as exc:
+        return _err(f"value does not match the declared type: {exc}")
+
+
+_PRIMITIVE_TYPES = ("string", "number", "bool")
+
+
+def _convert(v: Value, t: Expr) -> Value:
+    if isinstance(v, Unknown):
+        return v
+    if isinstance(t, Name) and t.name == "any":
+        return v
+    if v is None:
+        return None
+    if isinstance(t, Name) and t.name in _PRIMITIVE_TYPES:
+        if isinstance(v, (list, dict)):
+            raise FunctionError(f"a {t.name} is required")
+        if t.name == "string":
+            return to_string(v)
+        if t.name == "number":
+            return to_number(v)
+        return to_bool(v)
+    if isinstance(t, Call):
+        args = t.args
+        if t.name in ("list", "set") and len(args) == 1:
+            if not isinstance(v, list):
+                raise FunctionError(f"a {t.name} is required")
+            items = [_convert(x, args[0]) for x in v]
+            if isinstance(args[0], Name) and args[0].name == "any":
+                items = unify(items)
+            if t.name == "set":
+                return make_set(items)
+            return items
+        if t.name == "map" and len(args) == 1:
+            if not isinstance(v, dict):
+                raise FunctionError("a map is required")
+            converted = {k: _convert(x, args[0]) for k, x in v.items()}
+            if isinstance(args[0], Name) and args[0].name == "any":
+                converted = dict(zip(converted, unify(list(converted.values())), strict=True))
+            return converted
+        if t.name == "tuple" and len(args) == 1 and isinstance(args[0], TupleExpr):
+            types = args[0].items
+            if not isinstance(v, list) or len(v) != len(types):
+                raise FunctionError(f"a tuple of {len(types)} elements is required")
+            return [_convert(x, ty) for x, ty in zip(v, types, strict=True)]
+        if t.name == "object" and len(args) == 1 and isinstance(args[0], ObjectExpr):
+            if not isinstance(v, dict):
+                raise FunctionError("an object is required")
+            out: dict[str, Value] = {}
+            for k_expr, ty in args[0].items:
+                if not isinstance(k_expr, Literal) or not isinstance(k_expr.value, str):
+                    raise NotDecided("object type attribute names")
+                name = k_expr.value
+                optional = isinstance(ty, Call) and ty.name == "optional"
+                inner = ty.args[0] if isinstance(ty, Call) and optional and ty.args else ty
+                if name in v and v[name] is not None:
+                    out[name] = _convert(v[name], inner)
+                elif optional:
+                    default = ty.args[1] if isinstance(ty, Call) and len(ty.args) > 1 else None
+                    if default is None:
+                        out[name] = None
+                    else:
+                        d = Evaluator(Scope()).evaluate(default)
+                        if is_unknown(d):
+                            raise NotDecided("optional attribute default")
+                        out[name] = _convert(d, inner)
+                elif name in v:
+                    out[name] = None
+                else:
+                    raise FunctionError(f"attribute {name!r} is required")
+            return out
+    raise NotDecided("type constraint form")
+
+
+def _not_null(v: Value) -> Value:
+    if v is None:
+        raise FunctionError("a null value cannot be used here")
+    return v
+
+
+def _nfc_deep(v: Value) -> Value:
+    if isinstance(v, str):
+        return nfc(v)
+    if isinstance(v, TfSet):
+        return TfSet(_nfc_deep(x) for x in v)
+    if isinstance(v, list):
+        return [_nfc_deep(x) for x in v]
+    if isinstance(v, dict):
+        return {nfc(k): _nfc_deep(x) for k, x in v.items()}
+    return v
+
+
+def _deeper(u: Unknown, step: str) -> Unknown:
+    """An attribute or element of an unknown resource attribute: the same unknown, one step down."""
+    return u if u.path is None else Unknown(u.reason, u.refs, u.error, (*u.path, step))
+
+
+def _rooted(e: Expr) -> bool:
+    """True when e is a traversal starting at a bare name (var.x, local.y[0], aws_s3_bucket.b)."""
+    while isinstance(e, (GetAttr, Index)):
+        e = e.obj
+    return isinstance(e, Name)
+
+
+def _key_repr(k: Value) -> str:
+    if isinstance(k, str):
+        return f'"{k}"'
+    try:
+        return to_string(k) if not isinstance(k, (list, dict)) else "?"
+    except (FunctionError, NotDecided):
+        return "?"
+
+
+def render_value(v: Value) -> str:
+    """A short display of a value for provenance chains."""
+    if isinstance(v, Unknown):
+        return "(unknown)"
+    if isinstance(v, str):
+        return f'"{v}"'
+    if isinstance(v, (list, dict)):
+        text = _json_like(v)
+        return text if len(text) <= 80 else text[:77] + "..."
+    if v is None:
+        return "null"
+    try:
+        return to_string(v)
+    except NotDecided:
+        return repr(float(v))
+
+
+def _json_like(v: Value) -> str:
+    import json
+
+    try:
+        return json.dumps(v, default=lambda o: "(unknown)", ensure_ascii=False, sort_keys=True)
+    except (TypeError, ValueError):
+        return "?"

@@ -1,0 +1,1090 @@
+"""Terraform HCL: root modules, local modules, providers and aliases, count/for_each, dynamic blocks.
+
+Each root module is evaluated as Terraform would plan it, without providers: variables and locals
+are evaluated, resources expanded into instances, and every instance's effective region resolved
+with the chain of hops that produced it (resource argument > provider configuration > environment
+> provider default).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import pickle
+import signal
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ciiguard.catalogue import Catalogue
+from ciiguard.errors import InputError
+from ciiguard.model import Gap, Hop, Location, ParseOutput, RegionInfo, Resource, ScanIssue, Unknown
+from ciiguard.parsers.base import ParseContext, real
+from ciiguard.parsers.provider_defaults import (
+    environment_or_default,
+    merge_tags,
+    region_info,
+    unset_variables,
+)
+from ciiguard.parsers.terraform.files import (
+    LocalValues,
+    VarValue,
+    load_module,
+    root_variable_values,
+    typed,
+)
+from ciiguard.parsers.terraform.hcl.loader import HclLoader
+from ciiguard.parsers.terraform.hcl.nodes import Block, Body, Expr, GetAttr, HclFile, Literal, Name
+from ciiguard.parsers.terraform.lang.evaluator import (
+    Budget,
+    Evaluator,
+    Scope,
+    deep_unknown,
+    is_unknown,
+    render_value,
+)
+from ciiguard.parsers.terraform.lang.functions import FunctionError, to_string
+from ciiguard.parsers.terraform.module_def import Located, ModuleDef
+
+META_ARGS = frozenset(
+    {
+        "count",
+        "for_each",
+        "provider",
+        "depends_on",
+        "lifecycle",
+        "provisioner",
+        "connection",
+        "providers",
+        "source",
+        "version",
+    }
+)
+MAX_INSTANCES = 10_000
+MAX_MODULE_DEPTH = 64
+SKIP_DIRS = frozenset({".terraform", ".git", "node_modules", ".venv", "__pycache__"})
+
+
+@dataclass
+class ProviderConfig:
+    """One provider configuration as seen from inside a module instance."""
+
+    key: str  # how users name it: "aws", "aws.us", "module.store:aws"
+    provider: str  # provider name: "aws"
+    region: Any  # value, Unknown, or None when the block sets none
+    hops: tuple[Hop, ...]
+    default_tags: Any
+    file: str | None
+    line: int | None
+    implicit: bool = False
+    profile: Any = None  # a shared-config profile the provider reads (its region may come from it)
+
+
+def _ref_key(expr: Expr) -> str | None:
+    """``aws`` or ``aws.us`` from a provider reference expression."""
+    if isinstance(expr, Name):
+        return expr.name
+    if isinstance(expr, GetAttr) and isinstance(expr.obj, Name):
+        return f"{expr.obj.name}.{expr.name}"
+    if isinstance(expr, Literal) and isinstance(expr.value, str):
+        return expr.value
+    return None
+
+
+def _instance_key(key: Any) -> str:
+    return f'["{key}"]' if isinstance(key, str) else f"[{key}]"
+
+
+class ModuleInstance(Scope):
+    """One instance of a module (the root, ``module.a`` or ``module.a["k"]``): its names' meanings."""
+
+    def __init__(
+        self,
+        parser: _RootEvaluation,
+        mod: ModuleDef,
+        prefix: str,
+        variables: dict[str, VarValue],
+        providers: dict[str, ProviderConfig],
+        ancestry: tuple[Path, ...],
+    ) -> None:
+        self.p = parser
+        self.budget = parser.budget  # one evaluation budget for the whole root module
+        self.mod = mod
+        self.prefix = prefix  # "" or "module.a." style, ready to prepend
+        self.vars = variables
+        self.providers = providers
+        self.ancestry = ancestry
+        self._locals = LocalValues()
+        self._children: dict[str, dict[Any, ModuleInstance] | Unknown] = {}
+        self._outputs: dict[str, Any] = {}
+        for located in mod.providers:
+            cfg = self._provider_config(located)
+            providers[cfg.key.split(":", 1)[-1]] = cfg
+
+    @property
+    def module_path(self) -> str:
+        return self.prefix[:-1] if self.prefix else ""
+
+    # -- Scope ------------------------------------------------------------
+    def variable(self, name: str, ev: Evaluator) -> tuple[Any, tuple[Hop, ...]]:
+        vv = self.vars.get(name)
+        if vv is None:
+            return Unknown(f"var.{name} is not declared in {self.mod.dir.name}", error=True), ()
+        return vv.value, vv.hops
+
+    def declares(self, kind: str, name: str) -> bool | None:
+        if kind == "var":
+            return name in self.mod.variables
+        if kind == "local":
+            return name in self.mod.locals
+        return None
+
+    def local(self, name: str, ev: Evaluator) -> tuple[Any, tuple[Hop, ...]]:
+        la = self.mod.locals.get(name)
+        if la is None:
+            return Unknown(f"local.{name} is not declared", error=True), ()
+        return self._locals.evaluate(self, name, la)
+
+    def traverse(self, kind: str, parts: tuple[str, ...], ev: Evaluator) -> Any:
+        if kind == "path":
+            if parts[0] == "module":
+                return self.p.ctx.display(self.mod.dir)
+            if parts[0] == "root":
+                return self.p.ctx.display(self.p.root_dir)
+            if parts[0] == "cwd":
+                return str(self.p.ctx.cwd)
+            return Unknown(f"path.{parts[0]}", error=True)
+        if kind == "terraform":
+            if parts[0] == "workspace":
+                return self.p.ctx.settings.environment.get("TF_WORKSPACE", "default")
+            return Unknown(f"terraform.{parts[0]}")
+        if kind == "data":
+            if len(parts) < 2:
+                return None
+            return self._data_source(parts[0], parts[1])
+        if kind == "module":
+            return self._module_value(parts)
+        if kind == "resource":
+            if len(parts) < 2:
+                return None
+            rtype, name = parts[0], parts[1]
+            addr = f"{self.prefix}{rtype}.{name}"
+            located = self.mod.resource_block(rtype, name)
+            expanded = located is not None and (
+                located.block.body.attr("count") is not None
+                or located.block.body.attr("for_each") is not None
+            )
+            if expanded and len(parts) == 2:
+                return None
+            if expanded and parts[2].startswith("["):
+                addr += parts[2]
+            return Unknown(
+                f"{rtype}.{name} attributes are known only after apply",
+                frozenset({addr}),
+                path=(),
+            )
+        return Unknown(f"{kind}.{'.'.join(parts)} is not known before apply")
+
+    # -- providers ----------------------------------------------------------
+    def _provider_config(self, located: Located) -> ProviderConfig:
+        block = located.block
+        local_name = block.labels[0]
+        name = self.mod.provider_types.get(local_name, local_name)  # required_providers type
+        alias_attr = block.body.attr("alias")
+        alias = None
+        if alias_attr is not None:
+            a = Evaluator(self).evaluate(alias_attr.expr)
+            alias = a if isinstance(a, str) else None
+        key = f"{local_name}.{alias}" if alias else local_name
+        shown = f"{self.module_path}:{key}" if self.module_path else key
+        region_attr = block.body.attr("region")
+        region: Any = None
+        trace: list[Hop] = []
+        if region_attr is not None:
+            region = Evaluator(self, trace).evaluate(region_attr.expr)
+        tags: Any = None
+        facts = self.p.catalogue.facts(name)
+        if facts is not None and facts.default_tags_path:
+            block_name, attr_name = facts.default_tags_path[0], facts.default_tags_path[-1]
+            for dt in block.body.blocks_of(block_name):
+                ta = dt.body.attr(attr_name)
+                if ta is not None:
+                    tags = Evaluator(self).evaluate(ta.expr)
+        hop = Hop(
+            f"provider {shown}",
+            located.file_of("region"),
+            (region_attr.line if region_attr else block.line),
+            render_value(region) if region_attr is not None and not trace else None,
+        )
+        profile_attr = block.body.attr("profile")
+        profile = Evaluator(self).evaluate(profile_attr.expr) if profile_attr else None
+        return ProviderConfig(
+            shown, name, region, (hop, *trace), tags, located.file, block.line, profile=profile
+        )
+
+    def provider_for(self, key: str) -> ProviderConfig:
+        cfg = self.providers.get(key)
+        if cfg is not None:
+            return cfg
+        local_name = key.split(".", 1)[0]
+        name = self.mod.provider_types.get(local_name, local_name)
+        shown = f"{self.module_path}:{key}" if self.module_path else key
+        cfg = ProviderConfig(
+            shown,
+            name,
+            None,
+            (Hop(f"provider {shown} (no configuration block)"),),
+            None,
+            None,
+            None,
+            implicit=True,
+        )
+        self.providers[key] = cfg
+        return cfg
+
+    # -- data sources ------------------------------------------------------
+    def _data_source(self, dtype: str, name: str) -> Any:
+        located = self.mod.data.get((dtype, name))
+        if located is None:
+            return Unknown(f"data.{dtype}.{name} is not declared", error=True)
+        if dtype.endswith("_region") and dtype.split("_", 1)[0] in self.p.catalogue.providers:
+            key = self._provider_key_of(located.block, dtype)
+            info = self.p.resolve_region(self, key, None, dtype)
+            if info.region is None:
+                return Unknown(f"data.{dtype}.{name}: {info.unknown_reason}")
+            return {"name": info.region, "id": info.region, "region": info.region}
+        return Unknown(f"data.{dtype}.{name} is read only at plan time with provider credentials")
+
+    def _provider_key_of(self, block: Block, rtype: str) -> str:
+        pa = block.body.attr("provider")
+        if pa is not None:
+            key = _ref_key(pa.expr)
+            if key:
+                return key
+        return rtype.split("_", 1)[0]
+
+    # -- modules -----------------------------------------------------------
+    def _module_value(self, parts: tuple[str, ...]) -> Any:
+        call = next((c for c in self.mod.module_calls if c.block.labels[0] == parts[0]), None)
+        if call is None:
+            return Unknown(f"module.{parts[0]} is not declared", error=True)
+        children = self.children(call)
+        if isinstance(children, Unknown):
+            return children
+        expanded = (
+            call.block.body.attr("count") is not None
+            or call.block.body.attr("for_each") is not None
+        )
+        rest = parts[1:]
+        if expanded:
+            if not rest:
+                return None
+            if not rest[0].startswith("["):
+                return Unknown(f"module.{parts[0]} has count/for_each; index it first", error=True)
+            raw = rest[0][1:-1]
+            key: Any = (
+                raw[1:-1]
+                if raw.startswith('"')
+                else (int(raw) if raw.lstrip("-").isdigit() else raw)
+            )
+            child = children.get(key)
+            if child is None:
+                return Unknown(f"module.{parts[0]}{rest[0]} does not exist", error=True)
+            rest = rest[1:]
+        else:
+            child = children.get(None)
+            if child is None:
+                return Unknown(f"module.{parts[0]} is not deployed")
+        if not rest:
+            return None
+        return child.output(rest[0])
+
+    def output(self, name: str) -> Any:
+        if name in self._outputs:
+            return self._outputs[name]
+        la = self.mod.outputs.get(name)
+        if la is None:
+            return Unknown(f"output {name} is not declared in {self.mod.dir.name}", error=True)
+        self._outputs[name] = Unknown(f"output {name} refers to itself")
+        value = Evaluator(self).evaluate(la.attr.expr)
+        self._outputs[name] = value
+        return value
+
+    def children(self, call: Located) -> dict[Any, ModuleInstance] | Unknown:
+        """Instances of a module call (key None when it has neither count nor for_each)."""
+        name = call.block.labels[0]
+        if name in self._children:
+            return self._children[name]
+        self._children[name] = Unknown(f"module.{name} depends on itself")
+        result = self.p.instantiate_call(self, call)
+        self._children[name] = result
+        return result
+
+
+class _RootEvaluation:
+    """Evaluates one root module (and the local modules it calls) into resources."""
+
+    def __init__(
+        self,
+        parser: TerraformParser,
+        ctx: ParseContext,
+        root_dir: Path,
+        modules: Callable[[Path], ModuleDef],
+        out: ParseOutput,
+    ) -> None:
+        self.parser = parser
+        self.ctx = ctx
+        self.catalogue: Catalogue = ctx.catalogue
+        self.root_dir = root_dir
+        self.modules = modules
+        self.out = out
+        self.gaps: list[Gap] = []
+        self.budget = Budget()
+        self.remote_dirs = self._remote_module_dirs()
+
+    def _remote_module_dirs(self) -> dict[str, Path]:
+        manifest = self.root_dir / ".terraform" / "modules" / "modules.json"
+        self.ctx.reads.add(real(manifest))
+        if not manifest.is_file():
+            return {}
+        try:
+            data = json.loads(manifest.read_text(encoding="utf-8"))
+            return {
+                m["Key"]: (self.root_dir / m["Dir"])
+                for m in data.get("Modules", [])
+                if m.get("Key")
+            }
+        except (OSError, ValueError, TypeError, KeyError):
+            self.out.errors.append(
+                ScanIssue(self.ctx.display(manifest), None, "unreadable modules.json")
+            )
+            return {}
+
+    def run(self) -> None:
+        mod = self.modules(self.root_dir)
+        values, errors = root_variable_values(
+            mod,
+            dict(self.ctx.settings.environment),
+            self.ctx.settings.var_inputs,
+            self.ctx.display,
+            self.ctx.cwd,
+            self.ctx.reads,
+            self.parser.load,
+            None if self.ctx.settings.allow_outside_root else self._outside,
+            self.ctx.settings.max_file_size,
+        )
+        for e in errors:
+            self.out.errors.append(ScanIssue(e.file, e.line, e.message))
+        root = ModuleInstance(self, mod, "", values, {}, (real(self.root_dir),))
+        self.walk(root, module_key="")
+
+    def _outside(self, path: Path) -> bool:
+        """Whether a file resolves outside every scanned path (a symlink out of the tree)."""
+        try:
+            resolved = real(path)
+        except (OSError, RuntimeError):
+            return True
+        return not any(_within(resolved, r) for r in self.ctx.roots)
+
+    def walk(self, inst: ModuleInstance, module_key: str) -> None:
+        for located in inst.mod.resources:
+            self.expand_resource(inst, located)
+        for call in inst.mod.module_calls:
+            children = inst.children(call)
+            if isinstance(children, Unknown):
+                continue
+            for child in children.values():
+                key = f"{module_key}.{call.block.labels[0]}" if module_key else call.block.labels[0]
+                self.walk(child, key)
+
+    # -- module calls --------------------------------------------------------
+    def instantiate_call(
+        self, parent: ModuleInstance, call: Located
+    ) -> dict[Any, ModuleInstance] | Unknown:
+        block = call.block
+        name = block.labels[0]
+        address = f"{parent.prefix}module.{name}"
+        src_attr = block.body.attr("source")
+        source = Evaluator(parent).evaluate(src_attr.expr) if src_attr else None
+        if not isinstance(source, str):
+            self.out.errors.append(
+                ScanIssue(call.file, block.line, f"module {name!r} has no literal source")
+            )
+            return Unknown("module source unknown")
+        child_dir = self._module_dir(parent, name, source, call, address)
+        if child_dir is None:
+            return Unknown(f"module {name} was not loaded")
+        if child_dir in parent.ancestry:
+            chain = " -> ".join(self.ctx.display(p) for p in (*parent.ancestry, child_dir))
+            self.out.errors.append(ScanIssue(call.file, block.line, f"module cycle: {chain}"))
+            return Unknown("module cycle")
+        if len(parent.ancestry) > MAX_MODULE_DEPTH:
+            self.out.errors.append(ScanIssue(call.file, block.line, "modules nested too deeply"))
+            return Unknown("module depth")
+        mod = self.modules(child_dir)
+        instances: dict[Any, ModuleInstance] = {}
+        for key, bindings in self.expansion(parent, block, call.file, address):
+            ev = Evaluator(parent).with_bindings(bindings)
+            prefix = f"{address}{_instance_key(key) if key is not None else ''}."
+            instances[key] = self._child(parent, mod, call, prefix, ev, child_dir)
+        return instances
+
+    def _child(
+        self,
+        parent: ModuleInstance,
+        mod: ModuleDef,
+        call: Located,
+        prefix: str,
+        ev: Evaluator,
+        child_dir: Path,
+    ) -> ModuleInstance:
+        block = call.block
+        values: dict[str, VarValue] = {}
+        for vname, var in mod.variables.items():
+            arg = block.body.attr(vname)
+            if arg is not None and vname not in META_ARGS:
+                trace: list[Hop] = []
+                v = (
+                    Evaluator(parent, trace)
+                    .with_bindings(ev.bindings[-1] if ev.bindings else {})
+                    .evaluate(arg.expr)
+                )
+                values[vname] = VarValue(
+                    v, (Hop(f"{prefix}var.{vname}", call.file, arg.line, render_value(v)), *trace)
+                )
+                continue
+            default = var.block.body.attr("default")
+            if default is not None:
+                v = Evaluator(Scope()).evaluate(default.expr)
+                values[vname] = VarValue(
+                    v, (Hop(f"{prefix}var.{vname}", var.file, default.line, render_value(v)),)
+                )
+            else:
+                values[vname] = VarValue(
+                    Unknown(f"{prefix}var.{vname} is not set by the module call"), ()
+                )
+        values = {n: typed(vv, mod.variables[n]) for n, vv in values.items()}
+        providers: dict[str, ProviderConfig] = {}
+        pmap = block.body.attr("providers")
+        if pmap is not None:
+            from ciiguard.parsers.terraform.hcl.nodes import ObjectExpr
+
+            if isinstance(pmap.expr, ObjectExpr):
+                for k_expr, v_expr in pmap.expr.items:
+                    inner, outer = _ref_key(k_expr), _ref_key(v_expr)
+                    if inner and outer:
+                        providers[inner] = parent.provider_for(outer)
+        else:
+            for key, cfg in parent.providers.items():
+                if "." not in key:
+                    providers[key] = cfg
+        return ModuleInstance(self, mod, prefix, values, providers, (*parent.ancestry, child_dir))
+
+    def _module_dir(
+        self, parent: ModuleInstance, name: str, source: str, call: Located, address: str
+    ) -> Path | None:
+        if source.startswith(("./", "../")) or source in (".", ".."):
+            try:
+                target = real(parent.mod.dir / source)
+            except (OSError, RuntimeError):  # a symbolic link loop
+                self.out.errors.append(
+                    ScanIssue(
+                        call.file,
+                        call.block.line,
+                        f"module {name!r} source {source!r} is a symbolic link loop",
+                    )
+                )
+                return None
+            if not self.ctx.settings.allow_outside_root and not any(
+                _within(target, r) for r in self.ctx.roots
+            ):
+                self.out.errors.append(
+                    ScanIssue(
+                        call.file,
+                        call.block.line,
+                        f"module {name!r} source {source!r} is outside the scanned directory "
+                        "(use --allow-outside-root to follow it)",
+                    )
+                )
+                return None
+            if not target.is_dir():
+                self.out.errors.append(
+                    ScanIssue(
+                        call.file,
+                        call.block.line,
+                        f"module {name!r} source {source!r} does not exist",
+                    )
+                )
+                return None
+            return target
+        manifest_key = ".".join(p for p in address.replace("module.", "").split(".") if p)
+        manifest_key = _strip_keys(manifest_key)
+        if manifest_key in self.remote_dirs and self.remote_dirs[manifest_key].is_dir():
+            target = real(self.remote_dirs[manifest_key])
+            if self.ctx.settings.allow_outside_root or any(
+                _within(target, r) for r in self.ctx.roots
+            ):
+                return target
+            self.out.errors.append(
+                ScanIssue(
+                    call.file,
+                    call.block.line,
+                    f"module {name!r}: modules.json places it outside the scanned directory "
+                    "(use --allow-outside-root to follow it)",
+                )
+            )
+            return None
+        self.gaps.append(
+            Gap(
+                address=address,
+                message=f"module {name!r} comes from {source!r}, which ciiguard does not download; "
+                "its resources were not checked",
+                fix="run 'terraform init' so .terraform/modules/modules.json lists the module, or scan the plan JSON",
+                file=call.file,
+                line=call.block.line,
+            )
+        )
+        return None
+
+    # -- expansion ---------------------------------------------------------
+    def expansion(
+        self, inst: ModuleInstance, block: Block, file: str, address: str
+    ) -> list[tuple[Any, dict[str, Any]]]:
+        count_attr = block.body.attr("count")
+        each_attr = block.body.attr("for_each")
+        ev = Evaluator(inst)
+        if count_attr is not None:
+            n = ev.evaluate(count_attr.expr)
+            if is_unknown(n):
+                return [
+                    (
+                        "*",
+                        {"count": {"index": Unknown(f"count of {address} is unknown: {n.reason}")}},
+                    )
+                ]
+            if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+                self.out.errors.append(
+                    ScanIssue(file, count_attr.line, f"count of {address} is not a whole number")
+                )
+                return []
+            if n > MAX_INSTANCES:
+                self.gaps.append(
+                    Gap(
+                        address,
+                        f"count = {n} exceeds ciiguard's limit of {MAX_INSTANCES} instances",
+                        "lower the count or scan the plan JSON",
+                        file,
+                        count_attr.line,
+                    )
+                )
+                return []
+            return [(i, {"count": {"index": i}}) for i in range(n)]
+        if each_attr is not None:
+            coll = ev.evaluate(each_attr.expr)
+            if deep_unknown(coll) is not None and not isinstance(coll, (list, dict)):
+                u = deep_unknown(coll)
+                assert u is not None
+                return [
+                    (
+                        "*",
+                        {
+                            "each": {
+                                "key": Unknown(f"for_each of {address} is unknown: {u.reason}"),
+                                "value": Unknown(f"for_each of {address} is unknown: {u.reason}"),
+                            }
+                        },
+                    )
+                ]
+            if isinstance(coll, dict):
+                items = [(k, coll[k]) for k in sorted(coll)]
+            elif isinstance(coll, list):
+                if any(is_unknown(x) for x in coll):
+                    return [
+                        (
+                            "*",
+                            {
+                                "each": {
+                                    "key": Unknown("for_each element unknown"),
+                                    "value": Unknown("for_each element unknown"),
+                                }
+                            },
+                        )
+                    ]
+                if not all(isinstance(x, str) for x in coll):
+                    self.out.errors.append(
+                        ScanIssue(
+                            file,
+                            each_attr.line,
+                            f"for_each of {address} must be a map or a set of strings",
+                        )
+                    )
+                    return []
+                items = [(x, x) for x in sorted(set(coll))]
+            else:
+                self.out.errors.append(
+                    ScanIssue(
+                        file,
+                        each_attr.line,
+                        f"for_each of {address} must be a map or a set of strings",
+                    )
+                )
+                return []
+            if len(items) > MAX_INSTANCES:
+                self.gaps.append(
+                    Gap(
+                        address,
+                        f"for_each has {len(items)} elements, over ciiguard's limit",
+                        "split the resource or scan the plan JSON",
+                        file,
+                        each_attr.line,
+                    )
+                )
+                return []
+            return [(k, {"each": {"key": k, "value": v}}) for k, v in items]
+        return [(None, {})]
+
+    def expand_resource(self, inst: ModuleInstance, located: Located) -> None:
+        block = located.block
+        rtype, name = block.labels[0], block.labels[1]
+        base = f"{inst.prefix}{rtype}.{name}"
+        for key, bindings in self.expansion(inst, block, located.file, base):
+            address = base + (_instance_key(key) if key is not None else "")
+            ev = Evaluator(inst).with_bindings(bindings)
+            block_lines: dict[str, int] = {}
+            comments = self.comments_near(inst.mod, located)
+            attrs = evaluate_body(ev, block.body, "", block_lines, top=True)
+            provider_key = inst._provider_key_of(block, rtype)
+            region = self.resolve_region(inst, provider_key, (ev, block, located), rtype)
+            cfg = inst.provider_for(provider_key)
+            facts = self.catalogue.facts(cfg.provider)
+            tag_attr = facts.tag_attribute if facts else "tags"
+            tags = merge_tags(cfg.default_tags, attrs.get(tag_attr))
+            self.out.resources.append(
+                Resource(
+                    address=address,
+                    type=rtype,
+                    name=name,
+                    provider=self.catalogue.canonical_provider(cfg.provider),
+                    provider_config=cfg.key,
+                    region=region,
+                    location=Location.UNKNOWN,
+                    tags=tags,
+                    attributes=attrs,
+                    file=located.file,
+                    line=block.line,
+                    input="terraform",
+                    module=inst.module_path,
+                    root=self.ctx.display(self.root_dir),
+                    meta={
+                        "block_lines": block_lines,
+                        "end_line": block.end_line,
+                        "comments": comments,
+                    },
+                )
+            )
+
+    @staticmethod
+    def comments_near(mod: ModuleDef, located: Located) -> tuple[tuple[int, str], ...]:
+        """Comments on the lines just above a block and inside it (for inline suppressions)."""
+        block = located.block
+        for f in mod.files:
+            if f.path == located.file:
+                return tuple(
+                    (c.line, c.text)
+                    for c in f.comments
+                    if block.line - 2 <= c.line <= block.end_line
+                )
+        return ()
+
+    # -- regions -------------------------------------------------------------
+    def resolve_region(
+        self,
+        inst: ModuleInstance,
+        provider_key: str,
+        own: tuple[Evaluator, Block, Located] | None,
+        rtype: str,
+    ) -> RegionInfo:
+        cfg = inst.provider_for(provider_key)
+        facts = self.catalogue.facts(cfg.provider)
+        if own is not None and facts is not None:
+            ev, block, located = own
+            for arg in facts.region_arguments:
+                a = block.body.attr(arg)
+                if a is None:
+                    continue
+                trace: list[Hop] = []
+                value = (
+                    Evaluator(inst, trace)
+                    .with_bindings(ev.bindings[-1] if ev.bindings else {})
+                    .evaluate(a.expr)
+                )
+                hop = Hop(
+                    f"{arg} argument of {block.labels[0]}.{block.labels[1]}",
+                    located.file_of(arg),
+                    a.line,
+                    render_value(value) if not trace else None,
+                )
+                if value is None:
+                    continue
+                return region_info(value, (hop, *trace), f"{arg} argument is unknown")
+        if cfg.region is not None:
+            return region_info(cfg.region, cfg.hops, f"region of provider {cfg.key} is unknown")
+        if facts is not None:
+            if (
+                facts.default_region
+                and cfg.profile is not None
+                and not any(self.ctx.settings.environment.get(v) for v in facts.environment)
+            ):
+                return RegionInfo(  # the provider then takes the region from that profile
+                    None,
+                    cfg.hops,
+                    f"provider {cfg.key} sets no region but reads profile "
+                    f"{render_value(cfg.profile)}, whose region ciiguard does not read",
+                )
+            found = environment_or_default(facts, self.ctx.settings.environment, cfg.hops)
+            if found is not None:
+                return found
+            return RegionInfo(
+                None,
+                cfg.hops,
+                f"provider {cfg.key} sets no region and {unset_variables(facts)} unset",
+            )
+        return RegionInfo(
+            None, cfg.hops, f"ciiguard has no region catalogue for provider {cfg.provider!r}"
+        )
+
+
+def _strip_keys(key: str) -> str:
+    out = []
+    depth = 0
+    for ch in key:
+        if ch == "[":
+            depth += 1
+        elif ch == "]":
+            depth -= 1
+        elif depth == 0:
+            out.append(ch)
+    return "".join(out)
+
+
+def _within(path: Path, root: Path) -> bool:
+    root = real(root)
+    if root.is_file():
+        root = root.parent
+    return path == root or root in path.parents
+
+
+def evaluate_body(
+    ev: Evaluator, body: Body, path: str, lines: dict[str, int], top: bool = False
+) -> dict[str, Any]:
+    """Attributes and nested blocks (dynamic ones expanded) as a plain dict; blocks become lists."""
+    out: dict[str, Any] = {}
+    for a in body.attributes:
+        if top and a.name in META_ARGS:
+            continue
+        out[a.name] = ev.evaluate(a.expr)
+    for b in body.blocks:
+        if top and b.type in ("lifecycle", "provisioner", "connection"):
+            continue
+        if b.type == "dynamic" and b.labels:
+            _expand_dynamic(ev, b, path, lines, out)
+            continue
+        items = out.setdefault(b.type, [])
+        if not isinstance(items, list):
+            continue
+        sub = f"{path}{b.type}[{len(items)}]"
+        lines[sub] = b.line
+        items.append(evaluate_body(ev, b.body, sub + ".", lines))
+    return out
+
+
+def _expand_dynamic(
+    ev: Evaluator, b: Block, path: str, lines: dict[str, int], out: dict[str, Any]
+) -> None:
+    name = b.labels[0]
+    fe = b.body.attr("for_each")
+    it_attr = b.body.attr("iterator")
+    iterator = name
+    if it_attr is not None and isinstance(it_attr.expr, Name):
+        iterator = it_attr.expr.name
+    content = next(iter(b.body.blocks_of("content")), None)
+    items = out.setdefault(name, [])
+    if fe is None or content is None or not isinstance(items, list):
+        return
+    coll = ev.evaluate(fe.expr)
+    if isinstance(coll, Unknown):
+        sub = f"{path}{name}[{len(items)}]"
+        lines[sub] = b.line
+        items.append(Unknown(f'dynamic "{name}" for_each is unknown: {coll.reason}', coll.refs))
+        return
+    if isinstance(coll, dict):
+        pairs: list[tuple[Any, Any]] = [(k, coll[k]) for k in sorted(coll)]
+    elif isinstance(coll, list):
+        pairs = list(enumerate(coll))
+    else:
+        items.append(Unknown(f'dynamic "{name}" for_each is not a collection', error=True))
+        return
+    if len(pairs) > MAX_INSTANCES:  # never judge a silently truncated list of blocks
+        lines[f"{path}{name}[{len(items)}]"] = b.line
+        items.append(
+            Unknown(
+                f'dynamic "{name}" has {len(pairs)} elements, over ciiguard\'s limit of '
+                f"{MAX_INSTANCES}"
+            )
+        )
+        return
+    for k, v in pairs:
+        sub = f"{path}{name}[{len(items)}]"
+        lines[sub] = content.line
+        inner = ev.with_bindings({iterator: {"key": k, "value": v}})
+        items.append(evaluate_body(inner, content.body, sub + ".", lines))
+
+
+class TerraformParser:
+    """Parser for Terraform configurations written in HCL (``*.tf``)."""
+
+    name = "terraform"
+    load: Callable[[Path], HclFile] | None = None  # set per scan: the cached, parallel loader
+
+    def claims(self, path: Path) -> bool:
+        return path.suffix == ".tf" or path.name.endswith(".tf.json")
+
+    @staticmethod
+    def _roots(dirs: list[Path], edges: Mapping[Path, list[Path]]) -> list[Path]:
+        """Directories nobody calls are roots; so is every directory only reachable through a cycle.
+
+        ``edges``: each directory's local module calls (``_local_calls``)."""
+        called = {t for targets in edges.values() for t in targets}
+        roots = [d for d in dirs if d not in called]
+        seen: set[Path] = set()
+        stack = list(roots)
+        while stack:
+            d = stack.pop()
+            if d in seen:
+                continue
+            seen.add(d)
+            stack.extend(t for t in edges.get(d, []) if t in edges)
+        return roots + [d for d in dirs if d not in seen]
+
+    def parse(self, files: list[Path], ctx: ParseContext) -> ParseOutput:
+        out = ParseOutput()
+        by_dir: dict[Path, list[Path]] = {}
+        real_dirs: dict[Path, Path] = {}
+        for f in files:
+            parent = real_dirs.get(f.parent)
+            if parent is None:
+                parent = real_dirs[f.parent] = real(f.parent)
+            by_dir.setdefault(parent, []).append(f)
+        cache: dict[Path, ModuleDef] = {}
+        loader = HclLoader(ctx.read_bytes, ctx.display, ctx.settings.use_cache, ctx.settings.jobs)
+        self.load = loader.load
+
+        def modules(directory: Path) -> ModuleDef:
+            directory = real(directory)
+            if directory not in cache:
+                tf = by_dir.get(directory)
+                if tf is None:
+                    ctx.reads.add(
+                        directory
+                    )  # a module directory outside the walk: its listing matters
+                    try:
+                        tf = sorted(
+                            p for p in directory.iterdir() if p.is_file() and self.claims(p)
+                        )
+                    except OSError as exc:
+                        shown = ctx.display(directory)
+                        out.errors.append(
+                            ScanIssue(shown, None, f"cannot list module: {exc.strerror or exc}")
+                        )
+                        tf = []
+                loader.preload(tf)  # the directory as one group (one parse-cache entry)
+                mod = load_module(directory, tf, loader.load)
+                for e in mod.errors:
+                    out.errors.append(ScanIssue(e.file, e.line, e.message))
+                cache[directory] = mod
+            return cache[directory]
+
+        def read(dirs: list[Path]) -> dict[Path, list[Path]]:
+            """Parse these directories' files and tfvars; their local module calls."""
+            loader.preload([*(f for d in dirs for f in by_dir[d]), *_tfvars(dirs)])
+            return {d: _local_calls(modules(d)) for d in dirs}
+
+        dirs = sorted(by_dir)
+        if _split_allowed(ctx, len(dirs)):
+            roots, done = _split(self, dirs, read, ctx, modules, out)
+        else:
+            roots = self._roots(dirs, read(dirs))
+            done = self._evaluate(roots, ctx, modules)
+        for d in roots:
+            part, gaps = done[d]
+            out.resources.extend(part.resources)
+            out.errors.extend(part.errors)
+            out.warnings.extend(part.warnings)
+            out.gaps.extend(gaps)
+        return out
+
+    def _evaluate(
+        self,
+        roots: list[Path],
+        ctx: ParseContext,
+        modules: Callable[[Path], ModuleDef],
+    ) -> dict[Path, tuple[ParseOutput, list[Gap]]]:
+        """Each root module's output (resources, errors) and gaps, evaluated here."""
+        done: dict[Path, tuple[ParseOutput, list[Gap]]] = {}
+        for d in roots:
+            part = ParseOutput()
+            root = _RootEvaluation(self, ctx, d, modules, part)
+            try:
+                root.run()
+            except RecursionError:
+                part.errors.append(
+                    ScanIssue(ctx.display(d), None, "configuration nested too deeply to evaluate")
+                )
+            except InputError as exc:
+                part.errors.append(ScanIssue(exc.file, exc.line, exc.message))
+            except FunctionError as exc:
+                part.errors.append(ScanIssue(ctx.display(d), None, f"evaluation failed: {exc}"))
+            done[d] = (part, root.gaps)
+        return done
+
+
+def _tfvars(dirs: list[Path]) -> list[Path]:
+    return [
+        p
+        for d in dirs
+        for p in sorted(d.iterdir())
+        if p.name == "terraform.tfvars" or p.name.endswith(".auto.tfvars")
+    ]
+
+
+# -- splitting a big tree across two processes -------------------------------------------------
+SPLIT_DIRS = 64  # module directories before a second process pays for itself
+
+
+def _split_allowed(ctx: ParseContext, dirs: int) -> bool:
+    from ciiguard.cache.store import can_fork
+
+    jobs = ctx.settings.jobs if ctx.settings.jobs is not None else (os.cpu_count() or 1)
+    return jobs > 1 and dirs >= SPLIT_DIRS and can_fork()
+
+
+def _split(
+    parser: TerraformParser,
+    dirs: list[Path],
+    read: Callable[[list[Path]], dict[Path, list[Path]]],
+    ctx: ParseContext,
+    modules: Callable[[Path], ModuleDef],
+    out: ParseOutput,
+) -> tuple[list[Path], dict[Path, tuple[ParseOutput, list[Gap]]]]:
+    """Parse and evaluate with a forked child: each process reads every other directory and
+    evaluates the roots among them; the child sends its module calls (so both know the roots)
+    and then its roots' output. Forking before anything is parsed keeps copy-on-write cheap.
+    Anything wrong with the child (it failed, died, or sent nothing readable): this process
+    reads and evaluates the rest itself, so the answer never depends on the child."""
+    from ciiguard.cache.store import adopt, child_exit, defer_background, run_deferred
+
+    theirs, mine = dirs[1::2], dirs[0::2]
+    up_r, up_w = os.pipe()  # child -> parent: module calls, then the roots' output
+    down_r, down_w = os.pipe()  # parent -> child: the roots
+    pid = os.fork()
+    if pid == 0:  # the child (if it fails, the parent does the work itself)
+
+        def child() -> None:
+            os.close(up_r)
+            os.close(down_w)
+            defer_background()  # its cache writes wait until its answer is sent
+            with os.fdopen(up_w, "wb") as up, os.fdopen(down_r, "rb") as down:
+                _send(up, read(theirs))
+                wanted: list[Path] = _receive(down)
+                own = set(theirs)
+                ours = parser._evaluate([r for r in wanted if r in own], ctx, modules)
+                _send(up, (ours, out.errors, ctx.reads, ctx.digests))
+            run_deferred()
+
+        child_exit(child)
+    os.close(up_w)
+    os.close(down_r)
+    from_child = os.fdopen(up_r, "rb")
+    to_child = os.fdopen(down_w, "wb")
+    child_done: dict[Path, tuple[ParseOutput, list[Gap]]] | None = None
+    done: dict[Path, tuple[ParseOutput, list[Gap]]] = {}
+    roots: list[Path] = []
+    try:
+        edges = read(mine)
+        try:
+            edges.update(_receive(from_child))
+            roots = parser._roots(dirs, edges)
+            _send(to_child, roots)
+            to_child.close()
+        except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError):
+            roots = []
+        if roots:
+            their_set = set(theirs)
+            done.update(parser._evaluate([r for r in roots if r not in their_set], ctx, modules))
+            try:
+                child_done, errors, reads, digests = _receive(from_child)
+            except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError):
+                child_done = None
+    finally:
+        from_child.close()
+        with contextlib.suppress(OSError):
+            to_child.close()
+        if child_done is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError, InterruptedError):
+                os.waitpid(pid, 0)
+        else:
+            adopt(pid)  # it writes its cache entries now; the command waits for it at the end
+    if child_done is None:  # nothing usable from the child: the rest is read and done here
+        edges.update(read(theirs))
+        roots = parser._roots(dirs, edges)
+        done = parser._evaluate(roots, ctx, modules)
+    else:
+        done.update(child_done)
+        seen = set(out.errors)
+        out.errors.extend(e for e in errors if e not in seen)
+        ctx.reads.update(reads)
+        ctx.digests.update(digests)
+    return roots, done
+
+
+def _send(stream: Any, value: object) -> None:
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(len(data).to_bytes(8, "little") + data)
+    stream.flush()
+
+
+def _receive(stream: Any) -> Any:
+    head = stream.read(8)
+    if len(head) != 8:
+        raise EOFError("the other process sent nothing")
+    size = int.from_bytes(head, "little")
+    data = stream.read(size)
+    if len(data) != size:
+        raise EOFError("the other process stopped sending")
+    return pickle.loads(data)  # (our own forked process wrote it)
+
+
+def _local_calls(mod: ModuleDef) -> list[Path]:
+    """Directories a module calls through literal local sources."""
+    out = []
+    for call in mod.module_calls:
+        src = call.block.body.attr("source")
+        if src is not None and isinstance(src.expr, Literal) and isinstance(src.expr.value, str):
+            s = src.expr.value
+            if s.startswith(("./", "../")):
+                try:
+                    out.append(real(mod.dir / s))
+                except (OSError, RuntimeError):
+                    continue  # a symbolic link loop: reported when the call is evaluated
+    return out
+
+
+def region_text(value: Any) -> str:
+    try:
+        return to_string(value)
+    except FunctionError:
+        return "?"

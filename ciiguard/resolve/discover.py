@@ -1,0 +1,153 @@
+"""Discovery: which files of the scanned paths each parser reads, and which must be refused.
+
+Enters: the scanned paths and the registered parsers. Leaves: the files each parser claims, and a
+``ScanIssue`` for every file or directory that looks like an input but cannot be read safely.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Sequence
+from pathlib import Path
+
+from ciiguard.cache.results import SKIP_DIRS
+from ciiguard.errors import PLUGIN_ERRORS
+from ciiguard.model import ScanIssue
+from ciiguard.parsers.base import ParseContext, Parser
+
+
+def discover(
+    paths: Sequence[Path], parsers: list[Parser], ctx: ParseContext, errors: list[ScanIssue]
+) -> dict[int, list[Path]]:
+    """Files per parser (by index). Explicit files no parser claims are errors, never skipped.
+
+    Only regular files are offered to parsers (a FIFO or a device named ``main.tf`` would block or
+    never end); a file or directory that cannot be read, or that links out of the scanned paths,
+    is an error when it looks like an input, so nothing a parser would read is silently skipped.
+    """
+    claimed: dict[int, list[Path]] = {}
+    allow_outside = ctx.settings.allow_outside_root
+    seen_dirs: set[Path] = set()
+
+    def refuse(f: Path, why: str) -> None:
+        errors.append(ScanIssue(ctx.display(f), None, why))
+
+    def unreadable(exc: OSError) -> None:
+        shown = ctx.display(exc.filename) if exc.filename else "<scan>"
+        errors.append(ScanIssue(shown, None, f"cannot list directory: {exc.strerror or exc}"))
+
+    def offer(f: Path, explicit: bool) -> None:
+        why = _irregular(f, ctx.roots, allow_outside)
+        if why is not None:
+            if explicit or _looks_like_input(f.name):
+                refuse(f, why)
+            return
+        taken = False
+        for i, p in enumerate(parsers):
+            try:
+                ok = p.claims(f)
+            except PLUGIN_ERRORS as exc:  # a plugin's claims() must not crash the run
+                errors.append(
+                    ScanIssue(
+                        ctx.display(f),
+                        None,
+                        f"parser {getattr(p, 'name', '?')!r} failed to inspect the file: {exc}",
+                    )
+                )
+                continue
+            if ok:
+                claimed.setdefault(i, []).append(f)
+                taken = True
+                break
+        if explicit and not taken:
+            errors.append(
+                ScanIssue(
+                    ctx.display(f),
+                    None,
+                    "not an input ciiguard can read (expected a Terraform directory or file)",
+                )
+            )
+
+    def walk(top: Path) -> None:
+        for dirpath, dirnames, filenames in os.walk(top, followlinks=False, onerror=unreadable):
+            here = Path(dirpath)
+            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+            for d in [d for d in dirnames if (here / d).is_symlink()]:
+                linked(here / d)
+            for name in sorted(filenames):
+                offer(here / name, explicit=False)
+
+    def linked(d: Path) -> None:
+        """A symlinked directory: inside the scanned paths it is walked there already; outside,
+        it is walked only with --allow-outside-root and is an error if it holds inputs."""
+        try:
+            real = d.resolve(strict=True)
+        except (OSError, RuntimeError):
+            return  # a dangling link or a loop holds nothing to read
+        if real in seen_dirs or any(_within(real, r) for r in ctx.roots):
+            return
+        if allow_outside:
+            seen_dirs.add(real)
+            walk(d)
+        elif _holds_inputs(real):
+            refuse(
+                d,
+                "a link to a directory outside the scanned directory that holds configuration "
+                "(scan that directory, or pass --allow-outside-root)",
+            )
+
+    for path in paths:
+        if not path.exists():
+            errors.append(ScanIssue(ctx.display(path), None, "no such file or directory"))
+            continue
+        if not path.is_dir():
+            offer(path, explicit=True)
+            continue
+        walk(path)
+    return claimed
+
+
+INPUT_SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json", ".json", ".yaml", ".yml")
+
+
+def _looks_like_input(name: str) -> bool:
+    """Names some parser may read: a problem with such a file is an error, not a skip."""
+    return name.endswith(INPUT_SUFFIXES)
+
+
+def _within(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def _irregular(f: Path, roots: Sequence[Path], allow_outside: bool) -> str | None:
+    """Why a file must not be handed to a parser, or None."""
+    try:
+        st = os.stat(f)
+    except (OSError, RuntimeError) as exc:
+        if f.is_symlink():
+            return "a dangling symbolic link or a symbolic link loop"
+        return f"cannot read: {getattr(exc, 'strerror', None) or exc}"
+    if not stat.S_ISREG(st.st_mode):
+        return "not a regular file (a FIFO, socket or device is never read)"
+    if f.is_symlink() and not allow_outside:
+        try:
+            real = f.resolve(strict=True)
+        except (OSError, RuntimeError):
+            return "a dangling symbolic link or a symbolic link loop"
+        if not any(_within(real, r if r.is_dir() else r.parent) for r in roots):
+            return (
+                "a link to a file outside the scanned directory "
+                "(use --allow-outside-root to read it)"
+            )
+    return None
+
+
+def _holds_inputs(directory: Path) -> bool:
+    try:
+        return any(
+            e.name.endswith((".tf", ".tf.json")) or e.name in ("Pulumi.yaml", "Pulumi.yml")
+            for e in os.scandir(directory)
+        )
+    except OSError:
+        return False

@@ -1,0 +1,82 @@
+"""Resolution: each parsed resource's location verdict, data-bearing and scope, then its flows.
+
+Enters: the parsers' resources (each with its region and provenance). Leaves: the same resources
+with ``location``, ``data_bearing``, ``in_scope``/``classification`` and ``flows`` set, once, so
+every policy and every plugin sees the same answer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+from ciiguard.catalogue import Catalogue
+from ciiguard.model import Location, Resource, evolve
+from ciiguard.resolve.classify import Classification, classify_by_tags
+from ciiguard.resolve.flows import FlowBuilder, ResourceIndex
+from ciiguard.resolve.parent_region import inherit_regions
+from ciiguard.settings import Settings
+
+
+def resolve(
+    resources: list[Resource],
+    settings: Settings,
+    catalogue: Catalogue,
+    classify: Callable[[Resource], Classification | None] = lambda r: None,
+) -> list[Resource]:
+    """Location verdicts, data-bearing and scope, then flows (which need the others' locations).
+
+    ``classify`` is the plugins' ``ciiguard_classify`` hook; where it answers nothing (or not a
+    ``Classification``), the tag convention decides.
+    """
+    located: list[Resource] = []
+    for r in inherit_regions(resources, catalogue):
+        if r.region.region is not None:
+            loc, note = catalogue.location(r.provider, r.region.region)
+        else:
+            loc, note = Location.UNKNOWN, r.region.unknown_reason or "region unknown"
+        data = catalogue.is_data_bearing(r.type)
+        r = evolve(r, location=loc, location_note=note, data_bearing=data)
+        if data:
+            cls = classify(r)
+            if not isinstance(cls, Classification):
+                cls = classify_by_tags(r, settings)
+            r = evolve(r, in_scope=cls.in_scope, classification=cls.value, scope_reason=cls.reason)
+        located.append(r)
+    by_root: dict[str, list[Resource]] = {}
+    for r in located:
+        by_root.setdefault(r.root, []).append(r)
+    out: list[Resource] = []
+    for group in by_root.values():  # addresses are unique only within one root
+        builder = FlowBuilder(catalogue, ResourceIndex.build(group))
+        with_flows = []
+        for r in group:
+            flows = builder.flows_of(r)
+            with_flows.append(evolve(r, flows=flows) if flows else r)
+        out.extend(_propagate_replica_scope(with_flows))
+    return out
+
+
+def _propagate_replica_scope(resources: list[Resource]) -> list[Resource]:
+    """A replica holds what its source holds: destinations of in-scope flows become in scope."""
+    by_addr = {r.address: r for r in resources}
+    changed = True
+    rounds = 0
+    while changed and rounds < 8:
+        changed = False
+        rounds += 1
+        for r in list(by_addr.values()):
+            for f in r.flows:
+                src = by_addr.get(f.source) if f.source else None
+                dest = by_addr.get(f.destination_resource) if f.destination_resource else None
+                if src is None or dest is None or dest is src or not src.in_scope or dest.in_scope:
+                    continue
+                by_addr[dest.address] = dataclasses.replace(
+                    dest,
+                    in_scope=True,
+                    classification=dest.classification or src.classification,
+                    data_bearing=True,
+                    scope_reason=f"receives replicated data from {src.address}",
+                )
+                changed = True
+    return [by_addr[r.address] for r in resources]
