@@ -1,8 +1,11 @@
-"""Catalogue facts (regions, data-bearing types, replication arguments), read from data files.
+"""The catalogue: the facts every stage shares (regions, data-bearing types, flow rules).
 
-Each cloud's facts live in ``ciiguard/catalogue/data/<cloud>.json`` with a ``source`` note per entry; plugins
-contribute more through the ``ciiguard_catalogue`` hook. Regions are matched per provider, never by
-a global prefix rule: ``ap-southeast-1`` is Singapore at AWS and Hong Kong at Huawei.
+Enters: ``data/<cloud>.json`` (one file per cloud, a ``source`` note per entry), botocore's
+partition data for AWS, and whatever plugins contribute through the ``ciiguard_catalogue`` hook
+(registered for the built-in data by ``ciiguard.plugins.builtin``). Leaves: a ``Catalogue`` that
+answers where a region is (mainland, outside, unknown), which types hold data and which arguments
+name another place the data goes. Regions are matched per provider, never by a global prefix
+rule: ``ap-southeast-1`` is Singapore at AWS and Hong Kong at Huawei.
 """
 
 from __future__ import annotations

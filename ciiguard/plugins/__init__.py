@@ -11,7 +11,9 @@ or load it for one run with ``ciiguard scan -p acme_ciiguard.plugin``. ``--disab
 ``CIIGUARD_DISABLE_PLUGIN_AUTOLOAD=1`` skips entry-point plugins entirely.
 
 The hooks are in ``ciiguard.plugins.hookspecs``; test helpers in ``ciiguard.testing``; the guide,
-with the public API plugins may import, is docs/plugins.md. ``manager`` is internal.
+with the public API plugins may import, is docs/plugins.md. ``manager`` (the host that calls the
+hooks and reports a failing plugin), ``builtin`` (ciiguard's own parsers, policies, catalogue and
+formats, registered through the same hooks), ``entry_points`` and ``lazy`` are internal.
 """
 
 from __future__ import annotations
