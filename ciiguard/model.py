@@ -110,6 +110,9 @@ class Flow:
     # does not cross its border (the origin itself is CII001's business).
     source_region: str | None = None
     source_location: Location = Location.UNKNOWN
+    # Why the source cannot be told, when the argument naming it is not known before apply and
+    # names no resource in the configuration (the flow then carries data of unknown scope).
+    source_unknown: str | None = None
 
 
 @dataclass(frozen=True)

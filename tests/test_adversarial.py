@@ -246,8 +246,9 @@ CASES = [
     ),
     Evasion(
         "replica-region-from-resource-tag",
-        "replica region read from a tag of a mainland bucket (not that bucket's region)",
-        one("CII003", "aws_dynamodb_table.orders"),
+        "replica region read from a tag of a mainland bucket: the tag's configured value "
+        "(Terraform's plan knows it), not that bucket's region",
+        one("CII002", "aws_dynamodb_table.orders", "us-east-1"),
     ),
     Evasion(
         "replica-region-from-resource-region",
@@ -256,6 +257,52 @@ CASES = [
             ("CII002", "aws_dynamodb_table.orders", "ap-northeast-1"),
             ("CII001", "aws_s3_bucket.anchor", "ap-northeast-1"),
         ),
+    ),
+    # -- references to other resources' arguments (what the plan knows) ----------------------
+    *(
+        Evasion(
+            case,
+            f"the replication source is a counted bucket written as {how}",
+            (
+                ("CII002", "aws_s3_bucket_replication_configuration.r", "ap-east-1"),
+                ("CII001", "aws_s3_bucket.dst", "ap-east-1"),
+            ),
+        )
+        for case, how in (
+            ("source-join-splat", 'join("", aws_s3_bucket.src[*].id)'),
+            ("source-one-splat", "one(aws_s3_bucket.src[*].id)"),
+            ("source-element-concat", 'element(concat(aws_s3_bucket.src.*.id, [""]), 0)'),
+            ("source-splat-index", "aws_s3_bucket.src[*].id[0]"),
+            ("source-legacy-splat-index", "aws_s3_bucket.src.*.id[0]"),
+        )
+    ),
+    Evasion(
+        "source-join-alicloud-backup",
+        "an RDS cross-region backup to Hong Kong whose instance is join()ed from a splat",
+        one("CII002", "alicloud_rds_instance_cross_backup_policy.x", "cn-hongkong"),
+    ),
+    Evasion(
+        "location-from-resource-group",
+        "the location is the resource group's (directly and through a local holding the group)",
+        (
+            ("CII001", "azurerm_storage_account.sa", "East Asia"),
+            ("CII001", "azurerm_key_vault.kv", "East Asia"),
+        ),
+    ),
+    Evasion(
+        "location-from-for-each-group",
+        "each storage account takes the location of the group with its key",
+        one("CII001", 'azurerm_storage_account.sa["hk"]', "eastasia"),
+    ),
+    Evasion(
+        "destination-depends-on-condition",
+        "the destination is one of a mainland and a Hong Kong bucket, decided only at apply",
+        one("CII003", "aws_s3_bucket_replication_configuration.r"),
+    ),
+    Evasion(
+        "source-unknown-to-hong-kong",
+        "replicates an unnamed bucket (a variable without a value) to Hong Kong",
+        one("CII003", "aws_s3_bucket_replication_configuration.r", "arn:aws:s3:::orders-hk"),
     ),
     # -- JSON syntax, overrides and duplicates ------------------------------------------------
     Evasion("json-syntax-provider", "provider in main.tf.json", one("CII001", B, "ap-east-1")),
@@ -660,6 +707,20 @@ def test_the_plain_evasions_in_one_run_of_the_installed_command() -> None:
         assert sorted((v["policy"], v["resource"]) for v in mine) == _expected(c), c.case
         regions = {(v["policy"], v["resource"]): v["region"] for v in mine}
         assert all(regions[(p, a)] == r for p, a, r in c.findings if r is not None), c.case
+
+
+@pytest.mark.parametrize(
+    ("case", "var"),
+    [
+        ("location-from-resource-group", "location=chinanorth3"),
+        ("location-from-resource-group", "location=China North 3"),
+    ],
+)
+def test_a_mainland_resource_group_passes_without_unknowns(case: str, var: str) -> None:
+    """Where the plan knows the group's location, so does ciiguard: no CII003 to wave through."""
+    outcome = scan_path(ADV / case, check=False, var_inputs=(("var", var),))
+    assert outcome.errors == [] and outcome.violations == []
+    assert outcome.exit_code == 0
 
 
 def test_a_symlinked_tfvars_leaving_the_tree_is_refused(tmp_path: Path) -> None:

@@ -236,6 +236,45 @@ def test_expression_corpus_matches_terraform(terraform: Terraform, tmp_path: Pat
     assert decided >= MIN_DECIDED * len(tf_outputs), "too many unknowns:\n" + "\n".join(unknown)
 
 
+# -- references to other resources' arguments ------------------------------------------------
+
+
+@pytest.mark.slow
+def test_references_are_known_exactly_when_the_plan_knows_them(
+    terraform: Terraform, tmp_path: Path
+) -> None:
+    """``terraform_data`` resources reference each other (instances, splats, ``for`` over
+    instances, locals holding a resource, functions over references): every output is known to
+    ciiguard exactly when Terraform's plan knows it, with the same value; an unknown one still
+    names the resources it comes from."""
+    work = copy_corpus("references", tmp_path)
+    terraform.init(work)
+    plan = terraform.plan_json(work)
+    changes = plan["output_changes"]
+    root, _ = ciiguard_root(work)
+    assert set(root.mod.outputs) == set(changes)
+    problems = []
+    for name in sorted(changes):
+        tf_unknown = changes[name]["after_unknown"] is True
+        assert tf_unknown is name.startswith("unknown_"), f"{name}: the corpus is mislabelled"
+        ours = root.output(name)
+        u = deep_unknown(ours)
+        if tf_unknown:
+            if u is None:
+                problems.append(f"{name}: terraform does not know it, ciiguard says {ours!r}")
+            elif not any(r.startswith("terraform_data.") for r in u.refs):
+                problems.append(f"{name}: unknown without naming its resources ({u!r})")
+            continue
+        if u is not None:
+            problems.append(f"{name}: terraform knows it, ciiguard does not ({u.reason})")
+            continue
+        try:
+            same(changes[name]["after"], ours, name)
+        except Mismatch as exc:
+            problems.append(str(exc))
+    assert not problems, "\n".join(problems)
+
+
 # -- expressions terraform rejects ----------------------------------------------------------
 
 

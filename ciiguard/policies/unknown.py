@@ -35,6 +35,22 @@ def _validate(r: Resource, ctx: PolicyContext) -> Iterator[Finding]:
             fix="name the destination with a literal region or ARN, or a resource in this configuration",
             line=flow.line,
         )
+    for flow in r.flows:
+        # whose data flows is not known before apply: unless it stays in the mainland, a gate
+        # cannot vouch for it (the source could be classified)
+        if flow.source_unknown is None or flow.destination_location is Location.MAINLAND:
+            continue
+        if flow.source_location is Location.OUTSIDE or flow_in_scope(flow, r, ctx) is not None:
+            continue  # already reported (CII002/CII003 above) or not an export
+        yield Finding(
+            message=f"cannot tell whose data {r.address} sends to "
+            f"{flow.destination or 'an unknown place'}: {flow.source_unknown}",
+            evidence=f"destination: {flow.destination_explain}",
+            fix="name the source with a literal or a resource in this configuration, so its "
+            "classification can be checked",
+            line=flow.line,
+            region=flow.destination,
+        )
 
 
 def _validate_scan(ctx: PolicyContext) -> Iterator[Finding]:

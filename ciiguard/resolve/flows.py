@@ -154,6 +154,7 @@ class _Origin:
     address: str | None
     region: str | None = None
     location: Location = Location.UNKNOWN
+    unknown: str | None = None  # why the source cannot be told (see Flow.source_unknown)
 
 
 class FlowBuilder:
@@ -204,6 +205,7 @@ class FlowBuilder:
             line=_line_for(r, arg),
             source_region=origin.region,
             source_location=origin.location,
+            source_unknown=origin.unknown,
         )
 
     def _origin_of(
@@ -241,6 +243,10 @@ class FlowBuilder:
             if src is None and isinstance(value, str) and value.startswith("arn:"):
                 loc, _, region = self.catalogue.arn_location(value)
                 return _Origin(None, region, loc)
+            if src is None and isinstance(value, Unknown):
+                origin = self._origin_of(None, r, rule, arg)
+                why = f"{rule.source_path} is not known before apply ({value.reason})"
+                return _Origin(origin.address, origin.region, origin.location, why)
             return self._origin_of(src, r, rule, arg)
         if rule.source_same_region_types:
             same = [
@@ -264,6 +270,20 @@ class FlowBuilder:
             return _Origin(r.address, declared.region, declared.location)
         return _Origin(r.address, r.region.region, r.location)
 
+    def _places(self, value: Unknown, rule: ReplicationRule, r: Resource) -> list[str]:
+        """The distinct places the resources an unknown value may name are in, as
+        ``address (region)``; more than one means the destination depends on apply."""
+        found = self.index.resolve(value.refs, rule.target_types) if rule.target_types else []
+        if not found:
+            found = [x for x in self.index.resolve(value.refs) if x.provider == r.provider]
+        places: dict[tuple[Location, str | None], str] = {}
+        for x in found:
+            places.setdefault(
+                (x.location, x.region.region),
+                f"{x.address} ({x.region.region or 'unknown region'})",
+            )
+        return sorted(places.values())
+
     # -- one value, one flow ------------------------------------------------------
     def _flow(self, r: Resource, rule: ReplicationRule, arg: str, value: Any) -> Flow | None:
         if rule.destination == "self":
@@ -280,6 +300,20 @@ class FlowBuilder:
                 target = found[0] if found else None
             if isinstance(value, Unknown) and not _names_the_resource(value, rule):
                 target = None  # e.g. aws_s3_bucket.b.tags["dr"]: a value stored in b, not b
+            if target is not None and isinstance(value, Unknown):
+                places = self._places(value, rule, r)
+                if len(places) > 1:  # e.g. var.dr ? aws_s3_bucket.hk.arn : aws_s3_bucket.bj.arn
+                    return self._make(
+                        r,
+                        rule,
+                        arg,
+                        origin,
+                        None,
+                        None,
+                        Location.UNKNOWN,
+                        f"{arg} is one of {', '.join(places)} depending on values known only "
+                        f"after apply ({value.reason})",
+                    )
             if target is not None:
                 return self._make(
                     r,

@@ -40,10 +40,12 @@ from ciiguard.parsers.terraform.hcl.nodes import Block, Body, Expr, GetAttr, Hcl
 from ciiguard.parsers.terraform.lang.evaluator import (
     Budget,
     Evaluator,
+    ResourceValue,
     Scope,
     deep_unknown,
     is_unknown,
     render_value,
+    settle,
 )
 from ciiguard.parsers.terraform.lang.functions import FunctionError, to_string
 from ciiguard.parsers.terraform.module_def import Located, ModuleDef
@@ -119,6 +121,10 @@ class ModuleInstance(Scope):
         self._locals = LocalValues()
         self._children: dict[str, dict[Any, ModuleInstance] | Unknown] = {}
         self._outputs: dict[str, Any] = {}
+        # each resource's (and data source's) instances, and each instance's configured
+        # arguments: evaluated once, for the resource itself and for every reference to it
+        self._instances: dict[str, list[tuple[Any, dict[str, Any]]]] = {}
+        self._configured: dict[str, tuple[dict[str, Any], dict[str, int]] | None] = {}
         for located in mod.providers:
             cfg = self._provider_config(located)
             providers[cfg.key.split(":", 1)[-1]] = cfg
@@ -170,22 +176,75 @@ class ModuleInstance(Scope):
             if len(parts) < 2:
                 return None
             rtype, name = parts[0], parts[1]
-            addr = f"{self.prefix}{rtype}.{name}"
             located = self.mod.resource_block(rtype, name)
-            expanded = located is not None and (
-                located.block.body.attr("count") is not None
-                or located.block.body.attr("for_each") is not None
-            )
-            if expanded and len(parts) == 2:
-                return None
-            if expanded and parts[2].startswith("["):
-                addr += parts[2]
-            return Unknown(
-                f"{rtype}.{name} attributes are known only after apply",
-                frozenset({addr}),
-                path=(),
-            )
+            if located is None:
+                return Unknown(
+                    f"{rtype}.{name} is not declared",
+                    frozenset({f"{self.prefix}{rtype}.{name}"}),
+                    error=True,
+                )
+            return self.resource_value(located, f"{self.prefix}{rtype}.{name}")
         return Unknown(f"{kind}.{'.'.join(parts)} is not known before apply")
+
+    # -- resources as values ----------------------------------------------------
+    def instances_of(self, located: Located, base: str) -> list[tuple[Any, dict[str, Any]]]:
+        """The instance keys and ``count``/``each`` bindings of a resource or data block."""
+        found = self._instances.get(base)
+        if found is None:
+            found = self._instances[base] = self.p.expansion(
+                self, located.block, located.file, base
+            )
+        return found
+
+    def configured(
+        self, address: str, located: Located, bindings: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, int]]:
+        """An instance's arguments as its configuration sets them (and their nested blocks'
+        lines), evaluated once in this module instance."""
+        if address in self._configured:
+            done = self._configured[address]
+            if done is None:  # it refers to itself: Terraform rejects the cycle
+                return {}, {}
+            return done
+        self._configured[address] = None
+        lines: dict[str, int] = {}
+        ev = Evaluator(self).with_bindings(bindings)
+        attrs = evaluate_body(ev, located.block.body, "", lines, top=True)
+        self._configured[address] = (attrs, lines)
+        return attrs, lines
+
+    def resource_value(self, located: Located, base: str) -> Any:
+        """``aws_s3_bucket.b`` as a value: one instance object, a list (``count``) or a map
+        (``for_each``) of them; unknown, naming the resource, when its expansion is unknown."""
+        instances = self.instances_of(located, base)
+        if any(key == "*" for key, _ in instances):
+            return Unknown(f"the instances of {base} are not known before apply", frozenset({base}))
+        block = located.block
+        values = {key: self._instance_value(located, base, key, b) for key, b in instances}
+        if block.body.attr("count") is not None:
+            return [values[k] for k in sorted(values)]
+        if block.body.attr("for_each") is not None:
+            return {k: values[k] for k in sorted(values)}
+        return values.get(None, Unknown(f"{base} is not deployed", frozenset({base})))
+
+    def _instance_value(
+        self, located: Located, base: str, key: Any, bindings: dict[str, Any]
+    ) -> ResourceValue:
+        address = base + (_instance_key(key) if key is not None else "")
+        attrs, _ = self.configured(address, located, bindings)
+
+        def provenance(name: str) -> tuple[Hop, ...]:
+            attr = located.block.body.attr(name)
+            if attr is None or name not in attrs:  # computed: the provider sets it at apply
+                what = f"{address}.{name} (not set in its configuration: known only after apply)"
+                return (Hop(what, located.file, located.block.line),)
+            trace: list[Hop] = []
+            Evaluator(self, trace).with_bindings(bindings).evaluate(attr.expr)
+            shown = None if trace else render_value(attrs[name])
+            return (Hop(f"{address}.{name}", located.file_of(name), attr.line, shown), *trace)
+
+        where = f"{located.file}:{located.block.line}"
+        return ResourceValue(address, _owned(attrs, address), provenance, where)
 
     # -- providers ----------------------------------------------------------
     def _provider_config(self, located: Located) -> ProviderConfig:
@@ -255,7 +314,8 @@ class ModuleInstance(Scope):
             if info.region is None:
                 return Unknown(f"data.{dtype}.{name}: {info.unknown_reason}")
             return {"name": info.region, "id": info.region, "region": info.region}
-        return Unknown(f"data.{dtype}.{name} is read only at plan time with provider credentials")
+        # its arguments are what the configuration sets; what the provider reads is unknown
+        return self.resource_value(located, f"{self.prefix}data.{dtype}.{name}")
 
     def _provider_key_of(self, block: Block, rtype: str) -> str:
         pa = block.body.attr("provider")
@@ -649,12 +709,11 @@ class _RootEvaluation:
         block = located.block
         rtype, name = block.labels[0], block.labels[1]
         base = f"{inst.prefix}{rtype}.{name}"
-        for key, bindings in self.expansion(inst, block, located.file, base):
+        for key, bindings in inst.instances_of(located, base):
             address = base + (_instance_key(key) if key is not None else "")
             ev = Evaluator(inst).with_bindings(bindings)
-            block_lines: dict[str, int] = {}
             comments = self.comments_near(inst.mod, located)
-            attrs = evaluate_body(ev, block.body, "", block_lines, top=True)
+            attrs, block_lines = inst.configured(address, located, bindings)
             provider_key = inst._provider_key_of(block, rtype)
             region = self.resolve_region(inst, provider_key, (ev, block, located), rtype)
             cfg = inst.provider_for(provider_key)
@@ -756,6 +815,28 @@ class _RootEvaluation:
         )
 
 
+def _owned(attrs: dict[str, Any], address: str) -> dict[str, Any]:
+    """An instance's configured arguments as other expressions see them: an argument that is
+    itself unknown still names the instance (``aws_s3_bucket.b.bucket`` is b's bucket)."""
+    out = dict(attrs)
+    for name, value in attrs.items():
+        if isinstance(value, Unknown):
+            out[name] = Unknown(value.reason, value.refs | {address}, value.error, (name,))
+        elif isinstance(value, (list, dict)) and deep_unknown(value) is not None:
+            out[name] = _owning(value, address)
+    return out
+
+
+def _owning(value: Any, address: str) -> Any:
+    if isinstance(value, Unknown):
+        return Unknown(value.reason, value.refs | {address}, value.error, value.path)
+    if isinstance(value, list):
+        return type(value)(_owning(v, address) for v in value)
+    if isinstance(value, dict):
+        return {k: _owning(v, address) for k, v in value.items()}
+    return value
+
+
 def _strip_keys(key: str) -> str:
     out = []
     depth = 0
@@ -784,7 +865,7 @@ def evaluate_body(
     for a in body.attributes:
         if top and a.name in META_ARGS:
             continue
-        out[a.name] = ev.evaluate(a.expr)
+        out[a.name] = settle(ev.evaluate(a.expr))
     for b in body.blocks:
         if top and b.type in ("lifecycle", "provisioner", "connection"):
             continue

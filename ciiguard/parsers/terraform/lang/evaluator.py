@@ -7,6 +7,7 @@ which policies treat as "cannot vouch for it" (fail-closed), never as "inside".
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ciiguard.model import Hop, Unknown
@@ -105,30 +106,103 @@ class Scope:
         return "resource"
 
 
+class ResourceValue(dict[str, Value]):
+    """One resource (or data source) instance as an expression sees it before apply.
+
+    Holds the arguments its configuration sets, evaluated in its own module instance: those are
+    what Terraform's plan knows. Every other attribute (ids, ARNs, anything the provider fills
+    in) is ``Unknown`` naming the instance, so flows still resolve to it. As a whole value the
+    object is never wholly known (``deep_unknown``): functions and comparisons over it stay
+    unknown, as in a plan.
+    """
+
+    __slots__ = ("address", "provenance", "where")
+
+    def __init__(
+        self,
+        address: str,
+        configured: dict[str, Value],
+        provenance: Callable[[str], tuple[Hop, ...]] | None = None,
+        where: str = "",
+    ) -> None:
+        super().__init__(configured)
+        self.address = address
+        self.provenance = provenance
+        self.where = where  # "main.tf:12": the block, for messages about what it lacks
+
+    def attribute(self, name: str, trace: list[Hop] | None) -> Value:
+        if trace is not None and self.provenance is not None:
+            trace.extend(self.provenance(name))  # where it is set, or the block that lacks it
+        if name in self:
+            return self[name]
+        at = f" ({self.where})" if self.where else ""
+        return Unknown(
+            f"{self.address}.{name}{at} is known only after apply",
+            frozenset({self.address}),
+            path=(name,),
+        )
+
+    def whole(self) -> Unknown:
+        at = f" ({self.where})" if self.where else ""
+        return Unknown(
+            f"{self.address}{at} has attributes known only after apply",
+            frozenset({self.address}),
+            path=(),
+        )
+
+
 def is_unknown(v: Value) -> bool:
     return isinstance(v, Unknown)
 
 
 def deep_unknown(v: Value) -> Unknown | None:
-    """The first Unknown anywhere inside v (merged refs), or None when v is wholly known."""
+    """The Unknowns anywhere inside v as one (every origin's refs merged, an error if any is
+    one, the first's reason), or None when v is wholly known. A resource object counts as
+    unknown: its computed attributes are."""
     if isinstance(v, Unknown):
         return v
-    if isinstance(v, list):
-        for x in v:
-            u = deep_unknown(x)
-            if u is not None:
-                return u
-    elif isinstance(v, dict):
-        for x in v.values():
-            u = deep_unknown(x)
-            if u is not None:
-                return u
-    return None
+    if not isinstance(v, (list, dict)):
+        return None
+    found: list[Unknown] = []
+    stack: list[Value] = [v]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, Unknown):
+            found.append(x)
+        elif isinstance(x, ResourceValue):
+            found.append(x.whole())
+            stack.extend(reversed(list(x.values())))
+        elif isinstance(x, list):
+            stack.extend(reversed(x))
+        elif isinstance(x, dict):
+            stack.extend(reversed(list(x.values())))
+    if not found:
+        return None
+    if len(found) == 1:
+        return found[0]
+    errors = [u for u in found if u.error]
+    return merge_unknown(errors or found, (errors or found)[0].reason, found)
 
 
-def merge_unknown(values: list[Unknown], reason: str | None = None) -> Unknown:
-    refs: frozenset[str] = frozenset().union(*(u.refs for u in values))
+def merge_unknown(
+    values: list[Unknown], reason: str | None = None, origins: list[Unknown] | None = None
+) -> Unknown:
+    """One Unknown for a value derived from several: the refs of all of them (and of
+    ``origins``, when the reason comes from some but the value depends on more)."""
+    refs: frozenset[str] = frozenset().union(
+        *(u.refs for u in (origins or values)), *(u.refs for u in values)
+    )
     return Unknown(reason or values[0].reason, refs, any(u.error for u in values))
+
+
+def refs_of(*values: Value) -> frozenset[str]:
+    """Every resource the values were derived from."""
+    out: frozenset[str] = frozenset()
+    for v in values:
+        u = deep_unknown(v)
+        if u is not None:
+            out |= u.refs
+    return out
 
 
 def _err(msg: str) -> Unknown:
@@ -260,6 +334,8 @@ class Evaluator:
             return Namespace(base.kind, parts) if resolved is None else resolved
         if is_unknown(base):
             return _deeper(base, name)
+        if isinstance(base, ResourceValue):
+            return base.attribute(name, self.trace)
         if isinstance(base, dict):
             if name in base:
                 return base[name]
@@ -289,6 +365,8 @@ class Evaluator:
             if i is None or i < 0 or i >= len(base):
                 return _err(f"index {key!r} out of range")
             return base[i]
+        if isinstance(base, ResourceValue):
+            return base.attribute(to_string(key), self.trace)
         if isinstance(base, dict):
             k = to_string(key)
             if k in base:
@@ -299,8 +377,10 @@ class Evaluator:
     def _splat(self, e: Splat) -> Value:
         base = self.evaluate(e.obj)
         if isinstance(base, Namespace):
+            named = ".".join(base.parts)
             return Unknown(
-                f"splat over {base.kind}.{'.'.join(base.parts)} is not known before apply"
+                f"splat over {base.kind}.{named} is not known before apply",
+                frozenset({named}) if base.kind == "resource" and base.parts else frozenset(),
             )
         if is_unknown(base):
             return base
@@ -338,7 +418,7 @@ class Evaluator:
             known = deep_unknown(a) is None and deep_unknown(b) is None
             if known and not collection_in(a) and type_name(a) == type_name(b) and equal(a, b):
                 return a
-            return merge_unknown([cond], f"condition is unknown ({cond.reason})")
+            return Unknown(f"condition is unknown ({cond.reason})", refs_of(cond, a, b))
         if cond is None:
             return _err("the condition value is null")
         try:
@@ -354,7 +434,9 @@ class Evaluator:
         if uo is not None:
             if uo.error or isinstance(taken, str) or taken is None:
                 return taken
-            return Unknown(f"the result type depends on the other branch ({uo.reason})")
+            return Unknown(
+                f"the result type depends on the other branch ({uo.reason})", refs_of(a, b)
+            )
         converted = unify([a, b])
         return converted[0] if branch else converted[1]
 
@@ -493,7 +575,14 @@ class Evaluator:
             return merge_unknown(errors)
         if name == "coalesce" and unknowns:
             return self._coalesce_partly_known(args)
-        if name == "merge" and unknowns and all(a is None or isinstance(a, dict) for a in args):
+        if (
+            name == "merge"
+            and unknowns
+            and all(
+                a is None or (isinstance(a, dict) and not isinstance(a, ResourceValue))
+                for a in args
+            )
+        ):
             # merge() of known-keyed objects: the keys are known, only some values are not, as in
             # Terraform (tags = merge(var.tags, {Name = local.unknown}) keeps its known keys)
             out: dict[str, Value] = {}
@@ -547,6 +636,8 @@ class Evaluator:
 
     def _for(self, e: ForExpr) -> Value:
         coll = self.evaluate(e.collection)
+        if isinstance(coll, ResourceValue):
+            coll = coll.whole()  # its attributes are not all known: neither is the iteration
         if is_unknown(coll):
             return coll
         if isinstance(coll, dict):
@@ -696,6 +787,21 @@ def _nfc_deep(v: Value) -> Value:
     return v
 
 
+def settle(v: Value) -> Value:
+    """A value as it is stored in a resource's attributes: a whole resource object inside it
+    becomes the Unknown it is before apply (naming the resource), so nothing downstream (caches,
+    reports, other processes) ever holds a live ``ResourceValue``."""
+    if isinstance(v, ResourceValue):
+        return v.whole()
+    if isinstance(v, TfSet):
+        return TfSet(settle(x) for x in v) if any(isinstance(x, (list, dict)) for x in v) else v
+    if isinstance(v, list):
+        return [settle(x) for x in v] if any(isinstance(x, (list, dict)) for x in v) else v
+    if isinstance(v, dict) and any(isinstance(x, (list, dict)) for x in v.values()):
+        return {k: settle(x) for k, x in v.items()}
+    return v
+
+
 def _deeper(u: Unknown, step: str) -> Unknown:
     """An attribute or element of an unknown resource attribute: the same unknown, one step down."""
     return u if u.path is None else Unknown(u.reason, u.refs, u.error, (*u.path, step))
@@ -721,6 +827,8 @@ def render_value(v: Value) -> str:
     """A short display of a value for provenance chains."""
     if isinstance(v, Unknown):
         return "(unknown)"
+    if isinstance(v, ResourceValue):
+        return f"({v.address})"
     if isinstance(v, str):
         return f'"{v}"'
     if isinstance(v, (list, dict)):
