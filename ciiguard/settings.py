@@ -40,6 +40,9 @@ class Settings:
     # whether Python programs may be run under the Pulumi SDK's mocks (--run-programs).
     pulumi_stack: str | None = None
     run_programs: bool = False
+    # Module sources ciiguard cannot fetch (registry, Git, HTTP) mapped to directories (config
+    # ``[module_sources]``): normalised source -> absolute directory. See ``module_source_key``.
+    module_sources: Mapping[str, str] = field(default_factory=dict)
 
     def allowed_regions_for(self, provider: str) -> tuple[str, ...] | None:
         """The allowed regions for ``provider`` (None: every mainland region is allowed)."""
@@ -54,6 +57,29 @@ class Settings:
             return True
         wanted = normalise_region(region)
         return any(normalise_region(a) == wanted for a in allowed)
+
+
+def module_source_key(source: str) -> tuple[str, str]:
+    """A remote module source as ``[module_sources]`` names it, and its subdirectory.
+
+    ``registry.terraform.io/hashicorp/consul/aws//modules/x?ref=v1`` -> (``hashicorp/consul/aws``,
+    ``modules/x``): the ``//`` subdirectory and the ``?ref=`` query are not part of the key
+    (the mapped directory is one checkout, its subdirectory appended), nor is the public
+    registry's host name.
+    """
+    text = source.strip()
+    scheme_end = text.find("://")
+    start = scheme_end + 3 if scheme_end >= 0 else 0
+    split = text.find("//", start)
+    subdir = ""
+    if split >= 0:
+        text, subdir = text[:split], text[split + 2 :]
+    text = text.split("?", 1)[0]
+    subdir = subdir.split("?", 1)[0].strip("/")
+    for host in ("registry.terraform.io/", "tfr:///", "tfr://registry.terraform.io/"):
+        if text.startswith(host):
+            text = text[len(host) :]
+    return text.rstrip("/"), subdir
 
 
 def normalise_region(region: str) -> str:

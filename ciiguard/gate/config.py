@@ -21,7 +21,7 @@ from ciiguard.catalogue import Catalogue
 from ciiguard.errors import UsageError
 from ciiguard.gate.config_files import find_config
 from ciiguard.model import Enforcement, Location
-from ciiguard.settings import Settings
+from ciiguard.settings import Settings, module_source_key
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -92,6 +92,8 @@ class Config:
     disable_plugins: tuple[str, ...] = ()
     exemptions: tuple[Exemption, ...] = ()
     baseline: Path | None = None
+    # remote module source (normalised, see settings.module_source_key) -> local directory
+    module_sources: Mapping[str, Path] = field(default_factory=dict)
 
     def key(self, name: str) -> str:
         return f"{self.prefix}{name}"
@@ -116,6 +118,8 @@ class Config:
             changes["allowed_regions"] = dict(self.allowed_regions)
         if self.enforcement:
             changes["enforcement"] = {**self.enforcement, **base.enforcement}
+        if self.module_sources:
+            changes["module_sources"] = {k: str(v) for k, v in self.module_sources.items()}
         return dataclasses.replace(base, **changes)
 
 
@@ -190,6 +194,7 @@ _TOP = (
     "disable_plugins",
     "exemptions",
     "baseline",
+    "module_sources",
 )
 _CLASSIFICATION = ("key", "in_scope", "out_of_scope")
 _APPROVAL = ("key", "expiry_key", "warn_days")
@@ -307,7 +312,33 @@ class _Reader:
             out["exemptions"] = self.exemptions(data["exemptions"])
         if "baseline" in data:
             out["baseline"] = self.path.parent / self.string(data["baseline"], "baseline")
+        if "module_sources" in data:
+            out["module_sources"] = self.module_sources(data["module_sources"])
         return Config(**out)
+
+    def module_sources(self, value: Any) -> dict[str, Path]:
+        """``"<remote source>" = "<directory relative to this file>"``; the directory must exist
+        (containment in the scanned tree is checked where a module call uses it)."""
+        table = self.table(value, "module_sources")
+        out: dict[str, Path] = {}
+        for source, directory in table.items():
+            key = f'module_sources."{source}"'
+            name, subdir = module_source_key(str(source))
+            if not name or subdir:
+                raise self.error(
+                    key,
+                    "name the module source without a //subdirectory (the subdirectory a "
+                    "module call names is appended to the mapped directory)",
+                )
+            if name.startswith(("./", "../", "/")):
+                raise self.error(key, "a local path needs no mapping")
+            target = (self.path.parent / self.string(directory, key)).resolve()
+            if not target.is_dir():
+                raise self.error(key, f"{_show(directory)} is not a directory")
+            if name in out:
+                raise self.error(key, f"{name!r} is mapped twice")
+            out[name] = target
+        return out
 
     def allowed(self, value: Any) -> dict[str, tuple[str, ...]]:
         if isinstance(value, list):

@@ -159,6 +159,55 @@ def _cli_value(text: str, var: Located | None, where: str) -> Any:
     return Evaluator(Scope()).evaluate(expr)
 
 
+# Terraform accepts a workspace name that url.PathEscape leaves as it is (command/meta.go)
+_WORKSPACE_NAME = re.compile(r"[A-Za-z0-9._~$&+:=@-]+")
+
+
+def selected_workspace(
+    root_dir: Path,
+    environment: dict[str, str],
+    reads: set[Path],
+    display: Callable[[Path], str],
+    outside: Callable[[Path], bool] | None = None,
+) -> tuple[Any, Hop]:
+    """``terraform.workspace`` as Terraform selects it: ``TF_WORKSPACE`` when set, else the
+    name ``terraform workspace select`` wrote to ``<data dir>/environment`` (``TF_DATA_DIR``,
+    else ``.terraform``, relative to the root module), else ``default``; with its provenance."""
+    name = environment.get("TF_WORKSPACE")
+    if name:
+        hop = Hop("terraform.workspace", "environment TF_WORKSPACE", None, f'"{name}"')
+    else:
+        data_dir = Path(environment.get("TF_DATA_DIR") or ".terraform")
+        path = (
+            (root_dir / data_dir / "environment")
+            if not data_dir.is_absolute()
+            else data_dir / "environment"
+        )
+        reads.add(path)  # a later select changes the result: the caches must see it
+        shown = display(path)
+        if not path.is_file():
+            return "default", Hop("terraform.workspace", None, None, '"default"')
+        if outside is not None and outside(path):
+            why = f"{shown} is outside the scanned directory (use --allow-outside-root to read it)"
+            return Unknown(f"terraform.workspace: {why}", error=True), Hop(
+                "terraform.workspace", shown, None, None
+            )
+        try:
+            name = read_text(path, shown, 4096).strip()
+        except InputError as exc:
+            return Unknown(f"terraform.workspace: {exc.message}", error=True), Hop(
+                "terraform.workspace", shown, None, None
+            )
+        if not name:  # Terraform reads an empty file as the default workspace
+            return "default", Hop("terraform.workspace", shown, None, '"default"')
+        hop = Hop("terraform.workspace", shown, 1, f'"{name}"')
+    if not _WORKSPACE_NAME.fullmatch(name):
+        return Unknown(
+            f"terraform.workspace: {name!r} is not a valid workspace name", error=True
+        ), hop
+    return name, hop
+
+
 def root_variable_values(
     mod: ModuleDef,
     settings_env: dict[str, str],

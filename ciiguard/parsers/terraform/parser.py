@@ -28,11 +28,13 @@ from ciiguard.parsers.provider_defaults import (
     region_info,
     unset_variables,
 )
+from ciiguard.parsers.terraform import numbers
 from ciiguard.parsers.terraform.files import (
     LocalValues,
     VarValue,
     load_module,
     root_variable_values,
+    selected_workspace,
     typed,
 )
 from ciiguard.parsers.terraform.hcl.loader import HclLoader
@@ -47,8 +49,9 @@ from ciiguard.parsers.terraform.lang.evaluator import (
     render_value,
     settle,
 )
-from ciiguard.parsers.terraform.lang.functions import FunctionError, to_string
+from ciiguard.parsers.terraform.lang.functions import FunctionError, TfSet, to_number, to_string
 from ciiguard.parsers.terraform.module_def import Located, ModuleDef
+from ciiguard.settings import module_source_key
 
 META_ARGS = frozenset(
     {
@@ -164,7 +167,10 @@ class ModuleInstance(Scope):
             return Unknown(f"path.{parts[0]}", error=True)
         if kind == "terraform":
             if parts[0] == "workspace":
-                return self.p.ctx.settings.environment.get("TF_WORKSPACE", "default")
+                value, hop = self.p.workspace()
+                if ev.trace is not None:
+                    ev.trace.append(hop)
+                return value
             return Unknown(f"terraform.{parts[0]}")
         if kind == "data":
             if len(parts) < 2:
@@ -403,6 +409,19 @@ class _RootEvaluation:
         self.gaps: list[Gap] = []
         self.budget = Budget()
         self.remote_dirs = self._remote_module_dirs()
+        self._workspace: tuple[Any, Hop] | None = None
+
+    def workspace(self) -> tuple[Any, Hop]:
+        """The selected workspace (``files.selected_workspace``), read once per root."""
+        if self._workspace is None:
+            self._workspace = selected_workspace(
+                self.root_dir,
+                dict(self.ctx.settings.environment),
+                self.ctx.reads,
+                self.ctx.display,
+                None if self.ctx.settings.allow_outside_root else self._outside,
+            )
+        return self._workspace
 
     def _remote_module_dirs(self) -> dict[str, Path]:
         manifest = self.root_dir / ".terraform" / "modules" / "modules.json"
@@ -596,101 +615,105 @@ class _RootEvaluation:
                 )
             )
             return None
+        is_mapped, mapped = self._mapped_source(name, source, call)
+        if is_mapped:
+            return mapped
         self.gaps.append(
             Gap(
                 address=address,
                 message=f"module {name!r} comes from {source!r}, which ciiguard does not download; "
                 "its resources were not checked",
-                fix="run 'terraform init' so .terraform/modules/modules.json lists the module, or scan the plan JSON",
+                fix="run 'terraform init' so .terraform/modules/modules.json lists the module, map "
+                "the source to a directory in the config file's [module_sources], or scan the "
+                "plan JSON",
                 file=call.file,
                 line=call.block.line,
             )
         )
         return None
 
+    def _mapped_source(self, name: str, source: str, call: Located) -> tuple[bool, Path | None]:
+        """Whether ``[module_sources]`` maps a remote source, and the directory (its
+        ``//subdirectory`` appended), read like a local module: within the scanned paths unless
+        ``--allow-outside-root``. (True, None) when it is mapped but refused (reported)."""
+        key, subdir = module_source_key(source)
+        directory = self.ctx.settings.module_sources.get(key)
+        if directory is None:
+            return False, None
+        base = Path(directory)
+        target = base / subdir if subdir else base
+        where = f"module {name!r} source {source!r} (mapped to {self.ctx.display(target)})"
+        try:
+            target = real(target)
+        except (OSError, RuntimeError):
+            self.out.errors.append(
+                ScanIssue(call.file, call.block.line, f"{where} is a symbolic link loop")
+            )
+            return True, None
+        if not self.ctx.settings.allow_outside_root and not any(
+            _within(target, r) for r in self.ctx.roots
+        ):
+            why = (
+                f"{where} is outside the scanned directory (use --allow-outside-root to follow it)"
+            )
+            self.out.errors.append(ScanIssue(call.file, call.block.line, why))
+            return True, None
+        if not target.is_dir():
+            self.out.errors.append(ScanIssue(call.file, call.block.line, f"{where} does not exist"))
+            return True, None
+        return True, target
+
     # -- expansion ---------------------------------------------------------
     def expansion(
         self, inst: ModuleInstance, block: Block, file: str, address: str
     ) -> list[tuple[Any, dict[str, Any]]]:
+        """The instance keys and bindings of ``count``/``for_each``, converted as Terraform
+        converts them (``count = "2"`` is 2). A value Terraform would reject is an error, and
+        the block still has one instance of unknown key (``["*"]``): it is never dropped from
+        the report, and where its unknown expansion decides a verdict the result is CII003."""
         count_attr = block.body.attr("count")
         each_attr = block.body.attr("for_each")
         ev = Evaluator(inst)
         if count_attr is not None:
             n = ev.evaluate(count_attr.expr)
             if is_unknown(n):
-                return [
-                    (
-                        "*",
-                        {"count": {"index": Unknown(f"count of {address} is unknown: {n.reason}")}},
-                    )
-                ]
-            if not isinstance(n, int) or isinstance(n, bool) or n < 0:
-                self.out.errors.append(
-                    ScanIssue(file, count_attr.line, f"count of {address} is not a whole number")
+                return _unknown_count(f"count of {address} is unknown: {n.reason}", n)
+            whole = _count_value(n)
+            if whole is None:
+                why = (
+                    f"count of {address} is not a whole number of zero or more ({render_value(n)})"
                 )
-                return []
-            if n > MAX_INSTANCES:
+                self.out.errors.append(ScanIssue(file, count_attr.line, why))
+                return _unknown_count(why)
+            if whole > MAX_INSTANCES:
                 self.gaps.append(
                     Gap(
                         address,
-                        f"count = {n} exceeds ciiguard's limit of {MAX_INSTANCES} instances",
+                        f"count = {whole} exceeds ciiguard's limit of {MAX_INSTANCES} instances",
                         "lower the count or scan the plan JSON",
                         file,
                         count_attr.line,
                     )
                 )
                 return []
-            return [(i, {"count": {"index": i}}) for i in range(n)]
+            return [(i, {"count": {"index": i}}) for i in range(whole)]
         if each_attr is not None:
             coll = ev.evaluate(each_attr.expr)
-            if deep_unknown(coll) is not None and not isinstance(coll, (list, dict)):
-                u = deep_unknown(coll)
-                assert u is not None
-                return [
-                    (
-                        "*",
-                        {
-                            "each": {
-                                "key": Unknown(f"for_each of {address} is unknown: {u.reason}"),
-                                "value": Unknown(f"for_each of {address} is unknown: {u.reason}"),
-                            }
-                        },
-                    )
-                ]
+            u = deep_unknown(coll)
+            if u is not None and not isinstance(coll, dict):
+                return _unknown_each(f"for_each of {address} is unknown: {u.reason}", u)
             if isinstance(coll, dict):
                 items = [(k, coll[k]) for k in sorted(coll)]
-            elif isinstance(coll, list):
-                if any(is_unknown(x) for x in coll):
-                    return [
-                        (
-                            "*",
-                            {
-                                "each": {
-                                    "key": Unknown("for_each element unknown"),
-                                    "value": Unknown("for_each element unknown"),
-                                }
-                            },
-                        )
-                    ]
-                if not all(isinstance(x, str) for x in coll):
-                    self.out.errors.append(
-                        ScanIssue(
-                            file,
-                            each_attr.line,
-                            f"for_each of {address} must be a map or a set of strings",
-                        )
-                    )
-                    return []
+            elif isinstance(coll, TfSet) and all(isinstance(x, str) for x in coll):
                 items = [(x, x) for x in sorted(set(coll))]
             else:
-                self.out.errors.append(
-                    ScanIssue(
-                        file,
-                        each_attr.line,
-                        f"for_each of {address} must be a map or a set of strings",
-                    )
+                kind = "a set of other values" if isinstance(coll, TfSet) else render_value(coll)
+                why = (
+                    f"for_each of {address} must be a map or a set of strings, not {kind} "
+                    "(a list becomes a set with toset())"
                 )
-                return []
+                self.out.errors.append(ScanIssue(file, each_attr.line, why))
+                return _unknown_each(why)
             if len(items) > MAX_INSTANCES:
                 self.gaps.append(
                     Gap(
@@ -813,6 +836,28 @@ class _RootEvaluation:
         return RegionInfo(
             None, cfg.hops, f"ciiguard has no region catalogue for provider {cfg.provider!r}"
         )
+
+
+def _count_value(n: Any) -> int | None:
+    """``count`` converted to a number as Terraform converts it: a whole number of zero or
+    more (``"2"`` converts, ``true`` does not), else None."""
+    try:
+        value = to_number(n)
+    except FunctionError:
+        return None
+    whole = numbers.whole(value)
+    return whole if whole is not None and whole >= 0 else None
+
+
+def _unknown_count(why: str, origin: Unknown | None = None) -> list[tuple[Any, dict[str, Any]]]:
+    refs = origin.refs if origin else frozenset()
+    return [("*", {"count": {"index": Unknown(why, refs, bool(origin and origin.error))}})]
+
+
+def _unknown_each(why: str, origin: Unknown | None = None) -> list[tuple[Any, dict[str, Any]]]:
+    refs = origin.refs if origin else frozenset()
+    unknown = Unknown(why, refs, bool(origin and origin.error))
+    return [("*", {"each": {"key": unknown, "value": unknown}})]
 
 
 def _owned(attrs: dict[str, Any], address: str) -> dict[str, Any]:
@@ -990,7 +1035,7 @@ class TerraformParser:
         def read(dirs: list[Path]) -> dict[Path, list[Path]]:
             """Parse these directories' files and tfvars; their local module calls."""
             loader.preload([*(f for d in dirs for f in by_dir[d]), *_tfvars(dirs)])
-            return {d: _local_calls(modules(d)) for d in dirs}
+            return {d: _local_calls(modules(d), ctx.settings.module_sources) for d in dirs}
 
         dirs = sorted(by_dir)
         if _split_allowed(ctx, len(dirs)):
@@ -1149,16 +1194,25 @@ def _receive(stream: Any) -> Any:
     return pickle.loads(data)  # (our own forked process wrote it)
 
 
-def _local_calls(mod: ModuleDef) -> list[Path]:
-    """Directories a module calls through literal local sources."""
+def _local_calls(mod: ModuleDef, mapped: Mapping[str, str]) -> list[Path]:
+    """Directories a module calls through literal local sources, or through remote sources
+    ``[module_sources]`` maps to a directory (a module repository's examples calling it by its
+    registry address: the module is then not a root of its own)."""
     out = []
     for call in mod.module_calls:
         src = call.block.body.attr("source")
         if src is not None and isinstance(src.expr, Literal) and isinstance(src.expr.value, str):
             s = src.expr.value
+            target: Path | None = None
             if s.startswith(("./", "../")):
+                target = mod.dir / s
+            elif mapped:
+                key, subdir = module_source_key(s)
+                if key in mapped:
+                    target = Path(mapped[key]) / subdir if subdir else Path(mapped[key])
+            if target is not None:
                 try:
-                    out.append(real(mod.dir / s))
+                    out.append(real(target))
                 except (OSError, RuntimeError):
                     continue  # a symbolic link loop: reported when the call is evaluated
     return out

@@ -27,11 +27,12 @@ from ciiguard.parsers.provider_defaults import (
     unset_variables,
 )
 from ciiguard.parsers.surrogates import may_hold_surrogates, scrub
-from ciiguard.parsers.terraform.files import LocalValues
+from ciiguard.parsers.terraform.files import LocalValues, selected_workspace
 from ciiguard.parsers.terraform.hcl.nodes import Block, Body, Expr, HclFile, Literal
 from ciiguard.parsers.terraform.hcl.reader import parse_expression, parse_hcl
 from ciiguard.parsers.terraform.lang.evaluator import Evaluator, Scope, render_value
 from ciiguard.parsers.terraform.module_def import Located, LocatedAttr
+from ciiguard.settings import module_source_key
 
 PEEK_BYTES = 64 * 1024
 MAX_PLAN_BYTES = 4 * 1024 * 1024 * 1024
@@ -546,11 +547,28 @@ class SourceTree:
                 found = (parent_dir / source).resolve()
             else:
                 remote = self._remote.get(".".join(path))
-                found = remote.resolve() if remote is not None else None
+                found = remote.resolve() if remote is not None else self._mapped(source)
         if found is not None and not found.is_dir():
             found = None
         self._dirs[path] = found
         return found
+
+    def _mapped(self, source: str) -> Path | None:
+        """A remote source the config file's ``[module_sources]`` maps to a directory."""
+        key, subdir = module_source_key(source)
+        directory = self.ctx.settings.module_sources.get(key)
+        if directory is None:
+            return None
+        target = (Path(directory) / subdir).resolve()
+        if (
+            not self.ctx.settings.allow_outside_root
+            and not any(
+                target == r or r in target.parents for r in (x.resolve() for x in self.ctx.roots)
+            )
+            and not (target == self.root or self.root in target.parents)
+        ):
+            return None
+        return target
 
     def module(self, directory: Path) -> SourceModule:
         mod = self._mods.get(directory)
@@ -686,7 +704,10 @@ class ModuleScope(Scope):
         if kind == "data" and len(parts) < 2:
             return None
         if kind == "terraform" and parts and parts[0] == "workspace":
-            return self.ev.ctx.settings.environment.get("TF_WORKSPACE", "default")
+            value, hop = self.ev.workspace()
+            if ev.trace is not None:
+                ev.trace.append(hop)
+            return value
         return Unknown(f"{kind}.{'.'.join(parts)} is not recorded in the plan")
 
 
@@ -721,6 +742,19 @@ class _PlanEvaluation:
         self.parsed: dict[str, Expr | None] = {}
         self.missing_source: set[str] = set()
         self.warnings: list[ScanIssue] = []
+
+    def workspace(self) -> tuple[Any, Hop]:
+        """The workspace the plan was made in: ``TF_WORKSPACE``, else the one selected in the
+        ``--source`` directory; the plan JSON itself does not record it."""
+        env = dict(self.ctx.settings.environment)
+        if self.source is None and not env.get("TF_WORKSPACE"):
+            why = (
+                "terraform.workspace: the plan JSON does not record the workspace (scan with "
+                "--source DIR, or set TF_WORKSPACE)"
+            )
+            return Unknown(why), Hop("terraform.workspace")
+        root = self.source.root if self.source is not None else Path.cwd()
+        return selected_workspace(root, env, self.ctx.reads, self.ctx.display)
 
     # -- configuration lookups ----------------------------------------------------------------
     def config(self, path: tuple[str, ...]) -> ConfigModule:
