@@ -203,7 +203,7 @@ def test_comments_are_kept_with_their_lines() -> None:
     [
         ('a = 1\nb = "open\n', 2),
         ("a = 1\nb = 1 +\n", 3),
-        ("a = 1\n\nb = [1, 2\n", 4),
+        ("a = 1\n\nb = [1, 2\n", 3),  # terraform: "Unterminated tuple constructor", line 3
         ("a = 1\nb = { x = 1 y = 2 }\n", 2),
         ("a = 1\na = 2\n", 2),
     ],

@@ -54,17 +54,67 @@ def lark_parser() -> Any:
     if _PARSER is None:
         from importlib.resources import files
 
-        from hcl2.postlexer import PostLexer
         from lark import Lark
 
         grammar = files("hcl2").joinpath("hcl2.lark").read_text(encoding="utf-8")
         try:
             _PARSER = Lark(
-                grammar, parser="lalr", propagate_positions=False, postlex=PostLexer(), cache=True
+                grammar,
+                parser="lalr",
+                propagate_positions=False,
+                postlex=_newline_aware_postlexer(),
+                cache=True,
             )
         except OSError:  # an unwritable temp directory: build without the grammar cache
-            _PARSER = Lark(grammar, parser="lalr", propagate_positions=False, postlex=PostLexer())
+            _PARSER = Lark(
+                grammar,
+                parser="lalr",
+                propagate_positions=False,
+                postlex=_newline_aware_postlexer(),
+            )
     return _PARSER
+
+
+# Where HCL ignores newlines (hclsyntax's parser turns newline tokens off): inside parentheses,
+# brackets, template interpolations and for-expressions. python-hcl2's grammar only allows them
+# at some of those places, so valid Terraform such as ``[try\n("a", "b")]`` or a for-object
+# with a newline before ``=>`` was rejected. Pure newlines there are dropped before the
+# grammar sees them; a comment keeps its token (its text is needed for suppressions).
+_OPENERS = {"LPAR": ")", "LSQB": "]", "INTERP_START": "}", "LBRACE": "}", "DIRECTIVE_START": "}"}
+_CLOSERS = {"RPAR", "RSQB", "RBRACE"}
+
+
+def _insignificant_newlines(stream: Any) -> Any:
+    """Drop newline-only tokens where HCL ignores newlines (see above). Tokens are passed on
+    one by one, never held back: Lark's contextual lexer reads each token in the parser state
+    the tokens before it left."""
+    stack: list[bool] = []  # per open bracket: are newlines insignificant inside it?
+    after_brace = False  # the last significant token opened a "{": a "for" makes it a for-object
+    for token in stream:
+        kind = token.type
+        if kind == "NL_OR_COMMENT":
+            if not token.strip() and stack and stack[-1]:
+                continue
+            yield token
+            continue
+        if after_brace and kind == "FOR":
+            stack[-1] = True
+        after_brace = kind == "LBRACE"
+        if kind in _OPENERS:
+            stack.append(kind in ("LPAR", "LSQB", "INTERP_START"))
+        elif kind in _CLOSERS and stack:
+            stack.pop()
+        yield token
+
+
+def _newline_aware_postlexer() -> Any:
+    from hcl2.postlexer import PostLexer
+
+    class NewlineAwarePostLexer(PostLexer):
+        def process(self, stream: Any) -> Any:
+            return super().process(_insignificant_newlines(stream))
+
+    return NewlineAwarePostLexer()
 
 
 def _first_line(tree: Any) -> int:
