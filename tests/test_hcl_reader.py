@@ -114,12 +114,27 @@ def test_interpolation_only_template_keeps_the_value() -> None:
     assert value('"n=${1 + 1}"') == "n=2"
 
 
-def test_template_directives_and_strip_markers_are_unsupported() -> None:
-    assert isinstance(parse_expression('"%{if true}x%{endif}"'), Unsupported)
-    heredoc = parse_hcl('x = <<EOT\na ${~ "b" ~} c\nEOT\n', "t.tf").body.attr("x")
-    assert heredoc is not None and isinstance(heredoc.expr, Unsupported)
-    directive = parse_hcl("x = <<EOT\n%{ if true }y%{ endif }\nEOT\n", "t.tf").body.attr("x")
-    assert directive is not None and isinstance(directive.expr, Unsupported)
+def test_template_directives_and_strip_markers_are_evaluated() -> None:
+    assert attr_value('x = "%{if true}x%{else}y%{endif}"\n') == "x"
+    assert attr_value('x = "a ${~ "b" ~} c"\n') == "abc"
+    assert attr_value("x = <<EOT\na ${~ \"b\" ~} c\nEOT\n") == "abc\n"
+    assert attr_value("x = <<EOT\n%{ for r in [1, 2] }${r},%{ endfor }\nEOT\n") == "1,2,\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('x = "%{ endif }"\n', "unexpected %{ endif } directive"),
+        ('x = "%{ if true }a"\n', "unterminated %{ if } directive"),
+        ('x = "%{ if true }a%{ endfor }"\n', "unexpected %{ endfor } directive"),
+        ('x = "%{ else }"\n', "unexpected %{ else } directive"),
+        ("x = <<EOT\n%{ for x in [1] }\nEOT\n", "unterminated %{ for } directive"),
+    ],
+)
+def test_misplaced_directives_are_errors_with_file_and_line(text: str, message: str) -> None:
+    with pytest.raises(InputError) as info:
+        parse_hcl(text, "t.tf")
+    assert info.value.line == 1 and message in info.value.message
 
 
 # -- heredocs ---------------------------------------------------------------------------------

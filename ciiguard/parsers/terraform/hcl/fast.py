@@ -42,9 +42,10 @@ from ciiguard.parsers.terraform.hcl.nodes import (
 from ciiguard.parsers.terraform.hcl.templates import (
     BadEscape,
     ExpressionParser,
+    Piece,
     SurrogateEscape,
+    assemble,
     heredoc,
-    template,
     unescape,
 )
 from ciiguard.parsers.terraform.numbers import NotDecided, parse_number
@@ -63,7 +64,7 @@ _MAIN = re.compile(
     r"|(?P<comment>\#[^\n]*|//[^\n]*)"
     r"|(?P<bc>/\*(?:.|\n)*?\*/)"
     r"|(?P<heredoc><<-?(?=[A-Za-z]))"
-    r"|(?P<op>\.\.\.|\.\*|\[\*\]|=>|==|!=|<=|>=|&&|\|\||::|[-+*/%<>!?:=.,()\[\]{}])"
+    r"|(?P<op>\.\.\.|\.\*|\[\*\]|=>|==|!=|<=|>=|&&|\|\||::|[-+*/%<>!?:=.,()\[\]{}~])"
     r"|(?P<num>[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)"
     r'|(?P<tpl>")'
     r"|(?P<bad>[^ \t\r]))"
@@ -158,12 +159,21 @@ class _Parser:
                     continue
                 if kind == "op":
                     kind = m.group(index)
+                    if interp and kind == "~" and depth == 0:  # a strip marker: "~}" ends it
+                        close = m.end()
+                        while text[close] in " \t":
+                            close += 1
+                        if text[close] != "}":
+                            raise Fallback
+                        self.line = line
+                        self._emit("iend", "~", m.start(index))
+                        return close + 1
                     if interp and kind in "{}":
                         if kind == "{":
                             depth += 1
                         elif depth == 0:
                             self.line = line
-                            self._emit("iend", None, m.start(index))
+                            self._emit("iend", "", m.start(index))
                             return m.end()
                         else:
                             depth -= 1
@@ -231,14 +241,11 @@ class _Parser:
                 self._emit("tend", None, pos)
                 return pos + 1
             if ch == "$" or ch == "%":
-                if text.startswith("${", pos):
-                    if text[pos + 2] == "~":
-                        raise Fallback  # strip marker
-                    self._emit("ibeg", None, pos)
-                    pos = self._code(pos + 2, True)
+                if text.startswith("${", pos) or text.startswith("%{", pos):
+                    strip = text[pos + 2] == "~"
+                    self._emit("ibeg" if ch == "$" else "dbeg", "~" if strip else "", pos)
+                    pos = self._code(pos + 3 if strip else pos + 2, True)
                     continue
-                if text.startswith("%{", pos):
-                    raise Fallback  # template directive
                 m = _ESCAPED.match(text, pos)
                 if m is not None:
                     if "\n" in m.group():
@@ -537,28 +544,63 @@ class _Parser:
             v = str(vals[self.p])
             self.p += 1
             return Literal(_nfc(v))
+        line = self.lines[self.p]
         self.p += 1  # tbeg
-        parts: list[str | Expr] = []
+        pieces: list[Piece] = []
         while True:
             kind = kinds[self.p]
             if kind == "tchars":
                 try:
-                    parts.append(unescape(str(vals[self.p])))
+                    pieces.append(Piece("lit", unescape(str(vals[self.p]))))
                 except (BadEscape, SurrogateEscape):
                     raise Fallback from None
                 self.p += 1
             elif kind == "tesc":
-                parts.append(str(vals[self.p]))
+                pieces.append(Piece("lit", str(vals[self.p])))
                 self.p += 1
-            elif kind == "ibeg":
+            elif kind == "ibeg" or kind == "dbeg":
+                left = vals[self.p] == "~"
                 self.p += 1
-                parts.append(self.expr())
-                self.expect("iend")
+                piece = self.directive() if kind == "dbeg" else Piece("expr", self.expr())
+                if kinds[self.p] != "iend":
+                    raise Fallback
+                right = vals[self.p] == "~"
+                self.p += 1
+                pieces.append(Piece(piece.kind, piece.value, piece.names, left, right))
             elif kind == "tend":
                 self.p += 1
-                return template(parts)
+                try:
+                    return assemble(pieces, self.path, line)
+                except InputError:
+                    raise Fallback from None  # the grammar names a misplaced directive
             else:
                 raise Fallback
+
+    def directive(self) -> Piece:
+        """What follows ``%{``: ``if EXPR``, ``else``, ``endif``, ``for [K,] V in EXPR``,
+        ``endfor``."""
+        kinds, vals = self.kinds, self.vals
+        if kinds[self.p] != "name":
+            raise Fallback
+        word = vals[self.p]
+        self.p += 1
+        if word in ("else", "endif", "endfor"):
+            return Piece(str(word))
+        if word == "if":
+            return Piece("if", self.expr())
+        if word != "for" or kinds[self.p] != "name":
+            raise Fallback
+        names = [str(vals[self.p])]
+        self.p += 1
+        if kinds[self.p] == ",":
+            if kinds[self.p + 1] != "name":
+                raise Fallback
+            names.append(str(vals[self.p + 1]))
+            self.p += 2
+        if kinds[self.p] != "name" or vals[self.p] != "in" or _LOOP_WORDS.intersection(names):
+            raise Fallback
+        self.p += 1
+        return Piece("for", self.expr(), tuple(names))
 
     def tuple(self) -> Expr:
         kinds = self.kinds

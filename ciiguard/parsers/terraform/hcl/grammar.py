@@ -33,9 +33,10 @@ from ciiguard.parsers.terraform.hcl.nodes import (
 from ciiguard.parsers.terraform.hcl.templates import (
     BadEscape,
     ExpressionParser,
+    Piece,
     SurrogateEscape,
+    assemble,
     heredoc,
-    template,
     unescape,
 )
 from ciiguard.parsers.terraform.numbers import NotDecided, parse_number
@@ -393,7 +394,7 @@ class _Folder:
         return self.expr(inner)
 
     def string(self, node: Any) -> Expr:
-        parts: list[str | Expr] = []
+        pieces: list[Piece] = []
         line = _first_line(node) or None
         for part in node.children:
             if not _is_tree(part):
@@ -403,24 +404,41 @@ class _Folder:
                     if piece.data == "interpolation":
                         if _strip_marker(piece):
                             return Unsupported("template strip marker")
-                        parts.append(self.expr(_trees(piece)[0]))
+                        pieces.append(Piece("expr", self.expr(_trees(piece)[0])))
                     else:
-                        return Unsupported("template directive")
-                else:
-                    kind = piece.type
-                    text = str(piece)
-                    if kind == "ESCAPED_INTERPOLATION" or kind == "ESCAPED_DIRECTIVE":
-                        parts.append(text[1:])
-                        continue
-                    try:
-                        parts.append(unescape(text))
-                    except SurrogateEscape:
-                        return Unsupported("\\u escape of a UTF-16 surrogate")
-                    except BadEscape as exc:
-                        raise InputError(
-                            self.path, line, f"invalid escape sequence \\{exc.args[0]}"
-                        ) from None
-        return template(parts)
+                        pieces.append(self.directive(piece))
+                    continue
+                kind = piece.type
+                text = str(piece)
+                if kind == "ESCAPED_INTERPOLATION" or kind == "ESCAPED_DIRECTIVE":
+                    pieces.append(Piece("lit", text[1:]))
+                    continue
+                try:
+                    pieces.append(Piece("lit", unescape(text)))
+                except SurrogateEscape:
+                    return Unsupported("\\u escape of a UTF-16 surrogate")
+                except BadEscape as exc:
+                    raise InputError(
+                        self.path, line, f"invalid escape sequence \\{exc.args[0]}"
+                    ) from None
+        return assemble(pieces, self.path, line)
+
+    def directive(self, node: Any) -> Piece:
+        """A ``%{ ... }`` directive of a quoted string, with its strip markers."""
+        tokens = [c for c in node.children if not _is_tree(c)]
+        left = len(tokens) > 1 and tokens[1].type == "STRIP_MARKER"
+        right = len(tokens) > 2 and tokens[-2].type == "STRIP_MARKER"
+        word = {
+            "template_if_start": "if",
+            "template_else": "else",
+            "template_endif": "endif",
+            "template_for_start": "for",
+            "template_endfor": "endfor",
+        }[node.data]
+        exprs = [c for c in _trees(node) if c.data != "identifier"]
+        value = self.expr(exprs[0]) if exprs else None
+        names = tuple(str(c.children[0]) for c in _trees(node) if c.data == "identifier")
+        return Piece(word, value, names, left, right)
 
     def for_expr(self, node: Any, is_object: bool) -> Expr:
         intro = next(c for c in node.children if _is_tree(c) and c.data == "for_intro")

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 # must include it in their keys. 2: 512-bit number literals, legacy splats carry attributes only,
 # HCL's <<- trimming rule, NFC strings, strict escapes. 3: every comment is kept (also inside
 # expressions), and an attribute's end line is its last token's, not a trailing newline's.
-AST_VERSION = 3
+# 4: template directives (%{if}, %{for}) and strip markers are read, not left unsupported.
+AST_VERSION = 4
 
 
 class Node:
@@ -57,6 +58,25 @@ class Template(Expr):
     """A quoted string or heredoc with interpolations; parts are str or Expr."""
 
     parts: tuple[str | Expr, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateIf(Expr):
+    """``%{ if cond }then%{ else }otherwise%{ endif }`` inside a template; renders a string."""
+
+    cond: Expr
+    then: Expr  # a Template or Literal
+    otherwise: Expr | None
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateFor(Expr):
+    """``%{ for k, v in coll }body%{ endfor }`` inside a template; renders a string."""
+
+    key_var: str | None
+    value_var: str
+    collection: Expr
+    body: Expr  # a Template or Literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +160,7 @@ class ForExpr(Expr):
 
 @dataclass(frozen=True, slots=True)
 class Unsupported(Expr):
-    """Syntax the evaluator deliberately does not interpret (template directives); always unknown."""
+    """Syntax the evaluator deliberately does not interpret; always unknown."""
 
     what: str
 

@@ -6,9 +6,16 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from ciiguard.errors import InputError
-from ciiguard.parsers.terraform.hcl.nodes import Expr, Literal, Template, Unsupported
+from ciiguard.parsers.terraform.hcl.nodes import (
+    Expr,
+    Literal,
+    Template,
+    TemplateFor,
+    TemplateIf,
+)
 
 # parses one expression's source text (an interpolation) with the file's path for errors
 ExpressionParser = Callable[[str, str], Expr]
@@ -58,72 +65,186 @@ def heredoc(raw: str, trim: bool, line: int, path: str, expression: ExpressionPa
         lines.pop()  # after the closing marker's newline
     if lines:
         lines.pop()  # the closing marker
-    content = [ln + "\n" for ln in lines]
-    if trim:
-        content = _flush(content)
-    return template_text("".join(content), line, path, expression)
+    return template_text("".join(ln + "\n" for ln in lines), line, path, expression, trim)
 
 
-def template_text(text: str, line: int, path: str, expression: ExpressionParser) -> Expr:
-    """Split raw template text (a heredoc body) into literal parts and interpolations."""
-    parts: list[str | Expr] = []
+def template_text(
+    text: str, line: int, path: str, expression: ExpressionParser, trim: bool = False
+) -> Expr:
+    """Raw template text (a heredoc body) as a template: literal parts, ``${...}``
+    interpolations and ``%{...}`` directives, with their ``~`` strip markers applied and, for
+    ``<<-`` (``trim``), the common indentation removed. As in HCL, a literal ends at each line
+    end: a strip marker trims only the literal next to it."""
+    pieces: list[Piece] = []
     i = 0
     buf: list[str] = []
+
+    def flush() -> None:
+        if buf:
+            pieces.append(Piece("lit", "".join(buf)))
+            buf.clear()
+
     while i < len(text):
         if text.startswith("$${", i) or text.startswith("%%{", i):
             buf.append(text[i + 1 : i + 3])
             i += 3
             continue
-        if text.startswith("%{", i):
-            return Unsupported("template directive")
-        if text.startswith("${", i):
+        if text.startswith("${", i) or text.startswith("%{", i):
             end = _matching_brace(text, i + 2)
             if end < 0:
-                raise InputError(path, line, "unterminated interpolation in heredoc")
-            if buf:
-                parts.append("".join(buf))
-                buf = []
+                what = "interpolation" if text[i] == "$" else "directive"
+                raise InputError(path, line, f"unterminated template {what} in heredoc")
+            flush()
             inner = text[i + 2 : end]
-            if inner.startswith("~") or inner.endswith("~"):
-                return Unsupported("template strip marker")
-            parts.append(expression(f"({inner})", path))
+            left, right = inner.startswith("~"), inner.endswith("~")
+            inner = inner[1 if left else 0 : len(inner) - 1 if right else len(inner)]
+            if text[i] == "$":
+                pieces.append(Piece("expr", expression(f"({inner})", path), (), left, right))
+            else:
+                pieces.append(_directive(inner, path, line, expression, left, right))
             i = end + 1
             continue
         buf.append(text[i])
+        if text[i] == "\n":
+            flush()
         i += 1
-    if buf:
-        parts.append("".join(buf))
-    return template(parts)
+    flush()
+    return assemble(pieces, path, line, merge=False, trim=trim)
 
 
-def _leading_space(line: str) -> int:
-    n = 0
-    for ch in line:
-        if ch == "\n" or not (ch.isspace() if not ch.isascii() else ch in " \t\v\f\r"):
-            break
-        n += 1
-    return n
+@dataclass(frozen=True)
+class Piece:
+    """One element of a template as written: a literal, an interpolation or a directive
+    (``if``, ``else``, ``endif``, ``for``, ``endfor``), with its ``~`` strip markers."""
+
+    kind: str
+    value: str | Expr | None = None  # the literal; the expression; the if/for expression
+    names: tuple[str, ...] = ()  # for: (value,) or (key, value)
+    strip_left: bool = False
+    strip_right: bool = False
 
 
-def _flush(lines: list[str]) -> list[str]:
-    """HCL's ``<<-`` rule: drop the smallest indentation of the non-blank lines from each of them.
+_DIRECTIVE = re.compile(r"\s*(if|else|endif|for|endfor)\b(.*)", re.S)
+_FOR_HEAD = re.compile(r"\s*([A-Za-z_][\w-]*)\s*(?:,\s*([A-Za-z_][\w-]*)\s*)?\bin\b(.*)", re.S)
 
-    A line that starts with an interpolation counts as unindented; whitespace-only lines are
-    neither counted nor trimmed.
-    """
-    spaces: list[int | None] = []
-    for ln in lines:
-        n = _leading_space(ln)
-        rest = ln[n:]
-        if rest == "\n":
-            spaces.append(None)  # blank
-        elif n == 0 and rest.startswith(("${", "%{")):
-            spaces.append(0)
+
+def _directive(
+    inner: str, path: str, line: int, expression: ExpressionParser, left: bool, right: bool
+) -> Piece:
+    """A heredoc's ``%{ ... }`` directive, its strip markers already taken off."""
+    m = _DIRECTIVE.match(inner)
+    if m is None:
+        raise InputError(path, line, f"invalid template directive %{{{inner.strip()[:30]}}}")
+    word, rest = m.group(1), m.group(2)
+    if word in ("else", "endif", "endfor"):
+        if rest.strip():
+            raise InputError(path, line, f"unexpected text after %{{ {word} }}")
+        return Piece(word, None, (), left, right)
+    if word == "if":
+        return Piece("if", expression(f"({rest})", path), (), left, right)
+    head = _FOR_HEAD.match(rest)
+    if head is None:
+        raise InputError(path, line, "invalid %{ for } directive: expected 'for name in ...'")
+    names = (head.group(1), head.group(2)) if head.group(2) else (head.group(1),)
+    return Piece("for", expression(f"({head.group(3)})", path), names, left, right)
+
+
+def assemble(
+    pieces: list[Piece], path: str, line: int | None, merge: bool = True, trim: bool = False
+) -> Expr:
+    """The template these pieces make, in HCL's order: strip markers trim the literal next to
+    them (``${~`` the whitespace before, ``~}`` the whitespace after), then ``<<-`` removes the
+    common indentation (``trim``), then ``if``/``for`` directives nest into ``TemplateIf``/
+    ``TemplateFor``. ``merge`` joins neighbouring literals first (a quoted string is one
+    literal between its interpolations; a heredoc has one per line). A misplaced directive is
+    an error."""
+    merged: list[Piece] = []
+    for piece in pieces:
+        if merge and piece.kind == "lit" and merged and merged[-1].kind == "lit":
+            merged[-1] = Piece("lit", str(merged[-1].value) + str(piece.value))
         else:
-            spaces.append(n)
-    counted = [n for n in spaces if n is not None]
-    cut = min(counted) if counted else 0
-    return [ln if n is None else ln[cut:] for ln, n in zip(lines, spaces, strict=True)]
+            merged.append(piece)
+    for i, piece in enumerate(merged):
+        if piece.kind == "lit":
+            continue
+        if piece.strip_left and i > 0 and merged[i - 1].kind == "lit":
+            merged[i - 1] = Piece("lit", str(merged[i - 1].value).rstrip())
+        if piece.strip_right and i + 1 < len(merged) and merged[i + 1].kind == "lit":
+            merged[i + 1] = Piece("lit", str(merged[i + 1].value).lstrip())
+    if trim:
+        merged = _flush(merged)
+    # frames: [opening piece or None for the whole template, parts, parts before an else]
+    stack: list[tuple[Piece | None, list[str | Expr], list[str | Expr] | None]] = [(None, [], None)]
+    for piece in merged:
+        opening, parts, before_else = stack[-1]
+        if piece.kind == "lit":
+            parts.append(str(piece.value))
+        elif piece.kind == "expr":
+            assert isinstance(piece.value, Expr)
+            parts.append(piece.value)
+        elif piece.kind in ("if", "for"):
+            stack.append((piece, [], None))
+        elif piece.kind == "else":
+            if opening is None or opening.kind != "if" or before_else is not None:
+                raise InputError(path, line, "unexpected %{ else } directive in template")
+            stack[-1] = (opening, [], parts)
+        else:  # endif, endfor
+            wanted = "if" if piece.kind == "endif" else "for"
+            if opening is None or opening.kind != wanted:
+                raise InputError(
+                    path, line, f"unexpected %{{ {piece.kind} }} directive in template"
+                )
+            stack.pop()
+            assert isinstance(opening.value, Expr)
+            node: Expr
+            if wanted == "if":
+                then, otherwise = (before_else, parts) if before_else is not None else (parts, None)
+                node = TemplateIf(
+                    opening.value,
+                    template(then),
+                    template(otherwise) if otherwise is not None else None,
+                )
+            else:
+                key, value = opening.names if len(opening.names) == 2 else (None, opening.names[0])
+                node = TemplateFor(key, value, opening.value, template(parts))
+            stack[-1][1].append(node)
+    if len(stack) > 1:
+        opened = stack[-1][0]
+        what = opened.kind if opened else "?"
+        raise InputError(
+            path, line, f"unterminated %{{ {what} }} directive in template (no end{what})"
+        )
+    return template(stack[0][1])
+
+
+def _flush(pieces: list[Piece]) -> list[Piece]:
+    """HCL's ``<<-`` rule (hclsyntax ``flushHeredocTemplateParts``): the literal that starts a
+    line counts its leading whitespace characters, a line that starts with an interpolation or
+    directive counts none, a whitespace-only line ending in a newline is not counted; that many
+    characters are then removed from the start of every counted literal."""
+    fewest: int | None = None
+    counted: list[int] = []
+    at_line_start = True
+    for i, piece in enumerate(pieces):
+        if at_line_start:
+            at_line_start = False
+            if piece.kind == "lit":
+                text = str(piece.value)
+                rest = text.lstrip()
+                if rest or not text.endswith("\n"):
+                    spaces = len(text) - len(rest)
+                    counted.append(i)
+                    fewest = spaces if fewest is None else min(fewest, spaces)
+            else:
+                fewest = 0
+        if piece.kind == "lit" and str(piece.value).endswith("\n"):
+            at_line_start = True
+    if not fewest:
+        return pieces
+    out = list(pieces)
+    for i in counted:
+        out[i] = Piece("lit", str(out[i].value)[fewest:])
+    return out
 
 
 def template(parts: list[str | Expr]) -> Expr:

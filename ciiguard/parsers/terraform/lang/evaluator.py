@@ -25,6 +25,8 @@ from ciiguard.parsers.terraform.hcl.nodes import (
     ObjectExpr,
     Splat,
     Template,
+    TemplateFor,
+    TemplateIf,
     TupleExpr,
     UnaryOp,
     Unsupported,
@@ -283,6 +285,10 @@ class Evaluator:
             return self._for(e)
         if isinstance(e, Splat):
             return self._splat(e)
+        if isinstance(e, TemplateIf):
+            return self._template_if(e)
+        if isinstance(e, TemplateFor):
+            return self._template_for(e)
         if isinstance(e, Unsupported):
             return Unknown(f"{e.what} is not evaluated by ciiguard")
         return Unknown(f"unsupported expression {type(e).__name__}")
@@ -499,6 +505,14 @@ class Evaluator:
     def _template(self, e: Template) -> Value:
         if len(e.parts) == 1 and not isinstance(e.parts[0], str):
             return self.evaluate(e.parts[0])  # "${x}" is x itself, unconverted
+        return self._rendered(e)
+
+    def _rendered(self, e: Expr) -> Value:
+        """A template's text (a directive's body): always a string, or Unknown."""
+        if isinstance(e, Literal):
+            return e.value
+        if not isinstance(e, Template):
+            return self._rendered(Template((e,)))
         out: list[str] = []
         unknowns: list[Unknown] = []
         for part in e.parts:
@@ -520,6 +534,51 @@ class Evaluator:
             errors = [u for u in unknowns if u.error]
             return merge_unknown(errors or unknowns)
         return nfc("".join(out))
+
+    def _template_if(self, e: TemplateIf) -> Value:
+        cond = self.evaluate(e.cond)
+        if is_unknown(cond):
+            return Unknown(
+                f"template condition is unknown ({cond.reason})", refs_of(cond), cond.error
+            )
+        if cond is None:
+            return _err("the template condition is null")
+        branch = e.then if to_bool(cond) else e.otherwise
+        return "" if branch is None else self._rendered(branch)
+
+    def _template_for(self, e: TemplateFor) -> Value:
+        coll = self.evaluate(e.collection)
+        if isinstance(coll, ResourceValue):
+            coll = coll.whole()
+        if is_unknown(coll):
+            return Unknown(
+                f"template for collection is unknown ({coll.reason})", coll.refs, coll.error
+            )
+        if isinstance(coll, dict):
+            pairs: list[tuple[Value, Value]] = [(k, coll[k]) for k in sorted(coll)]
+        elif isinstance(coll, TfSet):
+            pairs = [(x, x) for x in coll]
+        elif isinstance(coll, list):
+            pairs = list(enumerate(coll))
+        else:
+            return _err(f"a template for directive cannot iterate over {type_name(coll)}")
+        if len(pairs) > MAX_COLLECTION:
+            return _err("collection too large")
+        out: list[str] = []
+        unknowns: list[Unknown] = []
+        for k, v in pairs:
+            frame = {e.value_var: v}
+            if e.key_var:
+                frame[e.key_var] = k
+            text = self.with_bindings(frame)._rendered(e.body)
+            if is_unknown(text):
+                unknowns.append(text)
+            else:
+                out.append(str(text))
+        if unknowns:
+            errors = [u for u in unknowns if u.error]
+            return merge_unknown(errors or unknowns)
+        return "".join(out)
 
     def _object(self, e: ObjectExpr) -> Value:
         out: dict[str, Value] = {}
