@@ -309,3 +309,60 @@ def test_source_lines_and_inline_suppressions(tmp_path: Path) -> None:
 def test_source_directory_must_exist() -> None:
     run = run_cli("scan", str(P / "local-region.json"), "--source", "no/such/dir", "--no-cache")
     assert run.code == 2 and "--source" in run.stdout + run.stderr
+
+
+# -- older formats and the setup-terraform wrapper ----------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["0.1", "0.2"])
+def test_older_plan_formats_give_the_verdicts_of_format_1(fmt: str) -> None:
+    """Terraform 0.12-0.14 wrote format 0.1 and 0.15-1.0 format 0.2 (written here the way those
+    versions' jsonplan/jsonconfig wrote them: make_fixtures.legacy)."""
+    legacy = P / "legacy" / f"cross-border-replication-{fmt}.json"
+    assert json.loads(legacy.read_text())["format_version"] == fmt
+    code, report = scan(str(legacy))
+    modern_code, modern = scan(str(P / "examples" / "cross-border-replication.json"))
+    assert violations(report) == violations(modern) and code == modern_code == 1
+    src = str(P / "modules-source")
+    code, report = scan(str(P / "legacy" / f"modules-{fmt}.json"), "--source", src)
+    modern_code, modern = scan(str(P / "modules.json"), "--source", src)
+    assert violations(report) == violations(modern) and code == modern_code == 1
+
+
+@pytest.mark.parametrize("fmt", ["0.1", "0.2"])
+def test_an_older_plan_cannot_tell_an_inherited_provider_from_a_passed_one(fmt: str) -> None:
+    """Before format 1.1 a module resource names "<call>:aws", whichever configuration it
+    really gets: without --source that is CII003 saying so, never the root's region."""
+    code, report = scan(str(P / "legacy" / f"modules-{fmt}.json"))
+    res = by_address(report)
+    store = res["module.store.aws_s3_bucket.data"]  # its module's own provider block: known
+    assert (store["region"], store["location"]) == ("eu-central-1", "outside")
+    cold = res["module.archive.aws_s3_bucket.cold"]
+    assert cold["region"] is None and "scan with --source DIR" in cold["provenance"]
+    assert ("CII003", "module.archive.aws_s3_bucket.cold") in violations(report)
+    assert code == 1
+
+
+def test_the_setup_terraform_wrapper_output_is_named_and_explained(tmp_path: Path) -> None:
+    plan = (P / "examples" / "compliant.json").read_text()
+    wrapped = tmp_path / "plan.json"
+    wrapped.write_text(
+        "[command]/home/runner/work/_temp/3f1e/terraform-bin show -json tfplan\n"
+        + plan
+        + "\n::debug::Terraform exited with code 0.\n::debug::exitcode: 0\n"
+    )
+    for target in (str(wrapped), str(tmp_path)):  # named, and found in a scanned directory
+        run = run_cli("scan", target, "--no-config", "--no-cache")
+        assert run.code == 2
+        errors = [ln for ln in (run.stdout + run.stderr).splitlines() if "plan.json:1:" in ln]
+        assert len(errors) == 1 and "terraform_wrapper: false" in errors[0], run.stderr
+
+
+@pytest.mark.parametrize("fmt", ["0.3", "2.0"])
+def test_an_unknown_plan_format_is_refused(tmp_path: Path, fmt: str) -> None:
+    doc = json.loads((P / "examples" / "compliant.json").read_text())
+    doc["format_version"] = fmt
+    f = tmp_path / "plan.json"
+    f.write_text(json.dumps(doc))
+    run = run_cli("scan", str(f), "--no-config", "--no-cache")
+    assert run.code == 2 and f"format_version {fmt} is not supported" in run.stdout + run.stderr

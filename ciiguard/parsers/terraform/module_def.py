@@ -6,7 +6,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ciiguard.errors import InputError
-from ciiguard.parsers.terraform.hcl.nodes import Attribute, Block, HclFile
+from ciiguard.parsers.terraform.hcl.nodes import (
+    Attribute,
+    Block,
+    Expr,
+    GetAttr,
+    HclFile,
+    Literal,
+    Name,
+    ObjectExpr,
+)
 
 
 @dataclass
@@ -51,3 +60,29 @@ class ModuleDef:
             if r.block.labels[:2] == (rtype, name):
                 return r
         return None
+
+
+def provider_ref(expr: Expr) -> str | None:
+    """``aws`` or ``aws.us`` from a provider reference (``provider = aws.us``, a ``providers``
+    map key or value)."""
+    if isinstance(expr, Name):
+        return expr.name
+    if isinstance(expr, GetAttr) and isinstance(expr.obj, Name):
+        return f"{expr.obj.name}.{expr.name}"
+    if isinstance(expr, Literal) and isinstance(expr.value, str):
+        return expr.value
+    return None
+
+
+def passed_providers(expr: Expr) -> dict[str, str] | None:
+    """A module call's ``providers = { aws = aws.hk }`` as {key inside: key outside}; None when
+    it is not a map of provider references."""
+    if not isinstance(expr, ObjectExpr):
+        return None
+    out: dict[str, str] = {}
+    for k, v in expr.items:
+        inner, outer = provider_ref(k), provider_ref(v)
+        if inner is None or outer is None:
+            return None
+        out[inner] = outer
+    return out

@@ -38,7 +38,7 @@ from ciiguard.parsers.terraform.files import (
     typed,
 )
 from ciiguard.parsers.terraform.hcl.loader import HclLoader
-from ciiguard.parsers.terraform.hcl.nodes import Block, Body, Expr, GetAttr, HclFile, Literal, Name
+from ciiguard.parsers.terraform.hcl.nodes import Block, Body, HclFile, Literal, Name
 from ciiguard.parsers.terraform.lang.evaluator import (
     Budget,
     Evaluator,
@@ -50,7 +50,12 @@ from ciiguard.parsers.terraform.lang.evaluator import (
     settle,
 )
 from ciiguard.parsers.terraform.lang.functions import FunctionError, TfSet, to_number, to_string
-from ciiguard.parsers.terraform.module_def import Located, ModuleDef
+from ciiguard.parsers.terraform.module_def import (
+    Located,
+    ModuleDef,
+    passed_providers,
+    provider_ref,
+)
 from ciiguard.settings import module_source_key
 
 META_ARGS = frozenset(
@@ -85,17 +90,6 @@ class ProviderConfig:
     line: int | None
     implicit: bool = False
     profile: Any = None  # a shared-config profile the provider reads (its region may come from it)
-
-
-def _ref_key(expr: Expr) -> str | None:
-    """``aws`` or ``aws.us`` from a provider reference expression."""
-    if isinstance(expr, Name):
-        return expr.name
-    if isinstance(expr, GetAttr) and isinstance(expr.obj, Name):
-        return f"{expr.obj.name}.{expr.name}"
-    if isinstance(expr, Literal) and isinstance(expr.value, str):
-        return expr.value
-    return None
 
 
 def _instance_key(key: Any) -> str:
@@ -326,7 +320,7 @@ class ModuleInstance(Scope):
     def _provider_key_of(self, block: Block, rtype: str) -> str:
         pa = block.body.attr("provider")
         if pa is not None:
-            key = _ref_key(pa.expr)
+            key = provider_ref(pa.expr)
             if key:
                 return key
         return rtype.split("_", 1)[0]
@@ -548,13 +542,8 @@ class _RootEvaluation:
         providers: dict[str, ProviderConfig] = {}
         pmap = block.body.attr("providers")
         if pmap is not None:
-            from ciiguard.parsers.terraform.hcl.nodes import ObjectExpr
-
-            if isinstance(pmap.expr, ObjectExpr):
-                for k_expr, v_expr in pmap.expr.items:
-                    inner, outer = _ref_key(k_expr), _ref_key(v_expr)
-                    if inner and outer:
-                        providers[inner] = parent.provider_for(outer)
+            for inner, outer in (passed_providers(pmap.expr) or {}).items():
+                providers[inner] = parent.provider_for(outer)
         else:
             for key, cfg in parent.providers.items():
                 if "." not in key:

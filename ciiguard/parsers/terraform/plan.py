@@ -28,15 +28,25 @@ from ciiguard.parsers.provider_defaults import (
 )
 from ciiguard.parsers.surrogates import may_hold_surrogates, scrub
 from ciiguard.parsers.terraform.files import LocalValues, selected_workspace
-from ciiguard.parsers.terraform.hcl.nodes import Block, Body, Expr, HclFile, Literal
+from ciiguard.parsers.terraform.hcl.nodes import (
+    Block,
+    Body,
+    Expr,
+    HclFile,
+    Literal,
+)
 from ciiguard.parsers.terraform.hcl.reader import parse_expression, parse_hcl
 from ciiguard.parsers.terraform.lang.evaluator import Evaluator, Scope, render_value
-from ciiguard.parsers.terraform.module_def import Located, LocatedAttr
+from ciiguard.parsers.terraform.module_def import Located, LocatedAttr, passed_providers
 from ciiguard.settings import module_source_key
 
 PEEK_BYTES = 64 * 1024
 MAX_PLAN_BYTES = 4 * 1024 * 1024 * 1024
 SUPPORTED_MAJOR = "1"
+# Terraform 0.12-0.14 wrote format 0.1, 0.15-1.0 format 0.2: read like 1.x (see _legacy_key)
+LEGACY_FORMATS = ("0.1", "0.2")
+# GitHub's hashicorp/setup-terraform wraps terraform in a script that echoes the command first
+WRAPPER_PREFIX = "[command]"
 CHANGING_ACTIONS = frozenset({"create", "update"})  # a replace is delete + create
 # Attributes where the provider has already merged its default tags over the resource's own
 # (AWS provider docs, "default_tags": tags_all; Google provider 5.x docs, "default_labels":
@@ -79,9 +89,13 @@ def _encoding(head: bytes) -> tuple[str, int]:
 
 
 def looks_like_plan(head: bytes) -> bool:
-    """Whether the first bytes of a file are ``terraform show -json`` output for a plan."""
+    """Whether the first bytes of a file are ``terraform show -json`` output for a plan (also
+    when setup-terraform's wrapper put its ``[command]`` line first: an error to report, not a
+    file to pass over)."""
     enc, bom = _encoding(head[:4])
     text = head[bom:].decode(enc, errors="ignore")
+    if text.startswith(WRAPPER_PREFIX):
+        text = text.partition("\n")[2]
     if not text.lstrip().startswith("{") or '"format_version"' not in text:
         return False
     if '"planned_values"' in text or '"resource_changes"' in text:
@@ -108,6 +122,15 @@ def read_plan_text(path: Path, display: str, limit: int | None = None) -> str:
     except OSError as exc:
         raise InputError(display, None, f"cannot read file: {exc.strerror or exc}") from None
     enc, bom = _encoding(data[:4])
+    if data[bom:].decode(enc, errors="ignore").startswith(WRAPPER_PREFIX):
+        raise InputError(
+            display,
+            1,
+            "starts with the '[command]...' line GitHub's setup-terraform wrapper adds to "
+            "terraform's output, so it is not plan JSON: set 'terraform_wrapper: false' on "
+            "hashicorp/setup-terraform, or write the file with 'terraform show -json PLAN > FILE' "
+            "where the wrapper is not used",
+        )
     try:
         return data[bom:].decode(enc)
     except UnicodeDecodeError as exc:
@@ -264,11 +287,12 @@ class _Reader:
         version = found.get("format_version")
         if not isinstance(version, str):
             raise InputError(self.display, 1, "not a Terraform plan: no format_version")
-        if version.split(".", 1)[0] != SUPPORTED_MAJOR:
+        if version.split(".", 1)[0] != SUPPORTED_MAJOR and version not in LEGACY_FORMATS:
             raise InputError(
                 self.display,
                 1,
-                f"plan JSON format_version {version} is not supported (ciiguard reads 1.x)",
+                f"plan JSON format_version {version} is not supported (ciiguard reads 0.1, 0.2 "
+                "and 1.x)",
             )
         planned = found.get("planned_values")
         if planned is not None and not isinstance(planned, dict):
@@ -836,6 +860,48 @@ class _PlanEvaluation:
             self.providers[cache_key] = info
         return info
 
+    def _legacy_key(self, key: str, steps: tuple[tuple[str, str], ...]) -> str | None:
+        """Before format 1.1 (Terraform 1.2), a resource in a module named its provider
+        configuration ``<module call name>:<provider>`` (``store:aws``), not the configuration
+        Terraform actually gave it: the module's own provider block (``module.store:aws``), one
+        passed with ``providers = {...}``, or its parent's by inheritance. The plan cannot tell
+        the last two apart; the module calls in ``--source`` can. None: unknown."""
+        legacy = self.doc.format_version in (*LEGACY_FORMATS, "1.0")
+        if not legacy or not steps or ":" not in key:
+            return key
+        prefix, _, local = key.rpartition(":")
+        if prefix.startswith("module."):
+            return key
+        own = ".".join(f"module.{name}" for name, _ in steps) + ":" + local
+        if own in self.provider_configs:
+            return own
+        return self._passed_key(steps, local)
+
+    def _passed_key(self, steps: tuple[tuple[str, str], ...], local: str) -> str | None:
+        """The provider configuration a module without its own gets, followed up its module
+        calls' ``providers`` maps (or default inheritance) in the ``--source`` files."""
+        if self.source is None:
+            return None
+        for depth in range(len(steps), 0, -1):
+            parent = tuple(name for name, _ in steps[: depth - 1])
+            hcl = self.hcl_module(parent)
+            call = hcl.module_calls.get(steps[depth - 1][0]) if hcl is not None else None
+            if call is None:
+                return None
+            mapping = call.block.body.attr("providers")
+            if mapping is not None:
+                passed = passed_providers(mapping.expr)
+                if passed is None or local not in passed:
+                    return None
+                local = passed[local]
+            elif "." in local:
+                return None  # an alias is never inherited
+            prefix = ".".join(f"module.{name}" for name in parent)
+            key = f"{prefix}:{local}" if prefix else local
+            if key in self.provider_configs or not prefix:
+                return key
+        return None
+
     def _provider_entry(self, key: str) -> tuple[dict[str, Any] | None, str]:
         """The provider_config entry for a key; a module's default provider falls back to its parent's."""
         pc = self.provider_configs.get(key)
@@ -948,8 +1014,22 @@ class _PlanEvaluation:
             values, change.after_unknown if change else None, exprs, address, addr.prefix
         )
         assert isinstance(attrs, dict)
-        key = str(cres.get("provider_config_key") or rtype.split("_", 1)[0])
-        provider = self.provider(key, addr.modules, rtype)
+        written = str(cres.get("provider_config_key") or rtype.split("_", 1)[0])
+        key = self._legacy_key(written, addr.modules)
+        if key is None:
+            provider = ProviderInfo(
+                written,
+                rtype.split("_", 1)[0],
+                Unknown(
+                    f"plan format {self.doc.format_version} does not record which provider "
+                    f"configuration {addr.prefix.rstrip('.')} uses (its module has none of its "
+                    "own: inherited or passed with providers = {...}); scan with --source DIR"
+                ),
+                (Hop(f"provider {written}", PLAN_CONFIG),),
+                None,
+            )
+        else:
+            provider = self.provider(key, addr.modules, rtype)
         canonical = self.catalogue.canonical_provider(provider.provider)
         hcl = self.hcl_module(config.path)
         located = hcl.resource_block(rtype, addr.name) if hcl is not None else None
