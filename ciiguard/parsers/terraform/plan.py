@@ -1185,7 +1185,12 @@ def _match_config_block(cfg: Any, index: int, item: Any, count: int) -> Any:
     return None
 
 
-def overlay_unknown(value: Any, unknown: Any, exprs: Any, path: str, prefix: str) -> Any:
+_COMPUTED: dict[str, Unknown] = {}
+
+
+def overlay_unknown(
+    value: Any, unknown: Any, exprs: Any, address: str, prefix: str, path: str = ""
+) -> Any:
     """Planned values with every ``after_unknown`` path replaced by ``Unknown``.
 
     ``exprs`` is the configuration's expression (or block of expressions) at the same path; its
@@ -1193,14 +1198,24 @@ def overlay_unknown(value: Any, unknown: Any, exprs: Any, path: str, prefix: str
     """
     if unknown is True:
         refs = resource_refs(exprs.get("references"), prefix) if isinstance(exprs, dict) else None
-        return Unknown(f"{path} is known only after apply", refs or frozenset())
+        if refs:
+            return Unknown(f"{address}{path} is known only after apply", refs)
+        # most unknown values are computed attributes no expression names (ids, ARNs): one
+        # shared object per attribute path, not one per resource (a 100k-resource plan holds
+        # millions of them)
+        shared = _COMPUTED.get(path)
+        if shared is None:
+            shared = _COMPUTED[path] = Unknown(f"{path.lstrip('.')} is known only after apply")
+        return shared
     if isinstance(unknown, dict) and unknown:
         base = value if isinstance(value, dict) else {}
         out = dict(base)
         for k, u in unknown.items():
             if u is False or u == {} or u == []:
                 continue
-            out[k] = overlay_unknown(base.get(k), u, _block_expr(exprs, k), f"{path}.{k}", prefix)
+            out[k] = overlay_unknown(
+                base.get(k), u, _block_expr(exprs, k), address, prefix, f"{path}.{k}"
+            )
         return out
     if isinstance(unknown, list) and unknown:
         items = list(value) if isinstance(value, list) else []
@@ -1213,7 +1228,7 @@ def overlay_unknown(value: Any, unknown: Any, exprs: Any, path: str, prefix: str
                 cfg = exprs  # an element of a list attribute shares the attribute's references
             else:
                 cfg = _match_config_block(exprs, i, items[i], len(items))
-            items[i] = overlay_unknown(items[i], u, cfg, f"{path}[{i}]", prefix)
+            items[i] = overlay_unknown(items[i], u, cfg, address, prefix, f"{path}[{i}]")
         return items
     return value
 
