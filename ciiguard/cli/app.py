@@ -444,6 +444,15 @@ def _map_parser(sub: Any) -> None:
     )
     m.add_argument("--output", "-o", metavar="FILE", help="write the map to FILE, not stdout")
     m.add_argument("--title", help="heading of the map (default: the scanned paths)")
+    m.add_argument(
+        "--detail",
+        choices=("summary", "roots", "resources"),
+        default="summary",
+        help="svg, mermaid, dot: draw one box per region (summary, the default), per root module "
+        "(roots) or per resource (resources); mermaid falls back to a coarser level, and says so, "
+        "when the detail would not fit GitHub's and GitLab's limits. html always starts at the "
+        "summary and opens regions on demand",
+    )
     m.add_argument("--baseline", metavar="FILE", help="show findings recorded in FILE as such")
     _plugin_options(m)
     add_config_options(m)
@@ -454,7 +463,7 @@ def _map(args: argparse.Namespace, host: Any) -> int:
     import ciiguard.cli.pipeline as pipeline
     from ciiguard.errors import UsageError
     from ciiguard.gate.config import check_against
-    from ciiguard.residency_map import SUFFIX_FORMATS, build_map, render
+    from ciiguard.residency_map import SUFFIX_FORMATS, Detail, build_map, render
     from ciiguard.scan import gather, scan
 
     fmt = args.format or SUFFIX_FORMATS.get(Path(args.output or "").suffix.lower(), "html")
@@ -473,7 +482,8 @@ def _map(args: argparse.Namespace, host: Any) -> int:
     except UsageError as exc:
         pipeline.print_error(str(exc))
         return EXIT_ERROR
-    text = render(build_map(result, args.title or "Residency map: " + " ".join(args.paths)), fmt)
+    title = args.title or "Residency map: " + " ".join(args.paths)
+    text = render(build_map(result, title), fmt, Detail(args.detail))
     if args.output:
         try:
             Path(args.output).write_text(text, encoding="utf-8")
