@@ -393,7 +393,8 @@ def test_mermaid_summary_structure() -> None:
     v = build_view(m)
     text = render(m, "mermaid")
     lines = [ln.strip() for ln in text.splitlines()]
-    assert lines[:3] == ["---", 'title: "Residency map"', "---"]
+    assert lines[0] == lines[2] == "---"
+    assert lines[1] == f'title: "Residency map · {m.summary()}"'  # the counts, visible
     assert "flowchart LR" in lines
     opened = sum(1 for ln in lines if ln.startswith("subgraph "))
     assert opened == sum(1 for ln in lines if ln == "end") == 2 + 2  # sides, clouds
@@ -433,13 +434,16 @@ def test_mermaid_escapes_labels_and_directives() -> None:
     text = render(weird(), "mermaid", Detail.RESOURCES)
     assert "#quot;" in text and "#lt;b#gt;" in text and "#96;x#96;" in text
     title = text.splitlines()[1]
-    assert title.startswith('title: "Title with \\"quotes\\" & <angle>') and "%%" not in title
+    assert (
+        title.startswith('title: "Title with \\"quotes\\" & \u2039angle\u203a')
+        and "%%" not in title
+    )
 
 
 def test_an_incomplete_mermaid_map_shows_it_in_a_node_and_the_title() -> None:
     for detail in Detail:
         text = render(incomplete(example()), "mermaid", detail)
-        assert text.splitlines()[1] == 'title: "INCOMPLETE: Example map"'
+        assert text.splitlines()[1].startswith('title: "INCOMPLETE: Example map · ')
         visible = [ln for ln in text.splitlines() if not ln.lstrip().startswith("%%")]
         node = next(ln for ln in visible if ln.strip().startswith('incomplete["'))
         assert "INCOMPLETE: 2 inputs could not be read" in node and "broken.tf:3" in node

@@ -290,7 +290,7 @@ def arrow_label(v: View, arrow: Arrow) -> str:
 def arrow_width(arrow: Arrow) -> float:
     """Stroke width grows with the number of flows folded into the arrow (logarithmically)."""
     base = 2.8 if arrow.classified else 1.8
-    return round(min(9.0, base + 1.2 * math.log2(arrow.count)), 1)
+    return round(min(8.0, base + math.log2(arrow.count)), 1)
 
 
 LABEL_CHAR = 6.2  # advance of a 10.5px bold sans-serif glyph, with slack

@@ -15,13 +15,13 @@ import json
 import re
 from collections.abc import Iterable
 
+from ciiguard.model import Location
 from ciiguard.residency_map.layout import arrow_label, arrow_width, verdict_text
 from ciiguard.residency_map.model import EdgeStatus, NodeKind, ResidencyMap
 from ciiguard.residency_map.style import (
     BLOCKING,
     CLASSIFIED_FILL,
     EDGE_COLOR,
-    INK,
     PLAIN_STROKE,
     SIDE_FILL,
     SIDE_STROKE,
@@ -66,8 +66,13 @@ def _comment(value: str) -> str:
 
 
 def _yaml_string(value: str) -> str:
-    """A YAML double-quoted scalar on one line (JSON's escapes are YAML's), no ``%%``."""
-    return json.dumps(_comment(value))
+    """The title: a YAML double-quoted scalar on one line (JSON's escapes are YAML's), with no
+    ``%%``. Mermaid takes no entity codes in a title, and treats one with a ``<`` as HTML, so
+    ``<`` and ``>`` become look-alikes (single angle quotation marks) shown as they are."""
+    return json.dumps(_comment(value).translate(_TITLE_LOOKALIKES), ensure_ascii=False)
+
+
+_TITLE_LOOKALIKES = str.maketrans({"<": "\u2039", ">": "\u203a"})
 
 
 def _mid(unit_id: str) -> str:
@@ -152,8 +157,8 @@ _SHORT = (
 def _render(v: View, note: str, keep: set[str] | None = None, compact: bool = False) -> str:
     """The Mermaid text of ``v`` (only the units in ``keep`` when given), with ``note`` shown."""
     m = v.map
-    title = m.title if m.complete else f"INCOMPLETE: {m.title}"
-    out = ["---", f"title: {_yaml_string(title)}", "---", f"%% {_comment(m.summary())}"]
+    title = (m.title if m.complete else f"INCOMPLETE: {m.title}") + f" · {m.summary()}"
+    out = ["---", f"title: {_yaml_string(title)}", "---"]
     out.extend(f"%% error: {_comment(e.render())}" for e in m.errors)
     out.append("flowchart LR")
     styles: list[str] = []
@@ -171,8 +176,8 @@ def _render(v: View, note: str, keep: set[str] | None = None, compact: bool = Fa
         out.append(f'  fallback["{_text(note)}"]')
         classes.setdefault("note", []).append("fallback")
     for si, side in enumerate(v.sides):
-        sid = f"side_{side.location.value}"
-        out.append(f'  subgraph {sid}["{_text(side.title)}: {_text(side.note)}"]')
+        sid = side.location.value
+        out.append(f'  subgraph {sid}["{_text(_SIDE_TITLES[side.location])}"]')
         out.append("    direction TB")
         styles.append(
             f"  style {sid} fill:{SIDE_FILL[side.location]},stroke:{SIDE_STROKE[side.location]},"
@@ -185,7 +190,7 @@ def _render(v: View, note: str, keep: set[str] | None = None, compact: bool = Fa
             regions = [r for r in cloud.regions if keep is None or r.unit.id in keep]
             if not regions:
                 continue
-            cid = f"{sid}_c{ci}"
+            cid = f"{sid}_{ci}"
             out.append(f'    subgraph {cid}["{_text(cloud.name)}"]')
             out.append("      direction TB")
             classes.setdefault("cloud", []).append(cid)
@@ -225,13 +230,14 @@ def _render(v: View, note: str, keep: set[str] | None = None, compact: bool = Fa
         out.append(_arrow_line(v, arrow))
         color = EDGE_COLOR[arrow.status]
         link_styles.setdefault(
-            f"stroke:{color},stroke-width:{arrow_width(arrow)}px,color:{color}", []
+            f"stroke:{color},stroke-width:{round(arrow_width(arrow))}px,color:{color}", []
         ).append(i)
     out.extend(styles)
     out.extend(_class_defs(classes, node_styles))
     for style, indexes in link_styles.items():
         out.append(f"  linkStyle {','.join(map(str, indexes))} {style}")
-    return "\n".join(out) + "\n"
+    # one space per level of nesting, not two: every character counts against the limits
+    return "\n".join(ln[(len(ln) - len(ln.lstrip(" "))) // 2 :] for ln in out) + "\n"
 
 
 def _region_title(unit: Unit) -> str:
@@ -283,16 +289,23 @@ def _verdict_class(unit: Unit) -> str:
     return "blocking" if verdict == "blocking" else ("pass" if verdict == PASS else "flagged")
 
 
+_SIDE_TITLES = {
+    Location.MAINLAND: "Mainland China",
+    Location.OUTSIDE: "Outside mainland China (Hong Kong, Macao and Taiwan too)",
+    Location.UNKNOWN: "Location unknown (fail-closed)",
+}
+# Short on purpose: GitLab shows a diagram of more than 2,000 characters in an issue or a merge
+# request only after a click, and a summary should not need one.
 _FIXED_CLASSES = {
-    "incomplete": f"fill:{BLOCKING},stroke:{BLOCKING},color:#ffffff,font-weight:bold",
-    "note": "fill:#fff3cd,stroke:#f9a825,color:#263238",
+    "incomplete": f"fill:{BLOCKING},stroke:{BLOCKING},color:#fff,font-weight:bold",
+    "note": "fill:#fff3cd,stroke:#f9a825",
     "empty": f"fill:none,stroke:none,color:{PLAIN_STROKE}",
-    "cloud": f"fill:#ffffff,stroke:#b0bec5,color:{INK}",
-    "region": f"fill:#f8fafb,stroke:#cfd8dc,color:{INK}",
-    "root": f"fill:#ffffff,stroke:#dfe5e8,color:{INK},stroke-dasharray:3 2",
-    "blocking": f"fill:#ffffff,stroke:{BLOCKING},stroke-width:2px,color:{INK}",
-    "flagged": f"fill:#ffffff,stroke:#f9a825,stroke-width:1.5px,color:{INK}",
-    "pass": f"fill:#ffffff,stroke:{PLAIN_STROKE},stroke-width:1px,color:{INK}",
+    "cloud": "fill:#fff,stroke:#b0bec5",
+    "region": "fill:#f8fafb,stroke:#cfd8dc",
+    "root": "fill:#fff,stroke:#dfe5e8,stroke-dasharray:3 2",
+    "blocking": f"fill:#fff,stroke:{BLOCKING},stroke-width:2px",
+    "flagged": "fill:#fff,stroke:#f9a825,stroke-width:2px",
+    "pass": f"fill:#fff,stroke:{PLAIN_STROKE}",
 }
 
 
@@ -305,9 +318,9 @@ def _node_style(m: ResidencyMap, node_id: str) -> tuple[str, str]:
         value = node.classification or "classified"
         name = "c_" + re.sub(r"[^a-z0-9]", "_", value.lower())
         style = f"fill:{CLASSIFIED_FILL},stroke:{classification_color(node.classification)},"
-        style += f"stroke-width:2px,color:{INK}"
+        style += "stroke-width:2px"
     else:
-        name, style = "c_plain", f"fill:#ffffff,stroke:{PLAIN_STROKE},stroke-width:1px,color:{INK}"
+        name, style = "c_plain", f"fill:#fff,stroke:{PLAIN_STROKE}"
     if place:
         name, style = name + "_place", style + ",stroke-dasharray:5 3"
     return name, style
