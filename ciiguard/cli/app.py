@@ -430,10 +430,12 @@ def _map_parser(sub: Any) -> None:
     m = sub.add_parser(
         "map",
         help="draw where classified data lives and flows (html, svg, mermaid, dot)",
-        description="Draw every data-bearing resource by cloud and region, mainland China vs "
-        "outside, with its replication, copy and backup flows (cross-border ones in red). Exit 0 "
-        "when the map is written; 2 when the scan had errors (the map is still written, marked "
-        "incomplete) or the map cannot be written. Violations do not change the exit code.",
+        description="Draw where classified data lives and flows, mainland China vs outside: one "
+        "box per cloud and region with counts by classification and verdict, the flows between "
+        "two regions folded into one arrow (cross-border ones in red); --detail opens regions "
+        "into root modules or resources, and the html page opens them on demand. Exit 0 when the "
+        "map is written; 2 when the scan had errors (the map is still written, marked "
+        "INCOMPLETE) or the map cannot be written. Violations do not change the exit code.",
     )
     _input_options(m)
     m.add_argument(

@@ -24,6 +24,7 @@ from ciiguard.residency_map.style import (
     classification_color,
     issue_brief,
     node_details,
+    node_lines,
 )
 from ciiguard.residency_map.view import (
     Detail,
@@ -52,19 +53,7 @@ def _attrs(**attrs: str | float) -> str:
 
 
 def _node_label(m: ResidencyMap, node: MapNode) -> str:
-    kind = node.type_label if node.kind is NodeKind.RESOURCE else node.subtitle
-    lines = [node.name or node.label, kind]
-    if node.where_in_root:
-        lines.append(node.where_in_root)
-    facts = []
-    if node.in_scope and node.classification:
-        facts.append(node.classification)
-    policies = sorted({m.violation(v).violation.policy for v in node.violations})
-    if policies:
-        facts.append("✗ " + ", ".join(policies))
-    if facts:
-        lines.append(" · ".join(facts))
-    return "\n".join(lines)
+    return "\n".join(node_lines(m, node))
 
 
 def _unit_label(v: View, unit: Unit) -> str:

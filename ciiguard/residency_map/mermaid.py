@@ -27,6 +27,7 @@ from ciiguard.residency_map.style import (
     SIDE_STROKE,
     classification_color,
     issue_brief,
+    node_lines,
 )
 from ciiguard.residency_map.view import (
     COARSER,
@@ -268,20 +269,7 @@ def _root_label(unit: Unit) -> str:
 
 
 def _node_label(m: ResidencyMap, node_id: str) -> str:
-    node = m.node(node_id)
-    kind = node.type_label if node.kind is NodeKind.RESOURCE else node.subtitle
-    lines = [node.name or node.label, kind]
-    if node.where_in_root:
-        lines.append(node.where_in_root)
-    facts = []
-    if node.in_scope and node.classification:
-        facts.append(node.classification)
-    policies = sorted({m.violation(x).violation.policy for x in node.violations})
-    if policies:
-        facts.append("✗ " + ", ".join(policies))
-    if facts:
-        lines.append(" · ".join(facts))
-    return "<br/>".join(_text(x) for x in lines)
+    return "<br/>".join(_text(x) for x in node_lines(m, m.node(node_id)))
 
 
 def _verdict_class(unit: Unit) -> str:

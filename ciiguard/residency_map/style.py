@@ -118,7 +118,7 @@ def node_details(m: ResidencyMap, node: MapNode) -> list[str]:
     """Plain-text lines describing a node: tooltips in SVG and DOT, the same facts as the HTML card."""
     lines = [node.address, f"kind: {node_kind_word(node)}"]
     if node.where:
-        lines.append(f"source: {node.where}")
+        lines.append(f"source: {node.placement or node.where}")
     region = node.region or "not resolved"
     if node.region_name:
         region += f" ({node.region_name})"
@@ -135,6 +135,24 @@ def node_details(m: ResidencyMap, node: MapNode) -> list[str]:
     for vid in node.violations:
         v = m.violation(vid).violation
         lines.append(f"{v.policy} [{violation_flag(v)}] {v.message}")
+    return lines
+
+
+def node_lines(m: ResidencyMap, node: MapNode) -> list[str]:
+    """A node's label in the text formats (Mermaid, DOT): what names it, its type, ``file:line``
+    in its root module, then its classification and the policies it violates."""
+    kind = node.type_label if node.kind is NodeKind.RESOURCE else node.subtitle
+    lines = [node.name or node.label, kind]
+    if node.where_in_root:
+        lines.append(node.where_in_root)
+    facts = []
+    if node.in_scope and node.classification:
+        facts.append(node.classification)
+    policies = sorted({m.violation(v).violation.policy for v in node.violations})
+    if policies:
+        facts.append("✗ " + ", ".join(policies))
+    if facts:
+        lines.append(" · ".join(facts))
     return lines
 
 

@@ -141,30 +141,30 @@ class Arrow:
 
 
 @dataclass(frozen=True)
-class RootGroup:
+class RootView:
     unit: Unit  # the root module as a unit (roots level)
     nodes: tuple[Unit, ...]  # its nodes as units (resources level only)
 
 
 @dataclass(frozen=True)
-class RegionGroup:
+class RegionView:
     unit: Unit  # the region as a unit (summary level)
-    roots: tuple[RootGroup, ...]  # opened at the roots and resources levels only
+    roots: tuple[RootView, ...]  # opened at the roots and resources levels only
 
 
 @dataclass(frozen=True)
-class CloudGroup:
+class CloudView:
     key: str
     name: str
-    regions: tuple[RegionGroup, ...]
+    regions: tuple[RegionView, ...]
 
 
 @dataclass(frozen=True)
-class SideGroup:
+class SideView:
     location: Location
     title: str
     note: str
-    clouds: tuple[CloudGroup, ...]
+    clouds: tuple[CloudView, ...]
 
 
 @dataclass(frozen=True)
@@ -173,7 +173,7 @@ class View:
 
     map: ResidencyMap
     detail: Detail
-    sides: tuple[SideGroup, ...]
+    sides: tuple[SideView, ...]
     units: tuple[Unit, ...]  # the drawn units, in drawing order
     arrows: tuple[Arrow, ...]
     inner_flows: dict[str, int]  # unit id -> flows with both ends inside it (not drawn as arrows)
@@ -242,14 +242,14 @@ def region_key(location: Location, cloud: str, region: str | None) -> str:
 def build_view(m: ResidencyMap, detail: Detail = Detail.SUMMARY) -> View:
     """The map at ``detail``: units nested side > cloud > region > root, and folded arrows."""
     verdicts = node_verdicts(m)
-    sides: list[SideGroup] = []
+    sides: list[SideView] = []
     owner: dict[str, str] = {}  # node id -> the id of the unit drawn for it
     drawn: list[Unit] = []
     ri = 0
     for side in m.sides:
-        clouds: list[CloudGroup] = []
+        clouds: list[CloudView] = []
         for cloud in side.clouds:
-            regions: list[RegionGroup] = []
+            regions: list[RegionView] = []
             for region in cloud.regions:
                 ri += 1
                 members = [m.node(n) for n in region.nodes]
@@ -277,7 +277,7 @@ def build_view(m: ResidencyMap, detail: Detail = Detail.SUMMARY) -> View:
                 if detail is not Detail.SUMMARY:  # opened regions only: a unit costs
                     for n in members:
                         by_root.setdefault(n.root, []).append(n)
-                roots: list[RootGroup] = []
+                roots: list[RootView] = []
                 for rj, root in enumerate(sorted(by_root), 1):
                     in_root = by_root[root]
                     root_unit = unit(f"u{ri}-{rj}", f"{rkey}|{root}", Detail.ROOTS, root, in_root)
@@ -286,8 +286,8 @@ def build_view(m: ResidencyMap, detail: Detail = Detail.SUMMARY) -> View:
                         if detail is Detail.RESOURCES
                         else ()
                     )
-                    roots.append(RootGroup(root_unit, node_units))
-                regions.append(RegionGroup(runit, tuple(roots)))
+                    roots.append(RootView(root_unit, node_units))
+                regions.append(RegionView(runit, tuple(roots)))
                 if detail is Detail.SUMMARY:
                     drawn.append(runit)
                     owner.update((n, runit.id) for n in region.nodes)
@@ -298,8 +298,8 @@ def build_view(m: ResidencyMap, detail: Detail = Detail.SUMMARY) -> View:
                     elif detail is Detail.RESOURCES:
                         drawn.extend(rg.nodes)
                         owner.update((u.id, u.id) for u in rg.nodes)
-            clouds.append(CloudGroup(cloud.key, cloud.name, tuple(regions)))
-        sides.append(SideGroup(side.location, side.title, side.note, tuple(clouds)))
+            clouds.append(CloudView(cloud.key, cloud.name, tuple(regions)))
+        sides.append(SideView(side.location, side.title, side.note, tuple(clouds)))
 
     inner: Counter[str] = Counter()
     folded: dict[tuple[str, str], list[str]] = {}
