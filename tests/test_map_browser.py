@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import statistics
 import struct
 import subprocess
 import sys
@@ -478,7 +479,8 @@ requestAnimationFrame(function () { setTimeout(function () {
 def test_filtering_stays_under_200_ms(
     size: int, estates: dict[int, Path], browser: Browser
 ) -> None:
-    """From the keystroke to the next painted frame, measured in the browser."""
+    """From the keystroke to the next painted frame, measured in the browser: the median of three
+    runs of each filter (one run can catch the shared machine busy)."""
     load(browser, estates[size])
     timings = {}
     for how, value in (
@@ -490,13 +492,13 @@ def test_filtering_stays_under_200_ms(
         ("policy", ""),
         ("classification", ""),
     ):
-        ms, count = browser.run_async(FILTER, how, value)
-        timings[f"{how}={value}"] = round(ms, 1)
+        runs = [browser.run_async(FILTER, how, value) for _ in range(3)]
+        timings[f"{how}={value}"] = round(statistics.median(ms for ms, _ in runs), 1)
         if value:
-            assert " match" in count
+            assert all(" match" in count for _, count in runs)
     print(f"filter timings at {size} resources (ms): {timings}")
     assert max(timings.values()) < FILTER_BUDGET_MS, timings
     # and with a region open, which re-renders its root modules too
     load(browser, estates[size], "#region=mainland/aws/cn-north-1")
-    ms, _ = browser.run_async(FILTER, "q", "svc0004")
-    assert ms < FILTER_BUDGET_MS, ms
+    runs = [browser.run_async(FILTER, "q", term)[0] for term in ("svc0004", "svc0005", "svc0004")]
+    assert statistics.median(runs) < FILTER_BUDGET_MS, runs

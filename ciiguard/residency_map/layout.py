@@ -125,9 +125,12 @@ def chip_width(text: str) -> float:
     return len(text) * CHIP_CHAR + 14
 
 
+def verdict_mark(verdict: str) -> str:
+    return "✓" if verdict == PASS else "✗" if verdict == "blocking" else "•"
+
+
 def verdict_text(verdict: str, count: int) -> str:
-    mark = "✓" if verdict == PASS else "✗" if verdict == "blocking" else "•"
-    return f"{mark} {count:,} {verdict}"
+    return f"{verdict_mark(verdict)} {count:,} {verdict}"
 
 
 def summary_chips(unit: Unit, width: float) -> tuple[tuple[Chip, ...], ...]:
@@ -281,10 +284,19 @@ def layout(v: View, header: bool = True) -> Layout:
     )
 
 
+def arrow_lines(v: View, arrow: Arrow) -> tuple[str, ...]:
+    """The text along an arrow: how many flows of which kinds (one flow: its kind); then, when
+    there is something to say, ``cross-border`` and its worst verdict (``✗ blocking``)."""
+    what = arrow.label() if arrow.count > 1 or v.detail is not Detail.RESOURCES else arrow.kinds[0]
+    how = ["cross-border"] if arrow.cross_border else []
+    if arrow.verdict != PASS:
+        how.append(f"{verdict_mark(arrow.verdict)} {arrow.verdict}")
+    return (what, " · ".join(how)) if how else (what,)
+
+
 def arrow_label(v: View, arrow: Arrow) -> str:
-    """The text along an arrow: ``3 flows: replication`` (one flow: its kind), ``cross-border``."""
-    text = arrow.label() if arrow.count > 1 or v.detail is not Detail.RESOURCES else arrow.kinds[0]
-    return text + (" · cross-border" if arrow.cross_border else "")
+    """:func:`arrow_lines` on one line."""
+    return " · ".join(arrow_lines(v, arrow))
 
 
 def arrow_width(arrow: Arrow) -> float:
@@ -372,7 +384,9 @@ def _route(
         sb, tb = nodes[a.source], nodes[a.target]
         cs, ct = column[a.source], column[a.target]
         y1, y2 = port_y[(a.id, "s")], port_y[(a.id, "t")]
-        w = len(arrow_label(v, a)) * LABEL_CHAR + 6
+        lines = arrow_lines(v, a)
+        w = max(len(line) for line in lines) * LABEL_CHAR + 6
+        h = LABEL_H * len(lines)
         if cs == ct:
             lane = lanes.get(cs, 0)
             lanes[cs] = lane + 1
@@ -405,27 +419,28 @@ def _route(
             gx2 = x2 - step * (inset + off)
             d = f"M{_n(x1)},{_n(y1)} H{_n(gx1)} V{_n(yb)} H{_n(gx2)} V{_n(y2)} H{_n(x2)}"
             spots = [(gx1 + (gx2 - gx1) * t, yb + LABEL_H) for t in SPOTS]  # under the bus
-        cx, cy = _place_label(spots, w, placed)
+        cx, cy = _place_label(spots, w, h, placed)
         paths[a.id] = EdgePath(a.id, d, cx, cy)
     return paths, bus, right_extra
 
 
 def _place_label(
-    spots: list[tuple[float, float]], w: float, placed: _Occupied
+    spots: list[tuple[float, float]], w: float, h: float, placed: _Occupied
 ) -> tuple[float, float]:
-    """The first spot along the arrow where the label covers no box and no other label."""
+    """The first spot along the arrow where the label (``w`` by ``h``, its first baseline at the
+    spot) covers no box and no other label."""
     xs = [cx for cx, _ in spots]
     ys = [cy for _, cy in spots]
     reach = Box(
         min(xs) - w / 2,
         min(ys) - 3 * LABEL_H,
         max(xs) - min(xs) + w,
-        max(ys) - min(ys) + 6 * LABEL_H,
+        max(ys) - min(ys) + 5 * LABEL_H + h,
     )
     near = placed.near(reach)
     for nudge in (0.0, -LABEL_H, LABEL_H, -2 * LABEL_H, 2 * LABEL_H):
         for cx, cy in spots:
-            box = Box(cx - w / 2, cy + nudge - LABEL_H + 2, w, LABEL_H)
+            box = Box(cx - w / 2, cy + nudge - LABEL_H + 2, w, h)
             if not any(_overlaps(box, other) for other in near):
                 placed.add(box)
                 return cx, cy + nudge

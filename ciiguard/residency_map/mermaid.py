@@ -322,8 +322,6 @@ def _class_defs(classes: dict[str, list[str]], styles: dict[str, str]) -> Iterab
 
 def _arrow_line(v: View, arrow: Arrow) -> str:
     label = arrow_label(v, arrow)
-    if arrow.verdict != PASS:
-        label += f" · ✗ {arrow.verdict}" if arrow.verdict == "blocking" else f" · {arrow.verdict}"
     if arrow.cross_border:
         op = "==>"
     elif arrow.status is EdgeStatus.UNKNOWN:

@@ -13,6 +13,7 @@ from urllib.parse import quote
 from ciiguard.model import Location
 from ciiguard.residency_map.layout import (
     CHIP_H,
+    LABEL_H,
     MONO_CHAR,
     ROW_H,
     SUMMARY_TOP,
@@ -21,7 +22,7 @@ from ciiguard.residency_map.layout import (
     Chip,
     GroupBox,
     Layout,
-    arrow_label,
+    arrow_lines,
     arrow_width,
     chip_width,
     layout,
@@ -453,7 +454,11 @@ def _arrow(v: View, arrow: Arrow, lay: Layout) -> list[str]:
         f"verdict-{arrow.verdict}",
     ]
     title = "\n".join(arrow_details(v, arrow))
-    label = arrow_label(v, arrow)
+    lines = arrow_lines(v, arrow)
+    label = "".join(
+        f'<tspan x="{_n(path.label_x)}" dy="{0 if i == 0 else _n(LABEL_H)}">{_a(line)}</tspan>'
+        for i, line in enumerate(lines)
+    )
     return [
         f'<g class="{" ".join(classes)}" id="{arrow.id}" data-source="{arrow.source}" '
         f'data-target="{arrow.target}" data-status="{arrow.status.value}" '
@@ -463,7 +468,7 @@ def _arrow(v: View, arrow: Arrow, lay: Layout) -> list[str]:
         f'{dash} marker-end="url(#arrow-{arrow.status.value})"/>',
         f'<text x="{_n(path.label_x)}" y="{_n(path.label_y)}" font-size="10.5" '
         f'font-weight="600" text-anchor="middle" fill="{color}" stroke="#ffffff" '
-        f'stroke-width="3" paint-order="stroke">{_a(label)}</text>',
+        f'stroke-width="3" paint-order="stroke">{label}</text>',
         "</g>",
     ]
 
