@@ -502,3 +502,28 @@ def test_filtering_stays_under_200_ms(
     load(browser, estates[size], "#region=mainland/aws/cn-north-1")
     runs = [browser.run_async(FILTER, "q", term)[0] for term in ("svc0004", "svc0005", "svc0004")]
     assert statistics.median(runs) < FILTER_BUDGET_MS, runs
+
+
+def test_hostile_names_stay_text_in_the_page(tmp_path: Path, browser: Browser) -> None:
+    """Names from the scanned tree are shown, never run: in the map, the panel and the cards."""
+    from ciiguard.residency_map import build_map, render
+    from tests.test_map_model import CN, res, result
+
+    evil = '<img src=x onerror="window.pwned=1"></script><script>window.pwned=2</script>'
+    root = 'svc/"><svg onload="window.pwned=3">'
+    m = build_map(
+        result([res(f'aws_s3_bucket.b["{evil}"]', CN, root=root, file=f"{root}/main.tf")]),
+        f"Estate {evil}",
+    )
+    page = tmp_path / "evil.html"
+    page.write_text(render(m, "html"), encoding="utf-8")
+    load(browser, page, "#region=mainland/aws/cn-north-1&root=" + root.replace("#", "%23"))
+    state = browser.run(
+        "return [typeof window.pwned, document.querySelectorAll('img, script[src]').length,"
+        " document.querySelector('h1').textContent,"
+        " Array.from(document.querySelectorAll('#region-panel .card h3'))"
+        ".map(function (h) { return h.textContent; })]"
+    )
+    assert state[0] == "undefined" and state[1] == 0
+    assert state[2] == f"Estate {evil}"
+    assert state[3] == [f'aws_s3_bucket.b["{evil}"]']
