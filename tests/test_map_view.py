@@ -276,3 +276,14 @@ def test_every_level_draws_every_node_once(detail: Detail) -> None:
     seen = [n for u in v.units for n in u.nodes]
     assert sorted(seen) == sorted(n.id for n in m.nodes)
     assert len({u.id for u in v.units}) == len(v.units)
+
+
+def test_data_in_scope_without_a_classification_is_counted_as_in_scope() -> None:
+    """``--cii-workload`` puts untagged data in scope with no classification value."""
+    workload = dataclasses.replace(res("aws_s3_bucket.untagged", CN), classification=None)
+    assert workload.in_scope
+    m = build_map(result([workload, res("aws_s3_bucket.logs", CN, classification=None, line=2)]))
+    (unit,) = build_view(m).units
+    assert unit.tally.classifications == (("in scope", 1), (NOT_IN_SCOPE, 1))
+    node = next(n for n in m.nodes if n.address == "aws_s3_bucket.untagged")
+    assert node.scope_label == "in scope"

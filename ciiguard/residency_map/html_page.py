@@ -613,6 +613,7 @@ SCRIPT = r"""
   $("zoom-in").addEventListener("click", function () { zoom(1.25); });
   $("zoom-out").addEventListener("click", function () { zoom(0.8); });
   $("zoom-fit").addEventListener("click", function () { zoom(0); });
+  if (svg && baseW > svg.parentNode.clientWidth) zoom(0);  // the whole summary at first sight
   function fromHash() {
     if (/^#v\d+$/.test(location.hash)) { go({}, false); showViolation(location.hash.slice(1)); return; }
     var o = parse();
@@ -683,7 +684,7 @@ def _data(m: ResidencyMap) -> tuple[dict[str, Any], str]:
             s(n.root),
             s(n.file),
             n.line or 0,
-            s(n.classification if n.in_scope else None),
+            s(n.scope_label),
             s(verdicts[n.id]),
             s(" ".join(m.policies_of(n.id))),
             s(n.address),

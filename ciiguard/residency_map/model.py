@@ -100,6 +100,14 @@ class MapNode:
     type_label: str = ""  # its type as the user wrote it: a Terraform type or a Pulumi token
 
     @property
+    def scope_label(self) -> str | None:
+        """What the map calls its data: the classification, ``in scope`` when a workload-level
+        switch (``--cii-workload``) put it in scope without one, None when not in scope."""
+        if not self.in_scope:
+            return None
+        return self.classification or "in scope"
+
+    @property
     def where(self) -> str | None:
         """``file:line`` of the source that declares the node, when known."""
         if not self.file:

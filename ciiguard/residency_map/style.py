@@ -146,8 +146,8 @@ def node_lines(m: ResidencyMap, node: MapNode) -> list[str]:
     if node.where_in_root:
         lines.append(node.where_in_root)
     facts = []
-    if node.in_scope and node.classification:
-        facts.append(node.classification)
+    if node.scope_label:
+        facts.append(node.scope_label)
     policies = sorted({m.violation(v).violation.policy for v in node.violations})
     if policies:
         facts.append("✗ " + ", ".join(policies))

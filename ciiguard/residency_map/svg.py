@@ -413,8 +413,8 @@ def _node(m: ResidencyMap, node: MapNode, b: Box, link: bool) -> list[str]:
         f"{_a(label)}</text>"
     )
     pill = 0.0
-    if node.in_scope and node.classification:
-        pill = len(node.classification) * 5.9 + 14
+    if node.scope_label:
+        pill = len(node.scope_label) * 5.9 + 14
         px = right - pill
         out.append(
             f'<rect class="pill" x="{_n(px)}" y="{_n(b.y + 27)}" width="{_n(pill)}" '
@@ -422,7 +422,7 @@ def _node(m: ResidencyMap, node: MapNode, b: Box, link: bool) -> list[str]:
         )
         out.append(
             f'<text x="{_n(px + pill / 2)}" y="{_n(b.y + 38)}" font-size="10" font-weight="700" '
-            f'text-anchor="middle" fill="#ffffff">{_a(node.classification)}</text>'
+            f'text-anchor="middle" fill="#ffffff">{_a(node.scope_label)}</text>'
         )
     kind = node.type_label if node.kind is NodeKind.RESOURCE else node.subtitle
     out.append(

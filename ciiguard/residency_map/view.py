@@ -217,7 +217,7 @@ def tally(nodes: Iterable[MapNode], verdicts: dict[str, str]) -> Tally:
         else:
             origins += 1
         roots.add(n.root)
-        classes[n.classification if n.in_scope and n.classification else NOT_IN_SCOPE] += 1
+        classes[n.scope_label or NOT_IN_SCOPE] += 1
         flags[verdicts[n.id]] += 1
     order = {c: i for i, c in enumerate(_CLASSIFICATION_ORDER)}
     return Tally(
