@@ -325,7 +325,8 @@ CLI_OPTIONS = {
     "explain": ["--config", "--disable-plugin", "--no-config", "--plugin", "-p"],
     "map": [
         "--allow-outside-root", "--baseline", "--changed-only", "--cii-workload", "--config",
-        "--disable-plugin", "--format", "--jobs", "--max-file-size", "--no-cache", "--no-config",
+        "--detail", "--disable-plugin", "--format", "--jobs", "--max-file-size", "--no-cache",
+        "--no-config",
         "--output", "--plugin", "--run-programs", "--source", "--stack", "--title", "--var",
         "--var-file", "-f", "-j", "-o", "-p",
     ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -11,17 +12,20 @@ import pytest
 from tests.conftest import EXAMPLES, FIXTURES, ROOT, run_cli
 
 EXAMPLE_SVG = EXAMPLES / "terraform" / "residency-map.svg"
+EXAMPLE_DETAIL_SVG = EXAMPLES / "terraform" / "residency-map-resources.svg"
 CROSS = EXAMPLES / "terraform" / "cross-border-replication"
 SVG = "{http://www.w3.org/2000/svg}"
 
 
-def test_the_committed_example_map_is_current() -> None:
-    run = run_cli("map", "examples/terraform", "--format", "svg", cwd=ROOT)
+@pytest.mark.parametrize(
+    ("committed", "detail"), [(EXAMPLE_SVG, "summary"), (EXAMPLE_DETAIL_SVG, "resources")]
+)
+def test_the_committed_example_maps_are_current(committed: Path, detail: str) -> None:
+    run = run_cli("map", "examples/terraform", "--format", "svg", "--detail", detail, cwd=ROOT)
     assert run.code == 0, run.stderr
-    assert run.stdout == EXAMPLE_SVG.read_text(encoding="utf-8"), (
-        "examples/terraform/residency-map.svg is stale: run examples/terraform/render-map.sh "
-        "(or `ciiguard map examples/terraform -o examples/terraform/residency-map.svg` from the "
-        "repository root) and commit the result"
+    assert run.stdout == committed.read_text(encoding="utf-8"), (
+        f"{committed.relative_to(ROOT)} is stale: run examples/terraform/render-map.sh "
+        "from the repository root and commit the result"
     )
 
 
@@ -30,7 +34,7 @@ def test_the_committed_example_map_is_current() -> None:
     [
         ("map.html", "<!DOCTYPE html>"),
         ("map.svg", '<svg xmlns="http://www.w3.org/2000/svg"'),
-        ("map.mmd", "%% Residency map: "),
+        ("map.mmd", '---\ntitle: "Residency map: '),
         ("map.dot", "// Residency map: "),
         ("map.gv", "// Residency map: "),
     ],
@@ -72,10 +76,48 @@ def test_scan_errors_still_write_the_map_marked_incomplete_and_exit_2(tmp_path: 
     assert "Traceback" not in run.stderr
     assert re.search(r"error: .*broken\.tf", run.stderr)
     html = out.read_text(encoding="utf-8")
-    assert "Incomplete scan" in html and "broken.tf" in html
+    assert "<title>INCOMPLETE: " in html and "INCOMPLETE scan" in html and "broken.tf" in html
     assert "aws_s3_bucket.orders_replica" in html  # what could be read is still drawn
-    svg = run_cli("map", str(tmp_path), "-f", "svg")
-    assert svg.code == 2 and "INCOMPLETE" in svg.stdout
+
+
+@pytest.mark.parametrize("detail", ["summary", "roots", "resources"])
+@pytest.mark.parametrize("fmt", ["svg", "mermaid", "dot"])
+def test_an_incomplete_map_looks_incomplete_in_every_format(
+    tmp_path: Path, fmt: str, detail: str
+) -> None:
+    """Said where a reader sees it: a banner, a title, a node; never only in a comment."""
+    (tmp_path / "main.tf").write_text(
+        (CROSS / "main.tf").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    (tmp_path / "broken.tf").write_text('resource "aws_s3_bucket" "x" {\n  bucket = \n', "utf-8")
+    run = run_cli("map", str(tmp_path), "-f", fmt, "--detail", detail)
+    assert run.code == 2
+    visible = "\n".join(
+        ln for ln in run.stdout.splitlines() if not ln.lstrip().startswith(("%%", "//"))
+    )
+    assert "INCOMPLETE" in visible and "broken.tf" in visible, visible[:2000]
+    if fmt == "svg":
+        root = ET.fromstring(run.stdout)
+        texts = " ".join("".join(t.itertext()) for t in root.iter(f"{SVG}text"))
+        assert "INCOMPLETE: 1 input could not be read" in texts
+
+
+def test_detail_opens_regions_into_root_modules_and_resources() -> None:
+    summary = run_cli("map", str(EXAMPLES / "terraform"), "-f", "svg")
+    roots = run_cli("map", str(EXAMPLES / "terraform"), "-f", "svg", "--detail", "roots")
+    resources = run_cli("map", str(EXAMPLES / "terraform"), "-f", "svg", "--detail", "resources")
+    assert summary.code == roots.code == resources.code == 0
+    classes = [
+        {c for g in ET.fromstring(r.stdout).iter(f"{SVG}g") for c in (g.get("class") or "").split()}
+        for r in (summary, roots, resources)
+    ]
+    assert (
+        "region-unit" in classes[0] and "root-unit" not in classes[0] and "node" not in classes[0]
+    )
+    assert "root-unit" in classes[1] and "node" not in classes[1]
+    assert "node" in classes[2] and "root-frame" in classes[2]
+    bad = run_cli("map", str(CROSS), "--detail", "everything")
+    assert bad.code == 2 and "invalid choice" in bad.stderr and "Traceback" not in bad.stderr
 
 
 @pytest.mark.parametrize(
@@ -99,21 +141,16 @@ def test_missing_input_is_an_error_not_an_empty_picture(tmp_path: Path) -> None:
     assert "INCOMPLETE" in out.read_text(encoding="utf-8")
 
 
-def _edges(mermaid: str) -> list[tuple[str, str, bool]]:
-    """(source type, target region, cross-border) per arrow, read back from the Mermaid text."""
-    types = dict(re.findall(r'^\s+(n\d+)\["[^"]*?<br/>([a-z0-9_]+) ', mermaid, re.M))
-    region_of: dict[str, str] = {}
-    region = ""
-    for line in mermaid.splitlines():
-        m = re.match(r'\s+subgraph side_\w+_c\d+_r\d+\["([^ "]+)', line)
-        if m:
-            region = m.group(1)
-        m = re.match(r'\s+(n\d+)\["', line)
-        if m:
-            region_of[m.group(1)] = region
+def _edges(html: str) -> list[tuple[str, str, bool]]:
+    """(source type, target region, cross-border) per flow, read from the page's data block."""
+    block = re.search(r'<script type="application/json" id="map-data">(.*?)</script>', html, re.S)
+    assert block is not None
+    data = json.loads(block.group(1))
+    strings, nodes, regions = data["s"], data["nodes"], data["regions"]
     out = []
-    for src, arrow, dst in re.findall(r"^\s+(n\d+) (-->|==>|-\.->)\|.*?\| (n\d+)$", mermaid, re.M):
-        out.append((types[src], region_of[dst], arrow == "==>"))
+    for e in data["edges"]:
+        src, dst = nodes[e[0]], nodes[e[1]]
+        out.append((strings[src[5]], regions[dst[0]]["region"], strings[e[7]] == "cross-border"))
     return sorted(out)
 
 
@@ -126,8 +163,8 @@ def _edges(mermaid: str) -> list[tuple[str, str, bool]]:
     ids=["plan-json", "pulumi-yaml"],
 )
 def test_every_input_draws_the_same_map_as_the_terraform(source: Path) -> None:
-    other = run_cli("map", str(source), "-f", "mermaid")
-    hcl = run_cli("map", str(CROSS), "-f", "mermaid")
+    other = run_cli("map", str(source), "-f", "html")
+    hcl = run_cli("map", str(CROSS), "-f", "html")
     assert other.code == hcl.code == 0, other.stderr + hcl.stderr
     assert (
         _edges(other.stdout)
@@ -138,3 +175,11 @@ def test_every_input_draws_the_same_map_as_the_terraform(source: Path) -> None:
             ("aws_s3_bucket", "ap-east-1", True),
         ]
     )
+    for detail in ("summary", "resources"):  # and the static formats draw the same arrows
+        a = run_cli("map", str(source), "-f", "mermaid", "--detail", detail).stdout
+        b = run_cli("map", str(CROSS), "-f", "mermaid", "--detail", detail).stdout
+        assert _arrows(a) == _arrows(b)
+
+
+def _arrows(mermaid: str) -> list[str]:
+    return sorted(re.findall(r"^\s+\S+ (?:-->|==>|-\.->)\|(.*)\| \S+$", mermaid, re.M))

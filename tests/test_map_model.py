@@ -19,7 +19,7 @@ from ciiguard.model import (
     Severity,
     Violation,
 )
-from ciiguard.residency_map import RENDERERS, build_map, render
+from ciiguard.residency_map import RENDERERS, Detail, build_map, render
 from ciiguard.residency_map.model import EdgeStatus, NodeKind, ResidencyMap
 from ciiguard.residency_map.names import cloud_of, region_name
 from tests.conftest import EXAMPLES
@@ -371,14 +371,15 @@ def test_same_address_in_two_roots_stays_in_its_own_root() -> None:
 
 def test_output_is_deterministic_whatever_the_order_of_resources() -> None:
     base = cross_border_example()
-    expected = {fmt: render(build_map(base, "t"), fmt) for fmt in RENDERERS}
+    levels = [(fmt, d) for fmt in RENDERERS for d in Detail]
+    expected = {(fmt, d): render(build_map(base, "t"), fmt, d) for fmt, d in levels}
     rng = random.Random(7)
     for _ in range(5):
         shuffled = list(base.resources)
         rng.shuffle(shuffled)
         again = dataclasses.replace(base, resources=shuffled)
-        for fmt in RENDERERS:
-            assert render(build_map(again, "t"), fmt) == expected[fmt]
+        for fmt, d in levels:
+            assert render(build_map(again, "t"), fmt, d) == expected[(fmt, d)]
 
 
 def test_an_incomplete_scan_says_so() -> None:
@@ -394,7 +395,8 @@ def test_an_empty_scan_still_draws_both_sides() -> None:
     m = build_map(result([]))
     assert [s.location for s in m.sides] == [Location.MAINLAND, Location.OUTSIDE]
     for fmt in RENDERERS:
-        assert "no data-bearing resources" in render(m, fmt)
+        for detail in Detail:
+            assert "no data-bearing resources" in render(m, fmt, detail)
 
 
 @pytest.mark.parametrize(

@@ -430,10 +430,12 @@ def _map_parser(sub: Any) -> None:
     m = sub.add_parser(
         "map",
         help="draw where classified data lives and flows (html, svg, mermaid, dot)",
-        description="Draw every data-bearing resource by cloud and region, mainland China vs "
-        "outside, with its replication, copy and backup flows (cross-border ones in red). Exit 0 "
-        "when the map is written; 2 when the scan had errors (the map is still written, marked "
-        "incomplete) or the map cannot be written. Violations do not change the exit code.",
+        description="Draw where classified data lives and flows, mainland China vs outside: one "
+        "box per cloud and region with counts by classification and verdict, the flows between "
+        "two regions folded into one arrow (cross-border ones in red); --detail opens regions "
+        "into root modules or resources, and the html page opens them on demand. Exit 0 when the "
+        "map is written; 2 when the scan had errors (the map is still written, marked "
+        "INCOMPLETE) or the map cannot be written. Violations do not change the exit code.",
     )
     _input_options(m)
     m.add_argument(
@@ -444,6 +446,15 @@ def _map_parser(sub: Any) -> None:
     )
     m.add_argument("--output", "-o", metavar="FILE", help="write the map to FILE, not stdout")
     m.add_argument("--title", help="heading of the map (default: the scanned paths)")
+    m.add_argument(
+        "--detail",
+        choices=("summary", "roots", "resources"),
+        default="summary",
+        help="svg, mermaid, dot: draw one box per region (summary, the default), per root module "
+        "(roots) or per resource (resources); mermaid falls back to a coarser level, and says so, "
+        "when the detail would not fit GitHub's and GitLab's limits. html always starts at the "
+        "summary and opens regions on demand",
+    )
     m.add_argument("--baseline", metavar="FILE", help="show findings recorded in FILE as such")
     _plugin_options(m)
     add_config_options(m)
@@ -454,7 +465,7 @@ def _map(args: argparse.Namespace, host: Any) -> int:
     import ciiguard.cli.pipeline as pipeline
     from ciiguard.errors import UsageError
     from ciiguard.gate.config import check_against
-    from ciiguard.residency_map import SUFFIX_FORMATS, build_map, render
+    from ciiguard.residency_map import SUFFIX_FORMATS, Detail, build_map, render
     from ciiguard.scan import gather, scan
 
     fmt = args.format or SUFFIX_FORMATS.get(Path(args.output or "").suffix.lower(), "html")
@@ -473,7 +484,8 @@ def _map(args: argparse.Namespace, host: Any) -> int:
     except UsageError as exc:
         pipeline.print_error(str(exc))
         return EXIT_ERROR
-    text = render(build_map(result, args.title or "Residency map: " + " ".join(args.paths)), fmt)
+    title = args.title or "Residency map: " + " ".join(args.paths)
+    text = render(build_map(result, title), fmt, Detail(args.detail))
     if args.output:
         try:
             Path(args.output).write_text(text, encoding="utf-8")

@@ -2,7 +2,8 @@
 
 Built from a finished :class:`ciiguard.model.ScanResult` only, so it knows nothing of file formats
 and accepts every input the scan accepts (Terraform, plan JSON, Pulumi, plugin parsers). One graph
-model (:mod:`.model`), one pure-Python layout (:mod:`.layout`), four renderers.
+model (:mod:`.model`), seen at a level of detail (:mod:`.view`: the summary, root modules or
+resources), one pure-Python layout (:mod:`.layout`), four renderers.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from ciiguard.residency_map.html_page import render_html
 from ciiguard.residency_map.mermaid import render_mermaid
 from ciiguard.residency_map.model import ResidencyMap, build_map
 from ciiguard.residency_map.svg import render_svg
+from ciiguard.residency_map.view import Detail
 
-RENDERERS: dict[str, Callable[[ResidencyMap], str]] = {
+RENDERERS: dict[str, Callable[[ResidencyMap, Detail], str]] = {
     "html": render_html,
     "svg": render_svg,
     "mermaid": render_mermaid,
@@ -33,9 +35,10 @@ SUFFIX_FORMATS = {
     ".gv": "dot",
 }
 
-__all__ = ["RENDERERS", "SUFFIX_FORMATS", "ResidencyMap", "build_map", "render"]
+__all__ = ["RENDERERS", "SUFFIX_FORMATS", "Detail", "ResidencyMap", "build_map", "render"]
 
 
-def render(residency_map: ResidencyMap, fmt: str) -> str:
-    """Render ``residency_map`` in ``fmt`` (a key of :data:`RENDERERS`)."""
-    return RENDERERS[fmt](residency_map)
+def render(residency_map: ResidencyMap, fmt: str, detail: Detail = Detail.SUMMARY) -> str:
+    """Render ``residency_map`` in ``fmt`` (a key of :data:`RENDERERS`) at ``detail`` (the HTML
+    page starts at the summary whatever ``detail`` says, and opens the rest on demand)."""
+    return RENDERERS[fmt](residency_map, detail)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 import functools
 import os
+import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -29,6 +30,16 @@ SIDE_NOTES = {
     Location.OUTSIDE: "Hong Kong, Macao and Taiwan count as outside",
     Location.UNKNOWN: "ciiguard cannot tell where this data lives (fail-closed)",
 }
+
+
+def flow_kind(flow: Flow) -> str:
+    """The kind an arrow is labelled and aggregated by: the one place a flow's kind is read.
+
+    Today that is the label of the catalogue rule that found the flow (``replication``,
+    ``replica``, ``snapshot-copy``, ...). When flows carry a coarse kind of their own (replication,
+    backup, copy, stream, log-shipping, ...), return that here and every format follows.
+    """
+    return flow.kind
 
 
 class NodeKind(str, enum.Enum):
@@ -84,6 +95,17 @@ class MapNode:
     provenance: str
     scope_reason: str = ""
     violations: tuple[str, ...] = ()  # MapViolation ids: about this node or a flow it sends
+    root: str = ""  # the root module directory (Terraform, Pulumi project) or input file
+    name: str = ""  # what names it in its root: the address, or a Pulumi logical name
+    type_label: str = ""  # its type as the user wrote it: a Terraform type or a Pulumi token
+
+    @property
+    def scope_label(self) -> str | None:
+        """What the map calls its data: the classification, ``in scope`` when a workload-level
+        switch (``--cii-workload``) put it in scope without one, None when not in scope."""
+        if not self.in_scope:
+            return None
+        return self.classification or "in scope"
 
     @property
     def where(self) -> str | None:
@@ -91,6 +113,33 @@ class MapNode:
         if not self.file:
             return None
         return f"{self.file}:{self.line}" if self.line else self.file
+
+    @property
+    def where_in_root(self) -> str | None:
+        """``file:line`` relative to the root module when the file is inside it, else as ``where``.
+
+        A root that is itself a file (a plan, a stack export, a ``Pulumi.yaml``) counts from its
+        directory."""
+        if not self.file:
+            return None
+        file, root = self.file, self.root
+        if root and root != "." and root != file and not file.startswith(root + "/"):
+            parent = posixpath.dirname(root)
+            if "." in posixpath.basename(root) and file.startswith(parent + "/"):
+                root = parent
+        if root == file:
+            file = posixpath.basename(file)
+        elif root and root != "." and file.startswith(root + "/"):
+            file = file[len(root) + 1 :]
+        return f"{file}:{self.line}" if self.line else file
+
+    @property
+    def placement(self) -> str:
+        """What places the node in the estate: its root module and ``file:line`` there."""
+        where = self.where_in_root or ""
+        if not self.root or self.root == self.file:
+            return where
+        return f"{self.root} · {where}" if where else self.root
 
 
 @dataclass(frozen=True)
@@ -153,6 +202,7 @@ class SideGroup:
 @dataclass
 class _MapIndex:
     nodes: dict[str, MapNode]
+    edges: dict[str, MapEdge]
     violations: dict[str, MapViolation]
     outgoing: dict[str, list[MapEdge]]
     incoming: dict[str, list[MapEdge]]
@@ -174,6 +224,7 @@ class ResidencyMap:
         """Lookups the renderers make per node and edge, built once (maps can be large)."""
         index = _MapIndex(
             nodes={n.id: n for n in self.nodes},
+            edges={e.id: e for e in self.edges},
             violations={v.id: v for v in self.violations},
             outgoing={n.id: [] for n in self.nodes},
             incoming={n.id: [] for n in self.nodes},
@@ -185,6 +236,9 @@ class ResidencyMap:
 
     def node(self, node_id: str) -> MapNode:
         return self._index.nodes[node_id]
+
+    def edge(self, edge_id: str) -> MapEdge:
+        return self._index.edges[edge_id]
 
     def violation(self, violation_id: str) -> MapViolation:
         return self._index.violations[violation_id]
@@ -268,6 +322,9 @@ class _Draft:
     input: str
     provenance: str
     scope_reason: str = ""
+    root: str = ""
+    name: str = ""
+    type_label: str = ""
 
 
 @dataclass
@@ -299,15 +356,17 @@ class _Index:
 
     def __init__(self, resources: Iterable[Resource]) -> None:
         self.by_address: dict[str, list[Resource]] = {}
+        self.by_root: dict[tuple[str, str], list[Resource]] = {}
         for r in resources:
             self.by_address.setdefault(r.address, []).append(r)
+            self.by_root.setdefault((r.address, r.root), []).append(r)
 
     def pick(self, address: str | None, root: str | None, near: str | None) -> Resource | None:
         if not address:
             return None
         cands = self.by_address.get(address, [])
         if root is not None and len(cands) > 1:
-            cands = [c for c in cands if c.root == root] or cands
+            cands = self.by_root.get((address, root)) or cands
         exact = [c for c in cands if near is not None and c.file == near]
         if exact:
             return exact[0]
@@ -319,6 +378,8 @@ class _Index:
 
 
 def _resource_draft(r: Resource) -> _Draft:
+    pulumi_name = r.meta.get("pulumi_name") if r.meta else None
+    pulumi_type = r.meta.get("pulumi_type") if r.meta else None
     return _Draft(
         key=_rkey(r),
         kind=NodeKind.RESOURCE,
@@ -338,6 +399,9 @@ def _resource_draft(r: Resource) -> _Draft:
         input=r.input,
         provenance=r.region.explain(),
         scope_reason=r.scope_reason or "",
+        root=r.root,
+        name=pulumi_name if isinstance(pulumi_name, str) and pulumi_name else r.address,
+        type_label=pulumi_type if isinstance(pulumi_type, str) and pulumi_type else r.type,
     )
 
 
@@ -345,11 +409,12 @@ def _replica_draft(source: _Draft, declarer: Resource, flow: Flow) -> _Draft:
     region = flow.destination
     if region and (region.startswith("arn:") or "://" in region):
         region = None  # an ARN or URL that names no region: the group says so
-    what = "destination not known" if flow.destination_location is Location.UNKNOWN else flow.kind
+    kind = flow_kind(flow)
+    what = "destination not known" if flow.destination_location is Location.UNKNOWN else kind
     return _Draft(
         key=("replica", *source.key, flow.destination or "", flow.provider),
         kind=NodeKind.REPLICA,
-        address=f"{source.address} ({flow.kind} in {flow.destination or 'unknown region'})",
+        address=f"{source.address} ({kind} in {flow.destination or 'unknown region'})",
         label=source.label,
         subtitle=f"{what} via {declarer.address}.{flow.argument}"
         if declarer.address != source.address
@@ -367,6 +432,9 @@ def _replica_draft(source: _Draft, declarer: Resource, flow: Flow) -> _Draft:
         input=declarer.input,
         provenance=flow.destination_explain,
         scope_reason=f"a replica holds what {source.address} holds" if source.in_scope else "",
+        root=declarer.root,
+        name=source.name,
+        type_label=source.type_label,
     )
 
 
@@ -393,6 +461,8 @@ def _origin_draft(declarer: Resource, flow: Flow) -> _Draft:
         line=flow.line,
         input=declarer.input,
         provenance="",
+        root=declarer.root,
+        name=f"source of {declarer.address}.{flow.argument}",
     )
 
 
@@ -438,12 +508,16 @@ def build_map(result: ScanResult, title: str = "Residency map") -> ResidencyMap:
             if src is not None and flow.source_region not in (None, src.region.region):
                 src = None  # the declarer names the origin by region (e.g. a sync job's endpoint)
             if src is not None:
-                src_draft = drafts.setdefault(_rkey(src), _resource_draft(src))
+                src_draft = drafts.get(_rkey(src)) or drafts.setdefault(
+                    _rkey(src), _resource_draft(src)
+                )
             else:
                 ext = _origin_draft(declarer, flow)
                 src_draft = drafts.setdefault(ext.key, ext)
             if dst is not None:
-                dst_draft = drafts.setdefault(_rkey(dst), _resource_draft(dst))
+                dst_draft = drafts.get(_rkey(dst)) or drafts.setdefault(
+                    _rkey(dst), _resource_draft(dst)
+                )
             else:
                 rep = _replica_draft(src_draft, declarer, flow)
                 dst_draft = drafts.setdefault(rep.key, rep)
@@ -460,9 +534,15 @@ def build_map(result: ScanResult, title: str = "Residency map") -> ResidencyMap:
     unique: list[_DraftEdge] = []
     for de in sorted(
         draft_edges,
-        key=lambda e: (order[e.source], order[e.target], e.flow.kind, e.flow.argument, e.declarer),
+        key=lambda e: (
+            order[e.source],
+            order[e.target],
+            flow_kind(e.flow),
+            e.flow.argument,
+            e.declarer,
+        ),
     ):
-        ident = (de.source, de.target, de.flow.kind, de.declarer, de.flow.argument)
+        ident = (de.source, de.target, flow_kind(de.flow), de.declarer, de.flow.argument)
         if ident not in seen:
             seen.add(ident)
             unique.append(de)
@@ -486,7 +566,7 @@ def build_map(result: ScanResult, title: str = "Residency map") -> ResidencyMap:
             id=eid,
             source=ids[de.source],
             target=ids[de.target],
-            kind=de.flow.kind,
+            kind=flow_kind(de.flow),
             argument=de.flow.argument,
             declared_by=de.flow.declared_by,
             file=de.flow.file,
@@ -535,6 +615,9 @@ def _finish(d: _Draft, node_id: str, violations: tuple[str, ...]) -> MapNode:
         provenance=d.provenance,
         scope_reason=d.scope_reason,
         violations=violations,
+        root=d.root,
+        name=d.name or d.address,
+        type_label=d.type_label or d.type,
     )
 
 

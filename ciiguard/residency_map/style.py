@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ciiguard.model import Location, Violation, ViolationStatus
+from ciiguard.model import Location, ScanIssue, Violation, ViolationStatus
 from ciiguard.residency_map.model import EdgeStatus, MapEdge, MapNode, NodeKind, ResidencyMap
 
 SIDE_FILL = {
@@ -78,6 +78,22 @@ def badge_colors(flag: str) -> tuple[str, str]:
     return "#b0bec5", INK
 
 
+PASS_COLORS = ("#e8f5e9", "#1b5e20")  # (fill, text) of a "pass" count
+NOT_IN_SCOPE_COLORS = ("#eceff1", INK)
+
+
+def verdict_colors(verdict: str) -> tuple[str, str]:
+    """(fill, text colour) of a verdict count: a violation flag's badge colours, or "pass"."""
+    return PASS_COLORS if verdict == "pass" else badge_colors(verdict)
+
+
+def classification_colors(value: str) -> tuple[str, str]:
+    """(fill, text colour) of a classification count; "not in scope" is grey."""
+    if value not in CLASSIFICATION_COLOR and value == "not in scope":
+        return NOT_IN_SCOPE_COLORS
+    return classification_color(value), "#ffffff"
+
+
 def classification_color(value: str | None) -> str:
     return CLASSIFICATION_COLOR.get(value or "", CLASSIFIED_FALLBACK)
 
@@ -102,7 +118,7 @@ def node_details(m: ResidencyMap, node: MapNode) -> list[str]:
     """Plain-text lines describing a node: tooltips in SVG and DOT, the same facts as the HTML card."""
     lines = [node.address, f"kind: {node_kind_word(node)}"]
     if node.where:
-        lines.append(f"source: {node.where}")
+        lines.append(f"source: {node.placement or node.where}")
     region = node.region or "not resolved"
     if node.region_name:
         region += f" ({node.region_name})"
@@ -119,6 +135,24 @@ def node_details(m: ResidencyMap, node: MapNode) -> list[str]:
     for vid in node.violations:
         v = m.violation(vid).violation
         lines.append(f"{v.policy} [{violation_flag(v)}] {v.message}")
+    return lines
+
+
+def node_lines(m: ResidencyMap, node: MapNode) -> list[str]:
+    """A node's label in the text formats (Mermaid, DOT): what names it, its type, ``file:line``
+    in its root module, then its classification and the policies it violates."""
+    kind = node.type_label if node.kind is NodeKind.RESOURCE else node.subtitle
+    lines = [node.name or node.label, kind]
+    if node.where_in_root:
+        lines.append(node.where_in_root)
+    facts = []
+    if node.scope_label:
+        facts.append(node.scope_label)
+    policies = sorted({m.violation(v).violation.policy for v in node.violations})
+    if policies:
+        facts.append("✗ " + ", ".join(policies))
+    if facts:
+        lines.append(" · ".join(facts))
     return lines
 
 
@@ -141,3 +175,20 @@ def clip(text: str, max_chars: int) -> str:
     if max_chars <= 1:
         return "…" if text else ""
     return text if len(text) <= max_chars else text[: max_chars - 1] + "…"
+
+
+def clip_left(text: str, max_chars: int) -> str:
+    """Shorten from the left, keeping the end (a path's last directories place it best)."""
+    if max_chars <= 1:
+        return "…" if text else ""
+    return text if len(text) <= max_chars else "…" + text[len(text) - max_chars + 1 :]
+
+
+def issue_brief(issue: ScanIssue, max_chars: int) -> str:
+    """An error on one line of ``max_chars``: the end of its path (the file name), then as much
+    of its message as fits."""
+    where = issue.file or "<scan>"
+    if issue.line:
+        where += f":{issue.line}"
+    where = clip_left(where, min(len(where), max(24, max_chars // 2)))
+    return clip(f"{where}: {issue.message}", max_chars)
