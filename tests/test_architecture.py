@@ -24,6 +24,7 @@ RANKS: dict[str, int] = {
     "ciiguard.model": 0,
     "ciiguard.errors": 0,
     "ciiguard.settings": 0,
+    "ciiguard.escaping": 0,  # how scanned values are written into each output format
     "ciiguard.catalogue": 1,
     "ciiguard.cache": 2,  # the store and the result cache: content-addressed, format-blind
     "ciiguard.parsers": 3,

@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 
 from ciiguard import __version__
 from ciiguard.cli.options import add_config_options, add_gate_options
+from ciiguard.escaping import terminal
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_ERROR = 0, 1, 2
 
@@ -194,21 +195,28 @@ def _main(argv: list[str]) -> int:
     if args.command == "policies":
         for pol in plugins.policies:
             level = levels[pol.id].value
-            print(f"{pol.id}  {pol.severity.value:<8} {level:<9} {pol.name}  [{pol.plugin}]")
-            print(f"       {pol.description}")
+            print(
+                terminal(f"{pol.id}  {pol.severity.value:<8} {level:<9} {pol.name}  [{pol.plugin}]")
+            )
+            print(terminal(f"       {pol.description}"))
     elif args.command == "explain":
         wanted = {p.id.lower(): p for p in plugins.policies}.get(args.policy.strip().lower())
         if wanted is None:
             known = ", ".join(p.id for p in plugins.policies)
             print_error(f"unknown policy {args.policy!r} (known: {known})")
             return EXIT_ERROR
-        sys.stdout.write(explain_policy(wanted, levels[wanted.id], settings))
+        sys.stdout.write(
+            "".join(
+                terminal(x) + "\n"
+                for x in explain_policy(wanted, levels[wanted.id], settings).splitlines()
+            )
+        )
     else:
         for info in host.plugins:
             ids = ", ".join(p.id for p in plugins.policies if p.plugin == info.name) or "-"
-            print(f"{info.name}  {info.version}  ({info.source})  policies: {ids}")
+            print(terminal(f"{info.name}  {info.version}  ({info.source})  policies: {ids}"))
     for f in host.failures:
-        print(f"error: {f.render()}", file=sys.stderr)
+        print(terminal(f"error: {f.render()}"), file=sys.stderr)
     return EXIT_ERROR if host.failures else EXIT_OK
 
 
@@ -290,10 +298,10 @@ def _scan(args: argparse.Namespace, host: Any, record: dict[str, Any] | None = N
         pipeline.print_error(str(exc))
         return EXIT_ERROR
     if gated.note:
-        print(gated.note, file=sys.stderr)
+        print(terminal(gated.note), file=sys.stderr)
     if not any(o.reporter == "text" and o.destination == pipeline.STDOUT for o in outputs):
         for e in gated.result.errors:
-            print(f"error: {e.render()}", file=sys.stderr)
+            print(terminal(f"error: {e.render()}"), file=sys.stderr)
     return pipeline.exit_code(gated)
 
 
@@ -301,28 +309,32 @@ def _explain(address: str, result: Any) -> int:
     matches = [
         r for r in result.resources if r.address == address or r.address.startswith(address + "[")
     ]
+
+    def say(text: str) -> None:
+        print(terminal(text))
+
     if not matches:  # a Pulumi resource by its logical name, not only its URN
         matches = [r for r in result.resources if r.meta.get("pulumi_name") == address]
     if not matches:
         print(
-            f"ciiguard: error: no resource {address!r} in the scanned configuration",
+            terminal(f"ciiguard: error: no resource {address!r} in the scanned configuration"),
             file=sys.stderr,
         )
         return EXIT_ERROR
     for r in matches:
-        print(f"{r.address}  ({r.type}, {r.file}:{r.line})")
-        print(f"  provider: {r.provider_config or r.provider}")
-        print(
+        say(f"{r.address}  ({r.type}, {r.file}:{r.line})")
+        say(f"  provider: {r.provider_config or r.provider}")
+        say(
             f"  region:   {r.region.region or '(unknown)'}  -> {r.location.value}: {r.location_note}"
         )
         for i, hop in enumerate(r.region.provenance):
-            print(f"    {'<-' if i else '  '} {hop.render()}")
+            say(f"    {'<-' if i else '  '} {hop.render()}")
         if r.region.unknown_reason:
-            print(f"    <- {r.region.unknown_reason}")
+            say(f"    <- {r.region.unknown_reason}")
         scope = "in scope" if r.in_scope else "out of scope"
-        print(f"  scope:    {scope}" + (f" ({r.scope_reason})" if r.scope_reason else ""))
+        say(f"  scope:    {scope}" + (f" ({r.scope_reason})" if r.scope_reason else ""))
         for f in r.flows:
-            print(
+            say(
                 f"  flow:     {f.kind} {f.argument} -> {f.destination or '?'} ({f.destination_location.value}: "
                 f"{f.destination_explain})"
             )
@@ -483,7 +495,7 @@ def _map(args: argparse.Namespace, host: Any) -> int:
     else:
         sys.stdout.write(text)
     for e in result.errors:
-        print(f"error: {e.render()}", file=sys.stderr)
+        print(terminal(f"error: {e.render()}"), file=sys.stderr)
     if result.errors:
         print("ciiguard: the scan was incomplete; the map says so", file=sys.stderr)
         return EXIT_ERROR

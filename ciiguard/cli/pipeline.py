@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ciiguard.errors import UsageError
+from ciiguard.escaping import terminal
 from ciiguard.gate import baseline as baseline_file
 from ciiguard.gate.config import Config, display_path, locate
 from ciiguard.gate.stage import APPROVABLE, GateOptions, apply, how_to_approve, how_to_suppress
@@ -213,4 +214,5 @@ def explain_policy(policy: Policy, level: Enforcement, settings: Settings) -> st
 
 
 def print_error(message: str) -> None:
-    print(f"ciiguard: error: {message}", file=sys.stderr)
+    """One line on stderr; what came from the scanned tree in it cannot act on the terminal."""
+    print(terminal(f"ciiguard: error: {message}"), file=sys.stderr)

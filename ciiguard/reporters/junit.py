@@ -9,14 +9,13 @@ errors are an error in the ``ciiguard.scan`` suite.
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 
+from ciiguard.escaping import xml_text
 from ciiguard.model import Enforcement, Violation, ViolationStatus
 from ciiguard.reporters.base import Report
 from ciiguard.reporters.common import label, where
 
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 SKIPPED = (ViolationStatus.SUPPRESSED, ViolationStatus.EXEMPTED, ViolationStatus.BASELINED)
 
 
@@ -133,9 +132,9 @@ class JunitReporter:
         tree = junit_tree(report)
         for el in tree.iter():  # XML 1.0 cannot carry control characters, even escaped
             if el.text:
-                el.text = _NOT_XML.sub("?", el.text)
+                el.text = xml_text(el.text)
             for k, value in el.attrib.items():
-                el.set(k, _NOT_XML.sub("?", value))
+                el.set(k, xml_text(value))
         ET.indent(tree)
         return (
             '<?xml version="1.0" encoding="UTF-8"?>\n'

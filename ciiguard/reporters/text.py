@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ciiguard.escaping import terminal
 from ciiguard.model import ViolationStatus
 from ciiguard.reporters.base import Report
 from ciiguard.reporters.common import label, tally, verdict, where
@@ -72,4 +73,4 @@ class TextReporter:
             + (f"; {extra}" if extra else "")
             + f"; {len(res.errors)} errors"
         )
-        return "\n".join(lines) + "\n"
+        return "".join(terminal(line) + "\n" for line in lines)

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from ciiguard.escaping import visible
 from ciiguard.residency_map.model import EdgeStatus, MapNode, NodeKind, ResidencyMap
 from ciiguard.residency_map.style import (
     CLASSIFIED_FILL,
@@ -24,8 +25,10 @@ FONT = "Helvetica,Arial,sans-serif"
 
 
 def _q(value: str) -> str:
-    """A DOT double-quoted string; a newline becomes a centred line break (``\\n``)."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    """A DOT double-quoted string; a newline becomes a centred line break (``\\n``), any other
+    control character a visible escape."""
+    parts = (visible(p).replace("\\", "\\\\").replace('"', '\\"') for p in value.split("\n"))
+    return '"' + "\\n".join(parts) + '"'
 
 
 def _attrs(**attrs: str | float) -> str:
@@ -52,9 +55,9 @@ def _node_label(m: ResidencyMap, node: MapNode) -> str:
 
 
 def render_dot(m: ResidencyMap) -> str:
-    out = [f"// {m.title.replace(chr(10), ' ')}", f"// {m.summary()}"]
+    out = [f"// {visible(m.title)}", f"// {visible(m.summary())}"]
     for e in m.errors:
-        out.append(f"// error: {e.render().replace(chr(10), ' ')}")
+        out.append(f"// error: {visible(e.render())}")
     out.append('digraph "residency_map" {')
     out.append(
         "  graph "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from html import escape
 
+from ciiguard.escaping import visible_lines
 from ciiguard.model import Location
 from ciiguard.residency_map.model import MapEdge, MapNode, MapViolation, NodeKind, ResidencyMap
 from ciiguard.residency_map.style import (
@@ -219,7 +220,7 @@ SCRIPT = r"""
 
 
 def _e(value: object) -> str:
-    return escape(str(value), quote=True)
+    return escape(visible_lines(value), quote=True)
 
 
 def render_html(m: ResidencyMap) -> str:

@@ -6,6 +6,7 @@ Sides, clouds and regions become nested subgraphs; cross-border flows are thick 
 
 from __future__ import annotations
 
+from ciiguard.escaping import visible
 from ciiguard.residency_map.model import EdgeStatus, MapEdge, MapNode, NodeKind, ResidencyMap
 from ciiguard.residency_map.style import (
     CLASSIFIED_FILL,
@@ -19,18 +20,20 @@ from ciiguard.residency_map.style import (
 
 
 def _text(value: str) -> str:
-    """Mermaid label text: quotes and angle brackets as entity codes, one line."""
+    """Mermaid label text: controls shown as escapes, quotes, angle brackets and backticks as
+    entity codes (a backtick would start a Markdown string), one line."""
     return (
-        value.replace("#", "#35;")
+        visible(value)
+        .replace("#", "#35;")
         .replace('"', "#quot;")
         .replace("<", "#lt;")
         .replace(">", "#gt;")
-        .replace("\n", " ")
+        .replace("`", "#96;")
     )
 
 
 def _comment(value: str) -> str:
-    return value.replace("\n", " ")
+    return visible(value)
 
 
 def _node_label(m: ResidencyMap, node: MapNode) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from html import escape
 
+from ciiguard.escaping import visible_lines
 from ciiguard.model import Location
 from ciiguard.residency_map.layout import Box, GroupBox, Layout, edge_label, layout
 from ciiguard.residency_map.model import EdgeStatus, MapEdge, MapNode, NodeKind, ResidencyMap
@@ -39,7 +40,7 @@ BADGE_W = 46
 
 
 def _a(value: object) -> str:
-    return escape(str(value), quote=True)
+    return escape(visible_lines(value), quote=True)
 
 
 def _n(v: float) -> str:
