@@ -78,8 +78,9 @@ def test_text_escapes_every_control_and_lets_no_value_start_a_command(outputs) -
     assert '["c1\\x9b2Jnel\\x85end"]' in text  # C1: CSI and NEL
     assert "#\\#[error]legacy #\\#vso[task.complete" in text
     assert "evil\\x1b[2J\\n::warning file=x::named.tf" in text
-    assert "\\x1b[2J ok [x](https://evil.example) @octocat <b>x</b>\\r\\n::error::forged-reason" in (
-        text
+    assert (
+        "\\x1b[2J ok [x](https://evil.example) @octocat <b>x</b>\\r\\n::error::forged-reason"
+        in (text)
     )
 
 

@@ -125,6 +125,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ciiguard.cache.store import allow_background, join_background
 
     allow_background(True)  # cache writes in a forked child (waited for below)
+    from ciiguard.plugins.entry_points import drop_working_directory
+
+    path = drop_working_directory()  # nothing is imported from the checkout being judged
     try:
         return _main(list(sys.argv[1:] if argv is None else argv))
     except KeyboardInterrupt:
@@ -139,6 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return EXIT_ERROR
     finally:
+        sys.path[:] = path  # (for callers in this process)
         join_background()
         allow_background(False)
         gc.set_threshold(*thresholds)
@@ -150,6 +154,7 @@ def _main(argv: list[str]) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_ERROR
+    _drop_scanned_roots(getattr(args, "paths", None) or [])
     if getattr(args, "jobs", None) == 1:
         from ciiguard.cache.store import allow_background
 
@@ -168,12 +173,18 @@ def _main(argv: list[str]) -> int:
     from ciiguard.plugins.manager import build
 
     try:
-        config = load_config(args)
+        configs = load_config(args)
     except UsageError as exc:
         print_error(str(exc))
         return EXIT_ERROR
-    args.gate_config = config
-    host = build([*args.plugin, *config.plugins], [*args.disable_plugin, *config.disable_plugins])
+    args.gate_config = configs
+    scanned = [Path(p) for p in getattr(args, "paths", None) or []]
+    host = build(
+        args.plugin,
+        [*args.disable_plugin, *configs.disabled],
+        config_modules=configs.plugins,
+        forbidden=[p if p.is_dir() else p.parent for p in scanned],
+    )
     if args.command == "scan":
         return _scan(args, host) if plan is None else _recorded_scan(args, host, plan)
     if args.command == "map":
@@ -182,11 +193,10 @@ def _main(argv: list[str]) -> int:
 
     plugins = gather(host)
     from ciiguard.cli.pipeline import effective_enforcement, explain_policy
-    from ciiguard.gate.config import check_against
     from ciiguard.settings import Settings
 
     try:
-        config = check_against(config, [p.id for p in plugins.policies], plugins.catalogue)
+        config = configs.resolve(plugins.policies, plugins.catalogue).config
     except UsageError as exc:
         print_error(str(exc))
         return EXIT_ERROR
@@ -220,6 +230,26 @@ def _main(argv: list[str]) -> int:
     return EXIT_ERROR if host.failures else EXIT_OK
 
 
+def _drop_scanned_roots(paths: list[str]) -> None:
+    """Take every ``sys.path`` entry inside a scanned directory off the path (a PYTHONPATH that
+    points into the checkout): nothing is imported from the tree being judged."""
+    from ciiguard.plugins.entry_points import inside
+
+    roots = [p.resolve() for p in map(Path, paths) if p.is_dir()]
+    kept = []
+    for entry in sys.path:
+        root = inside(entry, roots) if entry and os.path.exists(entry) else None
+        if root is None:
+            kept.append(entry)
+        else:
+            print(
+                terminal(f"ciiguard: warning: {entry} (on sys.path) lies inside the scanned "
+                         f"tree {root}: nothing is imported from it"),
+                file=sys.stderr,
+            )  # fmt: skip
+    sys.path[:] = kept
+
+
 def _recorded_scan(args: argparse.Namespace, host: Any, plan: Any) -> int:
     """``_scan``, keeping its outputs for ``replay`` (stdout and stderr are written through)."""
     from ciiguard.cache.replay import Tee
@@ -243,20 +273,19 @@ def _scan(args: argparse.Namespace, host: Any, record: dict[str, Any] | None = N
     import ciiguard.cli.pipeline as pipeline
     from ciiguard.cli.progress import for_terminal
     from ciiguard.errors import UsageError
-    from ciiguard.gate.config import check_against
     from ciiguard.reporters.base import Report
     from ciiguard.scan import gather, scan
 
     plugins = gather(host)
     reporters = host.reporters()  # plugin reporters guarded: a crash names plugin and format
+    configs: pipeline.Configs = args.gate_config
     try:
         outputs = pipeline.parse_formats(args.format, args.output, list(reporters))
-        config = check_against(
-            args.gate_config, [p.id for p in plugins.policies], plugins.catalogue
-        )
+        combined = configs.resolve(plugins.policies, plugins.catalogue)
     except UsageError as exc:
         pipeline.print_error(str(exc))
         return EXIT_ERROR
+    config = combined.config
     settings = config.settings(_settings(args))  # the config file fills what the command line left
     progress = for_terminal(getattr(sys.stderr, "passthrough", sys.stderr))
     try:
@@ -276,6 +305,7 @@ def _scan(args: argparse.Namespace, host: Any, record: dict[str, Any] | None = N
             args,
             frozenset(p.id for p in plugins.policies),
             __version__,
+            relaxations=combined.relaxations,
         )
         report = Report(
             result=gated.result,
@@ -286,14 +316,18 @@ def _scan(args: argparse.Namespace, host: Any, record: dict[str, Any] | None = N
             baseline=gated.baseline,
             fail_on=gated.fail_on,
             soft_fail=gated.soft_fail,
-            config=config.display or None,
+            config=(configs.trusted.display if configs.trusted else config.display) or None,
             settings=settings,
+            waivers=gated.waivers,
+            plugins=host.runs(),
+            policy_config=configs.trusted.display if configs.trusted else None,
+            repository_configs=combined.repository,
         )
         pipeline.write_reports(outputs, reporters, report, sys.stdout)
         if record is not None:
             record["files"] = [o.destination for o in outputs if o.destination != pipeline.STDOUT]
             baseline = Path(args.baseline) if args.baseline else config.baseline
-            record["reads"] = [p for p in (config.path, baseline) if p is not None]
+            record["reads"] = [*configs.files, *([baseline] if baseline is not None else [])]
     except UsageError as exc:
         pipeline.print_error(str(exc))
         return EXIT_ERROR
@@ -465,23 +499,23 @@ def _map(args: argparse.Namespace, host: Any) -> int:
     """``ciiguard map``: a picture of the scan, not a gate, so violations leave the exit code 0."""
     import ciiguard.cli.pipeline as pipeline
     from ciiguard.errors import UsageError
-    from ciiguard.gate.config import check_against
     from ciiguard.residency_map import SUFFIX_FORMATS, build_map, render
     from ciiguard.scan import gather, scan
 
     fmt = args.format or SUFFIX_FORMATS.get(Path(args.output or "").suffix.lower(), "html")
     plugins = gather(host)
     try:
-        config = check_against(
-            args.gate_config, [p.id for p in plugins.policies], plugins.catalogue
-        )
+        combined = args.gate_config.resolve(plugins.policies, plugins.catalogue)
+        config = combined.config
         settings = config.settings(_settings(args))
         result = scan([Path(p) for p in args.paths], settings, host, plugins)
         gate = argparse.Namespace(
             fail_on=None, soft_fail=False, create_baseline=None, baseline=args.baseline
         )
         ids = frozenset(p.id for p in plugins.policies)
-        result = pipeline.gate_stage(result, settings, config, gate, ids, __version__).result
+        result = pipeline.gate_stage(
+            result, settings, config, gate, ids, __version__, relaxations=combined.relaxations
+        ).result
     except UsageError as exc:
         pipeline.print_error(str(exc))
         return EXIT_ERROR

@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 
 from ciiguard.escaping import xml_text
 from ciiguard.model import Enforcement, Violation, ViolationStatus
+from ciiguard.policies.base import Policy
 from ciiguard.reporters.base import Report
 from ciiguard.reporters.common import label, where
 
@@ -55,6 +56,14 @@ def junit_tree(report: Report) -> ET.Element:
         level = report.level(policy)
         if level is Enforcement.DISABLED:
             continue
+        # a policy the gate stage reports for (CII004) checks no resource: only its findings
+        gate_made = (
+            policy.validate is None
+            and policy.validate_scan is None
+            and type(policy).run is Policy.run
+        )
+        if gate_made and not any(v.policy == policy.id for v in res.violations):
+            continue
         s = suite(f"{policy.id} {policy.name}")
         props = ET.SubElement(s, "properties")
         for k, value in (
@@ -65,7 +74,7 @@ def junit_tree(report: Report) -> ET.Element:
             ET.SubElement(props, "property", name=k, value=value)
         cases: dict[tuple[str, str | None], list[Violation]] = {}
         lines: dict[tuple[str, str | None], int | None] = {}
-        for r in checked:
+        for r in [] if gate_made else checked:
             cases.setdefault((r.address, r.file), [])
             lines.setdefault((r.address, r.file), r.line)
         for v in res.violations:

@@ -128,6 +128,39 @@ class MarkdownReporter:
                 ],
             )
             lines += ["", "</details>", ""]
+        if report.waivers:
+            lines += [
+                f"### Suppressions and approvals in the scanned tree ({len(report.waivers)})",
+                "",
+            ]
+            lines += [
+                "Each one waives a finding in the code; check its reason, reference and expiry.",
+                "",
+            ]
+            lines += _table(
+                [
+                    "Kind",
+                    "Resource",
+                    "Where it is written",
+                    "Policies",
+                    "Reason or reference",
+                    "Expires",
+                    "Status",
+                ],
+                [
+                    [
+                        w.kind,
+                        _code(w.resource),
+                        _code(w.source),
+                        _cell(",".join(w.policies)),
+                        _cell(w.reason),
+                        _cell(w.expires or ""),
+                        _cell(w.status),
+                    ]
+                    for w in report.waivers
+                ],
+            )
+            lines.append("")
         baselined = by_status(res, ViolationStatus.BASELINED)
         if baselined:
             lines += [
@@ -136,6 +169,21 @@ class MarkdownReporter:
                 "",
             ]
         lines += self._what_to_do(report, open_)
+        if report.plugins:
+            lines += [f"<details><summary>Plugins that ran ({len(report.plugins)})</summary>", ""]
+            lines += _table(
+                ["Plugin", "Version", "Loaded as", "From"],
+                [
+                    [
+                        _cell(p.name),
+                        _cell(p.version),
+                        _cell(f"{p.source} of {p.distribution}" if p.distribution else p.source),
+                        _code(p.location),
+                    ]
+                    for p in report.plugins
+                ],
+            )
+            lines += ["", "</details>", ""]
         return "\n".join(lines).rstrip("\n") + "\n"
 
     @staticmethod
