@@ -86,7 +86,10 @@ def load_config(args: argparse.Namespace) -> Configs:
     paths = list(getattr(args, "paths", None) or [])
     no_config = getattr(args, "no_config", False)
     explicit = getattr(args, "config", None)
-    policy = getattr(args, "policy_config", None) or os.environ.get(POLICY_CONFIG_ENV) or None
+    given = getattr(args, "policy_config", None)
+    if given is not None and not given.strip():  # "$VAR" of a variable the job does not set
+        raise UsageError("--policy-config: empty file name (is the variable naming it set?)")
+    policy = given or os.environ.get(POLICY_CONFIG_ENV) or None
     if policy is None:
         found = locate(explicit, paths, no_config)
         return Configs(None, (found,) if found.path is not None else ())
