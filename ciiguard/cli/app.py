@@ -125,9 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ciiguard.cache.store import allow_background, join_background
 
     allow_background(True)  # cache writes in a forked child (waited for below)
-    from ciiguard.plugins.entry_points import drop_working_directory
-
-    path = drop_working_directory()  # nothing is imported from the checkout being judged
+    path = list(sys.path)  # restored below, for callers in this process
     try:
         return _main(list(sys.argv[1:] if argv is None else argv))
     except KeyboardInterrupt:
@@ -142,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return EXIT_ERROR
     finally:
-        sys.path[:] = path  # (for callers in this process)
+        sys.path[:] = path
         join_background()
         allow_background(False)
         gc.set_threshold(*thresholds)
@@ -154,6 +152,9 @@ def _main(argv: list[str]) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_ERROR
+    from ciiguard.plugins.entry_points import drop_working_directory
+
+    drop_working_directory()  # nothing is imported from the checkout being judged
     _drop_scanned_roots(getattr(args, "paths", None) or [])
     if getattr(args, "jobs", None) == 1:
         from ciiguard.cache.store import allow_background
@@ -224,7 +225,12 @@ def _main(argv: list[str]) -> int:
     else:
         for info in host.plugins:
             ids = ", ".join(p.id for p in plugins.policies if p.plugin == info.name) or "-"
-            print(terminal(f"{info.name}  {info.version}  ({info.source})  policies: {ids}"))
+            print(
+                terminal(
+                    f"{info.name}  {info.version}  ({info.source})  policies: {ids}  "
+                    f"from: {info.location or '-'}"
+                )
+            )
     for f in host.failures:
         print(terminal(f"error: {f.render()}"), file=sys.stderr)
     return EXIT_ERROR if host.failures else EXIT_OK
