@@ -23,19 +23,36 @@ rule lives (reporters, the residency map and the command line's own messages cal
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+
+
+class _Pattern:
+    """A regular expression compiled on first use: ``ciiguard --version`` and a replayed run
+    import this module (through the command line) without rendering anything."""
+
+    def __init__(self, source: str, flags: int = 0) -> None:
+        self.source, self.flags = source, flags
+        self.compiled: re.Pattern[str] | None = None
+
+    def sub(self, repl: str | Callable[[re.Match[str]], str], text: str) -> str:
+        if self.compiled is None:
+            self.compiled = re.compile(self.source, self.flags)
+        return self.compiled.sub(repl, text)
+
 
 # C0 controls, DEL, C1 controls; bidi embeddings, overrides, isolates and marks; line and
 # paragraph separators; lone surrogates (undecodable bytes in file names).
-_INVISIBLE = re.compile(
+_INVISIBLE = _Pattern(
     "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
 )
-_INVISIBLE_BUT_LINES = re.compile(
+_INVISIBLE_BUT_LINES = _Pattern(
     "[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e"
     "\u2066-\u2069\ud800-\udfff]"
 )
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_HASH_PAIR = re.compile(r"#(?=#)")
+# what XML 1.0 cannot carry (its Char production, negated: a positive class compiles fast)
+_NOT_XML = _Pattern("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_HASH_PAIR = _Pattern(r"#(?=#)")
 _ZWSP = "\u200b"  # breaks a mention, a reference or an autolink without changing what is shown
 
 
@@ -77,8 +94,8 @@ def workflow_property(text: object) -> str:
     return workflow_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-_MD_PUNCT = re.compile(r"([\\`\[\]|])")
-_MD_BREAK = re.compile(r"(@|#(?=\d)|:(?=//)|(?<=\bwww)\.)", re.IGNORECASE)
+_MD_PUNCT = _Pattern(r"([\\`\[\]|])")
+_MD_BREAK = _Pattern(r"(@|#(?=\d)|:(?=//)|(?<=\bwww)\.)", re.IGNORECASE)
 
 
 def markdown_text(text: object) -> str:

@@ -12,19 +12,26 @@ import os
 import re
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 
-@dataclass(frozen=True)
 class EntryPoint:
-    """One ``name = module:attr`` entry of a distribution's ``entry_points.txt``."""
+    """One ``name = module:attr`` entry of a distribution's ``entry_points.txt`` (a plain class:
+    a dataclass would cost a replayed run's start-up more than reading every entry point)."""
 
-    name: str
-    value: str  # "module" or "module:attr.attr"
-    distribution: str
-    version: str
-    metadata_dir: str  # the .dist-info / .egg-info folder that declares it
+    __slots__ = ("distribution", "metadata_dir", "name", "value", "version")
+
+    def __init__(
+        self, name: str, value: str, distribution: str, version: str, metadata_dir: str
+    ) -> None:
+        self.name = name
+        self.value = value  # "module" or "module:attr.attr"
+        self.distribution = distribution
+        self.version = version
+        self.metadata_dir = metadata_dir  # the .dist-info / .egg-info folder that declares it
+
+    def __repr__(self) -> str:
+        return f"EntryPoint({self.name!r}, {self.value!r}, {self.distribution!r})"
 
     @property
     def module(self) -> str:
