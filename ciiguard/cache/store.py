@@ -158,7 +158,7 @@ def _read_key_plain(path: Path) -> bytes | None:  # pragma: no cover - no O_NOFO
     return data if len(data) >= _KEY_BYTES else None
 
 
-def _mac(secret: bytes, namespace: str, key: str, payload: bytes) -> bytes:
+def _mac(secret: bytes, namespace: str, key: str, payload: bytes | memoryview) -> bytes:
     import hmac
 
     msg = namespace.encode() + b"\0" + key.encode() + b"\0"
@@ -218,15 +218,11 @@ class _Dir:
         except OSError:
             return None
         try:
-            if not _ours(os.fstat(fd), stat.S_IFREG):
+            st = os.fstat(fd)
+            if not _ours(st, stat.S_IFREG):
                 return None
-            chunks = []
-            while True:
-                chunk = os.read(fd, 1 << 20)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-            return b"".join(chunks)
+            with open(fd, "rb", closefd=False) as fh:  # one read of the whole file
+                return fh.read()
         except OSError:
             return None
         finally:
@@ -320,13 +316,15 @@ class DiskCache:
             return None
         import hmac
 
-        payload = data[end:]
+        payload = memoryview(data)[end:]  # (no copy of a large entry)
         if not hmac.compare_digest(
             data[len(header) : end - 1], _mac(secret, self.namespace, key, payload)
         ):
             return None  # not written by this installation
         try:
-            return _SafeUnpickler(io.BytesIO(payload)).load()
+            stream = io.BytesIO(data)
+            stream.seek(end)
+            return _SafeUnpickler(stream).load()
         except Exception:  # noqa: BLE001 - a corrupt entry is a miss, rewritten below
             return None
 

@@ -589,12 +589,12 @@ class _Gate:
                         status=status,
                     )
                 )  # fmt: skip
+        wanted = {self.settings.approval_key.lower(), self.settings.approval_expiry_key.lower()}
         for r in resources:
-            if not isinstance(r.tags, Mapping):
-                continue
-            tags = _tag_lookup(r.tags)
-            keys = (self.settings.approval_key.lower(), self.settings.approval_expiry_key.lower())
-            if not any(k in tags for k in keys):
+            tags = r.tags
+            if not isinstance(tags, Mapping) or not any(
+                isinstance(k, str) and k.strip().lower() in wanted for k in tags
+            ):
                 continue
             found = self._approval_on(r)
             if found is None:
