@@ -97,7 +97,7 @@ def load_config(args: argparse.Namespace) -> Configs:
     if no_config:
         return Configs(trusted, ())
     repository: list[Config] = []
-    if explicit is not None:
+    if explicit is not None and Path(explicit).resolve() != trusted.path:
         repository.append(locate(explicit, paths))
     if paths:
         from ciiguard.cache.results import SKIP_DIRS
