@@ -8,6 +8,13 @@ hooks in ``ciiguard.plugins.hookspecs`` and the test helpers in ``ciiguard.testi
 
 from __future__ import annotations
 
+import sys
+
+if sys.argv[:1] == ["-m"]:  # `python -m ciiguard`: the working directory is first on sys.path,
+    import os  # (already loaded by the interpreter) so a checkout could shadow any module
+
+    sys.path[:] = [p for p in sys.path if p not in ("", ".", os.getcwd())]
+
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"

@@ -208,6 +208,33 @@ class Violation:
 
 
 @dataclass(frozen=True)
+class Waiver:
+    """An inline suppression or a recorded cross-border approval found in the scanned tree: the
+    reports list each one, so a change that adds one is visible to its reviewer."""
+
+    kind: str  # "suppression" or "approval"
+    resource: str
+    file: str | None
+    line: int | None
+    source: str  # where it is written: "main.tf:11", "tag 'ciiguard:ignore' on aws_s3_bucket.x"
+    policies: tuple[str, ...] = ()  # a suppression's policy ids
+    reason: str = ""  # a suppression's reason; an approval's assessment reference
+    expires: str | None = None  # an approval's expiry date (suppressions do not expire)
+    status: str = ""  # what the gate made of it: "applied to 1 finding", "does not count: ..."
+
+
+@dataclass(frozen=True)
+class PluginRun:
+    """A plugin that ran in this scan, for the reports: what it is and where its code came from."""
+
+    name: str
+    version: str
+    source: str  # "builtin", "entry point", "-p", "policy config", "object"
+    location: str  # the file or directory its code was imported from
+    distribution: str = ""  # the installed distribution that declares it (entry points)
+
+
+@dataclass(frozen=True)
 class ScanIssue:
     """An input that could not be read or a plugin that failed: makes the scan incomplete (exit 2)."""
 

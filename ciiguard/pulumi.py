@@ -240,6 +240,7 @@ def policies(
     import pulumi_policy
 
     from ciiguard.plugins.manager import build
+    from ciiguard.policies.base import Policy
     from ciiguard.scan import gather
 
     host = build(plugin_modules, disabled, autoload)
@@ -249,6 +250,8 @@ def policies(
     levels = _levels()
     out: list[pulumi_policy.StackValidationPolicy] = []
     for pol in plugins.policies:
+        if pol.validate is None and pol.validate_scan is None and type(pol).run is Policy.run:
+            continue  # reported by the gate stage (CII004): nothing for CrossGuard to run
 
         def validate(
             args: pulumi_policy.StackValidationArgs,

@@ -66,6 +66,9 @@ class Run:
 
 
 _CACHE_DIR = tempfile.mkdtemp(prefix="ciiguard-test-cache-")
+# the key that authenticates cache entries: never the developer's own (~/.config/ciiguard)
+_KEY_FILE = str(Path(tempfile.mkdtemp(prefix="ciiguard-test-key-")) / "cache-key")
+os.environ.setdefault("CIIGUARD_CACHE_KEY_FILE", _KEY_FILE)  # for in-process scans
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -73,6 +76,7 @@ def clean_env(**extra: str) -> dict[str, str]:
         k: v for k, v in os.environ.items() if k not in REGION_ENV and not k.startswith("TF_VAR_")
     }
     env["CIIGUARD_CACHE_DIR"] = _CACHE_DIR  # never the developer's own cache
+    env.setdefault("CIIGUARD_CACHE_KEY_FILE", _KEY_FILE)
     env.update(extra)
     return env
 

@@ -24,6 +24,7 @@ RANKS: dict[str, int] = {
     "ciiguard.model": 0,
     "ciiguard.errors": 0,
     "ciiguard.settings": 0,
+    "ciiguard.escaping": 0,  # how scanned values are written into each output format
     "ciiguard.catalogue": 1,
     "ciiguard.cache": 2,  # the store and the result cache: content-addressed, format-blind
     "ciiguard.parsers": 3,
@@ -210,7 +211,8 @@ def test_the_package_root_imports_only_for_type_checkers() -> None:
     runtime = [
         n.lineno
         for n in tree.body
-        if isinstance(n, ast.Import | ast.ImportFrom) and (n.module or "").startswith("ciiguard")
+        if (isinstance(n, ast.ImportFrom) and (n.module or "").startswith("ciiguard"))
+        or (isinstance(n, ast.Import) and any(a.name.startswith("ciiguard") for a in n.names))
     ]
     assert runtime == []
 

@@ -151,15 +151,14 @@ def test_a_cache_others_can_write_is_not_trusted(tmp_path: Path) -> None:
     first = run_cli("scan", ".", "--format", "json", "--no-config", env=env, cwd=case)
     assert first.code == 1
     (entry,) = _entries(cache / "results")
-    data = entry.read_bytes()
-    header = data[: data.index(b"\n", len(b"ciiguard-cache-1\n")) + 1]
-    stored = pickle.loads(data[len(header) :])
+    magic, key, mac, payload = entry.read_bytes().split(b"\n", 3)
+    stored = pickle.loads(payload)
     stored.result.violations.clear()  # a forged "passed" verdict for the same tree
-    entry.write_bytes(header + pickle.dumps(stored))
+    entry.write_bytes(b"\n".join([magic, key, mac, pickle.dumps(stored)]))
     shutil.rmtree(cache / "replay")  # (or the stored outputs are replayed before the result)
     forged = run_cli("scan", ".", "--format", "json", "--no-config", env=env, cwd=case)
-    assert forged.code == 0  # the cache directory is trusted input: its owner decides
-    cache.chmod(0o777)  # ...so a directory others can write is not used
+    assert forged.code == 1  # written without the key: its HMAC does not match (test_cache_trust)
+    cache.chmod(0o777)  # ...and a directory others can write is not used
     (cache / "results").chmod(0o777)
     shared = run_cli("scan", ".", "--format", "json", "--no-config", env=env, cwd=case)
     assert (shared.code, shared.stdout) == (first.code, first.stdout)

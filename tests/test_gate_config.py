@@ -181,10 +181,18 @@ def test_plugins_to_load_and_disable_plugins(tmp_path: Path) -> None:
     assert run.code == 0 and "ACME001" not in run.stdout
     run = scan(infra, "--format", "json", env=env)
     assert {v["policy"] for v in run.json["violations"]} == {"CII001"}
-    # plugins = [...] loads a module by import path (autoload off, so only the config loads it)
+    # plugins = [...] in a file of the scanned tree never makes ciiguard import a module ...
     (tmp_path / "ciiguard.toml").write_text('plugins = ["gate_fixture_plugin"]\n')
     env_no_auto = clean_env(PYTHONPATH=str(PLUGIN_DIR), CIIGUARD_DISABLE_PLUGIN_AUTOLOAD="1")
     run = scan(infra, "--format", "json", env=env_no_auto)
+    assert {v["policy"] for v in run.json["violations"]} == {"CII001"}
+    assert any("plugins = ['gate_fixture_plugin']" in w["message"] and "ignored" in w["message"]
+               for w in run.json["warnings"])  # fmt: skip
+    # ... the pipeline's own --policy-config loads it by import path
+    policy = tmp_path.parent / f"{tmp_path.name}-policy.toml"
+    policy.write_text('plugins = ["gate_fixture_plugin"]\n')
+    (tmp_path / "ciiguard.toml").unlink()
+    run = scan(infra, "--format", "json", "--policy-config", str(policy), env=env_no_auto)
     assert {v["policy"] for v in run.json["violations"]} == {"CII001", "ACME001"}
     assert run.code == 1
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import shutil
@@ -42,12 +43,23 @@ def _strings(node: Any) -> list[str]:
     return []
 
 
-def run_in_copy(tmp_path: Path, argv: list[str]):
-    """Run a documented command in a copy of a failing configuration, as CI would."""
+def run_in_copy(tmp_path: Path, argv: list[str], variables: dict[str, str] | None = None):
+    """Run a documented command in a copy of a failing configuration, as CI would (with the
+    CI's variables, e.g. ``$RUNNER_TEMP``, expanded as the shell would)."""
     work = tmp_path / "repo"
     shutil.copytree(FIXTURES / "gate" / "soft", work)
     assert argv[0] == "ciiguard"
-    return run_cli(*argv[1:], "--no-cache", cwd=work), work
+    env = clean_env(**(variables or {}))
+    args = argv[1:]
+    if variables:
+        saved = dict(os.environ)
+        os.environ.update(variables)
+        try:
+            args = [os.path.expandvars(a) for a in argv[1:]]
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+    return run_cli(*args, "--no-cache", env=env, cwd=work), work
 
 
 # -- pre-commit ----------------------------------------------------------------------------------
@@ -102,8 +114,18 @@ def test_github_workflow_scans_uploads_sarif_and_annotates(tmp_path: Path) -> No
         s for s in steps if str(s.get("uses", "")).startswith("github/codeql-action/upload-sarif")
     )
     (command,) = ciiguard_commands(text)
-    run, work = run_in_copy(tmp_path, command)
-    assert run.code == 1
+    # the policy step writes the pipeline's config outside the checkout; the scan uses it
+    (policy,) = [
+        s for s in steps if 'cat > "$RUNNER_TEMP/ciiguard-policy.toml"' in str(s.get("run", ""))
+    ]
+    runner_temp = tmp_path / "runner-temp"
+    runner_temp.mkdir()
+    variables = {"RUNNER_TEMP": str(runner_temp)}
+    subprocess.run(["bash", "-c", policy["run"]], env=clean_env(**variables), check=True)
+    assert "--policy-config" in command
+    run, work = run_in_copy(tmp_path, command, variables)
+    assert run.code == 1, run.stdout + run.stderr
+    assert run.stderr == ""
     # text for the log and workflow commands on stdout, SARIF and the comment in files
     assert any(line.startswith("::error file=main.tf,line=") for line in run.stdout.splitlines())
     assert any(line.startswith("CII001 [BLOCKING]") for line in run.stdout.splitlines())
@@ -121,8 +143,13 @@ def test_gitlab_job_writes_the_junit_report_it_declares(tmp_path: Path) -> None:
     text = (CI / "gitlab-ci.yml").read_text()
     job = yaml.safe_load(text)["ciiguard"]
     (command,) = ciiguard_commands(text)
-    run, work = run_in_copy(tmp_path, command)
-    assert run.code == 1
+    # the policy comes from a File-type CI/CD variable: GitLab passes the file's path
+    policy = tmp_path / "gitlab-file-variable"
+    policy.write_text('fail_on = "mandatory"\nsuppressions = "require-reason"\n')
+    run, work = run_in_copy(tmp_path, command, {"CIIGUARD_POLICY_CONFIG": str(policy)})
+    assert run.code == 1, run.stdout + run.stderr
+    unset, _ = run_in_copy(tmp_path / "unset", command, {"CIIGUARD_POLICY_CONFIG": ""})
+    assert unset.code == 2 and "--policy-config: empty file name" in unset.stderr
     junit = work / job["artifacts"]["reports"]["junit"]
     root = ET.parse(junit).getroot()
     assert int(root.get("failures")) >= 1

@@ -48,7 +48,7 @@ def test_rules_one_per_policy_with_help_and_legal_basis(validator, tmp_path: Pat
     driver = doc["runs"][0]["tool"]["driver"]
     assert driver["name"] == "ciiguard"
     rules = {r["id"]: r for r in driver["rules"]}
-    assert set(rules) == {"CII001", "CII002", "CII003"}
+    assert set(rules) == {"CII001", "CII002", "CII003", "CII004"}
     r = rules["CII002"]
     assert "Legal basis: CSL art. 37" in r["help"]["text"]
     assert "**Legal basis:**" in r["help"]["markdown"]

@@ -2,8 +2,9 @@
 
 - ``store``: the on-disk store (``$CIIGUARD_CACHE_DIR``, else the user cache directory). Keys are
   content hashes, writes are atomic and happen in a forked child, entries are unpickled into
-  ciiguard's own classes only. It trusts its directory only when the current user owns it and
-  nobody else can write it.
+  ciiguard's own classes only. An entry counts only when every directory down to it and the
+  entry itself are the current user's and writable by nobody else (no link followed), and it
+  carries the HMAC of this installation's key (``store.key_file``, outside the cache directory).
 - the parse cache (``DiskCache("parse")``, kept by ``parsers/terraform/hcl/loader``): syntax
   trees per module directory, keyed by the bytes parsed and the reader's version, written the
   second time the same content is parsed. Bypassed with ``--no-cache``.

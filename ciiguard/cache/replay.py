@@ -32,6 +32,7 @@ from typing import Any, TextIO
 from ciiguard import __version__
 
 AUTOLOAD_ENV = "CIIGUARD_DISABLE_PLUGIN_AUTOLOAD"
+POLICY_CONFIG_ENV = "CIIGUARD_POLICY_CONFIG"
 
 
 def _today() -> dt.date:
@@ -134,16 +135,22 @@ def prepare(args: Any, argv: Sequence[str]) -> Plan | None:
         return None
     from ciiguard.cache.results import ENV_THAT_MATTERS, _code_part, fingerprint
     from ciiguard.cache.store import digest
-    from ciiguard.gate.config_files import find_config
+    from ciiguard.gate.config_files import find_config, upward
 
-    if args.config is not None:
-        config: Path | None = Path(args.config)
-    elif args.no_config:
-        config = None
-    else:
-        config = find_config(Path(args.paths[0]) if args.paths else Path.cwd())
-    if config is not None and _config_loads_plugins(config):
+    policy_text = getattr(args, "policy_config", None) or os.environ.get(POLICY_CONFIG_ENV)
+    policy = Path(policy_text) if policy_text else None
+    if policy is not None and _config_loads_plugins(policy):
         return None
+    configs: list[Path] = []
+    if args.config is not None:
+        configs.append(Path(args.config))
+    if policy is not None and not args.no_config:
+        # every config upward of each scanned path counts (those inside the tree are covered
+        # by the listing and, once read, by the manifest)
+        configs.extend(c for p in args.paths or ["."] for c in upward(Path(p)))
+    elif args.config is None and not args.no_config:
+        nearest = find_config(Path(args.paths[0]) if args.paths else Path.cwd())
+        configs.extend([nearest] if nearest is not None else [])
     if _entry_point_plugins():
         return None
     env = sorted((k, v) for k, v in os.environ.items() if ENV_THAT_MATTERS.match(k))
@@ -155,8 +162,8 @@ def prepare(args: Any, argv: Sequence[str]) -> Plan | None:
         sys.executable,
         os.getcwd(),
         json.dumps(list(argv)),
-        str(config.resolve()) if config is not None else "-",
-        fingerprint(config) if config is not None else "-",
+        repr([(str(c.resolve()), fingerprint(c)) for c in configs]),
+        repr((str(policy.resolve()), fingerprint(policy)) if policy is not None else "-"),
         _today().isoformat(),
         repr(env),
         repr((_isatty(sys.stdout), _isatty(sys.stderr))),
@@ -165,7 +172,8 @@ def prepare(args: Any, argv: Sequence[str]) -> Plan | None:
 
 
 def _config_loads_plugins(path: Path) -> bool:
-    """A config that names plugins runs their code: never replayed (their code is not keyed)."""
+    """A policy config that names plugins runs their code: never replayed (their code is not
+    keyed). A config file of the scanned tree never loads one."""
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:

@@ -4,9 +4,15 @@ Entries are keyed by content hashes (never by mtime), written atomically (temp f
 concurrent runs are safe), and a corrupt, truncated or foreign entry is ignored and rewritten. A
 cache can only make a scan faster: the key covers everything that decides the result.
 
-The cache directory is trusted input: whoever can write it can decide a cached verdict. Entries
-are only read from a directory the current user owns and nobody else can write, and unpickling
-builds ciiguard's own data classes only (a crafted entry cannot run code).
+The cache directory is trusted input: whoever can write it can decide a cached verdict. So an
+entry is used only when every directory from the cache root to it, and the entry itself, belong
+to the current user and nobody else can write them (each opened without following links, then
+checked with ``fstat``), and when it carries the HMAC-SHA256 of its bytes under this
+installation's key, kept outside the cache directory (``key_file``: created 0600 on first use).
+An entry another user planted, one in a directory others can write, or one a same-user writer
+forged without the key (a cache restored from another CI job) is ignored, and nothing is written
+into such a directory. Unpickling builds ciiguard's own data classes only (a crafted entry
+cannot run code).
 """
 
 from __future__ import annotations
@@ -18,13 +24,12 @@ import io
 import os
 import pickle
 import stat
-import sys
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, NoReturn
 
-MAGIC = b"ciiguard-cache-1\n"
+MAGIC = b"ciiguard-cache-2\n"  # then the key, its HMAC and the pickle, a line each
 
 
 def cache_dir() -> Path:
@@ -70,47 +75,256 @@ class _SafeUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"cache entry refers to {module}.{name}")
 
 
-def _private(directory: Path) -> bool:
-    """Whether every existing directory from the cache root down is ours and not writable by
-    others (a shared or planted cache must not decide a verdict)."""
-    if not hasattr(os, "getuid") or sys.platform == "win32":
-        return True
+# -- trust: every directory from the root to the entry, the entry itself, and its author ----------
+_SECURE = hasattr(os, "O_NOFOLLOW") and hasattr(os, "getuid") and os.open in os.supports_dir_fd
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+KEY_ENV = "CIIGUARD_CACHE_KEY_FILE"
+_KEY_BYTES = 32
+
+
+def key_file() -> Path:
+    """Where the key that authenticates cache entries lives: outside the cache directory, so a
+    cache restored from elsewhere does not bring its own. ``$CIIGUARD_CACHE_KEY_FILE``, else
+    ``$XDG_CONFIG_HOME/ciiguard/cache-key``, else ``~/.config/ciiguard/cache-key``."""
+    explicit = os.environ.get(KEY_ENV)
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "ciiguard" / "cache-key"
+
+
+def _ours(st: os.stat_result, kind: int) -> bool:
+    """Owned by this user, of the expected kind, and writable by nobody else."""
+    return (
+        stat.S_IFMT(st.st_mode) == kind
+        and st.st_uid == os.getuid()
+        and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    )
+
+
+_SECRET: dict[str, bytes | None] = {}
+
+
+def _secret(cache_root: Path) -> bytes | None:
+    """The installation's cache key (created 0600 on first use), or None: no cache then.
+
+    Read without following a link, and only when it is ours and readable by nobody else; a key
+    kept inside the cache directory would travel with the cache, so it is refused."""
+    path = key_file()
+    where = str(path)
+    if where in _SECRET:
+        return _SECRET[where]
+    secret = None
     try:
-        for d in (directory.parent, directory):
-            st = os.stat(d)
-            if st.st_uid != os.getuid() or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-                return False
+        real, root = path.parent.resolve() / path.name, cache_root.resolve()
+        if not (real == root or root in real.parents):
+            secret = _read_key(path) if _SECURE else _read_key_plain(path)
     except OSError:
-        return False
-    return True
+        secret = None
+    _SECRET[where] = secret
+    return secret
+
+
+def _read_key(path: Path) -> bytes | None:
+    try:
+        fd = os.open(path, os.O_RDONLY | _NOFOLLOW)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600)
+        except FileExistsError:  # another run made it first
+            return _read_key(path)
+        try:
+            os.write(fd, os.urandom(_KEY_BYTES))
+        finally:
+            os.close(fd)
+        return _read_key(path)
+    try:
+        st = os.fstat(fd)
+        if not _ours(st, stat.S_IFREG) or st.st_mode & 0o077:
+            return None
+        data = os.read(fd, 4096)
+    finally:
+        os.close(fd)
+    return data if len(data) >= _KEY_BYTES else None
+
+
+def _read_key_plain(path: Path) -> bytes | None:  # pragma: no cover - no O_NOFOLLOW (Windows)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(os.urandom(_KEY_BYTES))
+    data = path.read_bytes()
+    return data if len(data) >= _KEY_BYTES else None
+
+
+def _mac(secret: bytes, namespace: str, key: str, payload: bytes | memoryview) -> bytes:
+    import hmac
+
+    msg = namespace.encode() + b"\0" + key.encode() + b"\0"
+    h = hmac.new(secret, msg, hashlib.sha256)
+    h.update(payload)
+    return h.hexdigest().encode()
+
+
+class _Dir:
+    """A directory opened without following links and checked (ours, writable by nobody
+    else); its children are opened relative to it, so no component can be swapped after."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    @staticmethod
+    def root(path: Path, create: bool) -> _Dir | None:
+        """The cache root (a link the user configured is followed; its target is checked)."""
+        try:
+            if create:
+                path.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(path, os.O_RDONLY | _DIRECTORY)
+        except OSError:
+            return None
+        return _Dir.checked(fd)
+
+    @staticmethod
+    def checked(fd: int) -> _Dir | None:
+        try:
+            ok = _ours(os.fstat(fd), stat.S_IFDIR)
+        except OSError:
+            ok = False
+        if not ok:
+            os.close(fd)
+            return None
+        return _Dir(fd)
+
+    def child(self, name: str, create: bool) -> _Dir | None:
+        flags = os.O_RDONLY | _DIRECTORY | _NOFOLLOW
+        try:
+            try:
+                fd = os.open(name, flags, dir_fd=self.fd)
+            except FileNotFoundError:
+                if not create:
+                    return None
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(name, 0o700, dir_fd=self.fd)
+                fd = os.open(name, flags, dir_fd=self.fd)
+        except OSError:
+            return None
+        return _Dir.checked(fd)
+
+    def read(self, name: str) -> bytes | None:
+        """A regular file of ours, not writable by others, read without following a link."""
+        try:
+            fd = os.open(name, os.O_RDONLY | _NOFOLLOW, dir_fd=self.fd)
+        except OSError:
+            return None
+        try:
+            st = os.fstat(fd)
+            if not _ours(st, stat.S_IFREG):
+                return None
+            with open(fd, "rb", closefd=False) as fh:  # one read of the whole file
+                return fh.read()
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+
+    def replace(self, name: str, payload: bytes) -> None:
+        """Write ``name`` atomically: a new private file beside it, then a rename."""
+        tmp = f".tmp-{os.getpid()}-{os.urandom(6).hex()}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600, dir_fd=self.fd)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(payload)
+            os.replace(tmp, name, src_dir_fd=self.fd, dst_dir_fd=self.fd)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp, dir_fd=self.fd)
+            raise
+
+    def append(self, name: str, data: bytes) -> int:
+        """Append to a file of ours (created 0600); return its size, or -1 when not ours."""
+        fd = os.open(
+            name, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW, 0o600, dir_fd=self.fd
+        )
+        try:
+            if not _ours(os.fstat(fd), stat.S_IFREG):
+                return -1
+            os.write(fd, data)
+            return os.fstat(fd).st_size
+        finally:
+            os.close(fd)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
 
 
 class DiskCache:
-    """A namespace of pickled entries under the cache directory."""
+    """A namespace of pickled entries under the cache directory.
+
+    Trusted only as far as it can be checked: every directory from the cache root to an entry,
+    and the entry, must be this user's and writable by nobody else (opened without following
+    links), and an entry must carry the HMAC of this installation's key (``key_file``), so an
+    entry another user, a restored cache or a same-user writer without the key planted is
+    ignored. Nothing is written into a directory that fails the check."""
 
     def __init__(self, namespace: str, root: Path | None = None) -> None:
-        self.dir = (root or cache_dir()) / namespace
-        self._trusted: bool | None = None
+        self.root = root or cache_dir()
+        self.namespace = namespace
+        self.dir = self.root / namespace
+        self._ns: _Dir | None = None  # the namespace directory, opened and checked once
         self._seen: set[str] | None = None
 
     def _path(self, key: str) -> Path:
         return self.dir / key[:2] / f"{key[2:]}.pickle"
 
-    def get(self, key: str) -> Any | None:
-        if self._trusted is None:
-            self._trusted = _private(self.dir)
-        if not self._trusted:
+    def _namespace(self, create: bool) -> _Dir | None:
+        if self._ns is not None:
+            return self._ns
+        root = _Dir.root(self.root, create)
+        if root is None:
             return None
-        path = self._path(key)
         try:
-            data = path.read_bytes()
-        except OSError:
+            ns = root.child(self.namespace, create)
+        finally:
+            root.close()
+        self._ns = ns
+        return ns
+
+    def _entry_dir(self, key: str, create: bool) -> _Dir | None:
+        ns = self._namespace(create)
+        return ns.child(key[:2], create) if ns is not None else None
+
+    def get(self, key: str) -> Any | None:
+        if not _SECURE:  # pragma: no cover - no O_NOFOLLOW / dir_fd (Windows)
+            return None
+        secret = _secret(self.root)
+        if secret is None:
+            return None
+        folder = self._entry_dir(key, create=False)
+        if folder is None:
+            return None
+        try:
+            data = folder.read(f"{key[2:]}.pickle")
+        finally:
+            folder.close()
+        if data is None:
             return None
         header = MAGIC + key.encode() + b"\n"
-        if not data.startswith(header):
+        end = len(header) + 65
+        if not data.startswith(header) or data[end - 1 : end] != b"\n":
             return None
+        import hmac
+
+        payload = memoryview(data)[end:]  # (no copy of a large entry)
+        if not hmac.compare_digest(
+            data[len(header) : end - 1], _mac(secret, self.namespace, key, payload)
+        ):
+            return None  # not written by this installation
         try:
-            return _SafeUnpickler(io.BytesIO(data[len(header) :])).load()
+            stream = io.BytesIO(data)
+            stream.seek(end)
+            return _SafeUnpickler(stream).load()
         except Exception:  # noqa: BLE001 - a corrupt entry is a miss, rewritten below
             return None
 
@@ -120,59 +334,47 @@ class DiskCache:
         """Whether ``mark`` was called with ``key`` before (by any run): an admission check, so
         an entry is written only the second time it is needed."""
         if self._seen is None:
-            if self._trusted is None:
-                self._trusted = _private(self.dir)
-            try:
-                text = (self.dir / "seen.txt").read_text(encoding="ascii", errors="replace")
-            except OSError:
-                text = ""
-            self._seen = set(text.split()) if self._trusted else set()
+            ns = self._namespace(create=False) if _SECURE else None
+            data = ns.read("seen.txt") if ns is not None else None
+            self._seen = set((data or b"").decode("ascii", "replace").split())
         return key in self._seen
 
     def mark(self, keys: Iterable[str]) -> None:
         """Add keys to the admission list: one appended write (concurrent runs append safely)."""
         data = "".join(f"{k}\n" for k in keys).encode("ascii", "replace")
-        if not data:
+        if not data or not _SECURE:
             return
-        path = self.dir / "seen.txt"
         try:
-            self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            try:
-                os.write(fd, data)
-                size = os.fstat(fd).st_size
-            finally:
-                os.close(fd)
+            ns = self._namespace(create=True)
+            if ns is None:
+                return
+            size = ns.append("seen.txt", data)
             if size > self.SEEN_LIMIT:  # keep the newer half
-                lines = path.read_bytes().splitlines(keepends=True)
-                self._replace(path, b"".join(lines[len(lines) // 2 :]))
+                lines = (ns.read("seen.txt") or b"").splitlines(keepends=True)
+                ns.replace("seen.txt", b"".join(lines[len(lines) // 2 :]))
         except OSError:
             return
 
     def put(self, key: str, value: Any) -> None:
-        path = self._path(key)
+        if not _SECURE:  # pragma: no cover
+            return
+        secret = _secret(self.root)
+        if secret is None:
+            return
         try:
-            payload = (
-                MAGIC + key.encode() + b"\n" + pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-            )
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            self._replace(path, payload)
+            payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+            mac = _mac(secret, self.namespace, key, payload)
+            folder = self._entry_dir(key, create=True)
+            if folder is None:
+                return  # a directory on the way is not ours alone: never written into
+            try:
+                folder.replace(
+                    f"{key[2:]}.pickle", MAGIC + key.encode() + b"\n" + mac + b"\n" + payload
+                )
+            finally:
+                folder.close()
         except (OSError, pickle.PicklingError, RecursionError, TypeError, AttributeError):
             return  # an unwritable cache only costs speed
-
-    @staticmethod
-    def _replace(path: Path, payload: bytes) -> None:
-        """Write a file atomically: a temporary file beside it, then a rename."""
-        import tempfile  # (only when writing: a replayed run never does)
-
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(payload)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
 
 
 # -- writing in the background -------------------------------------------------------------------

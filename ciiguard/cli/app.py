@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 
 from ciiguard import __version__
 from ciiguard.cli.options import add_config_options, add_gate_options
+from ciiguard.escaping import terminal
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_ERROR = 0, 1, 2
 
@@ -124,6 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ciiguard.cache.store import allow_background, join_background
 
     allow_background(True)  # cache writes in a forked child (waited for below)
+    path = list(sys.path)  # restored below, for callers in this process
     try:
         return _main(list(sys.argv[1:] if argv is None else argv))
     except KeyboardInterrupt:
@@ -138,6 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return EXIT_ERROR
     finally:
+        sys.path[:] = path
         join_background()
         allow_background(False)
         gc.set_threshold(*thresholds)
@@ -149,6 +152,10 @@ def _main(argv: list[str]) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_ERROR
+    from ciiguard.plugins.entry_points import drop_working_directory
+
+    drop_working_directory()  # nothing is imported from the checkout being judged
+    _drop_scanned_roots(getattr(args, "paths", None) or [])
     if getattr(args, "jobs", None) == 1:
         from ciiguard.cache.store import allow_background
 
@@ -167,12 +174,18 @@ def _main(argv: list[str]) -> int:
     from ciiguard.plugins.manager import build
 
     try:
-        config = load_config(args)
+        configs = load_config(args)
     except UsageError as exc:
         print_error(str(exc))
         return EXIT_ERROR
-    args.gate_config = config
-    host = build([*args.plugin, *config.plugins], [*args.disable_plugin, *config.disable_plugins])
+    args.gate_config = configs
+    scanned = [Path(p) for p in getattr(args, "paths", None) or []]
+    host = build(
+        args.plugin,
+        [*args.disable_plugin, *configs.disabled],
+        config_modules=configs.plugins,
+        forbidden=[p if p.is_dir() else p.parent for p in scanned],
+    )
     if args.command == "scan":
         return _scan(args, host) if plan is None else _recorded_scan(args, host, plan)
     if args.command == "map":
@@ -181,11 +194,10 @@ def _main(argv: list[str]) -> int:
 
     plugins = gather(host)
     from ciiguard.cli.pipeline import effective_enforcement, explain_policy
-    from ciiguard.gate.config import check_against
     from ciiguard.settings import Settings
 
     try:
-        config = check_against(config, [p.id for p in plugins.policies], plugins.catalogue)
+        config = configs.resolve(plugins.policies, plugins.catalogue).config
     except UsageError as exc:
         print_error(str(exc))
         return EXIT_ERROR
@@ -194,22 +206,54 @@ def _main(argv: list[str]) -> int:
     if args.command == "policies":
         for pol in plugins.policies:
             level = levels[pol.id].value
-            print(f"{pol.id}  {pol.severity.value:<8} {level:<9} {pol.name}  [{pol.plugin}]")
-            print(f"       {pol.description}")
+            print(
+                terminal(f"{pol.id}  {pol.severity.value:<8} {level:<9} {pol.name}  [{pol.plugin}]")
+            )
+            print(terminal(f"       {pol.description}"))
     elif args.command == "explain":
         wanted = {p.id.lower(): p for p in plugins.policies}.get(args.policy.strip().lower())
         if wanted is None:
             known = ", ".join(p.id for p in plugins.policies)
             print_error(f"unknown policy {args.policy!r} (known: {known})")
             return EXIT_ERROR
-        sys.stdout.write(explain_policy(wanted, levels[wanted.id], settings))
+        sys.stdout.write(
+            "".join(
+                terminal(x) + "\n"
+                for x in explain_policy(wanted, levels[wanted.id], settings).splitlines()
+            )
+        )
     else:
         for info in host.plugins:
             ids = ", ".join(p.id for p in plugins.policies if p.plugin == info.name) or "-"
-            print(f"{info.name}  {info.version}  ({info.source})  policies: {ids}")
+            print(
+                terminal(
+                    f"{info.name}  {info.version}  ({info.source})  policies: {ids}  "
+                    f"from: {info.location or '-'}"
+                )
+            )
     for f in host.failures:
-        print(f"error: {f.render()}", file=sys.stderr)
+        print(terminal(f"error: {f.render()}"), file=sys.stderr)
     return EXIT_ERROR if host.failures else EXIT_OK
+
+
+def _drop_scanned_roots(paths: list[str]) -> None:
+    """Take every ``sys.path`` entry inside a scanned directory off the path (a PYTHONPATH that
+    points into the checkout): nothing is imported from the tree being judged."""
+    from ciiguard.plugins.entry_points import inside
+
+    roots = [p.resolve() for p in map(Path, paths) if p.is_dir()]
+    kept = []
+    for entry in sys.path:
+        root = inside(entry, roots) if entry and os.path.exists(entry) else None
+        if root is None:
+            kept.append(entry)
+        else:
+            print(
+                terminal(f"ciiguard: warning: {entry} (on sys.path) lies inside the scanned "
+                         f"tree {root}: nothing is imported from it"),
+                file=sys.stderr,
+            )  # fmt: skip
+    sys.path[:] = kept
 
 
 def _recorded_scan(args: argparse.Namespace, host: Any, plan: Any) -> int:
@@ -235,20 +279,19 @@ def _scan(args: argparse.Namespace, host: Any, record: dict[str, Any] | None = N
     import ciiguard.cli.pipeline as pipeline
     from ciiguard.cli.progress import for_terminal
     from ciiguard.errors import UsageError
-    from ciiguard.gate.config import check_against
     from ciiguard.reporters.base import Report
     from ciiguard.scan import gather, scan
 
     plugins = gather(host)
     reporters = host.reporters()  # plugin reporters guarded: a crash names plugin and format
+    configs: pipeline.Configs = args.gate_config
     try:
         outputs = pipeline.parse_formats(args.format, args.output, list(reporters))
-        config = check_against(
-            args.gate_config, [p.id for p in plugins.policies], plugins.catalogue
-        )
+        combined = configs.resolve(plugins.policies, plugins.catalogue)
     except UsageError as exc:
         pipeline.print_error(str(exc))
         return EXIT_ERROR
+    config = combined.config
     settings = config.settings(_settings(args))  # the config file fills what the command line left
     progress = for_terminal(getattr(sys.stderr, "passthrough", sys.stderr))
     try:
@@ -268,6 +311,7 @@ def _scan(args: argparse.Namespace, host: Any, record: dict[str, Any] | None = N
             args,
             frozenset(p.id for p in plugins.policies),
             __version__,
+            relaxations=combined.relaxations,
         )
         report = Report(
             result=gated.result,
@@ -278,22 +322,26 @@ def _scan(args: argparse.Namespace, host: Any, record: dict[str, Any] | None = N
             baseline=gated.baseline,
             fail_on=gated.fail_on,
             soft_fail=gated.soft_fail,
-            config=config.display or None,
+            config=(configs.trusted.display if configs.trusted else config.display) or None,
             settings=settings,
+            waivers=gated.waivers,
+            plugins=host.runs(),
+            policy_config=configs.trusted.display if configs.trusted else None,
+            repository_configs=combined.repository,
         )
         pipeline.write_reports(outputs, reporters, report, sys.stdout)
         if record is not None:
             record["files"] = [o.destination for o in outputs if o.destination != pipeline.STDOUT]
             baseline = Path(args.baseline) if args.baseline else config.baseline
-            record["reads"] = [p for p in (config.path, baseline) if p is not None]
+            record["reads"] = [*configs.files, *([baseline] if baseline is not None else [])]
     except UsageError as exc:
         pipeline.print_error(str(exc))
         return EXIT_ERROR
     if gated.note:
-        print(gated.note, file=sys.stderr)
+        print(terminal(gated.note), file=sys.stderr)
     if not any(o.reporter == "text" and o.destination == pipeline.STDOUT for o in outputs):
         for e in gated.result.errors:
-            print(f"error: {e.render()}", file=sys.stderr)
+            print(terminal(f"error: {e.render()}"), file=sys.stderr)
     return pipeline.exit_code(gated)
 
 
@@ -301,28 +349,32 @@ def _explain(address: str, result: Any) -> int:
     matches = [
         r for r in result.resources if r.address == address or r.address.startswith(address + "[")
     ]
+
+    def say(text: str) -> None:
+        print(terminal(text))
+
     if not matches:  # a Pulumi resource by its logical name, not only its URN
         matches = [r for r in result.resources if r.meta.get("pulumi_name") == address]
     if not matches:
         print(
-            f"ciiguard: error: no resource {address!r} in the scanned configuration",
+            terminal(f"ciiguard: error: no resource {address!r} in the scanned configuration"),
             file=sys.stderr,
         )
         return EXIT_ERROR
     for r in matches:
-        print(f"{r.address}  ({r.type}, {r.file}:{r.line})")
-        print(f"  provider: {r.provider_config or r.provider}")
-        print(
+        say(f"{r.address}  ({r.type}, {r.file}:{r.line})")
+        say(f"  provider: {r.provider_config or r.provider}")
+        say(
             f"  region:   {r.region.region or '(unknown)'}  -> {r.location.value}: {r.location_note}"
         )
         for i, hop in enumerate(r.region.provenance):
-            print(f"    {'<-' if i else '  '} {hop.render()}")
+            say(f"    {'<-' if i else '  '} {hop.render()}")
         if r.region.unknown_reason:
-            print(f"    <- {r.region.unknown_reason}")
+            say(f"    <- {r.region.unknown_reason}")
         scope = "in scope" if r.in_scope else "out of scope"
-        print(f"  scope:    {scope}" + (f" ({r.scope_reason})" if r.scope_reason else ""))
+        say(f"  scope:    {scope}" + (f" ({r.scope_reason})" if r.scope_reason else ""))
         for f in r.flows:
-            print(
+            say(
                 f"  flow:     {f.kind} {f.argument} -> {f.destination or '?'} ({f.destination_location.value}: "
                 f"{f.destination_explain})"
             )
@@ -464,23 +516,23 @@ def _map(args: argparse.Namespace, host: Any) -> int:
     """``ciiguard map``: a picture of the scan, not a gate, so violations leave the exit code 0."""
     import ciiguard.cli.pipeline as pipeline
     from ciiguard.errors import UsageError
-    from ciiguard.gate.config import check_against
     from ciiguard.residency_map import SUFFIX_FORMATS, Detail, build_map, render
     from ciiguard.scan import gather, scan
 
     fmt = args.format or SUFFIX_FORMATS.get(Path(args.output or "").suffix.lower(), "html")
     plugins = gather(host)
     try:
-        config = check_against(
-            args.gate_config, [p.id for p in plugins.policies], plugins.catalogue
-        )
+        combined = args.gate_config.resolve(plugins.policies, plugins.catalogue)
+        config = combined.config
         settings = config.settings(_settings(args))
         result = scan([Path(p) for p in args.paths], settings, host, plugins)
         gate = argparse.Namespace(
             fail_on=None, soft_fail=False, create_baseline=None, baseline=args.baseline
         )
         ids = frozenset(p.id for p in plugins.policies)
-        result = pipeline.gate_stage(result, settings, config, gate, ids, __version__).result
+        result = pipeline.gate_stage(
+            result, settings, config, gate, ids, __version__, relaxations=combined.relaxations
+        ).result
     except UsageError as exc:
         pipeline.print_error(str(exc))
         return EXIT_ERROR
@@ -495,7 +547,7 @@ def _map(args: argparse.Namespace, host: Any) -> int:
     else:
         sys.stdout.write(text)
     for e in result.errors:
-        print(f"error: {e.render()}", file=sys.stderr)
+        print(terminal(f"error: {e.render()}"), file=sys.stderr)
     if result.errors:
         print("ciiguard: the scan was incomplete; the map says so", file=sys.stderr)
         return EXIT_ERROR

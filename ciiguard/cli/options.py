@@ -20,6 +20,13 @@ def add_config_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--no-config", action="store_true", help="ignore ciiguard.toml / [tool.ciiguard]"
     )
+    p.add_argument(
+        "--policy-config",
+        metavar="FILE",
+        help="the pipeline's own settings, kept outside the scanned tree (also "
+        "CIIGUARD_POLICY_CONFIG): config files in the tree can then only make the gate stricter, "
+        "and each attempt to relax it is a blocking CII004 finding",
+    )
 
 
 def add_gate_options(p: argparse.ArgumentParser) -> None:

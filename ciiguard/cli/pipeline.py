@@ -6,6 +6,7 @@ Kept out of ``cli.py`` so the argument parser stays a list of options and this s
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import os
 import sys
@@ -15,16 +16,29 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from ciiguard.catalogue import Catalogue
 from ciiguard.errors import UsageError
+from ciiguard.escaping import terminal
 from ciiguard.gate import baseline as baseline_file
-from ciiguard.gate.config import Config, display_path, locate
-from ciiguard.gate.stage import APPROVABLE, GateOptions, apply, how_to_approve, how_to_suppress
-from ciiguard.model import Enforcement, ScanResult, ViolationStatus
+from ciiguard.gate.config import (
+    DEFAULT_EXEMPTION_MAX_DAYS,
+    Config,
+    ConfigError,
+    check_against,
+    display_path,
+    load,
+    locate,
+)
+from ciiguard.gate.config_files import checkout_of, find_all
+from ciiguard.gate.stage import APPROVABLE, GateOptions, gate, how_to_approve, how_to_suppress
+from ciiguard.gate.trust import Combined, Relaxation, combine
+from ciiguard.model import Enforcement, ScanResult, ViolationStatus, Waiver
 from ciiguard.policies.base import Policy
 from ciiguard.reporters.base import Report, Reporter
 from ciiguard.settings import Settings
 
 STDOUT = "-"
+POLICY_CONFIG_ENV = "CIIGUARD_POLICY_CONFIG"
 
 
 @dataclass(frozen=True)
@@ -33,9 +47,85 @@ class Output:
     destination: str  # a file path, or "-" for stdout
 
 
-def load_config(args: argparse.Namespace) -> Config:
+@dataclass(frozen=True)
+class Configs:
+    """The pipeline's own config (``--policy-config``), and the config files of the scanned
+    tree: under ``--policy-config`` every one of them, each of which can only tighten it;
+    without, the nearest one (or ``--config``), applied as written."""
+
+    trusted: Config | None
+    repository: tuple[Config, ...]
+
+    @property
+    def plugins(self) -> tuple[str, ...]:
+        """Modules to import: only the pipeline's config names them (never a file in the tree)."""
+        return self.trusted.plugins if self.trusted is not None else ()
+
+    @property
+    def disabled(self) -> tuple[str, ...]:
+        """Plugins not to load: the pipeline's; without it, the tree's file may turn some off."""
+        if self.trusted is not None:
+            return self.trusted.disable_plugins
+        return tuple(d for c in self.repository for d in c.disable_plugins)
+
+    @property
+    def files(self) -> list[Path]:
+        """Every config file read (a replayed run checks their content)."""
+        every = [self.trusted, *self.repository] if self.trusted else list(self.repository)
+        return [c.path for c in every if c is not None and c.path is not None]
+
+    def resolve(self, policies: Sequence[Policy], catalogue: Catalogue) -> Combined:
+        """Each file checked against the loaded policies and catalogue, then combined."""
+        ids = [p.id for p in policies]
+        trusted = check_against(self.trusted, ids, catalogue) if self.trusted else None
+        repository = [check_against(c, ids, catalogue) for c in self.repository]
+        return combine(trusted, repository, {p.id: p.enforcement for p in policies})
+
+
+def load_config(args: argparse.Namespace) -> Configs:
     paths = list(getattr(args, "paths", None) or [])
-    return locate(getattr(args, "config", None), paths, getattr(args, "no_config", False))
+    no_config = getattr(args, "no_config", False)
+    explicit = getattr(args, "config", None)
+    given = getattr(args, "policy_config", None)
+    if given is not None and not given.strip():  # "$VAR" of a variable the job does not set
+        raise UsageError("--policy-config: empty file name (is the variable naming it set?)")
+    policy = given or os.environ.get(POLICY_CONFIG_ENV) or None
+    if policy is None:
+        found = locate(explicit, paths, no_config)
+        return Configs(None, (found,) if found.path is not None else ())
+    trusted = _load_policy_config(Path(policy), paths)
+    if no_config:
+        return Configs(trusted, ())
+    repository: list[Config] = []
+    if explicit is not None and Path(explicit).resolve() != trusted.path:
+        repository.append(locate(explicit, paths))
+    if paths:
+        from ciiguard.cache.results import SKIP_DIRS
+
+        seen = {c.path.resolve() for c in repository if c.path is not None}
+        for found_path in find_all([Path(p) for p in paths], SKIP_DIRS):
+            if found_path.resolve() not in seen and found_path.resolve() != trusted.path:
+                repository.append(load(found_path))
+    return Configs(trusted, tuple(repository))
+
+
+def _load_policy_config(path: Path, paths: Sequence[str]) -> Config:
+    """The pipeline's config: a file outside every scanned tree (and its repository)."""
+    shown = display_path(path)
+    if not path.is_file():
+        raise ConfigError(shown, None, "no such policy config file (--policy-config)")
+    real = path.resolve()
+    for scanned in paths:
+        home = checkout_of(Path(scanned))
+        if real == home or home in real.parents:
+            raise ConfigError(
+                shown,
+                None,
+                f"the policy config lies inside the scanned tree ({display_path(home)}), where "
+                "the change under review could rewrite it; keep it outside the checkout (for "
+                "example written by the CI job, or taken from the base branch)",
+            )
+    return dataclasses.replace(load(path, trusted=True), path=real)
 
 
 def parse_formats(
@@ -87,6 +177,7 @@ class GateRun:
     fail_on: str
     soft_fail: bool
     note: str | None = None  # a line for stderr (e.g. "wrote baseline ...")
+    waivers: tuple[Waiver, ...] = ()  # suppressions and approvals found in the tree
 
 
 def gate_stage(
@@ -97,15 +188,18 @@ def gate_stage(
     policy_ids: frozenset[str],
     tool_version: str,
     today: dt.date | None = None,
+    relaxations: Sequence[Relaxation] = (),
 ) -> GateRun:
-    """Approvals, suppressions, exemptions and the baseline; writes ``--create-baseline``."""
+    """Approvals, suppressions, exemptions and the baseline; writes ``--create-baseline``.
+
+    ``relaxations``: what the tree's config files attempted (blocking when ``config.trusted``)."""
     fail_on = args.fail_on or config.fail_on or "mandatory"
     soft_fail = bool(args.soft_fail or config.soft_fail)
     create = Path(args.create_baseline) if args.create_baseline else None
     use: Path | None = None
     if create is None:
         use = Path(args.baseline) if args.baseline else config.baseline
-        if use is not None and not args.baseline and config.path is not None:
+        if use is not None and not args.baseline and config.path is not None and not config.trusted:
             _contained(use, config, getattr(args, "allow_outside_root", False))
     elif args.baseline:
         raise UsageError("use either --baseline or --create-baseline, not both")
@@ -119,8 +213,17 @@ def gate_stage(
         baseline=loaded,
         anchor=anchor,
         policy_ids=policy_ids,
+        relaxations=relaxations,
+        trusted=config.trusted,
+        suppressions=config.suppressions or "require-reason",
+        approval_pattern=config.approval_reference_pattern,
+        approval_max_days=config.approval_max_valid_days,
+        exemption_max_days=(config.exemption_max_days or DEFAULT_EXEMPTION_MAX_DAYS)
+        if config.trusted
+        else None,
     )
-    gated = apply(result, settings, options)
+    outcome = gate(result, settings, options)
+    gated = outcome.result
     note = None
     shown = display_path(use) if use is not None else None
     if create is not None:
@@ -139,8 +242,9 @@ def gate_stage(
         shown = display_path(create)
         note = f"ciiguard: wrote {n} finding{'' if n == 1 else 's'} to the baseline {shown}"
         loaded = baseline_file.read(create, shown)
-        gated = apply(result, settings, _replace_baseline(options, loaded))
-    return GateRun(gated, shown, fail_on, soft_fail, note)
+        outcome = gate(result, settings, _replace_baseline(options, loaded))
+        gated = outcome.result
+    return GateRun(gated, shown, fail_on, soft_fail, note, outcome.waivers)
 
 
 def _replace_baseline(options: GateOptions, loaded: baseline_file.Baseline) -> GateOptions:
@@ -213,4 +317,5 @@ def explain_policy(policy: Policy, level: Enforcement, settings: Settings) -> st
 
 
 def print_error(message: str) -> None:
-    print(f"ciiguard: error: {message}", file=sys.stderr)
+    """One line on stderr; what came from the scanned tree in it cannot act on the terminal."""
+    print(terminal(f"ciiguard: error: {message}"), file=sys.stderr)

@@ -31,6 +31,8 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 CONFIG_NAMES = ("ciiguard.toml", "pyproject.toml")
 LEVELS = tuple(e.value for e in Enforcement)
 FAIL_ON = ("mandatory", "advisory")
+SUPPRESSIONS = ("require-reason", "forbid")
+DEFAULT_EXEMPTION_MAX_DAYS = 365  # under --policy-config: the longest an exemption may run
 POLICY_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
 DEFAULT_WARN_DAYS = 60
 
@@ -94,9 +96,27 @@ class Config:
     baseline: Path | None = None
     # remote module source (normalised, see settings.module_source_key) -> local directory
     module_sources: Mapping[str, Path] = field(default_factory=dict)
+    # inline suppressions: "require-reason" (a suppression needs a reason) or "forbid" (each one
+    # found is reported as blocking); approvals: a pattern the reference must match, and the
+    # longest remaining validity that counts; exemptions: the longest they may run (days)
+    suppressions: str | None = None
+    approval_reference_pattern: str | None = None
+    approval_max_valid_days: int | None = None
+    exemption_max_days: int | None = None
+    trusted: bool = False  # the pipeline's own --policy-config, outside the scanned tree
+    keys: tuple[str, ...] = ()  # the keys this file sets, as dotted paths ("enforcement.CII001")
+    lines: Mapping[str, int] = field(default_factory=dict)  # key path -> line where it is set
 
     def key(self, name: str) -> str:
         return f"{self.prefix}{name}"
+
+    def line_of(self, key: str) -> int | None:
+        """The line that sets ``key`` (or the table holding it), when it can be found."""
+        while key:
+            if key in self.lines:
+                return self.lines[key]
+            key = key[: key.rindex("[")] if key.endswith("]") else key.rpartition(".")[0]
+        return None
 
     def settings(self, base: Settings) -> Settings:
         """``base`` (built from the command line) with this file's values filled in."""
@@ -144,7 +164,8 @@ def display_path(path: Path) -> str:
         return path.as_posix()
 
 
-def load(path: Path) -> Config:
+def load(path: Path, trusted: bool = False) -> Config:
+    """Read and check one config file; ``trusted`` for the pipeline's ``--policy-config``."""
     shown = display_path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -178,7 +199,113 @@ def load(path: Path) -> Config:
         section, prefix = data, ""
     if not isinstance(section, dict):
         raise ConfigError(shown, prefix.rstrip(".") or None, "expected a table")
-    return _Reader(path, shown, prefix).read(section)
+    config = _Reader(path, shown, prefix).read(section)
+    keys = tuple(_key_paths(section))
+    config = dataclasses.replace(config, keys=keys, lines=_key_lines(text, prefix), trusted=trusted)
+    if trusted:
+        _check_trusted_exemptions(config)
+    return config
+
+
+def key_paths() -> list[str]:
+    """Every key a config file may set, as the trust rules name them (``gate.trust.RULES``):
+    top-level keys, and ``table.key`` inside the fixed tables."""
+    out: list[str] = []
+    for top in _TOP:
+        fixed = _FIXED_TABLES.get(top)
+        if fixed:
+            out.extend(f"{top}.{sub}" for sub in fixed)
+        else:
+            out.append(top)
+    return out
+
+
+def _key_paths(section: Mapping[str, Any]) -> list[str]:
+    """The keys a file sets: each top-level key, and each key of a table one level down."""
+    out = []
+    for k, v in section.items():
+        out.append(str(k))
+        if isinstance(v, dict):
+            out.extend(f"{k}.{sub}" for sub in v)
+    return out
+
+
+_HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
+_ASSIGN = re.compile(
+    r"^\s*((?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*'))*)\s*="
+)
+_KEY_PART = re.compile(r"\"([^\"]*)\"|'([^']*)'|([A-Za-z0-9_-]+)")
+
+
+def _dotted(text: str) -> str:
+    return ".".join(a or b or c for a, b, c in _KEY_PART.findall(text))
+
+
+def _key_lines(text: str, prefix: str) -> dict[str, int]:
+    """Where each key path is set (first line; a table's header for the table): a light scan
+    of the TOML text, for pointing findings at a line. Keys it cannot place have no line."""
+    out: dict[str, int] = {}
+    arrays: dict[str, int] = {}  # [[table]] headers seen so far, for "table[i]"
+    table = ""
+    strip = prefix.rstrip(".")
+    for n, raw in enumerate(text.splitlines(), 1):
+        header = _HEADER.match(raw)
+        if header:
+            table = _dotted(header.group(1))
+            path = table
+            if raw.lstrip().startswith("[["):
+                index = arrays.get(table, 0)
+                arrays[table] = index + 1
+                item = f"{table}[{index}]"
+                if not strip or item.startswith(strip + "."):
+                    out.setdefault(item[len(strip) + 1 :] if strip else item, n)
+        else:
+            assign = _ASSIGN.match(raw)
+            if assign is None:
+                continue
+            path = ".".join(p for p in (table, _dotted(assign.group(1))) if p)
+        if strip:
+            if path != strip and not path.startswith(strip + "."):
+                continue
+            path = path[len(strip) + 1 :]
+        if path:
+            out.setdefault(path, n)
+    return out
+
+
+_GLOB_CHARS = "*?"
+
+
+def concrete(pattern: str) -> bool:
+    """Whether an exemption's resource pattern names something: its literal start (up to the
+    first wildcard) holds an address separator followed by a name (``aws_s3_bucket.legacy_*``,
+    ``module.store.*``, ``urn:...::orders``), so ``*``, ``aws_*`` or ``aws_s3_bucket.*`` are not."""
+    cut = min((i for i, c in enumerate(pattern) if c in _GLOB_CHARS), default=len(pattern))
+    literal = pattern[:cut]
+    return bool(re.search(r"(\.|::)[^.:\s]", literal))
+
+
+def _check_trusted_exemptions(config: Config) -> None:
+    """Under ``--policy-config`` an exemption names a concrete resource and ends within
+    ``exemption_max_days`` (default one year) of today."""
+    limit = config.exemption_max_days or DEFAULT_EXEMPTION_MAX_DAYS
+    latest = dt.date.today() + dt.timedelta(days=limit)
+    for i, ex in enumerate(config.exemptions):
+        key = config.key(f"exemptions[{i}]")
+        if not concrete(ex.resource):
+            raise ConfigError(
+                config.display,
+                f"{key}.resource",
+                f"{ex.resource!r} is not a concrete resource pattern: name at least the resource "
+                "type and the start of its name (e.g. aws_s3_bucket.legacy_*)",
+            )
+        if ex.expires > latest:
+            raise ConfigError(
+                config.display,
+                f"{key}.expires",
+                f"{ex.expires.isoformat()} is more than {limit} days away (exemption_max_days); "
+                "an exemption is a dated promise, renew it when it runs out",
+            )
 
 
 # -- validation ----------------------------------------------------------------------------------
@@ -195,9 +322,12 @@ _TOP = (
     "exemptions",
     "baseline",
     "module_sources",
+    "suppressions",
+    "exemption_max_days",
 )
 _CLASSIFICATION = ("key", "in_scope", "out_of_scope")
-_APPROVAL = ("key", "expiry_key", "warn_days")
+_APPROVAL = ("key", "expiry_key", "warn_days", "reference_pattern", "max_valid_days")
+_FIXED_TABLES = {"classification": _CLASSIFICATION, "approval": _APPROVAL}
 _EXEMPTION = ("resource", "policy", "reason", "expires")
 
 
@@ -295,6 +425,19 @@ class _Reader:
                         "approval.warn_days", f"expected a whole number >= 0, got {_show(days)}"
                     )
                 out["approval_warn_days"] = days
+            if "reference_pattern" in appr:
+                pattern = self.string(appr["reference_pattern"], "approval.reference_pattern")
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    raise self.error(
+                        "approval.reference_pattern", f"not a regular expression: {exc}"
+                    ) from None
+                out["approval_reference_pattern"] = pattern
+            if "max_valid_days" in appr:
+                out["approval_max_valid_days"] = self.days(
+                    appr["max_valid_days"], "approval.max_valid_days"
+                )
         if "allowed_regions" in data:
             out["allowed_regions"] = self.allowed(data["allowed_regions"])
         if "enforcement" in data:
@@ -314,6 +457,10 @@ class _Reader:
             out["baseline"] = self.path.parent / self.string(data["baseline"], "baseline")
         if "module_sources" in data:
             out["module_sources"] = self.module_sources(data["module_sources"])
+        if "suppressions" in data:
+            out["suppressions"] = self.choice(data["suppressions"], "suppressions", SUPPRESSIONS)
+        if "exemption_max_days" in data:
+            out["exemption_max_days"] = self.days(data["exemption_max_days"], "exemption_max_days")
         return Config(**out)
 
     def module_sources(self, value: Any) -> dict[str, Path]:
@@ -339,6 +486,11 @@ class _Reader:
                 raise self.error(key, f"{name!r} is mapped twice")
             out[name] = target
         return out
+
+    def days(self, value: Any, key: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise self.error(key, f"expected a whole number of days >= 1, got {_show(value)}")
+        return value
 
     def allowed(self, value: Any) -> dict[str, tuple[str, ...]]:
         if isinstance(value, list):

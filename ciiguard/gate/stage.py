@@ -8,11 +8,15 @@ In this order, first match wins:
    it blocking and says why; one expiring soon warns.
 2. inline suppressions: ``# ciiguard:ignore CII001 <reason>`` comments (Terraform HCL, Pulumi
    YAML: whatever the parser put in ``Resource.meta["comments"]``) and ``ciiguard:ignore`` tags
-   (any input). A suppression without a reason is ignored, with a warning.
+   (any input). A suppression without a reason is ignored, with a warning; with
+   ``suppressions = "forbid"`` (the pipeline's config) none applies and each is a CII004 finding.
 3. config exemptions (resource pattern, policy, reason, expiry).
 4. the baseline (``--baseline``): findings that were already there.
 
 Nothing is dropped: every finding stays in the report with its status; only ``blocking`` changes.
+Every suppression and approval found in the tree is listed (``Gated.waivers``), used or not, and
+each relaxation a config file of the tree attempts is a CII004 finding under ``--policy-config``,
+a warning without it (``gate.trust``).
 """
 
 from __future__ import annotations
@@ -28,15 +32,19 @@ from typing import Any
 
 from ciiguard.gate.baseline import Baseline, fingerprint
 from ciiguard.gate.config import Exemption
+from ciiguard.gate.trust import Relaxation
 from ciiguard.model import (
     Enforcement,
     Resource,
     ScanIssue,
     ScanResult,
+    Severity,
     Unknown,
     Violation,
     ViolationStatus,
+    Waiver,
 )
+from ciiguard.policies.relaxation import POLICY as RELAXATION_POLICY
 from ciiguard.settings import Settings
 
 APPROVABLE = frozenset({"CII002"})  # policies a recorded cross-border approval can satisfy
@@ -55,6 +63,13 @@ class GateOptions:
     baseline: Baseline | None = None
     anchor: Path = field(default_factory=Path.cwd)  # fingerprints' directories are relative to it
     policy_ids: frozenset[str] = frozenset()  # known policies, to warn about typos in suppressions
+    # what the scanned tree's config files tried to relax; blocking (CII004) when ``trusted``
+    relaxations: Sequence[Relaxation] = ()
+    trusted: bool = False  # a --policy-config is in force
+    suppressions: str = "require-reason"  # or "forbid"
+    approval_pattern: str | None = None  # an approval's reference must match it (fullmatch)
+    approval_max_days: int | None = None  # an approval valid longer than this does not count
+    exemption_max_days: int | None = None  # an exemption ending later than this does not apply
 
 
 @dataclass(frozen=True)
@@ -64,6 +79,9 @@ class Suppression:
     source: str  # "main.tf:11" or "tag ciiguard:ignore"
     whole_resource: bool
     lines: frozenset[int] = frozenset()  # the lines it covers when not the whole resource
+    resource: str = ""  # the resource it is on, and where it is written
+    file: str | None = None
+    line: int | None = None
 
 
 @dataclass(frozen=True)
@@ -75,10 +93,22 @@ class _Approval:
     where: str = ""
 
 
+@dataclass(frozen=True)
+class Gated:
+    result: ScanResult
+    waivers: tuple[Waiver, ...]  # suppressions and approvals found in the tree, for the reports
+
+
 def apply(result: ScanResult, settings: Settings, options: GateOptions) -> ScanResult:
     """``result`` with every violation's status, blocking flag and fingerprint decided."""
+    return gate(result, settings, options).result
+
+
+def gate(result: ScanResult, settings: Settings, options: GateOptions) -> Gated:
+    """``apply``, and every suppression and approval found in the scanned tree."""
     gate = _Gate(result, settings, options)
-    violations = [gate.decide(v) for v in result.violations]
+    found = [*result.violations, *gate.relaxation_findings()]
+    violations = [gate.decide(v) for v in found]
     if options.baseline is not None:
         violations = _apply_baseline(violations, options.baseline)
     levels = {Enforcement.MANDATORY}
@@ -97,7 +127,8 @@ def apply(result: ScanResult, settings: Settings, options: GateOptions) -> ScanR
         if (w.file, w.line, w.message) not in seen:
             seen.add((w.file, w.line, w.message))
             warnings.append(w)
-    return dataclasses.replace(result, violations=violations, warnings=warnings)
+    gated = dataclasses.replace(result, violations=violations, warnings=warnings)
+    return Gated(gated, gate.waivers(result.resources))
 
 
 def _apply_baseline(violations: list[Violation], baseline: Baseline) -> list[Violation]:
@@ -132,6 +163,8 @@ class _Gate:
                     key = (r.root, f.destination_resource)
                     self.inbound.setdefault(key, []).append((r, f.source))
         self.suppressions: dict[int, list[Suppression]] = {}
+        self.malformed: list[Waiver] = []  # suppressions ignored for want of a policy or reason
+        self.used: Counter[int] = Counter()  # findings each suppression waived, by id()
         for r in result.resources:  # warn about every malformed suppression, used or not
             self._suppressions_of(r)
 
@@ -195,9 +228,10 @@ class _Gate:
                 approval_expires=approval.expires,
                 approval_problem=approval.problem,
             )
-        if resource is not None:
+        if resource is not None and self.options.suppressions != "forbid":
             for s in self._suppressions_of(resource):
                 if v.policy in s.policies and (s.whole_resource or self._covers(s, v, resource)):
+                    self.used[id(s)] += 1
                     return dataclasses.replace(
                         v,
                         status=ViolationStatus.SUPPRESSED,
@@ -206,6 +240,8 @@ class _Gate:
                         suppression_source=s.source,
                     )
         for ex in self.options.exemptions:
+            if self._too_long(ex):
+                continue
             if ex.expires >= self.options.today and ex.matches(v.policy, v.resource):
                 return dataclasses.replace(
                     v,
@@ -318,6 +354,26 @@ class _Gate:
                 days,
                 r.address,
             )
+        pattern = self.options.approval_pattern
+        if pattern is not None and not re.fullmatch(pattern, reference):
+            return _Approval(
+                reference,
+                text,
+                f"approval reference {reference!r} on {r.address} does not match the pipeline's "
+                f"pattern {pattern!r}",
+                days,
+                r.address,
+            )
+        most = self.options.approval_max_days
+        if most is not None and days > most:
+            return _Approval(
+                reference,
+                text,
+                f"approval {reference} on {r.address} is valid for {days} more days, beyond the "
+                f"pipeline's maximum of {most} (a CAC assessment result is valid 3 years)",
+                days,
+                r.address,
+            )
         return _Approval(reference, text, None, days, r.address)
 
     # -- suppressions ------------------------------------------------------------------------
@@ -402,6 +458,7 @@ class _Gate:
             where = f"{r.file}:{line}" if r.file else f"line {line}"
             parsed = self._parse(body, "", r.file, line)
             if parsed is None:
+                self._malformed(r, where, r.file, line, body)
                 continue
             ids, reason = parsed
             covered = {line}
@@ -409,8 +466,25 @@ class _Gate:
             while nxt in comment_lines:  # a comment above an attribute covers that attribute
                 nxt += 1
             covered.add(nxt)
-            out.append(Suppression(ids, reason, where, header, frozenset(covered)))
+            out.append(
+                Suppression(ids, reason, where, header, frozenset(covered), r.address, r.file, line)
+            )
         return out
+
+    def _malformed(
+        self, r: Resource, where: str, file: str | None, line: int | None, text: str
+    ) -> None:
+        self.malformed.append(
+            Waiver(
+                "suppression",
+                r.address,
+                file,
+                line,
+                where,
+                reason=text.strip().removeprefix(IGNORE_MARK).strip(),
+                status="ignored: it names no policy or gives no reason",
+            )
+        )
 
     def _tag_suppressions(self, r: Resource) -> list[Suppression]:
         if not isinstance(r.tags, Mapping):
@@ -428,9 +502,123 @@ class _Gate:
                 continue
             where = f"tag {k!r} on {r.address}"
             parsed = self._parse(text, f"{where}: ", r.file, r.line)
-            if parsed is not None:
-                out.append(Suppression(parsed[0], parsed[1], where, True))
+            if parsed is None:
+                self._malformed(r, where, r.file, r.line, text)
+            else:
+                out.append(
+                    Suppression(
+                        parsed[0], parsed[1], where, True, frozenset(), r.address, r.file, r.line
+                    )
+                )
         return out
+
+    # -- what the tree tries, and what it holds --------------------------------------------------
+    def relaxation_findings(self) -> list[Violation]:
+        """Under --policy-config: a CII004 finding for each relaxation the tree's config files
+        attempted and, with ``suppressions = "forbid"``, for each inline suppression. Without
+        it: a warning for each relaxation (applied as today, plugins aside)."""
+        level = {e.value: e for e in Enforcement}.get(
+            self.settings.enforcement.get(RELAXATION_POLICY.id, ""), RELAXATION_POLICY.enforcement
+        )
+        if not self.options.trusted:
+            for rel in self.options.relaxations:
+                self.warn(rel.file, rel.line, rel.message())
+            return []
+        if level is Enforcement.DISABLED:
+            return []
+        out = [
+            self._relaxation(rel.key, rel.message(), rel.file, rel.line, level, rel.file)
+            for rel in self.options.relaxations
+        ]
+        if self.options.suppressions == "forbid":
+            found = [s for group in self.suppressions.values() for s in group]
+            for sup in sorted(found, key=lambda s: (s.file or "", s.line or 0, s.source)):
+                out.append(
+                    self._relaxation(
+                        sup.resource,
+                        f"inline suppression {sup.source} ({','.join(sup.policies)}: "
+                        f'{sup.reason}) is forbidden by the pipeline (suppressions = "forbid"): '
+                        "the findings it names still count",
+                        sup.file,
+                        sup.line,
+                        level,
+                        sup.source,
+                    )
+                )
+        return out
+
+    @staticmethod
+    def _relaxation(
+        resource: str,
+        message: str,
+        file: str | None,
+        line: int | None,
+        level: Enforcement,
+        where: str,
+    ) -> Violation:
+        return Violation(
+            policy=RELAXATION_POLICY.id,
+            resource=resource,
+            message=message,
+            severity=RELAXATION_POLICY.severity or Severity.HIGH,
+            enforcement=level,
+            blocking=level is Enforcement.MANDATORY,
+            file=file,
+            line=line,
+            evidence=f"set in {where}, inside the scanned tree",
+            fix=RELAXATION_POLICY.fix,
+        )
+
+    def waivers(self, resources: Sequence[Resource]) -> tuple[Waiver, ...]:
+        """Every suppression and approval in the tree, with what the gate made of it."""
+        out = list(self.malformed)
+        forbidden = self.options.suppressions == "forbid"
+        for group in self.suppressions.values():
+            for s in group:
+                n = self.used[id(s)]
+                status = (
+                    "forbidden by the pipeline"
+                    if forbidden
+                    else f"applied to {n} finding{'' if n == 1 else 's'}"
+                    if n
+                    else "matches no finding"
+                )
+                out.append(
+                    Waiver(
+                        "suppression", s.resource, s.file, s.line, s.source, s.policies, s.reason,
+                        status=status,
+                    )
+                )  # fmt: skip
+        wanted = {self.settings.approval_key.lower(), self.settings.approval_expiry_key.lower()}
+        for r in resources:
+            tags = r.tags
+            if not isinstance(tags, Mapping) or not any(
+                isinstance(k, str) and k.strip().lower() in wanted for k in tags
+            ):
+                continue
+            found = self._approval_on(r)
+            if found is None:
+                continue
+            out.append(
+                Waiver(
+                    "approval",
+                    r.address,
+                    r.file,
+                    r.line,
+                    f"tags on {r.address}",
+                    reason=found.reference or "",
+                    expires=found.expires,
+                    status="counts"
+                    if found.problem is None
+                    else f"does not count: {found.problem}",
+                )
+            )
+        out.sort(key=lambda w: (w.kind, w.file or "", w.line or 0, w.resource, w.source))
+        return tuple(out)
+
+    def _too_long(self, ex: Exemption) -> bool:
+        most = self.options.exemption_max_days
+        return most is not None and (ex.expires - self.options.today).days > most
 
     # -- exemptions --------------------------------------------------------------------------
     def exemption_warnings(self) -> None:
@@ -438,7 +626,15 @@ class _Gate:
         for ex in self.options.exemptions:
             days = (ex.expires - today).days
             what = f"exemption {ex.source} ({ex.policy} on {ex.resource})"
-            if days < 0:
+            if self._too_long(ex):
+                self.warn(
+                    None,
+                    None,
+                    f"{what} runs until {ex.expires.isoformat()}, beyond the "
+                    f"{self.options.exemption_max_days} days allowed (exemption_max_days): it "
+                    "does not apply",
+                )
+            elif days < 0:
                 self.warn(
                     None,
                     None,

@@ -8,6 +8,8 @@ A plugin is a module with functions marked ``@ciiguard.hookimpl`` that implement
 
 or load it for one run with ``ciiguard scan -p acme_ciiguard.plugin``. ``--disable-plugin acme``
 (or ``disable_plugins = ["acme"]`` in the config file) skips one plugin before it is imported;
+modules named by ``plugins = [...]`` load only from the pipeline's ``--policy-config``, and nothing
+is imported from the working directory or a scanned directory (``entry_points``, ``manager``);
 ``CIIGUARD_DISABLE_PLUGIN_AUTOLOAD=1`` skips entry-point plugins entirely.
 
 The hooks are in ``ciiguard.plugins.hookspecs``; test helpers in ``ciiguard.testing``; the guide,

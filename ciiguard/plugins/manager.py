@@ -16,12 +16,13 @@ import sys
 import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pluggy
 
 from ciiguard.errors import PLUGIN_ERRORS, UsageError, summarize
-from ciiguard.model import ScanIssue
+from ciiguard.model import PluginRun, ScanIssue
 from ciiguard.plugins import hookspecs
 
 PROJECT = "ciiguard"
@@ -36,8 +37,12 @@ T = TypeVar("T")
 class PluginInfo:
     name: str
     version: str
-    source: str  # "builtin", "entry point", "-p"
+    source: str  # "builtin", "entry point", "-p", "policy config", "object"
     dist: str = ""  # the distribution that ships an entry-point plugin
+    location: str = ""  # where its code was imported from
+
+    def run(self) -> PluginRun:
+        return PluginRun(self.name, self.version, self.source, self.location, self.dist)
 
 
 class PluginError(UsageError):
@@ -99,6 +104,10 @@ class PluginHost:
     def exceptions(self) -> list[BaseException]:
         """The first exception of each failure, for test helpers that re-raise them."""
         return [f.exc for f in self._failures.values() if f.exc is not None]
+
+    def runs(self) -> list[PluginRun]:
+        """The plugins registered for this run, for the reports."""
+        return [info.run() for info in self.plugins]
 
     def owner(self, item: object, default: str = "?") -> str:
         """The plugin that contributed ``item`` through a list hook."""
@@ -212,23 +221,32 @@ def build(
     disabled: Iterable[str] = (),
     autoload: bool = True,
     objects: Iterable[tuple[str, object]] = (),
+    config_modules: Iterable[str] = (),
+    forbidden: Iterable[Path] = (),
 ) -> PluginHost:
     """The one function that assembles the host (pluggy's eggsample habit).
 
     Order: the built-in plugin, entry-point plugins (unless ``autoload`` is off or
-    ``CIIGUARD_DISABLE_PLUGIN_AUTOLOAD`` is set), ``-p`` modules, then ``objects`` (name,
-    plugin) pairs registered directly (used by ``ciiguard.testing``). A plugin named in
-    ``disabled`` is never imported.
+    ``CIIGUARD_DISABLE_PLUGIN_AUTOLOAD`` is set), ``-p`` modules, the modules the pipeline's
+    ``--policy-config`` names (``config_modules``), then ``objects`` (name, plugin) pairs
+    registered directly (used by ``ciiguard.testing``). A plugin named in ``disabled`` is never
+    imported. Nothing is imported from the working directory (it is not on ``sys.path``) nor from
+    a ``forbidden`` directory (the scanned roots): such a plugin is refused and reported.
     """
     pm = pluggy.PluginManager(PROJECT)
     pm.add_hookspecs(hookspecs)
     host = PluginHost(pm)
+    roots = [Path(r).resolve() for r in forbidden]
     disabled_set = set(disabled)
     from ciiguard import __version__
     from ciiguard.plugins import builtin
 
     pm.register(builtin, name=BUILTIN)
-    host.plugins.append(PluginInfo(BUILTIN, __version__, BUILTIN))
+    host.plugins.append(
+        PluginInfo(
+            BUILTIN, __version__, BUILTIN, location=str(Path(builtin.__file__).parent.parent)
+        )
+    )
     if BUILTIN in disabled_set:
         disabled_set.discard(BUILTIN)
         host.fail(
@@ -240,9 +258,14 @@ def build(
     for name in disabled_set:
         pm.set_blocked(name)
     if autoload and not os.environ.get(AUTOLOAD_ENV):
-        _load_entry_points(host, disabled_set)
-    for modname in plugin_modules:
+        _load_entry_points(host, disabled_set, roots)
+    modules = [(m, "-p") for m in plugin_modules] + [(m, "policy config") for m in config_modules]
+    for modname, source in modules:
         if modname in disabled_set or pm.has_plugin(modname):
+            continue
+        refused = _refused(modname, roots)
+        if refused is not None:
+            host.fail(modname, "import", refused)
             continue
         try:
             module = importlib.import_module(modname)
@@ -251,40 +274,98 @@ def build(
             continue
         if pm.is_registered(module):  # already loaded through its entry point
             continue
-        _register(host, modname, module, "-p", str(getattr(module, "__version__", "-")))
+        version = str(getattr(module, "__version__", "-"))
+        _register(host, modname, module, source, version, location=_location(module))
     for name, plugin in objects:
         if name in disabled_set or pm.has_plugin(name) or pm.is_registered(plugin):
             continue
-        _register(host, name, plugin, "object", str(getattr(plugin, "__version__", "-")))
+        version = str(getattr(plugin, "__version__", "-"))
+        _register(host, name, plugin, "object", version, location=_location(plugin))
     return host
 
 
-def _load_entry_points(host: PluginHost, disabled: set[str]) -> None:
-    from ciiguard.plugins.entry_points import declared
+def _location(obj: object) -> str:
+    """Where a plugin's code lives: its module's file (a package: its directory)."""
+    module = obj if hasattr(obj, "__file__") else sys.modules.get(type(obj).__module__)
+    file = getattr(module, "__file__", None)
+    if not file:
+        return "-"
+    path = Path(file)
+    return str(path.parent if path.name == "__init__.py" else path)
 
-    if not declared(PROJECT):  # (importing importlib.metadata costs more than a small scan)
-        return
-    from importlib import metadata
 
-    eps = sorted(metadata.entry_points(group=PROJECT), key=lambda e: e.name)
-    for ep in eps:
+def _refused(modname: str, roots: list[Path]) -> str | None:
+    """Why ``modname`` must not be imported (its code, or a parent package's, lies in a scanned
+    root), found before its own code runs; None when it may be."""
+    import importlib.util
+
+    from ciiguard.plugins.entry_points import inside
+
+    if not roots:
+        return None
+    parts = modname.split(".")
+    for i in range(1, len(parts) + 1):
+        name = ".".join(parts[:i])
+        module = sys.modules.get(name)
+        if module is not None:
+            places = [getattr(module, "__file__", None), *list(getattr(module, "__path__", []))]
+        else:
+            try:  # finds, without running the module (its parents, already checked, may run)
+                spec = importlib.util.find_spec(name)
+            except (ImportError, ValueError):
+                return None  # the import then reports why it fails
+            if spec is None:
+                return None
+            places = [spec.origin, *(spec.submodule_search_locations or [])]
+        for place in places:
+            if place and place not in ("built-in", "frozen"):
+                root = inside(place, roots)
+                if root is not None:
+                    return (
+                        f"refused: its code ({place}) lies inside the scanned tree {root}; "
+                        "ciiguard never imports code from the tree it judges"
+                    )
+    return None
+
+
+def _load_entry_points(host: PluginHost, disabled: set[str], roots: list[Path]) -> None:
+    from ciiguard.plugins.entry_points import find, inside
+
+    for ep in find(PROJECT):  # (read without importlib.metadata: it costs more than a scan)
         if ep.name in disabled or host.pm.has_plugin(ep.name):
             continue
+        root = inside(ep.metadata_dir, roots)
+        refused = (
+            f"refused: declared by {ep.metadata_dir}, inside the scanned tree {root}; ciiguard "
+            "never loads plugins from the tree it judges"
+            if root is not None
+            else _refused(ep.module, roots)
+        )
+        if refused is not None:
+            host.fail(ep.name, "entry point", refused)
+            continue
         try:
-            plugin = ep.load()
+            plugin: Any = importlib.import_module(ep.module)
+            for attr in filter(None, ep.attr.split(".")):
+                plugin = getattr(plugin, attr)
         except PLUGIN_ERRORS as exc:  # report any import-time error by plugin name
             host.fail(ep.name, "import", summarize(exc), exc)
             continue
         if host.pm.is_registered(plugin):
             continue
-        dist = getattr(ep, "dist", None)
-        version = dist.version if dist is not None else "-"
-        dist_name = dist.metadata["Name"] if dist is not None else ""
-        _register(host, ep.name, plugin, "entry point", version, dist_name)
+        _register(
+            host, ep.name, plugin, "entry point", ep.version, ep.distribution, _location(plugin)
+        )
 
 
 def _register(
-    host: PluginHost, name: str, plugin: object, source: str, version: str, dist: str = ""
+    host: PluginHost,
+    name: str,
+    plugin: object,
+    source: str,
+    version: str,
+    dist: str = "",
+    location: str = "",
 ) -> bool:
     """Register one plugin; on any problem report it, leave the manager as it was, go on."""
     try:
@@ -299,7 +380,7 @@ def _register(
         host.pm.unregister(name=name)
         host.fail(name, "register", problem)
         return False
-    host.plugins.append(PluginInfo(name, version, source, dist))
+    host.plugins.append(PluginInfo(name, version, source, dist, location))
     return True
 
 

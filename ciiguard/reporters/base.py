@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from ciiguard.model import Enforcement, ScanResult
+from ciiguard.model import Enforcement, PluginRun, ScanResult, Waiver
 from ciiguard.policies.base import Policy
 from ciiguard.settings import Settings
 
@@ -24,6 +24,11 @@ class Report:
     soft_fail: bool = False  # --soft-fail: blocking violations are reported but exit 0
     config: str | None = None  # the config file in use, as shown to users
     settings: Settings = field(default_factory=Settings)  # tag keys, warn days, ...
+    # suppressions and approvals found in the scanned tree, with what the gate made of each
+    waivers: Sequence[Waiver] = ()
+    plugins: Sequence[PluginRun] = ()  # the plugins that ran: version, where their code came from
+    policy_config: str | None = None  # the pipeline's --policy-config, as shown
+    repository_configs: Sequence[str] = ()  # the scanned tree's config files that were read
 
     def level(self, policy: Policy) -> Enforcement:
         """The enforcement ``policy`` runs with in this scan."""

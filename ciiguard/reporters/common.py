@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ciiguard.model import ScanResult, Violation, ViolationStatus
+from ciiguard.model import PluginRun, ScanResult, Violation, ViolationStatus, Waiver
 from ciiguard.reporters.base import Report
 
 WAIVED = (ViolationStatus.SUPPRESSED, ViolationStatus.EXEMPTED, ViolationStatus.BASELINED)
@@ -55,3 +55,18 @@ def tally(res: ScanResult) -> str:
         if c[status]:
             parts.append(f"{c[status]} {status.value}")
     return ", ".join(parts)
+
+
+def plugin_line(p: PluginRun) -> str:
+    """``acme 1.2.3 (entry point of acme-ciiguard: /site-packages/acme/plugin.py)``."""
+    origin = f"{p.source} of {p.distribution}" if p.distribution else p.source
+    return f"{p.name} {p.version} ({origin}: {p.location or '-'})"
+
+
+def waiver_line(w: Waiver) -> str:
+    """One suppression or approval found in the tree, with its reason or expiry and status."""
+    if w.kind == "approval":
+        expiry = f"expires {w.expires}" if w.expires else "no expiry date"
+        return f"approval {w.reason or '(no reference)'} on {w.resource} ({w.source}), {expiry}: {w.status}"
+    policies = ",".join(w.policies) or "?"
+    return f"suppression of {policies} on {w.resource} at {w.source}: {w.reason!r}: {w.status}"

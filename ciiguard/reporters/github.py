@@ -8,27 +8,20 @@ Paths are as ciiguard shows them (relative to the working directory): run from t
 
 from __future__ import annotations
 
+from ciiguard.escaping import workflow_data, workflow_property
 from ciiguard.model import ScanIssue, Violation, ViolationStatus
 from ciiguard.reporters.base import Report
 from ciiguard.reporters.common import tally, verdict
 
 
-def _data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _prop(text: str) -> str:
-    return _data(text).replace(":", "%3A").replace(",", "%2C")
-
-
 def command(kind: str, message: str, file: str | None, line: int | None, title: str) -> str:
     props = []
     if file:
-        props.append(f"file={_prop(file)}")
+        props.append(f"file={workflow_property(file)}")
         if line:
             props.append(f"line={line}")
-    props.append(f"title={_prop(title)}")
-    return f"::{kind} {','.join(props)}::{_data(message)}"
+    props.append(f"title={workflow_property(title)}")
+    return f"::{kind} {','.join(props)}::{workflow_data(message)}"
 
 
 def _violation(v: Violation, names: dict[str, str]) -> str | None:

@@ -95,7 +95,35 @@ def report_dict(report: Report) -> dict[str, Any]:
             "soft_fail": report.soft_fail,
             "baseline": report.baseline,
             "config": report.config,
+            # added within report@1 by the trust boundary (--policy-config)
+            "policy_config": report.policy_config,
+            "repository_configs": list(report.repository_configs),
         },
+        # added within report@1: what ran, and what the tree waives
+        "plugins": [
+            {
+                "name": p.name,
+                "version": p.version,
+                "source": p.source,
+                "location": p.location,
+                "distribution": p.distribution or None,
+            }
+            for p in report.plugins
+        ],
+        "waivers": [
+            {
+                "kind": w.kind,
+                "resource": w.resource,
+                "file": w.file,
+                "line": w.line,
+                "source": w.source,
+                "policies": list(w.policies),
+                "reason": w.reason,
+                "expires": w.expires,
+                "status": w.status,
+            }
+            for w in report.waivers
+        ],
     }
 
 

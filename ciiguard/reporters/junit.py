@@ -9,14 +9,14 @@ errors are an error in the ``ciiguard.scan`` suite.
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 
+from ciiguard.escaping import xml_text
 from ciiguard.model import Enforcement, Violation, ViolationStatus
+from ciiguard.policies.base import Policy
 from ciiguard.reporters.base import Report
 from ciiguard.reporters.common import label, where
 
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 SKIPPED = (ViolationStatus.SUPPRESSED, ViolationStatus.EXEMPTED, ViolationStatus.BASELINED)
 
 
@@ -56,6 +56,14 @@ def junit_tree(report: Report) -> ET.Element:
         level = report.level(policy)
         if level is Enforcement.DISABLED:
             continue
+        # a policy the gate stage reports for (CII004) checks no resource: only its findings
+        gate_made = (
+            policy.validate is None
+            and policy.validate_scan is None
+            and type(policy).run is Policy.run
+        )
+        if gate_made and not any(v.policy == policy.id for v in res.violations):
+            continue
         s = suite(f"{policy.id} {policy.name}")
         props = ET.SubElement(s, "properties")
         for k, value in (
@@ -66,7 +74,7 @@ def junit_tree(report: Report) -> ET.Element:
             ET.SubElement(props, "property", name=k, value=value)
         cases: dict[tuple[str, str | None], list[Violation]] = {}
         lines: dict[tuple[str, str | None], int | None] = {}
-        for r in checked:
+        for r in [] if gate_made else checked:
             cases.setdefault((r.address, r.file), [])
             lines.setdefault((r.address, r.file), r.line)
         for v in res.violations:
@@ -133,9 +141,9 @@ class JunitReporter:
         tree = junit_tree(report)
         for el in tree.iter():  # XML 1.0 cannot carry control characters, even escaped
             if el.text:
-                el.text = _NOT_XML.sub("?", el.text)
+                el.text = xml_text(el.text)
             for k, value in el.attrib.items():
-                el.set(k, _NOT_XML.sub("?", value))
+                el.set(k, xml_text(value))
         ET.indent(tree)
         return (
             '<?xml version="1.0" encoding="UTF-8"?>\n'

@@ -6,6 +6,7 @@ its previous comment instead of adding a new one.
 
 from __future__ import annotations
 
+from ciiguard.escaping import markdown_code, markdown_text
 from ciiguard.model import Violation, ViolationStatus
 from ciiguard.reporters.base import Report
 from ciiguard.reporters.common import active, by_status, label, tally, verdict, where
@@ -13,18 +14,13 @@ from ciiguard.reporters.common import active, by_status, label, tally, verdict, 
 MARKER = "<!-- ciiguard-report -->"
 
 
-def _flat(text: object) -> str:
-    return " ".join(str(text if text is not None else "").split()).replace("|", "\\|")
-
-
 def _cell(text: object) -> str:
-    """Plain text on one line: pipes escaped, and ``<...>`` shown rather than read as HTML."""
-    return _flat(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Plain text on one line: nothing in it renders as a link, image, HTML, code or mention."""
+    return markdown_text(text)
 
 
 def _code(text: object) -> str:
-    value = _flat(text)
-    return f"`{value}`" if value and "`" not in value else _cell(value)
+    return markdown_code(text)
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -39,7 +35,7 @@ def _violation_row(v: Violation) -> list[str]:
         problem += f" (approval not valid: {v.approval_problem})"
     return [
         f"**{label(v)}**" if v.blocking else label(v),
-        v.policy,
+        _cell(v.policy),
         _code(v.resource),
         _code(where(v)),
         _cell(v.region or ""),
@@ -76,7 +72,7 @@ class MarkdownReporter:
                 "The scan is incomplete, so nothing can be vouched for:",
                 "",
             ]
-            lines += [f"- {_code(e.render())}" for e in res.errors]
+            lines += [f"- {markdown_code(e.render(), in_table=False)}" for e in res.errors]
             lines.append("")
         open_ = active(res)
         if open_:
@@ -123,7 +119,7 @@ class MarkdownReporter:
                 [
                     [
                         label(v),
-                        v.policy,
+                        _cell(v.policy),
                         _code(v.resource),
                         _cell(v.suppression_reason),
                         _code(v.suppression_source),
@@ -132,14 +128,62 @@ class MarkdownReporter:
                 ],
             )
             lines += ["", "</details>", ""]
+        if report.waivers:
+            lines += [
+                f"### Suppressions and approvals in the scanned tree ({len(report.waivers)})",
+                "",
+            ]
+            lines += [
+                "Each one waives a finding in the code; check its reason, reference and expiry.",
+                "",
+            ]
+            lines += _table(
+                [
+                    "Kind",
+                    "Resource",
+                    "Where it is written",
+                    "Policies",
+                    "Reason or reference",
+                    "Expires",
+                    "Status",
+                ],
+                [
+                    [
+                        w.kind,
+                        _code(w.resource),
+                        _code(w.source),
+                        _cell(",".join(w.policies)),
+                        _cell(w.reason),
+                        _cell(w.expires or ""),
+                        _cell(w.status),
+                    ]
+                    for w in report.waivers
+                ],
+            )
+            lines.append("")
         baselined = by_status(res, ViolationStatus.BASELINED)
         if baselined:
             lines += [
                 f"{len(baselined)} finding{'' if len(baselined) == 1 else 's'} already in the "
-                f"baseline {_code(report.baseline)} (not new in this change).",
+                f"baseline {markdown_code(report.baseline, in_table=False)} (not new in this change).",
                 "",
             ]
         lines += self._what_to_do(report, open_)
+        if report.plugins:
+            lines += [f"<details><summary>Plugins that ran ({len(report.plugins)})</summary>", ""]
+            lines += _table(
+                ["Plugin", "Version", "Loaded as", "From"],
+                [
+                    [
+                        _cell(p.name),
+                        _cell(p.version),
+                        _cell(f"{p.source} of {p.distribution}" if p.distribution else p.source),
+                        _code(p.location),
+                    ]
+                    for p in report.plugins
+                ],
+            )
+            lines += ["", "</details>", ""]
         return "\n".join(lines).rstrip("\n") + "\n"
 
     @staticmethod

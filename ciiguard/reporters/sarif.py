@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from ciiguard.model import Enforcement, ScanIssue, Severity, Violation, ViolationStatus
+from ciiguard.model import Enforcement, PluginRun, ScanIssue, Severity, Violation, ViolationStatus
 from ciiguard.policies.base import Policy
 from ciiguard.reporters.base import Report
 
@@ -200,6 +200,18 @@ def _notification(issue: ScanIssue, level: str) -> dict[str, Any]:
     return note
 
 
+def _extension(p: PluginRun) -> dict[str, Any]:
+    """A plugin that ran, as a SARIF ``toolComponent``: version and where its code came from."""
+    out: dict[str, Any] = {"name": p.name, "version": p.version}
+    if p.location and Path(p.location).is_absolute():
+        out["locations"] = [{"uri": _directory_uri(Path(p.location)) if Path(p.location).is_dir()
+                             else Path(p.location).as_uri()}]  # fmt: skip
+    out["properties"] = {"source": p.source, "location": p.location}
+    if p.distribution:
+        out["properties"]["distribution"] = p.distribution
+    return out
+
+
 def sarif_dict(report: Report) -> dict[str, Any]:
     res = report.result
     rules = [_rule(p, report.level(p)) for p in report.policies]
@@ -212,7 +224,8 @@ def sarif_dict(report: Report) -> dict[str, Any]:
                 "version": report.tool_version,
                 "semanticVersion": report.tool_version,
                 "rules": rules,
-            }
+            },
+            "extensions": [_extension(p) for p in report.plugins],
         },
         "originalUriBaseIds": {SRCROOT: {"uri": _directory_uri(Path.cwd())}},
         "invocations": [

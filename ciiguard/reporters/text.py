@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from ciiguard.escaping import terminal
 from ciiguard.model import ViolationStatus
 from ciiguard.reporters.base import Report
-from ciiguard.reporters.common import label, tally, verdict, where
+from ciiguard.reporters.common import label, plugin_line, tally, verdict, waiver_line, where
 
 
 class TextReporter:
@@ -58,8 +59,13 @@ class TextReporter:
                 f"{baselined} finding{'' if baselined == 1 else 's'} already in the baseline{source} "
                 "not shown (they are in --format json and sarif)"
             )
+        if report.waivers:
+            lines.append(f"suppressions and approvals in the scanned tree ({len(report.waivers)}):")
+            lines.extend(f"  {waiver_line(w)}" for w in report.waivers)
         for w in res.warnings:
             lines.append(f"warning: {w.render()}")
+        if report.plugins:
+            lines.append("plugins: " + "; ".join(plugin_line(p) for p in report.plugins))
         data = sum(1 for r in res.resources if r.data_bearing)
         scoped = sum(1 for r in res.resources if r.in_scope)
         shown = verdict(report)
@@ -72,4 +78,4 @@ class TextReporter:
             + (f"; {extra}" if extra else "")
             + f"; {len(res.errors)} errors"
         )
-        return "\n".join(lines) + "\n"
+        return "".join(terminal(line) + "\n" for line in lines)

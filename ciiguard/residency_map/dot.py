@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from ciiguard.escaping import visible
 from ciiguard.residency_map.layout import arrow_label, arrow_width, verdict_text
 from ciiguard.residency_map.model import EdgeStatus, MapNode, NodeKind, ResidencyMap
 from ciiguard.residency_map.style import (
@@ -40,9 +41,10 @@ _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f\u2028\u2029]")
 
 
 def _q(value: str) -> str:
-    """A DOT double-quoted string; a newline becomes a centred line break (``\\n``)."""
-    value = _CONTROL.sub(" ", value)
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    """A DOT double-quoted string; a newline becomes a centred line break (``\\n``), any other
+    control character a visible escape."""
+    parts = (visible(p).replace("\\", "\\\\").replace('"', '\\"') for p in value.split("\n"))
+    return '"' + "\\n".join(parts) + '"'
 
 
 def _attrs(**attrs: str | float) -> str:
@@ -192,7 +194,7 @@ def render_dot(m: ResidencyMap, detail: Detail = Detail.SUMMARY) -> str:
 
 def _line(value: str) -> str:
     """A ``//`` comment's text: one line."""
-    return _CONTROL.sub(" ", value).replace("\n", " ")
+    return visible(value)
 
 
 def _did(unit_id: str) -> str:

@@ -19,6 +19,7 @@ import json
 from html import escape
 from typing import Any
 
+from ciiguard.escaping import visible_lines
 from ciiguard.residency_map.model import NodeKind, ResidencyMap
 from ciiguard.residency_map.style import (
     CLASSIFICATION_COLOR,
@@ -626,7 +627,7 @@ SCRIPT = r"""
 
 
 def _e(value: object) -> str:
-    return escape(str(value), quote=True)
+    return escape(visible_lines(value), quote=True)
 
 
 class _Strings:
@@ -769,9 +770,21 @@ def _verdict_pair(flag: str) -> list[str]:
     return list(verdict_colors(flag))
 
 
+def _visible_strings(value: Any) -> Any:
+    if isinstance(value, str):
+        return visible_lines(value)
+    if isinstance(value, list):
+        return [_visible_strings(v) for v in value]
+    if isinstance(value, dict):
+        return {visible_lines(k): _visible_strings(v) for k, v in value.items()}
+    return value
+
+
 def _json_block(data: dict[str, Any]) -> str:
-    """JSON that cannot end its ``<script>`` element or open a comment, whatever the strings say."""
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    """JSON that cannot end its ``<script>`` element or open a comment, whatever the strings say;
+    its strings, which the page shows as text, carry control and bidi characters as visible
+    escapes, as every other label does."""
+    text = json.dumps(_visible_strings(data), ensure_ascii=False, separators=(",", ":"))
     return (
         text.replace("<", "\\u003c")
         .replace(">", "\\u003e")

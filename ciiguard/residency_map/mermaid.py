@@ -15,6 +15,7 @@ import json
 import re
 from collections.abc import Iterable
 
+from ciiguard.escaping import visible
 from ciiguard.model import Location
 from ciiguard.residency_map.layout import arrow_label, arrow_width, verdict_text
 from ciiguard.residency_map.model import EdgeStatus, NodeKind, ResidencyMap
@@ -42,15 +43,14 @@ from ciiguard.residency_map.view import (
 
 MAX_TEXT_SIZE = 50_000  # mermaid's maxTextSize default, kept by GitHub and GitLab
 MAX_EDGES = 500  # mermaid's maxEdges default, kept by GitHub and GitLab
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 
 
 def _text(value: str) -> str:
     """Mermaid label text, inside double quotes: every character Mermaid or the HTML label would
-    read as syntax becomes an entity code (``#quot;``), control characters become spaces. ``%``
+    read as syntax becomes an entity code (``#quot;``), control characters visible escapes. ``%``
     goes too: Mermaid looks for ``%%{init: ...}%%`` directives anywhere in the text."""
     return (
-        _CONTROL.sub(" ", value)
+        visible(value)
         .replace("#", "#35;")
         .replace("%", "#37;")
         .replace("&", "#38;")
@@ -63,7 +63,7 @@ def _text(value: str) -> str:
 
 def _comment(value: str) -> str:
     """A ``%%`` comment's text: one line, and no ``%%`` that could open a directive."""
-    return _CONTROL.sub(" ", value).replace("%", "% ")
+    return visible(value).replace("%", "% ")
 
 
 def _yaml_string(value: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from html import escape
 from urllib.parse import quote
 
+from ciiguard.escaping import visible_lines
 from ciiguard.model import Location
 from ciiguard.residency_map.layout import (
     CHIP_H,
@@ -68,7 +69,7 @@ FALLBACK_FILL = "#fff3cd"
 
 
 def _a(value: object) -> str:
-    return escape(str(value), quote=True)
+    return escape(visible_lines(value), quote=True)
 
 
 def _n(v: float) -> str:
