@@ -21,7 +21,7 @@ from ciiguard.catalogue import Catalogue
 from ciiguard.errors import UsageError
 from ciiguard.gate.config_files import find_config
 from ciiguard.model import Enforcement, Location
-from ciiguard.settings import Settings
+from ciiguard.settings import DeclaredEndpoint, Settings
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -92,6 +92,7 @@ class Config:
     disable_plugins: tuple[str, ...] = ()
     exemptions: tuple[Exemption, ...] = ()
     baseline: Path | None = None
+    endpoints: tuple[DeclaredEndpoint, ...] = ()
 
     def key(self, name: str) -> str:
         return f"{self.prefix}{name}"
@@ -116,6 +117,8 @@ class Config:
             changes["allowed_regions"] = dict(self.allowed_regions)
         if self.enforcement:
             changes["enforcement"] = {**self.enforcement, **base.enforcement}
+        if self.endpoints:
+            changes["endpoints"] = (*base.endpoints, *self.endpoints)
         return dataclasses.replace(base, **changes)
 
 
@@ -190,10 +193,13 @@ _TOP = (
     "disable_plugins",
     "exemptions",
     "baseline",
+    "endpoints",
 )
 _CLASSIFICATION = ("key", "in_scope", "out_of_scope")
 _APPROVAL = ("key", "expiry_key", "warn_days")
 _EXEMPTION = ("resource", "policy", "reason", "expires")
+_ENDPOINT = ("match", "location", "reason")
+ENDPOINT_LOCATIONS = (Location.MAINLAND.value, Location.OUTSIDE.value)
 
 
 class _Reader:
@@ -307,6 +313,8 @@ class _Reader:
             out["exemptions"] = self.exemptions(data["exemptions"])
         if "baseline" in data:
             out["baseline"] = self.path.parent / self.string(data["baseline"], "baseline")
+        if "endpoints" in data:
+            out["endpoints"] = self.endpoints(data["endpoints"])
         return Config(**out)
 
     def allowed(self, value: Any) -> dict[str, tuple[str, ...]]:
@@ -349,6 +357,35 @@ class _Reader:
                     policy=policy,
                     reason=self.string(entry["reason"], f"{key}.reason"),
                     expires=self.date(entry["expires"], f"{key}.expires"),
+                    source=f"{self.shown} {self.prefix}{key}",
+                )
+            )
+        return tuple(out)
+
+    def endpoints(self, value: Any) -> tuple[DeclaredEndpoint, ...]:
+        """``[[endpoints]]``: where external endpoints (URLs, hosts, e-mail addresses) are."""
+        if not isinstance(value, list):
+            raise self.error("endpoints", "expected an array of tables ([[endpoints]])")
+        out = []
+        for i, item in enumerate(value):
+            key = f"endpoints[{i}]"
+            entry = self.table(item, key)
+            self.known(entry, _ENDPOINT, f"{key}.")
+            for required in _ENDPOINT:
+                if required not in entry:
+                    raise self.error(
+                        f"{key}.{required}",
+                        "missing (an endpoint declaration needs match, location and reason)",
+                    )
+            match = self.string(entry["match"], f"{key}.match")
+            if any(c.isspace() or not c.isprintable() for c in match):
+                raise self.error(f"{key}.match", "must not contain spaces or control characters")
+            location = self.choice(entry["location"], f"{key}.location", ENDPOINT_LOCATIONS)
+            out.append(
+                DeclaredEndpoint(
+                    match=match,
+                    location=location,
+                    reason=self.string(entry["reason"], f"{key}.reason"),
                     source=f"{self.shown} {self.prefix}{key}",
                 )
             )

@@ -29,6 +29,7 @@ from typing import Any
 from ciiguard.gate.baseline import Baseline, fingerprint
 from ciiguard.gate.config import Exemption
 from ciiguard.model import (
+    RECEIVES_DATA,
     Enforcement,
     Resource,
     ScanIssue,
@@ -230,10 +231,10 @@ class _Gate:
         return self._first_approval(candidates)
 
     def replica_approval(self, replica: Resource) -> _Approval | None:
-        """A replica in scope only because it receives replicated data stores abroad exactly what
+        """A replica in scope only because a flow brings it data stores abroad exactly what
         the approved transfer sends there: the transfer's approval (on the replica, the flow's
         declarer or its source) covers its CII001 too. A replica classified on its own is not."""
-        if not (replica.scope_reason or "").startswith("receives replicated data from"):
+        if not (replica.scope_reason or "").startswith(RECEIVES_DATA):
             return None
         candidates = [replica]
         for declarer, source in self.inbound.get((replica.root, replica.address), []):

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from ciiguard.model import Location, Resource, Severity
 from ciiguard.policies.advice import subject
 from ciiguard.policies.base import Finding, Policy, PolicyContext
-from ciiguard.policies.crossborder import flow_in_scope
+from ciiguard.policies.crossborder import describe, flow_scope
 
 
 def _validate(r: Resource, ctx: PolicyContext) -> Iterator[Finding]:
@@ -25,15 +25,19 @@ def _validate(r: Resource, ctx: PolicyContext) -> Iterator[Finding]:
             or flow.destination_resource == r.address
         ):
             continue
-        why = flow_in_scope(flow, r, ctx)
-        if why is None:
+        scope = flow_scope(flow, r, ctx)
+        if scope is None:
             continue
+        why, classification = scope
         yield Finding(
             message=f"cannot tell where {r.address}.{flow.argument} sends in-scope data: "
             f"{flow.destination_explain}",
-            evidence=why,
-            fix="name the destination with a literal region or ARN, or a resource in this configuration",
+            evidence=f"{why}; {describe(flow, r, classification)}",
+            fix="name the destination with a literal region or ARN, or a resource in this "
+            "configuration; declare an external endpoint's location in the config file "
+            "([[endpoints]] match, location, reason)",
             line=flow.line,
+            flow_kind=flow.kind,
         )
 
 

@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Callable
 
 from ciiguard.catalogue import Catalogue
-from ciiguard.model import Location, Resource, evolve
+from ciiguard.model import RECEIVES_DATA, Location, Resource, evolve
 from ciiguard.resolve.classify import Classification, classify_by_tags
 from ciiguard.resolve.flows import FlowBuilder, ResourceIndex
 from ciiguard.resolve.parent_region import inherit_regions
@@ -37,7 +37,7 @@ def resolve(
             loc, note = Location.UNKNOWN, r.region.unknown_reason or "region unknown"
         data = catalogue.is_data_bearing(r.type)
         r = evolve(r, location=loc, location_note=note, data_bearing=data)
-        if data:
+        if data or r.type in catalogue.located_by:  # what stands for storage is classified too
             cls = classify(r)
             if not isinstance(cls, Classification):
                 cls = classify_by_tags(r, settings)
@@ -48,7 +48,8 @@ def resolve(
         by_root.setdefault(r.root, []).append(r)
     out: list[Resource] = []
     for group in by_root.values():  # addresses are unique only within one root
-        builder = FlowBuilder(catalogue, ResourceIndex.build(group))
+        group = _stand_for_storage(group, catalogue, settings)
+        builder = FlowBuilder(catalogue, ResourceIndex.build(group), settings.endpoints)
         with_flows = []
         for r in group:
             flows = builder.flows_of(r)
@@ -57,8 +58,36 @@ def resolve(
     return out
 
 
+def _stand_for_storage(
+    group: list[Resource], catalogue: Catalogue, settings: Settings
+) -> list[Resource]:
+    """Resources that stand for storage they name (``located_by``: a DMS endpoint, a DataSync
+    location) take its location and scope; a few rounds, as one may stand for another."""
+    if not any(r.type in catalogue.located_by for r in group):
+        return group
+    original = {r.address: r for r in group}
+    for _ in range(3):
+        builder = FlowBuilder(catalogue, ResourceIndex.build(group), settings.endpoints)
+        changed = False
+        out = []
+        for r in group:
+            found = builder.located(original[r.address]) if r.type in catalogue.located_by else None
+            if found is not None and (
+                found.location,
+                found.region,
+                found.in_scope,
+            ) != (r.location, r.region, r.in_scope):
+                changed = True
+            out.append(found if found is not None else r)
+        group = out
+        if not changed:
+            break
+    return group
+
+
 def _propagate_replica_scope(resources: list[Resource]) -> list[Resource]:
-    """A replica holds what its source holds: destinations of in-scope flows become in scope."""
+    """A replica holds what its source holds: destinations of in-scope flows of every kind (a
+    stream's bucket, a subscription's queue) become in scope."""
     by_addr = {r.address: r for r in resources}
     changed = True
     rounds = 0
@@ -76,7 +105,7 @@ def _propagate_replica_scope(resources: list[Resource]) -> list[Resource]:
                     in_scope=True,
                     classification=dest.classification or src.classification,
                     data_bearing=True,
-                    scope_reason=f"receives replicated data from {src.address}",
+                    scope_reason=f"{RECEIVES_DATA} {src.address} ({f.kind})",
                 )
                 changed = True
     return [by_addr[r.address] for r in resources]
