@@ -19,7 +19,8 @@ class DeclaredEndpoint:
     ``match`` is a pattern where ``*`` stands for any run of characters. In the host part (before
     the first ``/`` after ``scheme://``, or the whole pattern when it has no path) it never
     crosses ``/``, ``@``, ``:``, ``?`` or ``#``, so ``https://*.example.cn/*`` cannot match
-    ``https://evil.test/x.example.cn/``. Matching ignores case.
+    ``https://evil.test/x.example.cn/``. A pattern without a port also matches the endpoint on
+    any port, and ``.../*`` also matches the bare ``scheme://host``. Matching ignores case.
     """
 
     match: str
@@ -28,7 +29,22 @@ class DeclaredEndpoint:
     source: str  # where it is declared, e.g. "ciiguard.toml endpoints[0]"
 
     def matches(self, endpoint: str) -> bool:
-        return endpoint_pattern(self.match).fullmatch(endpoint.strip()) is not None
+        pattern = endpoint_pattern(self.match)
+        return any(pattern.fullmatch(form) is not None for form in _endpoint_forms(endpoint))
+
+
+_PORT = re.compile(r"^(?P<head>(?:[A-Za-z][A-Za-z0-9+.:-]*://)?[^/@:?#]+):\d+(?P<tail>(?:/.*)?)$")
+
+
+def _endpoint_forms(endpoint: str) -> list[str]:
+    """The endpoint as written, without its port, and with a trailing ``/`` for a bare host."""
+    text = endpoint.strip()
+    forms = [text]
+    m = _PORT.match(text)
+    if m is not None:
+        forms.append(m.group("head") + m.group("tail"))
+    forms.extend(f + "/" for f in list(forms) if "://" in f and "/" not in f.split("://", 1)[1])
+    return forms
 
 
 @functools.lru_cache(maxsize=256)

@@ -261,6 +261,7 @@ class Catalogue:
         self.data_bearing: dict[str, str] = {}  # type -> provider
         self.replication: dict[str, list[ReplicationRule]] = {}
         self.region_from: dict[str, str] = {}  # type -> argument naming the parent it lives in
+        self.region_from_types: dict[str, tuple[str, ...]] = {}  # type -> parent types, by name
         self.endpoint_hosts: list[EndpointHost] = []
         self.arn_formats: list[ArnFormat] = []
         # type -> where the storage a resource stands for is named (first rule with a value wins)
@@ -303,6 +304,8 @@ class Catalogue:
             facts.pairs_closed = True
         for entry in c.get("region_from", []):
             self.region_from[str(entry["type"])] = str(entry["path"])
+            if entry.get("target_types"):
+                self.region_from_types[str(entry["type"])] = tuple(entry["target_types"])
         for entry in c.get("replication", []):
             rule = _rule(entry)
             self.replication.setdefault(rule.type, []).append(rule)

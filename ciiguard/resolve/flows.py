@@ -29,6 +29,9 @@ NAME_ATTRIBUTES = (
     "cluster_identifier",
     "replication_group_id",
     "vault_name",
+    "logstore_name",
+    "dataset_id",
+    "bucket_id",
 )
 
 
@@ -129,10 +132,10 @@ def walk_path(value: Any, path: str, prefix: str = "") -> Iterator[tuple[str, An
         return
     if not isinstance(value, dict):
         return
-    encoded = head.endswith("~json")
-    head = head.removesuffix("~json")
     is_list = head.endswith("[]")
-    key = head[:-2] if is_list else head
+    head = head[:-2] if is_list else head
+    encoded = head.endswith("~json")
+    key = head.removesuffix("~json")
     if key not in value or value[key] is None:
         return
     child = value[key]
@@ -196,6 +199,30 @@ def endpoint_shown(value: str) -> str:
         kept = [p for p in pairs if "=" in p and not _SECRET_KEYS.search(p.split("=", 1)[0])]
         return ";".join(kept)
     return text
+
+
+_HOST_KEYS = frozenset(
+    {"server", "data source", "host", "hostname", "address", "addr", "accountendpoint", "endpoint"}
+)
+
+
+def hosts_in(shown: str) -> list[str]:
+    """The hosts an endpoint names: a URL's host, a connection string's server, a ``host:port``;
+    declarations may name the host alone (``*.example.cn``)."""
+    found: list[str] = []
+    m = _URL.match(shown)
+    if m is not None:
+        authority = re.split(r"[/?#]", m.group("rest"), maxsplit=1)[0].rsplit("@", 1)[-1]
+        found.append(authority.rsplit(":", 1)[0] if re.search(r":\d+$", authority) else authority)
+    elif "=" in shown:
+        for pair in shown.split(";"):
+            key, _, value = pair.partition("=")
+            if key.strip().lower() in _HOST_KEYS and value.strip():
+                value = value.strip().removeprefix("tcp:").split(",", 1)[0]
+                found.extend(hosts_in(value) if "://" in value else [value.rsplit(":", 1)[0]])
+    elif re.fullmatch(r"[A-Za-z0-9.-]+:\d+", shown):
+        found.append(shown.rsplit(":", 1)[0])
+    return [h for h in found if h and h != shown]
 
 
 def _where(loc: Location) -> str:
@@ -297,10 +324,8 @@ class FlowBuilder:
                     (hop, *target.region.provenance),
                     target.region.unknown_reason,
                 )
-            elif rule.destination in ("region", "location") or (
-                flow.destination and flow.destination != flow.destination_name
-            ):
-                region = RegionInfo(flow.destination, (hop,))
+            elif flow.destination and flow.destination != flow.destination_name:
+                region = RegionInfo(flow.destination, (hop,))  # a region, or an ARN's region
             else:
                 region = RegionInfo(None, (hop,), flow.destination_explain)
             changes: dict[str, Any] = {
@@ -351,7 +376,7 @@ class FlowBuilder:
             source_location=origin.location,
             mechanism=rule.mechanism,
             destination_summary=summary,
-            destination_name=name if name != dest else None,
+            destination_name=name,
         )
 
     def _arn_flow(
@@ -542,8 +567,9 @@ class FlowBuilder:
             loc, why, region = hit
             summary = f"{region}, {_where(loc)}" if region else _where(loc)
             return self._make(r, rule, arg, origin, shown, None, loc, why, summary, shown)
+        candidates = [shown, *hosts_in(shown)]
         for declared in self.endpoints:
-            if declared.matches(shown):
+            if any(declared.matches(c) for c in candidates):
                 loc = Location(declared.location)
                 where = _where(loc)
                 return self._make(

@@ -54,7 +54,7 @@ def resolve(
         for r in group:
             flows = builder.flows_of(r)
             with_flows.append(evolve(r, flows=flows) if flows else r)
-        out.extend(_propagate_replica_scope(with_flows))
+        out.extend(_propagate_replica_scope(with_flows, settings))
     return out
 
 
@@ -85,10 +85,17 @@ def _stand_for_storage(
     return group
 
 
-def _propagate_replica_scope(resources: list[Resource]) -> list[Resource]:
+def _propagate_replica_scope(resources: list[Resource], settings: Settings) -> list[Resource]:
     """A replica holds what its source holds: destinations of in-scope flows of every kind (a
-    stream's bucket, a subscription's queue) become in scope."""
+    stream's bucket, a subscription's queue) become in scope. A flow's data is in scope when its
+    source is, or when the resource declaring it is tagged so (a tagged data collection rule)."""
     by_addr = {r.address: r for r in resources}
+    tagged: dict[str, str] = {}  # declarer -> the in-scope classification its own tag gives
+    for r in resources:
+        if r.flows:
+            own = classify_by_tags(r, settings)
+            if own.value is not None and own.value in settings.in_scope_values:
+                tagged[r.address] = own.value
     changed = True
     rounds = 0
     while changed and rounds < 8:
@@ -98,14 +105,23 @@ def _propagate_replica_scope(resources: list[Resource]) -> list[Resource]:
             for f in r.flows:
                 src = by_addr.get(f.source) if f.source else None
                 dest = by_addr.get(f.destination_resource) if f.destination_resource else None
-                if src is None or dest is None or dest is src or not src.in_scope or dest.in_scope:
+                if dest is None or dest is src or dest.in_scope:
+                    continue
+                cls: str | None
+                if src is not None and src.in_scope:
+                    origin, cls = src.address, src.classification
+                elif r.address in tagged:
+                    origin, cls = r.address, tagged[r.address]
+                else:
+                    continue
+                if dest.address == r.address and origin == r.address:
                     continue
                 by_addr[dest.address] = dataclasses.replace(
                     dest,
                     in_scope=True,
-                    classification=dest.classification or src.classification,
+                    classification=dest.classification or cls,
                     data_bearing=True,
-                    scope_reason=f"{RECEIVES_DATA} {src.address} ({f.kind})",
+                    scope_reason=f"{RECEIVES_DATA} {origin} ({f.kind})",
                 )
                 changed = True
     return [by_addr[r.address] for r in resources]
