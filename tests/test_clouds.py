@@ -331,7 +331,7 @@ def test_catalogue_coverage_every_type_and_rule_is_exercised(cache_env: dict[str
         if not any(t == rule.type and _rule_regex(rule.path).match(a) for t, a in seen_flows)
     ]
     assert missing_rules == [], f"flow rules no fixture exercises: {missing_rules}"
-    located = re.compile(r"^(\S+) of \S+: it stands for ")
+    located = re.compile(r"^(\S+) of \S+: it (?:stands for|is placed in) ")
     seen_located = {
         (t, m.group(1)) for t, text in provenance if (m := located.match(text)) is not None
     }

@@ -61,7 +61,8 @@ DESTINATION_KINDS = frozenset(
 
 @dataclass(frozen=True)
 class ReplicationRule:
-    """Where a resource type names the other side of a replication, copy or backup.
+    """Where a resource type names the other side of a flow (replication, copy, backup, stream,
+    log shipping, subscription, event routing, migration, external endpoint).
 
     ``destination`` selects how the value at ``path`` names the other side:
 

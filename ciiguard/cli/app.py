@@ -431,7 +431,8 @@ def _map_parser(sub: Any) -> None:
         "map",
         help="draw where classified data lives and flows (html, svg, mermaid, dot)",
         description="Draw every data-bearing resource by cloud and region, mainland China vs "
-        "outside, with its replication, copy and backup flows (cross-border ones in red). Exit 0 "
+        "outside, with every flow of its data (replication, copies, backups, streams, log shipping, "
+        "subscriptions, events, migrations, external endpoints; cross-border ones in red). Exit 0 "
         "when the map is written; 2 when the scan had errors (the map is still written, marked "
         "incomplete) or the map cannot be written. Violations do not change the exit code.",
     )

@@ -317,7 +317,9 @@ class FlowBuilder:
                 continue
             target = self.index.by_address.get(flow.destination_resource or "")
             what = target.address if target is not None else flow.shown_destination
-            hop = Hop(f"{arg} of {r.address}: it stands for {what}", r.file, flow.line)
+            placed = rule.destination in ("region", "location") and target is None
+            verb = "is placed in" if placed else "stands for"
+            hop = Hop(f"{arg} of {r.address}: it {verb} {what}", r.file, flow.line)
             if target is not None and target.address != r.address:
                 region = RegionInfo(
                     target.region.region,
@@ -331,7 +333,7 @@ class FlowBuilder:
             changes: dict[str, Any] = {
                 "region": region,
                 "location": flow.destination_location,
-                "location_note": f"{r.address} stands for {what}: {flow.destination_explain}",
+                "location_note": f"{r.address} {verb} {what}: {flow.destination_explain}",
             }
             if target is not None and target.in_scope and not r.in_scope:
                 changes.update(
@@ -392,7 +394,12 @@ class FlowBuilder:
         partition); the resource of the configuration it names, when there is one, is recorded."""
         loc, why, region = self.catalogue.arn_location(value)
         if dest_res is None and rule.target_types:
-            found = self.index.by_name(_arn_name(value), rule.target_types)
+            # a resource of that name is the one the ARN names only where the ARN says it is
+            found = [
+                x
+                for x in self.index.by_name(_arn_name(value), rule.target_types)
+                if (x.region.region == region if region else x.location is loc)
+            ]
             dest_res = found[0].address if found else None
         if region:
             summary = f"{region}, {_where(loc)}"
