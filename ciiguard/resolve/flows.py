@@ -381,6 +381,29 @@ class FlowBuilder:
             destination_name=name,
         )
 
+    def _to_resource(
+        self,
+        r: Resource,
+        rule: ReplicationRule,
+        arg: str,
+        origin: _Origin,
+        target: Resource,
+        name: str | None = None,
+    ) -> Flow:
+        """A flow to a resource of the configuration: where it is, and why."""
+        explain = f"{target.address}: {target.location_note or target.region.explain()}"
+        return self._make(
+            r,
+            rule,
+            arg,
+            origin,
+            target.region.region,
+            target.address,
+            target.location,
+            explain,
+            name=name,
+        )
+
     def _arn_flow(
         self,
         r: Resource,
@@ -496,16 +519,7 @@ class FlowBuilder:
             if isinstance(value, Unknown) and not _names_the_resource(value, rule):
                 target = None  # e.g. aws_s3_bucket.b.tags["dr"]: a value stored in b, not b
             if target is not None:
-                return self._make(
-                    r,
-                    rule,
-                    arg,
-                    origin,
-                    target.region.region,
-                    target.address,
-                    target.location,
-                    f"{target.address}: {target.location_note or target.region.explain()}",
-                )
+                return self._to_resource(r, rule, arg, origin, target)
             why = (
                 f"{arg} is not known before apply ({value.reason})"
                 if isinstance(value, Unknown)
@@ -558,17 +572,7 @@ class FlowBuilder:
         if rule.target_types:
             target = self._lookup(name or value, rule.target_types)
             if target is not None:
-                return self._make(
-                    r,
-                    rule,
-                    arg,
-                    origin,
-                    target.region.region,
-                    target.address,
-                    target.location,
-                    f"{target.address}: {target.location_note or target.region.explain()}",
-                    name=shown,
-                )
+                return self._to_resource(r, rule, arg, origin, target, shown)
         hit = self.catalogue.endpoint_location(shown)
         if hit is not None:
             loc, why, region = hit
@@ -700,18 +704,7 @@ class FlowBuilder:
                     )
                 )
                 continue
-            flows.append(
-                self._make(
-                    r,
-                    rule,
-                    arg,
-                    origin,
-                    target.region.region,
-                    target.address,
-                    target.location,
-                    f"{target.address}: {target.location_note or target.region.explain()}",
-                )
-            )
+            flows.append(self._to_resource(r, rule, arg, origin, target))
         return flows
 
     def _group_key(self, rule: ReplicationRule, value: Any) -> tuple[str | None, str | None]:
