@@ -658,6 +658,8 @@ class FlowBuilder:
                 Location.UNKNOWN,
                 f"{arg} is not known before apply ({value.reason})",
             )
+        if isinstance(value, bool):  # geo_redundant_backup_enabled = true
+            value = str(value).lower()
         if not isinstance(value, str) or value.upper() not in rule.when_values:
             return None
         if r.region.region is None:
