@@ -343,8 +343,8 @@ def _resource_draft(r: Resource) -> _Draft:
 
 def _replica_draft(source: _Draft, declarer: Resource, flow: Flow) -> _Draft:
     region = flow.destination
-    if region and (region.startswith("arn:") or "://" in region):
-        region = None  # an ARN or URL that names no region: the group says so
+    if region and (region.startswith("arn:") or "://" in region or region == flow.destination_name):
+        region = None  # an ARN, URL, host or address that names no region: the group says so
     what = "destination not known" if flow.destination_location is Location.UNKNOWN else flow.kind
     return _Draft(
         key=("replica", *source.key, flow.destination or "", flow.provider),
