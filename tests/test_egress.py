@@ -566,3 +566,14 @@ def test_when_conditions_keep_a_flow_whose_condition_is_unknown() -> None:
     assert builder.flows_of(res("move")) == ()
     assert builder.flows_of(res(None)) == ()
     assert len(builder.flows_of(res(Unknown("mode is known after apply")))) == 1
+
+
+def test_a_hostile_endpoint_is_unknown_and_cheap(tmp_path: Path, env: dict[str, str]) -> None:
+    """A value no endpoint can be (longer than any URL ciiguard places, one huge host) is never
+    matched against the host facts or the declarations: it is unknown, and the scan stays quick."""
+    endpoint = "https://" + "a." * 100_000 + "amazonaws.com.cn/x"
+    config = _declare("https://*", "mainland")
+    code, report = scan(_hook(tmp_path, endpoint, config), env)
+    (v,) = report["violations"]
+    assert v["policy"] == "CII003" and "characters long" in v["message"]
+    assert code == 1

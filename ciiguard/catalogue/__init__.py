@@ -54,6 +54,10 @@ from ciiguard.model import FLOW_KINDS, Location
 BUILTIN_FILES = ("aws", "alicloud", "azure", "tencentcloud", "huaweicloud", "google")
 
 
+# A host name is a run of letters, digits, dots and dashes no longer than a DNS name (RFC 1035).
+_HOST_RUN = re.compile(r"[a-z0-9.-]+")
+MAX_HOST_LENGTH = 253
+
 DESTINATION_KINDS = frozenset(
     {"region", "location", "arn", "self", "resource", "pair", "group-member", "endpoint", "opaque"}
 )
@@ -474,8 +478,23 @@ class Catalogue:
 
     def endpoint_location(self, endpoint: str) -> tuple[Location, str, str | None] | None:
         """Where a URL, host, e-mail address or connection string points, when a cloud's host
-        names say it (every host the text names must agree); None when no known host appears."""
-        text = endpoint.lower()
+        names say it (every host the text names must agree); None when no known host appears.
+
+        The patterns are tried on each host-like run of the text alone, and only on runs no
+        longer than a DNS name can be, so a hostile value costs linear time."""
+        found: list[tuple[Location, str, str | None]] = []
+        for run in _HOST_RUN.finditer(endpoint.lower()):
+            if len(run.group(0)) <= MAX_HOST_LENGTH:
+                found.extend(self._host_facts(run.group(0)))
+        if not found:
+            return None
+        places = {loc for loc, _, _ in found}
+        if len(places) == 1:
+            return found[0]
+        whys = "; ".join(sorted({why for _, why, _ in found}))
+        return Location.UNKNOWN, f"{endpoint} names hosts in different places ({whys})", None
+
+    def _host_facts(self, text: str) -> list[tuple[Location, str, str | None]]:
         found: list[tuple[Location, str, str | None]] = []
         for host in self.endpoint_hosts:
             for m in host.pattern.finditer(text):
@@ -499,10 +518,4 @@ class Catalogue:
                 elif region:
                     loc, why = self.location(host.provider, region)
                     found.append((loc, f"{m.group(0).strip('/.@=:,-')}: {why}", region))
-        if not found:
-            return None
-        places = {loc for loc, _, _ in found}
-        if len(places) == 1:
-            return found[0]
-        whys = "; ".join(sorted({why for _, why, _ in found}))
-        return Location.UNKNOWN, f"{endpoint} names hosts in different places ({whys})", None
+        return found

@@ -116,7 +116,7 @@ def _decode_json(value: Any, where: str) -> Any:
         return _snake_keys(value) if isinstance(value, (dict, list)) else value
     try:
         return _snake_keys(json.loads(value))
-    except (ValueError, RecursionError):
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than can be read
         return Unknown(f"{where} is not valid JSON, so where it points cannot be read")
 
 
@@ -181,6 +181,9 @@ def _name_in(value: str, catalogue: Catalogue) -> str:
     return value
 
 
+# Longer values are not matched against patterns at all (unknown, fail closed): matching stays
+# cheap whatever a hostile configuration writes.
+MAX_ENDPOINT_LENGTH = 4096
 _URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.:-]*://)(?P<rest>.*)$", re.DOTALL)
 _SECRET_KEYS = re.compile(r"key|password|pwd|secret|token|sig|credential", re.IGNORECASE)
 
@@ -565,6 +568,9 @@ class FlowBuilder:
         it names one, else where the clouds' host names say, else where the config file declares
         it, else unknown (no configuration can say where an external endpoint is)."""
         shown = endpoint_shown(value)
+        if len(shown) > MAX_ENDPOINT_LENGTH:
+            why = f"{arg} is {len(shown)} characters long: no endpoint ciiguard can place"
+            return self._make(r, rule, arg, origin, None, None, Location.UNKNOWN, why)
         name = None
         if rule.pattern:
             m = re.search(rule.pattern, value)
