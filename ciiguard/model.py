@@ -91,11 +91,35 @@ class RegionInfo:
         return chain
 
 
+# Every way data leaves its resource, with the verb that says it in a sentence ("streams personal
+# data from ... to ..."). A flow's kind comes from its catalogue rule; the law does not care which
+# one it is (a transfer is a transfer), the reports say it so that a reader knows what to change.
+FLOW_KINDS: Mapping[str, str] = {
+    "replication": "replicates",
+    "backup": "backs up",
+    "copy": "copies",
+    "stream": "streams",
+    "log-shipping": "ships",
+    "subscription": "delivers",
+    "event-routing": "routes",
+    "migration": "migrates",
+    "external-endpoint": "sends",
+}
+
+
+# The start of ``Resource.scope_reason`` for a resource in scope only because a flow brings it
+# in-scope data (a replica holds what its source holds); the gate reads it to let the transfer's
+# approval cover the receiver's own residency finding.
+RECEIVES_DATA = "receives data from"
+
+
 @dataclass(frozen=True)
 class Flow:
-    """Data of ``source`` replicated, copied or backed up to another location."""
+    """Data of ``source`` leaving for another place: replicated, copied, backed up, streamed, shipped
+    as logs, delivered to a subscriber, routed as events, migrated or sent to an external endpoint.
+    """
 
-    kind: str  # replication, replica, copy, backup, read-replica, ...
+    kind: str  # one of FLOW_KINDS
     declared_by: str  # address of the resource whose configuration declares the flow
     argument: str  # e.g. "replica[1].region_name"
     source: str | None  # address of the resource whose data flows (None when outside the config)
@@ -113,6 +137,29 @@ class Flow:
     # Why the source cannot be told, when the argument naming it is not known before apply and
     # names no resource in the configuration (the flow then carries data of unknown scope).
     source_unknown: str | None = None
+    # The rule's finer name for the mechanism ("read-replica", "subscription-filter"); "" = kind.
+    mechanism: str = ""
+    # Where the destination is, in a few words: "global partition, outside mainland China".
+    destination_summary: str = ""
+    # The ARN, URL or address as the configuration writes it (credentials and queries removed),
+    # when ``destination`` holds only the region it resolved to.
+    destination_name: str | None = None
+
+    @property
+    def verb(self) -> str:
+        """How a sentence says this kind of flow: "streams", "ships", "replicates", ..."""
+        return FLOW_KINDS.get(self.kind, "sends")
+
+    @property
+    def shown_destination(self) -> str:
+        """The destination as a reader should see it: the resource in the configuration, else the
+        region, ARN, URL or address the configuration names, else that it is not known."""
+        return (
+            self.destination_resource
+            or self.destination_name
+            or self.destination
+            or "an unknown destination"
+        )
 
 
 @dataclass(frozen=True)
@@ -205,6 +252,10 @@ class Violation:
     approval_warning: str | None = None  # a valid approval that expires soon
     fingerprint: str = ""  # stable across line moves and reformatting (baselines)
     baselined: bool = False
+    # What the finding is, in words that stay when its message is reworded: baselines fingerprint
+    # it instead of the message when set.
+    identity: str = ""
+    flow_kind: str | None = None  # the kind of the flow a CII002/CII003 finding is about
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,65 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 IN_SCOPE_VALUES = ("personal", "sensitive-personal", "important", "core")
 OUT_OF_SCOPE_VALUES = ("public", "internal")
+
+
+@dataclass(frozen=True)
+class DeclaredEndpoint:
+    """An external endpoint (URL, host, e-mail address) whose location the config file declares
+    (``[[endpoints]]``): nothing in a configuration can say where such an endpoint is.
+
+    ``match`` is a pattern where ``*`` stands for any run of characters. In the host part (before
+    the first ``/`` after ``scheme://``, or the whole pattern when it has no path) it never
+    crosses ``/``, ``@``, ``:``, ``?`` or ``#``, so ``https://*.example.cn/*`` cannot match
+    ``https://evil.test/x.example.cn/``. A pattern without a port also matches the endpoint on
+    any port, and ``.../*`` also matches the bare ``scheme://host``. Matching ignores case.
+    """
+
+    match: str
+    location: str  # "mainland" or "outside" (model.Location values)
+    reason: str
+    source: str  # where it is declared, e.g. "ciiguard.toml endpoints[0]"
+
+    def matches(self, endpoint: str) -> bool:
+        pattern = endpoint_pattern(self.match)
+        return any(pattern.fullmatch(form) is not None for form in _endpoint_forms(endpoint))
+
+
+_PORT = re.compile(r"^(?P<head>(?:[A-Za-z][A-Za-z0-9+.:-]*://)?[^/@:?#]+):\d+(?P<tail>(?:/.*)?)$")
+
+
+def _endpoint_forms(endpoint: str) -> list[str]:
+    """The endpoint as written, without its port, and with a trailing ``/`` for a bare host."""
+    text = endpoint.strip()
+    forms = [text]
+    m = _PORT.match(text)
+    if m is not None:
+        forms.append(m.group("head") + m.group("tail"))
+    forms.extend(f + "/" for f in list(forms) if "://" in f and "/" not in f.split("://", 1)[1])
+    return forms
+
+
+@functools.lru_cache(maxsize=256)
+def endpoint_pattern(match: str) -> re.Pattern[str]:
+    """The regex of a ``DeclaredEndpoint.match`` pattern (see there)."""
+    scheme = re.match(r"^[A-Za-z][A-Za-z0-9+.:-]*://", match)
+    start = scheme.end() if scheme else 0
+    slash = match.find("/", start)
+    split = slash if slash >= 0 else len(match)
+
+    def part(text: str, star: str) -> str:
+        return "".join(star if c == "*" else re.escape(c) for c in text)
+
+    return re.compile(
+        part(match[:split], r"[^/@:?#]*") + part(match[split:], ".*"), re.IGNORECASE | re.DOTALL
+    )
 
 
 @dataclass(frozen=True)
@@ -43,6 +96,8 @@ class Settings:
     # Module sources ciiguard cannot fetch (registry, Git, HTTP) mapped to directories (config
     # ``[module_sources]``): normalised source -> absolute directory. See ``module_source_key``.
     module_sources: Mapping[str, str] = field(default_factory=dict)
+    # External endpoints whose location the config file declares ([[endpoints]]), first match wins.
+    endpoints: tuple[DeclaredEndpoint, ...] = ()
 
     def allowed_regions_for(self, provider: str) -> tuple[str, ...] | None:
         """The allowed regions for ``provider`` (None: every mainland region is allowed)."""

@@ -149,3 +149,111 @@ def test_aws_partitions_read_directly_are_botocores() -> None:
 
     assert _aws_partitions() == list(create_loader().load_data("partitions")["partitions"])
     assert any(p["id"] == "aws-cn" for p in _aws_partitions())
+
+
+# -- flow kinds, ARNs and endpoint hosts (issue #17) ----------------------------------------------
+def test_every_flow_rule_has_a_kind_from_the_closed_list() -> None:
+    from ciiguard.model import FLOW_KINDS
+
+    for contribution in load_builtin():
+        for entry in contribution.get("replication", []):
+            assert entry.get("kind") in FLOW_KINDS, (contribution["provider"], entry)
+    kinds = {rule.kind for rules in CAT.replication.values() for rule in rules}
+    assert kinds == set(FLOW_KINDS)
+
+
+def test_a_rule_written_before_kinds_were_a_closed_list_still_loads() -> None:
+    cat = Catalogue(
+        [{"provider": "x", "replication": [{"type": "x_t", "path": "a", "kind": "read-replica"}]}]
+    )
+    (rule,) = cat.rules_for("x_t")
+    assert (rule.kind, rule.mechanism) == ("replication", "read-replica")
+
+
+@pytest.mark.parametrize(
+    ("entry", "match"),
+    [
+        ({"pattern": "x", "location": "abroad"}, "mainland or outside"),
+        ({"pattern": "x"}, "needs a location or a region group"),
+    ],
+)
+def test_a_bad_endpoint_host_is_malformed_data(entry: dict[str, str], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        Catalogue([{"provider": "x", "endpoint_hosts": [entry]}])
+
+
+def test_located_by_cannot_point_at_itself() -> None:
+    bad = {"provider": "x", "located_by": [{"type": "x_t", "path": "a", "destination": "self"}]}
+    with pytest.raises(ValueError, match="located_by"):
+        Catalogue([bad])
+
+
+@pytest.mark.parametrize(
+    ("arn", "expected", "region"),
+    [
+        # an S3 ARN carries only its partition: the global partition is outside the mainland
+        ("arn:aws:s3:::analytics-us", OUT, None),
+        ("arn:aws-cn:s3:::analytics-cn", IN, None),
+        ("arn:aws:sqs:us-east-1:123456789012:orders", OUT, "us-east-1"),
+        ("arn:aws-cn:sqs:cn-northwest-1:123456789012:orders", IN, "cn-northwest-1"),
+        ("arn:aws:logs:ap-east-1:123456789012:destination:hk", OUT, "ap-east-1"),  # Hong Kong
+        ("arn:aws:sqs:cn-north-1:123456789012:orders", UNK, "cn-north-1"),  # partition contradicts
+        ("arn:aws-us-gov:s3:::gov", OUT, None),
+        ("arn:nowhere:s3:::b", UNK, None),
+        # another cloud's resource name: its region is matched at that cloud
+        ("acs:log:cn-hangzhou:1234567890123456:project/app", IN, "cn-hangzhou"),
+        ("acs:oss:cn-hongkong:1234567890123456:bucket", OUT, "cn-hongkong"),
+        ("acs:ram::1234567890123456:role/x", UNK, None),
+        ("qcs::cos:ap-guangzhou:uid/1250000000:archive-1250000000/*", IN, "ap-guangzhou"),
+        ("qcs::cos:ap-hongkong:uid/1250000000:archive-1250000000/*", OUT, "ap-hongkong"),
+    ],
+)
+def test_arn_partition_and_region_decide(arn: str, expected: Location, region: str | None) -> None:
+    assert CAT.is_arn(arn) or expected is UNK
+    loc, why, got_region = CAT.arn_location(arn)
+    assert (loc, got_region) == (expected, region), why
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "expected"),
+    [
+        # AWS: the DNS suffix of the partition (botocore), whatever the service
+        ("https://sqs.us-east-1.amazonaws.com/123456789012/orders", OUT),
+        ("jdbc:redshift://dw.abc.cn-north-1.redshift.amazonaws.com.cn:5439/dw", IN),
+        ("bucket.s3.amazonaws.com", OUT),
+        ("https://x.amazonaws.com.cn.evil.test/", None),  # only looks like AWS China
+        ("https://evilamazonaws.com/", None),
+        # Azure: Azure in China (21Vianet) vs Azure global
+        ("https://lake.blob.core.chinacloudapi.cn/c", IN),
+        ("DefaultEndpointsProtocol=https;AccountName=a;EndpointSuffix=core.chinacloudapi.cn", IN),
+        ("https://docs.documents.azure.cn:443/", IN),
+        ("https://lake.blob.core.windows.net/c", OUT),
+        ("Server=tcp:sql.database.windows.net,1433", OUT),
+        ("https://lake.blob.core.windows.net.evil.cn/", None),
+        # Google Cloud has no mainland region
+        ("storage.googleapis.com/acme-audit", OUT),
+        # Alibaba, Tencent, Huawei: the region in the host decides
+        ("https://oss-cn-hangzhou-internal.aliyuncs.com", IN),
+        ("https://oss-cn-hongkong.aliyuncs.com", OUT),
+        ("cn-shanghai.log.aliyuncs.com", IN),
+        ("ap-southeast-1-intranet.log.aliyuncs.com", OUT),
+        ("rm-abc.mysql.rds.aliyuncs.com", None),  # no region in the host: not known
+        ("archive-1250000000.cos.ap-guangzhou.myqcloud.com", IN),
+        ("ap-singapore.cls.tencentcs.com", OUT),
+        ("obs.cn-north-4.myhuaweicloud.com", IN),
+        ("obs.ap-southeast-1.myhuaweicloud.com", OUT),  # Huawei ap-southeast-1 is Hong Kong
+        # and anything else is not a fact ciiguard has
+        ("https://siem.example.cn/ingest", None),
+        ("dpo@example.com", None),
+    ],
+)
+def test_cloud_host_names_locate_endpoints(endpoint: str, expected: Location | None) -> None:
+    found = CAT.endpoint_location(endpoint)
+    assert (found[0] if found else None) is expected, found
+
+
+def test_hosts_in_different_places_are_unknown() -> None:
+    found = CAT.endpoint_location(
+        "https://a.blob.core.chinacloudapi.cn/?copy=https://b.blob.core.windows.net"
+    )
+    assert found is not None and found[0] is UNK

@@ -295,21 +295,33 @@ def test_inside_fixtures_locate_every_resource_in_the_mainland(cache_env: dict[s
 
 
 def _rule_regex(path: str) -> re.Pattern[str]:
-    return re.compile("^" + re.escape(path).replace(r"\[\]", r"\[\d+\]") + "$")
+    """A rule path (``rule[].destination[].bucket``, ``policy~json.arn``) as the concrete argument
+    paths flows report (``rule[0].destination[0].bucket``, ``policy.arn``)."""
+    pattern = re.escape(path.replace("~json", "")).replace(r"\[\]", r"\[\d+\]")
+    return re.compile("^" + pattern + "$")
+
+
+EGRESS_DIR = FIXTURES / "egress"  # every egress path per cloud (tests/test_egress.py, #17)
+EGRESS_CASES = ("inside", "outside", "unknown")
 
 
 def test_catalogue_coverage_every_type_and_rule_is_exercised(cache_env: dict[str, str]) -> None:
-    """Every data-bearing type and every replication rule of the catalogue appears in a fixture."""
+    """Every data-bearing type, every flow rule and every ``located_by`` rule of the catalogue
+    appears in a fixture: the clouds' fixtures here, the egress paths' in tests/fixtures/egress."""
     catalogue = Catalogue(load_builtin())
     seen_types: set[str] = set()
     seen_flows: set[tuple[str, str]] = set()
-    for cloud in CLOUDS:
-        for case in CASES:
-            _, report = scan(CLOUDS_DIR / cloud / case, cache_env)
-            for r in report["resources"]:
-                if r["data_bearing"]:
-                    seen_types.add(r["type"])
-                seen_flows.update((r["type"], f["argument"]) for f in r["flows"])
+    provenance: list[tuple[str, str]] = []
+    dirs = [CLOUDS_DIR / cloud / case for cloud in CLOUDS for case in CASES]
+    dirs += [EGRESS_DIR / cloud / case for cloud in CLOUDS for case in EGRESS_CASES]
+    for path in dirs:
+        config = path / "ciiguard.toml"
+        _, report = scan(path, cache_env, *(["--config", str(config)] if config.is_file() else []))
+        for r in report["resources"]:
+            if r["data_bearing"]:
+                seen_types.add(r["type"])
+            seen_flows.update((r["type"], f["argument"]) for f in r["flows"])
+            provenance.append((r["type"], r["provenance"]))
     missing_types = sorted(set(catalogue.data_bearing) - seen_types)
     assert missing_types == [], f"data-bearing types no fixture declares: {missing_types}"
     missing_rules = [
@@ -318,7 +330,18 @@ def test_catalogue_coverage_every_type_and_rule_is_exercised(cache_env: dict[str
         for rule in rules
         if not any(t == rule.type and _rule_regex(rule.path).match(a) for t, a in seen_flows)
     ]
-    assert missing_rules == [], f"replication rules no fixture exercises: {missing_rules}"
+    assert missing_rules == [], f"flow rules no fixture exercises: {missing_rules}"
+    located = re.compile(r"^(\S+) of \S+: it (?:stands for|is placed in) ")
+    seen_located = {
+        (t, m.group(1)) for t, text in provenance if (m := located.match(text)) is not None
+    }
+    missing_located = [
+        (rule.type, rule.path)
+        for rules in catalogue.located_by.values()
+        for rule in rules
+        if not any(t == rule.type and _rule_regex(rule.path).match(a) for t, a in seen_located)
+    ]
+    assert missing_located == [], f"located_by rules no fixture exercises: {missing_located}"
 
 
 def test_untagged_replicas_are_reported_because_they_hold_their_source(
@@ -504,7 +527,9 @@ def _unmapped_tokens(project: Path) -> list[str]:
     """Type tokens of the fixture that ciiguard/catalogue/data/pulumi.json does not map yet."""
     import json
 
-    mapping = Path(__file__).resolve().parent.parent / "ciiguard" / "catalogue" / "data" / "pulumi.json"
+    mapping = (
+        Path(__file__).resolve().parent.parent / "ciiguard" / "catalogue" / "data" / "pulumi.json"
+    )
     known = (
         {t["token"] for t in json.loads(mapping.read_text())["types"]}
         if mapping.is_file()

@@ -58,11 +58,16 @@ def test_tokens_map_to_catalogue_types(token: str, rtype: str) -> None:
 def test_every_mapped_type_is_known_to_the_catalogue_and_every_entry_has_a_source() -> None:
     catalogue = Catalogue(load_builtin())
     data = json.loads((ROOT / "ciiguard" / "catalogue" / "data" / "pulumi.json").read_text())
-    # data-bearing, replicating, or named by a replication rule (global clusters that members join)
-    rules = json.dumps(
-        [r.__dict__ for rs in catalogue.replication.values() for r in rs], default=str
+    # data-bearing, declaring a flow, standing for storage (located_by), living in a parent, or
+    # named by a rule (global clusters that members join, the targets a flow resolves to)
+    every_rule = [*catalogue.replication.values(), *catalogue.located_by.values()]
+    rules = json.dumps([r.__dict__ for rs in every_rule for r in rs], default=str)
+    known = (
+        set(catalogue.data_bearing)
+        | set(catalogue.replication)
+        | set(catalogue.located_by)
+        | set(catalogue.region_from)
     )
-    known = set(catalogue.data_bearing) | set(catalogue.replication)
     for entry in data["types"]:
         assert entry["source"], entry
         assert entry["type"] in known or entry["type"] in rules, (

@@ -154,7 +154,10 @@ def test_camel_case_inputs_decide_location_and_flows() -> None:
     res = by_name(report)
     replica = res["ordersReplica"]
     assert replica["type"] == "aws_db_instance"
-    assert replica["flows"][0]["kind"] == "read-replica"
+    assert (replica["flows"][0]["kind"], replica["flows"][0]["mechanism"]) == (
+        "replication",
+        "read-replica",
+    )
     assert res["apiKeys"]["flows"][0]["argument"] == "replica[0].region"
     # pulumi-aws v7's per-resource region beats the default provider
     assert res["exports"]["region"] == "us-east-1"

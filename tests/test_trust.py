@@ -43,10 +43,10 @@ def test_a_new_key_without_a_rule_is_caught(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_an_unclassified_key_from_the_tree_is_treated_as_relaxing(tmp_path: Path) -> None:
-    tree = Config(path=tmp_path / "c.toml", display="c.toml", keys=("endpoints",))
+    tree = Config(path=tmp_path / "c.toml", display="c.toml", keys=("a_key_added_later",))
     combined = combine(Config(trusted=True), [tree], DEFAULTS)
     (rel,) = combined.relaxations
-    assert rel.key == "endpoints" and not rel.applied
+    assert rel.key == "a_key_added_later" and not rel.applied
 
 
 # -- tightening is accepted, relaxing is refused and reported ------------------------------------
@@ -339,3 +339,17 @@ def test_module_source_mappings_from_the_tree_are_a_relaxation(tmp_path: Path) -
     assert combined.config.module_sources == {
         "git::https://example.com/net.git": tmp_path / "vendor"
     }
+
+
+def test_endpoint_declarations_from_the_tree_are_a_relaxation(tmp_path: Path) -> None:
+    """Declaring an external endpoint 'mainland' turns a CII003 into a pass: from the tree
+    under review it is refused (CII004); from the policy config it applies."""
+    text = (
+        '[[endpoints]]\nmatch = "https://siem.example.cn/*"\nlocation = "mainland"\nreason = "r"\n'
+    )
+    combined = combine(Config(trusted=True), [toml(tmp_path, text)], DEFAULTS)
+    (rel,) = combined.relaxations
+    assert rel.key == "endpoints" and not rel.applied
+    assert combined.config.endpoints == ()
+    combined = combine(toml(tmp_path, text, "p.toml", True), [], DEFAULTS)
+    assert combined.relaxations == () and len(combined.config.endpoints) == 1

@@ -6,6 +6,39 @@ partition data for AWS, and whatever plugins contribute through the ``ciiguard_c
 answers where a region is (mainland, outside, unknown), which types hold data and which arguments
 name another place the data goes. Regions are matched per provider, never by a global prefix
 rule: ``ap-southeast-1`` is Singapore at AWS and Hong Kong at Huawei.
+
+How a flow rule (an entry of a cloud's ``replication`` list) says where data goes:
+
+- ``type`` and ``path``: the resource type and the argument that names the other side, in the
+  model's snake_case with ``[]`` for every block or list (``extended_s3_configuration[].bucket_arn``);
+  ``name~json`` reads a JSON-encoded string argument (``redrive_policy~json.dead_letter_target_arn``,
+  keys in snake_case). Pulumi inputs reach the same path through ``data/pulumi.json``.
+- ``kind``: one of ``FLOW_KINDS`` (replication, backup, copy, stream, log-shipping, subscription,
+  event-routing, migration, external-endpoint); ``mechanism`` is the finer name the reports may show
+  (``read-replica``). A rule written before kinds were a closed list (``kind: "read-replica"``)
+  still loads: that value becomes its mechanism and the flow counts as replication.
+- ``destination``: how the value names the other side (``DESTINATION_KINDS``, see
+  ``ReplicationRule``), with ``target_types`` (the resource types a destination given by reference
+  or name resolves to) and ``pattern`` (a regex whose ``region`` and ``name`` groups pick the region
+  or the resource's name out of a longer string).
+- the source, whose data flows: the declaring resource itself unless ``source_path`` names another
+  (resolved among ``source_types``, default ``target_types``; ``["*"]`` for any type),
+  ``source_region_path`` names the region it comes from, ``source_same_region_types`` makes every
+  resource of those types in the declarer's region a source (registry-wide settings) or
+  ``source_referrers`` names the resources that attach the declarer. Classification and approvals
+  follow the source.
+- ``when``: sibling arguments that must hold one of the listed values for the flow to exist
+  (``{"endpoint_type": ["target"]}``; ``null`` stands for "not set"); a value not known before
+  apply keeps the flow (fail closed). ``computed``: the provider fills the argument in when it is
+  not set, so a plan's unknown value there declares nothing unless the configuration sets it.
+
+A ``located_by`` entry (same fields as a flow rule, no kind or source) says that a resource stands
+for storage it names (a DMS endpoint for its database, a DataSync location for its bucket or
+server): the resource is located where that storage is, and is in scope when it is.
+
+Where an endpoint (a URL, host or e-mail address) is, is a fact of the cloud whose host names it:
+each cloud's ``endpoint_hosts`` (regex with a ``region`` group, or a fixed ``location``); other
+endpoints are located only by the config file's ``[[endpoints]]`` declarations.
 """
 
 from __future__ import annotations
@@ -19,19 +52,24 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ciiguard.model import Location
+from ciiguard.model import FLOW_KINDS, Location
 
 BUILTIN_FILES = ("aws", "alicloud", "azure", "tencentcloud", "huaweicloud", "google")
 
 
+# A host name is a run of letters, digits, dots and dashes no longer than a DNS name (RFC 1035).
+_HOST_RUN = re.compile(r"[a-z0-9.-]+")
+MAX_HOST_LENGTH = 253
+
 DESTINATION_KINDS = frozenset(
-    {"region", "location", "arn", "self", "resource", "pair", "group-member"}
+    {"region", "location", "arn", "self", "resource", "pair", "group-member", "endpoint", "opaque"}
 )
 
 
 @dataclass(frozen=True)
 class ReplicationRule:
-    """Where a resource type names the other side of a replication, copy or backup.
+    """Where a resource type names the other side of a flow (replication, copy, backup, stream,
+    log shipping, subscription, event routing, migration, external endpoint).
 
     ``destination`` selects how the value at ``path`` names the other side:
 
@@ -43,7 +81,12 @@ class ReplicationRule:
     - ``pair``: the provider's paired region of the resource's own region, when the value is one
       of ``when_values`` (Azure geo-redundant storage);
     - ``group-member``: the resource joins a replication group (a global cluster) of
-      ``group_types``; data flows in from every other member of that group.
+      ``group_types``; data flows in from every other member of that group;
+    - ``endpoint``: whatever a delivery argument accepts: an ARN, a resource of ``target_types``, or
+      a URL, host or e-mail address (located by the clouds' ``endpoint_hosts``, else by the config
+      file's ``[[endpoints]]``, else unknown);
+    - ``opaque``: the value only points at where the destination is written (a secret holding
+      the connection details), so the destination is never known before apply.
     """
 
     type: str
@@ -63,6 +106,14 @@ class ReplicationRule:
     group_types: tuple[str, ...] = ()  # for "group-member": the group resource types
     group_name_attribute: str | None = None  # attribute naming the group, for literal identifiers
     group_source_path: str | None = None  # the group's own argument naming its first member
+    mechanism: str = ""  # the finer name of the flow ("read-replica"); "" means the kind
+    source_types: tuple[
+        str, ...
+    ] = ()  # types a source given by name resolves to (else target_types)
+    when: tuple[tuple[str, tuple[str | None, ...]], ...] = ()  # (sibling path, allowed values)
+    # The provider computes the argument when the configuration leaves it unset, so a plan shows
+    # it unknown for every new resource: unknown and not configured is no flow.
+    computed: bool = False
 
 
 @dataclass
@@ -96,7 +147,7 @@ def load_builtin() -> list[Mapping[str, Any]]:
 
 
 def _rule(entry: Mapping[str, Any]) -> ReplicationRule:
-    """One replication rule from its data entry; an unknown destination kind is malformed data."""
+    """One flow rule from its data entry; an unknown destination kind is malformed data."""
     destination = str(entry.get("destination", "region"))
     if destination not in DESTINATION_KINDS:
         raise ValueError(
@@ -105,10 +156,24 @@ def _rule(entry: Mapping[str, Any]) -> ReplicationRule:
     pattern = entry.get("pattern")
     if pattern is not None:
         re.compile(pattern)
+    kind = str(entry.get("kind", "replication"))
+    mechanism = str(entry.get("mechanism") or "")
+    if kind not in FLOW_KINDS:  # a rule from before kinds were a closed list
+        kind, mechanism = "replication", mechanism or kind
+    when = entry.get("when") or {}
+    if not isinstance(when, Mapping):
+        raise ValueError(f"replication rule for {entry.get('type')!r}: when must be a mapping")
     return ReplicationRule(
         type=str(entry["type"]),
         path=str(entry["path"]),
-        kind=str(entry.get("kind", "replication")),
+        kind=kind,
+        mechanism=mechanism,
+        source_types=tuple(str(t) for t in entry.get("source_types", ())),
+        computed=bool(entry.get("computed", False)),
+        when=tuple(
+            (str(k), tuple(None if v is None else str(v).lower() for v in values))
+            for k, values in when.items()
+        ),
         destination=destination,
         source_path=entry.get("source_path"),
         source=str(entry.get("source", "")),
@@ -150,6 +215,51 @@ def _aws_partitions() -> list[dict[str, Any]]:
     return list(data["partitions"])
 
 
+@dataclass(frozen=True)
+class EndpointHost:
+    """Host names of a cloud's services that say where the endpoint is: by the region the host
+    carries (group ``region``) or, for a whole cloud or partition, by a fixed ``location``."""
+
+    provider: str
+    pattern: re.Pattern[str]
+    location: Location | None
+    what: str  # e.g. "the AWS China partition (amazonaws.com.cn)"
+    region_hint: re.Pattern[str] | None = (
+        None  # picks the region out of a matched host, for display
+    )
+
+
+@dataclass(frozen=True)
+class ArnFormat:
+    """A cloud's resource-name syntax that carries a region (``acs:log:cn-hangzhou:...``)."""
+
+    provider: str
+    prefix: str
+    region_field: int
+
+
+def _aws_endpoint_hosts(provider: str, facts: ProviderFacts) -> list[EndpointHost]:
+    """AWS service host names end in their partition's DNS suffix (botocore partition data:
+    ``amazonaws.com`` for the global partition, ``amazonaws.com.cn`` for AWS China), and the
+    partition alone decides: every region of aws-cn is in the mainland, no other one is."""
+    out = []
+    for part in _aws_partitions():
+        suffix = (part.get("outputs") or {}).get("dnsSuffix")
+        if not suffix:
+            continue
+        inside = part["id"] in facts.mainland_partitions
+        out.append(
+            EndpointHost(
+                provider,
+                re.compile(rf"(?:^|[/.@=:,;])(?:[a-z0-9-]+\.)*{re.escape(suffix)}(?![a-z0-9.-])"),
+                Location.MAINLAND if inside else Location.OUTSIDE,
+                f"a host of AWS partition {part['id']} (*.{suffix}, botocore partition data)",
+                re.compile(r"(?:^|[./-])([a-z]{2}(?:-[a-z]+)+-\d+)(?=\.)"),
+            )
+        )
+    return out
+
+
 class Catalogue:
     """Merged catalogue contributions; answers the questions policies and parsers ask."""
 
@@ -159,6 +269,11 @@ class Catalogue:
         self.data_bearing: dict[str, str] = {}  # type -> provider
         self.replication: dict[str, list[ReplicationRule]] = {}
         self.region_from: dict[str, str] = {}  # type -> argument naming the parent it lives in
+        self.region_from_types: dict[str, tuple[str, ...]] = {}  # type -> parent types, by name
+        self.endpoint_hosts: list[EndpointHost] = []
+        self.arn_formats: list[ArnFormat] = []
+        # type -> where the storage a resource stands for is named (first rule with a value wins)
+        self.located_by: dict[str, list[ReplicationRule]] = {}
         for c in contributions:
             self._add(c)
 
@@ -197,9 +312,39 @@ class Catalogue:
             facts.pairs_closed = True
         for entry in c.get("region_from", []):
             self.region_from[str(entry["type"])] = str(entry["path"])
+            if entry.get("target_types"):
+                self.region_from_types[str(entry["type"])] = tuple(entry["target_types"])
         for entry in c.get("replication", []):
             rule = _rule(entry)
             self.replication.setdefault(rule.type, []).append(rule)
+        for entry in c.get("endpoint_hosts", []):
+            fixed = entry.get("location")
+            if fixed not in (None, Location.MAINLAND.value, Location.OUTSIDE.value):
+                raise ValueError(f"endpoint host of {name}: location must be mainland or outside")
+            pattern = re.compile(str(entry["pattern"]))
+            if fixed is None and "region" not in pattern.groupindex:
+                raise ValueError(f"endpoint host of {name}: needs a location or a region group")
+            self.endpoint_hosts.append(
+                EndpointHost(
+                    name,
+                    pattern,
+                    Location(fixed) if fixed else None,
+                    str(entry.get("what") or name),
+                )
+            )
+        for entry in c.get("located_by", []):
+            rule = _rule(entry)
+            if rule.destination in ("self", "pair", "group-member"):
+                raise ValueError(f"located_by for {rule.type!r}: destination {rule.destination!r}")
+            self.located_by.setdefault(rule.type, []).append(rule)
+        if facts.region_mode == "botocore-partitions" and not any(
+            h.provider == name for h in self.endpoint_hosts
+        ):
+            self.endpoint_hosts.extend(_aws_endpoint_hosts(name, facts))
+        for entry in c.get("arn_formats", []):
+            self.arn_formats.append(
+                ArnFormat(name, str(entry["prefix"]), int(entry["region_field"]))
+            )
 
     @staticmethod
     def _norm(facts: ProviderFacts, region: str) -> str:
@@ -288,8 +433,23 @@ class Catalogue:
                 )
         return Location.UNKNOWN, f"{region!r} is not an AWS region in botocore's partition data"
 
+    def is_arn(self, value: str) -> bool:
+        """Whether ``value`` is a resource name of a cloud's ARN syntax (``arn:``, ``acs:``, ...)."""
+        head = value.split(":", 1)[0]
+        return head == "arn" or any(f.prefix == head for f in self.arn_formats)
+
     def arn_location(self, arn: str) -> tuple[Location, str, str | None]:
-        """Location of an ARN from its partition (and region when it carries one)."""
+        """Location of an ARN from its partition (and region when it carries one); the region of
+        another cloud's resource name (``acs:``, ``qcs:``) is matched at that cloud."""
+        head = arn.split(":", 1)[0]
+        for fmt in self.arn_formats:
+            if fmt.prefix == head:
+                fields = arn.split(":")
+                region = fields[fmt.region_field] if len(fields) > fmt.region_field else ""
+                if not region or region == "*":
+                    return Location.UNKNOWN, f"{arn} names no region", None
+                loc, why = self.location(fmt.provider, region)
+                return loc, f"{arn}: {why}", region
         parts = arn.split(":", 5)
         if len(parts) < 6 or parts[0] != "arn":
             return Location.UNKNOWN, f"{arn!r} is not an ARN", None
@@ -318,3 +478,47 @@ class Catalogue:
             f"ARN partition {partition} is outside mainland China",
             region or None,
         )
+
+    def endpoint_location(self, endpoint: str) -> tuple[Location, str, str | None] | None:
+        """Where a URL, host, e-mail address or connection string points, when a cloud's host
+        names say it (every host the text names must agree); None when no known host appears.
+
+        The patterns are tried on each host-like run of the text alone, and only on runs no
+        longer than a DNS name can be, so a hostile value costs linear time."""
+        found: list[tuple[Location, str, str | None]] = []
+        for run in _HOST_RUN.finditer(endpoint.lower()):
+            if len(run.group(0)) <= MAX_HOST_LENGTH:
+                found.extend(self._host_facts(run.group(0)))
+        if not found:
+            return None
+        places = {loc for loc, _, _ in found}
+        if len(places) == 1:
+            return found[0]
+        whys = "; ".join(sorted({why for _, why, _ in found}))
+        return Location.UNKNOWN, f"{endpoint} names hosts in different places ({whys})", None
+
+    def _host_facts(self, text: str) -> list[tuple[Location, str, str | None]]:
+        found: list[tuple[Location, str, str | None]] = []
+        for host in self.endpoint_hosts:
+            for m in host.pattern.finditer(text):
+                region = m.groupdict().get("region")
+                if region is None and host.region_hint is not None:
+                    hint = host.region_hint.search(m.group(0))
+                    region = hint.group(1) if hint else None
+                if host.location is not None:
+                    where = (
+                        "mainland China"
+                        if host.location is Location.MAINLAND
+                        else ("outside mainland China")
+                    )
+                    found.append(
+                        (
+                            host.location,
+                            f"{m.group(0).strip('/.@=:,-')}: {host.what}, {where}",
+                            region,
+                        )
+                    )
+                elif region:
+                    loc, why = self.location(host.provider, region)
+                    found.append((loc, f"{m.group(0).strip('/.@=:,-')}: {why}", region))
+        return found

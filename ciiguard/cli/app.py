@@ -484,7 +484,8 @@ def _map_parser(sub: Any) -> None:
         help="draw where classified data lives and flows (html, svg, mermaid, dot)",
         description="Draw where classified data lives and flows, mainland China vs outside: one "
         "box per cloud and region with counts by classification and verdict, the flows between "
-        "two regions folded into one arrow (cross-border ones in red); --detail opens regions "
+        "two regions (replication, copies, backups, streams, log shipping, subscriptions, events, "
+        "migrations, external endpoints) folded into one arrow (cross-border ones in red); --detail opens regions "
         "into root modules or resources, and the html page opens them on demand. Exit 0 when the "
         "map is written; 2 when the scan had errors (the map is still written, marked "
         "INCOMPLETE) or the map cannot be written. Violations do not change the exit code.",

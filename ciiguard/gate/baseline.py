@@ -2,7 +2,8 @@
 
 A fingerprint is built from what a finding *is* (policy, resource address, region, message with
 line references removed, the directory of its file), never from where it sits in a file, so it
-survives moved lines, reformatting and moving a resource to another file of the same module.
+survives moved lines, reformatting and moving a resource to another file of the same module. A
+finding whose message may be reworded carries an ``identity`` that stands in for the message.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def fingerprint(v: Violation, anchor: Path) -> str:
             directory = Path(os.path.relpath(parent.resolve(), anchor.resolve())).as_posix()
         except ValueError:  # another drive on Windows
             directory = parent.as_posix()
-    parts = (v.policy, v.resource, v.region or "", directory, _normalise(v.message))
+    parts = (v.policy, v.resource, v.region or "", directory, _normalise(v.identity or v.message))
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
 
 

@@ -21,7 +21,7 @@ from ciiguard.catalogue import Catalogue
 from ciiguard.errors import UsageError
 from ciiguard.gate.config_files import find_config
 from ciiguard.model import Enforcement, Location
-from ciiguard.settings import Settings, module_source_key
+from ciiguard.settings import DeclaredEndpoint, Settings, module_source_key
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -106,6 +106,7 @@ class Config:
     trusted: bool = False  # the pipeline's own --policy-config, outside the scanned tree
     keys: tuple[str, ...] = ()  # the keys this file sets, as dotted paths ("enforcement.CII001")
     lines: Mapping[str, int] = field(default_factory=dict)  # key path -> line where it is set
+    endpoints: tuple[DeclaredEndpoint, ...] = ()
 
     def key(self, name: str) -> str:
         return f"{self.prefix}{name}"
@@ -140,6 +141,8 @@ class Config:
             changes["enforcement"] = {**self.enforcement, **base.enforcement}
         if self.module_sources:
             changes["module_sources"] = {k: str(v) for k, v in self.module_sources.items()}
+        if self.endpoints:
+            changes["endpoints"] = (*base.endpoints, *self.endpoints)
         return dataclasses.replace(base, **changes)
 
 
@@ -324,11 +327,14 @@ _TOP = (
     "module_sources",
     "suppressions",
     "exemption_max_days",
+    "endpoints",
 )
 _CLASSIFICATION = ("key", "in_scope", "out_of_scope")
 _APPROVAL = ("key", "expiry_key", "warn_days", "reference_pattern", "max_valid_days")
 _FIXED_TABLES = {"classification": _CLASSIFICATION, "approval": _APPROVAL}
 _EXEMPTION = ("resource", "policy", "reason", "expires")
+_ENDPOINT = ("match", "location", "reason")
+ENDPOINT_LOCATIONS = (Location.MAINLAND.value, Location.OUTSIDE.value)
 
 
 class _Reader:
@@ -461,6 +467,8 @@ class _Reader:
             out["suppressions"] = self.choice(data["suppressions"], "suppressions", SUPPRESSIONS)
         if "exemption_max_days" in data:
             out["exemption_max_days"] = self.days(data["exemption_max_days"], "exemption_max_days")
+        if "endpoints" in data:
+            out["endpoints"] = self.endpoints(data["endpoints"])
         return Config(**out)
 
     def module_sources(self, value: Any) -> dict[str, Path]:
@@ -532,6 +540,35 @@ class _Reader:
                     policy=policy,
                     reason=self.string(entry["reason"], f"{key}.reason"),
                     expires=self.date(entry["expires"], f"{key}.expires"),
+                    source=f"{self.shown} {self.prefix}{key}",
+                )
+            )
+        return tuple(out)
+
+    def endpoints(self, value: Any) -> tuple[DeclaredEndpoint, ...]:
+        """``[[endpoints]]``: where external endpoints (URLs, hosts, e-mail addresses) are."""
+        if not isinstance(value, list):
+            raise self.error("endpoints", "expected an array of tables ([[endpoints]])")
+        out = []
+        for i, item in enumerate(value):
+            key = f"endpoints[{i}]"
+            entry = self.table(item, key)
+            self.known(entry, _ENDPOINT, f"{key}.")
+            for required in _ENDPOINT:
+                if required not in entry:
+                    raise self.error(
+                        f"{key}.{required}",
+                        "missing (an endpoint declaration needs match, location and reason)",
+                    )
+            match = self.string(entry["match"], f"{key}.match")
+            if any(c.isspace() or not c.isprintable() for c in match):
+                raise self.error(f"{key}.match", "must not contain spaces or control characters")
+            location = self.choice(entry["location"], f"{key}.location", ENDPOINT_LOCATIONS)
+            out.append(
+                DeclaredEndpoint(
+                    match=match,
+                    location=location,
+                    reason=self.string(entry["reason"], f"{key}.reason"),
                     source=f"{self.shown} {self.prefix}{key}",
                 )
             )

@@ -34,6 +34,7 @@ from ciiguard.gate.baseline import Baseline, fingerprint
 from ciiguard.gate.config import Exemption
 from ciiguard.gate.trust import Relaxation
 from ciiguard.model import (
+    RECEIVES_DATA,
     Enforcement,
     Resource,
     ScanIssue,
@@ -266,10 +267,10 @@ class _Gate:
         return self._first_approval(candidates)
 
     def replica_approval(self, replica: Resource) -> _Approval | None:
-        """A replica in scope only because it receives replicated data stores abroad exactly what
+        """A replica in scope only because a flow brings it data stores abroad exactly what
         the approved transfer sends there: the transfer's approval (on the replica, the flow's
         declarer or its source) covers its CII001 too. A replica classified on its own is not."""
-        if not (replica.scope_reason or "").startswith("receives replicated data from"):
+        if not (replica.scope_reason or "").startswith(RECEIVES_DATA):
             return None
         candidates = [replica]
         for declarer, source in self.inbound.get((replica.root, replica.address), []):

@@ -27,6 +27,10 @@ class Finding:
     line: int | None = None
     resource: str | None = None  # override the address the finding is reported on
     related: tuple[str, ...] = ()  # other resources concerned, e.g. the source of a flow
+    # What the finding is, in words that stay when the message is reworded (baselines fingerprint
+    # it instead of the message); "" means the message.
+    identity: str = ""
+    flow_kind: str | None = None  # the kind of the flow the finding is about (model.FLOW_KINDS)
 
 
 @dataclass

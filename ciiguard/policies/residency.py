@@ -21,8 +21,9 @@ def _validate(r: Resource, ctx: PolicyContext) -> Iterator[Finding]:
             if allowed is not None
             else f"a mainland region: {mainland_examples(ctx.catalogue, r.provider)}"
         )
+        place = r.region.region or "a place outside mainland China"  # e.g. an endpoint's host
         yield Finding(
-            message=f"{subject(r)} holds {what} data in {r.region.region}: {r.location_note}",
+            message=f"{subject(r)} holds {what} data in {place}: {r.location_note}",
             evidence=r.region.explain(),
             fix=f"set the region at {where_set(r.region)} to {target}",
             region=r.region.region,

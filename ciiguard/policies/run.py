@@ -48,6 +48,8 @@ def run_policies(policies: Iterable[Policy], ctx: PolicyContext, fail: Fail) -> 
                     fix=f.fix or policy.fix,
                     resource_type=resource.type if resource else None,
                     related=f.related,
+                    identity=f.identity,
+                    flow_kind=f.flow_kind,
                 )
             )
     return out

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from ciiguard.model import Location, Resource, Severity
 from ciiguard.policies.advice import subject
 from ciiguard.policies.base import Finding, Policy, PolicyContext
-from ciiguard.policies.crossborder import flow_in_scope
+from ciiguard.policies.crossborder import describe, flow_scope
 
 
 def _validate(r: Resource, ctx: PolicyContext) -> Iterator[Finding]:
@@ -25,31 +25,36 @@ def _validate(r: Resource, ctx: PolicyContext) -> Iterator[Finding]:
             or flow.destination_resource == r.address
         ):
             continue
-        why = flow_in_scope(flow, r, ctx)
-        if why is None:
+        scope = flow_scope(flow, r, ctx)
+        if scope is None:
             continue
+        why, classification = scope
         yield Finding(
             message=f"cannot tell where {r.address}.{flow.argument} sends in-scope data: "
             f"{flow.destination_explain}",
-            evidence=why,
-            fix="name the destination with a literal region or ARN, or a resource in this configuration",
+            evidence=f"{why}; {describe(flow, r, classification)}",
+            fix="name the destination with a literal region or ARN, or a resource in this "
+            "configuration; declare an external endpoint's location in the config file "
+            "([[endpoints]] match, location, reason)",
             line=flow.line,
+            flow_kind=flow.kind,
         )
     for flow in r.flows:
         # whose data flows is not known before apply: unless it stays in the mainland, a gate
         # cannot vouch for it (the source could be classified)
         if flow.source_unknown is None or flow.destination_location is Location.MAINLAND:
             continue
-        if flow.source_location is Location.OUTSIDE or flow_in_scope(flow, r, ctx) is not None:
+        if flow.source_location is Location.OUTSIDE or flow_scope(flow, r, ctx) is not None:
             continue  # already reported (CII002/CII003 above) or not an export
         yield Finding(
-            message=f"cannot tell whose data {r.address} sends to "
-            f"{flow.destination or 'an unknown place'}: {flow.source_unknown}",
+            message=f"cannot tell whose data {r.address} {flow.verb} to "
+            f"{flow.shown_destination}: {flow.source_unknown}",
             evidence=f"destination: {flow.destination_explain}",
             fix="name the source with a literal or a resource in this configuration, so its "
             "classification can be checked",
             line=flow.line,
             region=flow.destination,
+            flow_kind=flow.kind,
         )
 
 

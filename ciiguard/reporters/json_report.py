@@ -54,6 +54,10 @@ def report_dict(report: Report) -> dict[str, Any]:
                         "destination_resource": f.destination_resource,
                         "location": f.destination_location.value,
                         "line": f.line,
+                        # added within report@1 with the flow kinds
+                        "mechanism": f.mechanism or f.kind,
+                        "destination_name": f.destination_name,
+                        "destination_summary": f.destination_summary,
                     }
                     for f in r.flows
                 ],
@@ -85,6 +89,7 @@ def report_dict(report: Report) -> dict[str, Any]:
                 "baselined": v.baselined,
                 "fingerprint": v.fingerprint,
                 "related": list(v.related),
+                "flow_kind": v.flow_kind,
             }
             for v in res.violations
         ],

@@ -165,6 +165,8 @@ def _result(v: Violation, rule_index: dict[str, int], with_baseline: bool) -> di
         out["properties"]["approvalExpires"] = v.approval_expires
     if v.approval_problem:
         out["properties"]["approvalProblem"] = v.approval_problem
+    if v.flow_kind:
+        out["properties"]["flowKind"] = v.flow_kind
     if with_baseline:
         out["baselineState"] = "unchanged" if v.baselined else "new"
     return out

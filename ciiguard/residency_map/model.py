@@ -35,9 +35,9 @@ SIDE_NOTES = {
 def flow_kind(flow: Flow) -> str:
     """The kind an arrow is labelled and aggregated by: the one place a flow's kind is read.
 
-    Today that is the label of the catalogue rule that found the flow (``replication``,
-    ``replica``, ``snapshot-copy``, ...). When flows carry a coarse kind of their own (replication,
-    backup, copy, stream, log-shipping, ...), return that here and every format follows.
+    That is the flow's kind (``FLOW_KINDS``: replication, backup, copy, stream, log-shipping,
+    subscription, event-routing, migration, external-endpoint); the rule's finer name is its
+    ``mechanism``.
     """
     return flow.kind
 
@@ -407,8 +407,8 @@ def _resource_draft(r: Resource) -> _Draft:
 
 def _replica_draft(source: _Draft, declarer: Resource, flow: Flow) -> _Draft:
     region = flow.destination
-    if region and (region.startswith("arn:") or "://" in region):
-        region = None  # an ARN or URL that names no region: the group says so
+    if region and (region.startswith("arn:") or "://" in region or region == flow.destination_name):
+        region = None  # an ARN, URL, host or address that names no region: the group says so
     kind = flow_kind(flow)
     what = "destination not known" if flow.destination_location is Location.UNKNOWN else kind
     return _Draft(

@@ -1,20 +1,25 @@
-"""Replication, copy and backup flows, read from normalised attributes by catalogue rules.
+"""Every way data leaves a resource (replication, copies, backups, streams, log shipping,
+subscriptions, event routing, migrations, external endpoints), read from normalised attributes by
+catalogue rules.
 
 Input-agnostic: HCL, plan JSON and Pulumi resources all arrive with snake_case attributes where
 blocks are lists of dicts, so one walker serves them all. A destination given as a reference to
 another resource in the configuration resolves to that resource and its region. How a rule's value
 names the other side is the rule's ``destination`` field (see ``ReplicationRule``), never the type.
+An external endpoint is located by the clouds' host names, else by the config file's declarations.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ciiguard.catalogue import Catalogue, ReplicationRule
-from ciiguard.model import Flow, Location, Resource, Unknown
+from ciiguard.model import Flow, Hop, Location, RegionInfo, Resource, Unknown, evolve
+from ciiguard.settings import DeclaredEndpoint
 
 # Attributes under which resources carry the name other resources use to point at them.
 NAME_ATTRIBUTES = (
@@ -24,6 +29,9 @@ NAME_ATTRIBUTES = (
     "cluster_identifier",
     "replication_group_id",
     "vault_name",
+    "logstore_name",
+    "dataset_id",
+    "bucket_id",
 )
 
 
@@ -90,8 +98,31 @@ def refs_in(value: Any) -> frozenset[str]:
     return frozenset()
 
 
+_HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def _snake_keys(value: Any) -> Any:
+    """A decoded JSON document with the model's snake_case keys (``deadLetterTargetArn``)."""
+    if isinstance(value, dict):
+        return {_HUMP.sub("_", str(k)).lower(): _snake_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_snake_keys(v) for v in value]
+    return value
+
+
+def _decode_json(value: Any, where: str) -> Any:
+    """A JSON-encoded argument (``redrive_policy = jsonencode({...})``) as a document."""
+    if not isinstance(value, str):
+        return _snake_keys(value) if isinstance(value, (dict, list)) else value
+    try:
+        return _snake_keys(json.loads(value))
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than can be read
+        return Unknown(f"{where} is not valid JSON, so where it points cannot be read")
+
+
 def walk_path(value: Any, path: str, prefix: str = "") -> Iterator[tuple[str, Any]]:
-    """Yield (concrete argument path, value) for a rule path like ``rule[].destination[].bucket``."""
+    """Yield (concrete argument path, value) for a rule path like ``rule[].destination[].bucket``;
+    ``name~json`` reads a JSON-encoded string argument."""
     if not path:
         yield prefix.rstrip("."), value
         return
@@ -102,10 +133,14 @@ def walk_path(value: Any, path: str, prefix: str = "") -> Iterator[tuple[str, An
     if not isinstance(value, dict):
         return
     is_list = head.endswith("[]")
-    key = head[:-2] if is_list else head
+    head = head[:-2] if is_list else head
+    encoded = head.endswith("~json")
+    key = head.removesuffix("~json")
     if key not in value or value[key] is None:
         return
     child = value[key]
+    if encoded:
+        child = _decode_json(child, f"{prefix}{key}")
     if is_list:
         if isinstance(child, Unknown):
             yield f"{prefix}{key}", child
@@ -136,6 +171,93 @@ def _arn_name(arn: str) -> str:
     return re.split(r"[:/]", arn)[-1]
 
 
+def _name_in(value: str, catalogue: Catalogue) -> str:
+    """The name a value gives a resource: the end of an ARN or of a resource id or path
+    (``/subscriptions/.../storageAccounts/logs``, ``projects/p/topics/t``), else the value."""
+    if catalogue.is_arn(value):
+        return _arn_name(value)
+    if "/" in value and "://" not in value:
+        return value.rstrip("/").rsplit("/", 1)[-1]
+    return value
+
+
+# Longer values are not matched against patterns at all (unknown, fail closed): matching stays
+# cheap whatever a hostile configuration writes.
+MAX_ENDPOINT_LENGTH = 4096
+_URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.:-]*://)(?P<rest>.*)$", re.DOTALL)
+_SECRET_KEYS = re.compile(r"key|password|pwd|secret|token|sig|credential", re.IGNORECASE)
+
+
+def endpoint_shown(value: str) -> str:
+    """An endpoint as reports show it and declarations match it: a URL without user
+    information, query or fragment; a connection string without its keys and passwords."""
+    text = value.strip()
+    m = _URL.match(text)
+    if m is not None:
+        rest = re.split(r"[?#]", m.group("rest"), maxsplit=1)[0]
+        authority, slash, path = rest.partition("/")
+        return f"{m.group('scheme')}{authority.rsplit('@', 1)[-1]}{slash}{path}"
+    if ";" in text and "=" in text:
+        pairs = [p.strip() for p in text.split(";") if p.strip()]
+        kept = [p for p in pairs if "=" in p and not _SECRET_KEYS.search(p.split("=", 1)[0])]
+        return ";".join(kept)
+    return text
+
+
+_HOST_KEYS = frozenset(
+    {"server", "data source", "host", "hostname", "address", "addr", "accountendpoint", "endpoint"}
+)
+
+
+def hosts_in(shown: str) -> list[str]:
+    """The hosts an endpoint names: a URL's host, a connection string's server, a ``host:port``;
+    declarations may name the host alone (``*.example.cn``)."""
+    found: list[str] = []
+    m = _URL.match(shown)
+    if m is not None:
+        authority = re.split(r"[/?#]", m.group("rest"), maxsplit=1)[0].rsplit("@", 1)[-1]
+        found.append(authority.rsplit(":", 1)[0] if re.search(r":\d+$", authority) else authority)
+    elif "=" in shown:
+        for pair in shown.split(";"):
+            key, _, value = pair.partition("=")
+            if key.strip().lower() in _HOST_KEYS and value.strip():
+                value = value.strip().removeprefix("tcp:").split(",", 1)[0]
+                found.extend(hosts_in(value) if "://" in value else [value.rsplit(":", 1)[0]])
+    elif re.fullmatch(r"[A-Za-z0-9.-]+:\d+", shown):
+        found.append(shown.rsplit(":", 1)[0])
+    return [h for h in found if h and h != shown]
+
+
+def _where(loc: Location) -> str:
+    return {
+        Location.MAINLAND: "mainland China",
+        Location.OUTSIDE: "outside mainland China",
+    }.get(loc, "location unknown")
+
+
+def _partition_label(arn: str) -> str:
+    partition = arn.split(":", 2)[1] if arn.count(":") >= 2 else ""
+    return {"aws": "global", "aws-cn": "China"}.get(partition, partition or "unknown")
+
+
+def _applies(r: Resource, rule: ReplicationRule, arg: str) -> bool:
+    """Whether the rule's ``when`` conditions hold for the value at ``arg``: each sibling argument
+    holds one of the allowed values (None: not set). A value not known before apply may hold any,
+    so the flow stays (fail closed)."""
+    for path, allowed in rule.when:
+        candidates = list(walk_path(r.attributes, path))
+        value = _nearest(candidates, arg) if candidates else None
+        if isinstance(value, Unknown):
+            continue
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if None not in allowed:
+                return False
+            continue
+        if str(value).strip().lower() not in allowed:
+            return False
+    return True
+
+
 def _line_for(resource: Resource, arg: str) -> int | None:
     lines = resource.meta.get("block_lines") if isinstance(resource.meta, dict) else None
     if not lines:
@@ -158,9 +280,15 @@ class _Origin:
 
 
 class FlowBuilder:
-    def __init__(self, catalogue: Catalogue, index: ResourceIndex) -> None:
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        index: ResourceIndex,
+        endpoints: Sequence[DeclaredEndpoint] = (),
+    ) -> None:
         self.catalogue = catalogue
         self.index = index
+        self.endpoints = tuple(endpoints)
         self._groups: dict[tuple[str, ...], dict[str, list[Resource]]] = {}
 
     def flows_of(self, r: Resource) -> tuple[Flow, ...]:
@@ -169,7 +297,7 @@ class FlowBuilder:
             if rule.destination == "group-member":
                 flows.extend(self._group_flows(r, rule))
                 continue
-            values = list(walk_path(r.attributes, rule.path))
+            values = [(a, v) for a, v in walk_path(r.attributes, rule.path) if _applies(r, rule, a)]
             if rule.peers:
                 flows.extend(self._peer_flows(r, rule, values))
                 continue
@@ -178,6 +306,48 @@ class FlowBuilder:
                 if flow is not None:
                     flows.append(flow)
         return tuple(flows)
+
+    def located(self, r: Resource) -> Resource | None:
+        """``r`` located where the storage it stands for is (catalogue ``located_by``), and in
+        scope when that storage is; None when the catalogue says nothing or no argument is set."""
+        for rule in self.catalogue.located_by.get(r.type, []):
+            values = [(a, v) for a, v in walk_path(r.attributes, rule.path) if _applies(r, rule, a)]
+            found = next(((a, v) for a, v in values if v is not None and v != ""), None)
+            if found is None:
+                continue
+            arg, value = found
+            flow = self._flow(r, rule, arg, value)
+            if flow is None:
+                continue
+            target = self.index.by_address.get(flow.destination_resource or "")
+            what = target.address if target is not None else flow.shown_destination
+            placed = rule.destination in ("region", "location") and target is None
+            verb = "is placed in" if placed else "stands for"
+            hop = Hop(f"{arg} of {r.address}: it {verb} {what}", r.file, flow.line)
+            if target is not None and target.address != r.address:
+                region = RegionInfo(
+                    target.region.region,
+                    (hop, *target.region.provenance),
+                    target.region.unknown_reason,
+                )
+            elif flow.destination and flow.destination != flow.destination_name:
+                region = RegionInfo(flow.destination, (hop,))  # a region, or an ARN's region
+            else:
+                region = RegionInfo(None, (hop,), flow.destination_explain)
+            changes: dict[str, Any] = {
+                "region": region,
+                "location": flow.destination_location,
+                "location_note": f"{r.address} {verb} {what}: {flow.destination_explain}",
+            }
+            if target is not None and target.in_scope and not r.in_scope:
+                changes.update(
+                    in_scope=True,
+                    classification=target.classification,
+                    scope_reason=f"stands for {target.address}, which is in scope "
+                    f"({target.scope_reason})",
+                )
+            return evolve(r, **changes)
+        return None
 
     # -- building blocks ------------------------------------------------------
     def _make(
@@ -190,7 +360,12 @@ class FlowBuilder:
         dest_res: str | None,
         loc: Location,
         explain: str,
+        summary: str | None = None,
+        name: str | None = None,
     ) -> Flow:
+        if summary is None:
+            named = dest is not None and not re.search(r"[:/@ ]", dest)
+            summary = f"{dest}, {_where(loc)}" if named else _where(loc)
         return Flow(
             kind=rule.kind,
             declared_by=r.address,
@@ -206,7 +381,61 @@ class FlowBuilder:
             source_region=origin.region,
             source_location=origin.location,
             source_unknown=origin.unknown,
+            mechanism=rule.mechanism,
+            destination_summary=summary,
+            destination_name=name,
         )
+
+    def _to_resource(
+        self,
+        r: Resource,
+        rule: ReplicationRule,
+        arg: str,
+        origin: _Origin,
+        target: Resource,
+        name: str | None = None,
+    ) -> Flow:
+        """A flow to a resource of the configuration: where it is, and why."""
+        explain = f"{target.address}: {target.location_note or target.region.explain()}"
+        return self._make(
+            r,
+            rule,
+            arg,
+            origin,
+            target.region.region,
+            target.address,
+            target.location,
+            explain,
+            name=name,
+        )
+
+    def _arn_flow(
+        self,
+        r: Resource,
+        rule: ReplicationRule,
+        arg: str,
+        value: str,
+        origin: _Origin,
+        dest_res: str | None,
+    ) -> Flow:
+        """A destination named by an ARN: its partition and region decide (S3 ARNs carry only the
+        partition); the resource of the configuration it names, when there is one, is recorded."""
+        loc, why, region = self.catalogue.arn_location(value)
+        if dest_res is None and rule.target_types:
+            # a resource of that name is the one the ARN names only where the ARN says it is
+            found = [
+                x
+                for x in self.index.by_name(_arn_name(value), rule.target_types)
+                if (x.region.region == region if region else x.location is loc)
+            ]
+            dest_res = found[0].address if found else None
+        if region:
+            summary = f"{region}, {_where(loc)}"
+        elif value.startswith("arn:") and loc is not Location.UNKNOWN:
+            summary = f"{_partition_label(value)} partition, {_where(loc)}"
+        else:
+            summary = _where(loc)
+        return self._make(r, rule, arg, origin, region or value, dest_res, loc, why, summary, value)
 
     def _origin_of(
         self, src: Resource | None, r: Resource, rule: ReplicationRule, arg: str
@@ -221,26 +450,30 @@ class FlowBuilder:
         return _Origin(None)
 
     def _lookup(self, value: Any, types: tuple[str, ...]) -> Resource | None:
-        """The resource a value points at: by reference, or by name (or ARN) among ``types``."""
+        """The resource a value points at: by reference, or by name (or ARN, or resource id) among
+        ``types``."""
         if isinstance(value, Unknown):
             found = self.index.resolve(value.refs, types)
             return found[0] if found else None
         if isinstance(value, str) and value and types:
-            name = _arn_name(value) if value.startswith("arn:") else value
-            found = self.index.by_name(name, types)
+            found = self.index.by_name(value, types)
+            name = _name_in(value, self.catalogue)
+            if not found and name != value:
+                found = self.index.by_name(name, types)
             return found[0] if found else None
         return None
 
     def _source(self, r: Resource, rule: ReplicationRule, arg: str) -> _Origin:
         if rule.source_path is not None:
             value = _nearest(list(walk_path(r.attributes, rule.source_path)), arg)
-            src = self._lookup(value, rule.target_types or (r.type,))
+            types = rule.source_types or rule.target_types or (r.type,)
+            src = self._lookup(value, () if types == ("*",) else types)
             if src is None:
                 found = sorted(
                     self.index.resolve(refs_in(value)), key=lambda x: (not x.in_scope, x.address)
                 )
                 src = found[0] if found else None
-            if src is None and isinstance(value, str) and value.startswith("arn:"):
+            if src is None and isinstance(value, str) and self.catalogue.is_arn(value):
                 loc, _, region = self.catalogue.arn_location(value)
                 return _Origin(None, region, loc)
             if src is None and isinstance(value, Unknown):
@@ -293,6 +526,14 @@ class FlowBuilder:
         origin = self._source(r, rule, arg)
         if rule.destination == "pair":
             return self._pair(r, rule, arg, value, origin)
+        if rule.destination == "opaque":
+            shown = endpoint_shown(value) if isinstance(value, str) else None
+            held = shown or f"a value not known before apply ({getattr(value, 'reason', value)})"
+            why = (
+                f"{arg} keeps the destination's connection details in {held}; where they point "
+                "cannot be known before apply"
+            )
+            return self._make(r, rule, arg, origin, None, None, Location.UNKNOWN, why, name=shown)
         if rule.destination == "resource" or isinstance(value, Unknown):
             target = self._lookup(value, rule.target_types) if rule.target_types else None
             if target is None and isinstance(value, Unknown):
@@ -315,16 +556,7 @@ class FlowBuilder:
                         f"after apply ({value.reason})",
                     )
             if target is not None:
-                return self._make(
-                    r,
-                    rule,
-                    arg,
-                    origin,
-                    target.region.region,
-                    target.address,
-                    target.location,
-                    f"{target.address}: {target.location_note or target.region.explain()}",
-                )
+                return self._to_resource(r, rule, arg, origin, target)
             why = (
                 f"{arg} is not known before apply ({value.reason})"
                 if isinstance(value, Unknown)
@@ -335,12 +567,12 @@ class FlowBuilder:
         if not isinstance(value, str):
             return None
         dest_res = self._sibling_resource(r, rule, arg)
+        if rule.destination == "endpoint":
+            if self.catalogue.is_arn(value):
+                return self._arn_flow(r, rule, arg, value, origin, dest_res)
+            return self._endpoint(r, rule, arg, value, origin)
         if rule.destination == "arn" or value.startswith("arn:"):
-            loc, why, region = self.catalogue.arn_location(value)
-            if dest_res is None and rule.target_types:
-                found = self.index.by_name(_arn_name(value), rule.target_types)
-                dest_res = found[0].address if found else None
-            return self._make(r, rule, arg, origin, region or value, dest_res, loc, why)
+            return self._arn_flow(r, rule, arg, value, origin, dest_res)
         region = value
         if rule.pattern:
             m = re.match(rule.pattern, value)
@@ -363,6 +595,61 @@ class FlowBuilder:
         loc, why = self.catalogue.location(r.provider, region)
         return self._make(r, rule, arg, origin, region, dest_res, loc, why)
 
+    def _endpoint(
+        self, r: Resource, rule: ReplicationRule, arg: str, value: str, origin: _Origin
+    ) -> Flow:
+        """A URL, host, e-mail address or connection string: a resource of the configuration when
+        it names one, else where the clouds' host names say, else where the config file declares
+        it, else unknown (no configuration can say where an external endpoint is)."""
+        shown = endpoint_shown(value)
+        if len(shown) > MAX_ENDPOINT_LENGTH:
+            why = f"{arg} is {len(shown)} characters long: no endpoint ciiguard can place"
+            return self._make(r, rule, arg, origin, None, None, Location.UNKNOWN, why)
+        name = None
+        if rule.pattern:
+            m = re.search(rule.pattern, value)
+            name = m.groupdict().get("name") if m else None
+        if rule.target_types:
+            target = self._lookup(name or value, rule.target_types)
+            if target is not None:
+                return self._to_resource(r, rule, arg, origin, target, shown)
+        hit = self.catalogue.endpoint_location(shown)
+        if hit is not None:
+            loc, why, region = hit
+            summary = f"{region}, {_where(loc)}" if region else _where(loc)
+            return self._make(r, rule, arg, origin, shown, None, loc, why, summary, shown)
+        candidates = [shown, *hosts_in(shown)]
+        for declared in self.endpoints:
+            if any(declared.matches(c) for c in candidates):
+                loc = Location(declared.location)
+                where = _where(loc)
+                return self._make(
+                    r,
+                    rule,
+                    arg,
+                    origin,
+                    shown,
+                    None,
+                    loc,
+                    f"{shown} is declared {where} by {declared.source} "
+                    f"(match {declared.match!r}): {declared.reason}",
+                    f"external endpoint, declared {where} in {declared.source}",
+                    shown,
+                )
+        return self._make(
+            r,
+            rule,
+            arg,
+            origin,
+            shown,
+            None,
+            Location.UNKNOWN,
+            f"{shown} is an external endpoint: no configuration can say where it is; declare "
+            "its location in the config file ([[endpoints]] match, location, reason)",
+            "external endpoint, location not declared",
+            shown,
+        )
+
     def _sibling_resource(self, r: Resource, rule: ReplicationRule, arg: str) -> str | None:
         if not rule.destination_resource_path:
             return None
@@ -381,7 +668,7 @@ class FlowBuilder:
             found = self.index.resolve(value.refs)
             src = found[0] if found else None
         origin = self._origin_of(src, r, rule, arg)
-        if src is None and isinstance(value, str) and value.startswith("arn:"):
+        if src is None and isinstance(value, str) and self.catalogue.is_arn(value):
             loc, _, region = self.catalogue.arn_location(value)
             if origin.region is None:
                 origin = _Origin(None, region, loc)
@@ -411,6 +698,8 @@ class FlowBuilder:
                 Location.UNKNOWN,
                 f"{arg} is not known before apply ({value.reason})",
             )
+        if isinstance(value, bool):  # geo_redundant_backup_enabled = true
+            value = str(value).lower()
         if not isinstance(value, str) or value.upper() not in rule.when_values:
             return None
         if r.region.region is None:
@@ -457,18 +746,7 @@ class FlowBuilder:
                     )
                 )
                 continue
-            flows.append(
-                self._make(
-                    r,
-                    rule,
-                    arg,
-                    origin,
-                    target.region.region,
-                    target.address,
-                    target.location,
-                    f"{target.address}: {target.location_note or target.region.explain()}",
-                )
-            )
+            flows.append(self._to_resource(r, rule, arg, origin, target))
         return flows
 
     def _group_key(self, rule: ReplicationRule, value: Any) -> tuple[str | None, str | None]:

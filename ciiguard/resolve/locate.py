@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Callable
 
 from ciiguard.catalogue import Catalogue
-from ciiguard.model import Location, Resource, evolve
+from ciiguard.model import RECEIVES_DATA, Location, Resource, evolve
 from ciiguard.resolve.classify import Classification, classify_by_tags
 from ciiguard.resolve.flows import FlowBuilder, ResourceIndex
 from ciiguard.resolve.parent_region import inherit_regions
@@ -37,7 +37,7 @@ def resolve(
             loc, note = Location.UNKNOWN, r.region.unknown_reason or "region unknown"
         data = catalogue.is_data_bearing(r.type)
         r = evolve(r, location=loc, location_note=note, data_bearing=data)
-        if data:
+        if data or r.type in catalogue.located_by:  # what stands for storage is classified too
             cls = classify(r)
             if not isinstance(cls, Classification):
                 cls = classify_by_tags(r, settings)
@@ -48,18 +48,54 @@ def resolve(
         by_root.setdefault(r.root, []).append(r)
     out: list[Resource] = []
     for group in by_root.values():  # addresses are unique only within one root
-        builder = FlowBuilder(catalogue, ResourceIndex.build(group))
+        group = _stand_for_storage(group, catalogue, settings)
+        builder = FlowBuilder(catalogue, ResourceIndex.build(group), settings.endpoints)
         with_flows = []
         for r in group:
             flows = builder.flows_of(r)
             with_flows.append(evolve(r, flows=flows) if flows else r)
-        out.extend(_propagate_replica_scope(with_flows))
+        out.extend(_propagate_replica_scope(with_flows, settings))
     return out
 
 
-def _propagate_replica_scope(resources: list[Resource]) -> list[Resource]:
-    """A replica holds what its source holds: destinations of in-scope flows become in scope."""
+def _stand_for_storage(
+    group: list[Resource], catalogue: Catalogue, settings: Settings
+) -> list[Resource]:
+    """Resources that stand for storage they name (``located_by``: a DMS endpoint, a DataSync
+    location) take its location and scope; a few rounds, as one may stand for another."""
+    if not any(r.type in catalogue.located_by for r in group):
+        return group
+    original = {r.address: r for r in group}
+    for _ in range(3):
+        builder = FlowBuilder(catalogue, ResourceIndex.build(group), settings.endpoints)
+        changed = False
+        out = []
+        for r in group:
+            found = builder.located(original[r.address]) if r.type in catalogue.located_by else None
+            if found is not None and (
+                found.location,
+                found.region,
+                found.in_scope,
+            ) != (r.location, r.region, r.in_scope):
+                changed = True
+            out.append(found if found is not None else r)
+        group = out
+        if not changed:
+            break
+    return group
+
+
+def _propagate_replica_scope(resources: list[Resource], settings: Settings) -> list[Resource]:
+    """A replica holds what its source holds: destinations of in-scope flows of every kind (a
+    stream's bucket, a subscription's queue) become in scope. A flow's data is in scope when its
+    source is, or when the resource declaring it is tagged so (a tagged data collection rule)."""
     by_addr = {r.address: r for r in resources}
+    tagged: dict[str, str] = {}  # declarer -> the in-scope classification its own tag gives
+    for r in resources:
+        if r.flows:
+            own = classify_by_tags(r, settings)
+            if own.value is not None and own.value in settings.in_scope_values:
+                tagged[r.address] = own.value
     changed = True
     rounds = 0
     while changed and rounds < 8:
@@ -69,14 +105,23 @@ def _propagate_replica_scope(resources: list[Resource]) -> list[Resource]:
             for f in r.flows:
                 src = by_addr.get(f.source) if f.source else None
                 dest = by_addr.get(f.destination_resource) if f.destination_resource else None
-                if src is None or dest is None or dest is src or not src.in_scope or dest.in_scope:
+                if dest is None or dest is src or dest.in_scope:
+                    continue
+                cls: str | None
+                if src is not None and src.in_scope:
+                    origin, cls = src.address, src.classification
+                elif r.address in tagged:
+                    origin, cls = r.address, tagged[r.address]
+                else:
+                    continue
+                if dest.address == r.address and origin == r.address:
                     continue
                 by_addr[dest.address] = dataclasses.replace(
                     dest,
                     in_scope=True,
-                    classification=dest.classification or src.classification,
+                    classification=dest.classification or cls,
                     data_bearing=True,
-                    scope_reason=f"receives replicated data from {src.address}",
+                    scope_reason=f"{RECEIVES_DATA} {origin} ({f.kind})",
                 )
                 changed = True
     return [by_addr[r.address] for r in resources]

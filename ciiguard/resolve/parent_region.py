@@ -24,7 +24,11 @@ def inherit_regions(resources: list[Resource], catalogue: Catalogue) -> list[Res
     out = []
     for r in resources:
         path = catalogue.region_from.get(r.type)
-        parents = index[r.root].resolve(refs_in(r.attributes.get(path))) if path else []
+        value = r.attributes.get(path) if path else None
+        parents = index[r.root].resolve(refs_in(value)) if path else []
+        types = catalogue.region_from_types.get(r.type, ())
+        if not parents and isinstance(value, str) and types:  # a name, not a reference
+            parents = index[r.root].by_name(value.rstrip("/").rsplit("/", 1)[-1], types)
         parent = parents[0] if parents else None
         if parent is None or parent.type in catalogue.region_from:
             out.append(r)

@@ -72,6 +72,9 @@ META_ARGS = frozenset(
         "version",
     }
 )
+# A resource's own meta-arguments: source, version and providers belong to module calls only, and
+# resources have arguments of those names (aws_pipes_pipe.source, aws_s3_object.source).
+RESOURCE_META_ARGS = META_ARGS - {"source", "version", "providers"}
 MAX_INSTANCES = 10_000
 MAX_MODULE_DEPTH = 64
 SKIP_DIRS = frozenset({".terraform", ".git", "node_modules", ".venv", "__pycache__"})
@@ -897,7 +900,7 @@ def evaluate_body(
     """Attributes and nested blocks (dynamic ones expanded) as a plain dict; blocks become lists."""
     out: dict[str, Any] = {}
     for a in body.attributes:
-        if top and a.name in META_ARGS:
+        if top and a.name in RESOURCE_META_ARGS:
             continue
         out[a.name] = settle(ev.evaluate(a.expr))
     for b in body.blocks:

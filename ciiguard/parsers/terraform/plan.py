@@ -1082,7 +1082,7 @@ class _PlanEvaluation:
         provider's schema (PROVIDER_COMPUTED) shows otherwise.
         """
         for rule in self.catalogue.rules_for(rtype):
-            name = rule.path.split(".", 1)[0].removesuffix("[]")
+            name = rule.path.split(".", 1)[0].removesuffix("[]").removesuffix("~json")
             if name in exprs or not isinstance(attrs.get(name), Unknown):
                 continue
             if located is not None:
@@ -1090,7 +1090,7 @@ class _PlanEvaluation:
                 dynamic = any(b.type == "dynamic" and b.labels[:1] == (name,) for b in body.blocks)
                 if not dynamic and body.attr(name) is None and not body.blocks_of(name):
                     del attrs[name]
-            elif (rtype, name) in PROVIDER_COMPUTED:
+            elif (rtype, name) in PROVIDER_COMPUTED or rule.computed:
                 del attrs[name]
 
     def region(
