@@ -28,7 +28,7 @@ from ciiguard.parsers.terraform import numbers
 from ciiguard.parsers.terraform.files import load_module, root_variable_values
 from ciiguard.parsers.terraform.hcl.reader import parse_hcl
 from ciiguard.parsers.terraform.lang.evaluator import convert_to_type, deep_unknown
-from ciiguard.parsers.terraform.parser import ModuleInstance, TerraformParser, RootEvaluation
+from ciiguard.parsers.terraform.parser import ModuleInstance, RootEvaluation, TerraformParser
 from ciiguard.settings import Settings
 from tests.conftest import FIXTURES
 

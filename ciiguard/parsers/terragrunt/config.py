@@ -83,6 +83,8 @@ class Generated:
     text: Value  # what terragrunt writes (signature line included), or Unknown
     file: str
     line: int
+    # markers standing in the text for interpolated values ciiguard cannot decide, and why
+    holes: dict[str, Unknown] = field(default_factory=dict)
     # generated file line -> (line in the configuration file, hops of the values written there)
     lines: dict[int, tuple[int, tuple[Hop, ...]]] = field(default_factory=dict)
 
@@ -462,6 +464,9 @@ class FileConfig(Scope):
                 shown = None if trace else render_value(v)
                 hop = Hop(f"inputs.{k}", self.shown, line, shown)
                 out[k] = Attr(v, (hop, *trace), self.shown, line)
+                u = deep_unknown(v)
+                if u is not None and u.error:
+                    self._error(line, f"inputs.{k}: {u.reason}")
             return out
         if isinstance(expr, Call) and expr.name == "merge" and not expr.expand_last:
             merged: dict[str, Attr] = {}
@@ -516,6 +521,8 @@ class FileConfig(Scope):
             gen.text = Unknown(f'generate "{name}" has no contents', error=True)
             return gen
         value = Evaluator(self).evaluate(contents.expr)
+        if isinstance(value, Unknown) and not value.error:
+            value = self._with_holes(contents.expr, gen) or value
         if not isinstance(value, str):
             gen.text = (
                 value
@@ -532,6 +539,27 @@ class FileConfig(Scope):
         for out_line, (src, hops) in _line_traces(self, contents).items():
             gen.lines[out_line + offset] = (src, hops)
         return gen
+
+    def _with_holes(self, expr: Expr, gen: Generated) -> str | None:
+        """A template's text with a marker where an interpolation is unknown (the unit then
+        reads the rest of the generated file, and only what the marker decides is unknown)."""
+        if not isinstance(expr, Template):
+            return None
+        out: list[str] = []
+        for part in expr.parts:
+            if isinstance(part, str):
+                out.append(part)
+                continue
+            v = Evaluator(self).evaluate(Template((part, "")))
+            if isinstance(v, str):
+                out.append(v)
+            elif isinstance(v, Unknown) and not v.error:
+                marker = f"__ciiguard_hole_{len(gen.holes)}__"
+                gen.holes[marker] = v
+                out.append(marker)
+            else:
+                return None
+        return "".join(out)
 
     def _error(self, line: int | None, message: str) -> None:
         self.errors.append(InputError(self.shown, line, message))

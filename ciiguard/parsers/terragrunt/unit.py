@@ -15,6 +15,7 @@ import fnmatch
 import json
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,15 @@ from ciiguard.parsers.terraform.files import (
 )
 from ciiguard.parsers.terraform.hcl.json_syntax import parse_tf_json
 from ciiguard.parsers.terraform.hcl.loader import HclLoader
-from ciiguard.parsers.terraform.hcl.nodes import HclFile, Name
+from ciiguard.parsers.terraform.hcl.nodes import (
+    Expr,
+    HclFile,
+    Hole,
+    Literal,
+    Name,
+    Node,
+    Template,
+)
 from ciiguard.parsers.terraform.hcl.reader import parse_hcl
 from ciiguard.parsers.terraform.lang.evaluator import (
     Evaluator,
@@ -433,15 +442,7 @@ class Unit:
             if text.error:
                 self.out.errors.append(ScanIssue(gen.file, gen.line, f"{where}: {text.reason}"))
                 return False
-            why = (
-                f"{where} ({gen.file}:{gen.line}) writes {name} from a value ciiguard cannot "
-                f"decide: {text.reason}"
-            )
-            self.unknown_generated.append(why)
-            self._gap(why, gen.file, gen.line)
-            tf.pop(name, None)
-            tfvars.pop(name, None)
-            return True
+            return self._undecided(gen, name, tf, tfvars, text)
         assert isinstance(text, str)
         path = self.dir / name
         shown = self.ctx.display(path)
@@ -456,10 +457,37 @@ class Unit:
                 return not errors
             hcl = parse_tf_json(text, shown) if name.endswith(".json") else parse_hcl(text, shown)
         except InputError as exc:
+            if gen.holes:  # an unknown value in a place that decides the file's structure
+                return self._undecided(gen, name, tf, tfvars, next(iter(gen.holes.values())))
             self._generated_error(gen, exc)
             return False
+        if gen.holes:
+            filled = _fill_holes(hcl, gen.holes)
+            if filled is None:
+                return self._undecided(gen, name, tf, tfvars, next(iter(gen.holes.values())))
+            hcl = filled
         generated[path] = hcl
         tf[name] = path
+        return True
+
+    def _undecided(
+        self,
+        gen: Generated,
+        name: str,
+        tf: dict[str, Path],
+        tfvars: dict[str, Path],
+        why: Unknown,
+    ) -> bool:
+        """A generated Terraform file whose text ciiguard cannot tell: CII003 for the unit, and
+        every region that could come from a provider configuration in it is unknown."""
+        reason = (
+            f'generate "{gen.name}" ({gen.file}:{gen.line}) writes {name} from a value ciiguard '
+            f"cannot decide: {why.reason}"
+        )
+        self.unknown_generated.append(reason)
+        self._gap(reason, gen.file, gen.line)
+        tf.pop(name, None)
+        tfvars.pop(name, None)
         return True
 
     def _generated_error(self, gen: Generated, exc: InputError) -> None:
@@ -777,3 +805,64 @@ def _was_generated(path: Path) -> bool:
     except OSError:
         return False
     return SIGNATURE in head.split("\n", 1)[0]
+
+
+def _fill_holes(hcl: HclFile, holes: Mapping[str, Unknown]) -> HclFile | None:
+    """The generated file with every marker, each inside a string, replaced by the unknown value
+    it stands for; None when a marker sits anywhere else (it then decides the file's shape)."""
+    found: set[str] = set()
+    pattern = re.compile("(" + "|".join(re.escape(m) for m in holes) + ")")
+
+    def text(value: str) -> Expr | None:
+        pieces = [p for p in pattern.split(value) if p]
+        if not any(p in holes for p in pieces):
+            return None
+        parts: list[str | Expr] = []
+        for p in pieces:
+            if p in holes:
+                found.add(p)
+                parts.append(Hole(holes[p].reason))
+            else:
+                parts.append(p)
+        if len(parts) == 1 and isinstance(parts[0], Expr):
+            return parts[0]
+        return Template(tuple(parts))
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, Literal) and isinstance(node.value, str):
+            return text(node.value) or node
+        if isinstance(node, Template):
+            parts: list[str | Expr] = []
+            for part in node.parts:
+                if not isinstance(part, str):
+                    parts.append(walk(part))
+                    continue
+                swapped = text(part)
+                if isinstance(swapped, Template):
+                    parts.extend(swapped.parts)
+                else:
+                    parts.append(part if swapped is None else swapped)
+            return Template(tuple(parts))
+        if isinstance(node, tuple):
+            return tuple(walk(n) for n in node)
+        if isinstance(node, Node):
+            return type(node)(*(walk(getattr(node, n)) for n in type(node).__match_args__))
+        return node
+
+    body = walk(hcl.body)
+    if found != set(holes) or _markers_left(body, pattern):
+        return None
+    return HclFile(hcl.path, body, hcl.comments)
+
+
+def _markers_left(node: Any, pattern: re.Pattern[str]) -> bool:
+    """Whether a marker survived outside a string (a block label, an argument name)."""
+    if isinstance(node, str):
+        return bool(pattern.search(node))
+    if isinstance(node, Hole):
+        return False
+    if isinstance(node, tuple):
+        return any(_markers_left(n, pattern) for n in node)
+    if isinstance(node, Node):
+        return any(_markers_left(getattr(node, n), pattern) for n in type(node).__match_args__)
+    return False

@@ -310,7 +310,7 @@ class _Folder:
 def _bare(value: Any) -> bool:
     """A block written without its label: one object (alone, or alone in an array) whose
     ``path`` is a string."""
-    if isinstance(value, list) and len(value) == 1:
+    if not isinstance(value, _Pairs) and isinstance(value, list) and len(value) == 1:
         value = value[0]
     return isinstance(value, _Pairs) and any(k == "path" and isinstance(v, str) for k, v in value)
 

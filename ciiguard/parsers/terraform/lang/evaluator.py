@@ -19,6 +19,7 @@ from ciiguard.parsers.terraform.hcl.nodes import (
     Expr,
     ForExpr,
     GetAttr,
+    Hole,
     Index,
     Literal,
     Name,
@@ -310,6 +311,8 @@ class Evaluator:
             return self._template_for(e)
         if isinstance(e, Unsupported):
             return Unknown(f"{e.what} is not evaluated by ciiguard")
+        if isinstance(e, Hole):
+            return Unknown(e.reason)
         return Unknown(f"unsupported expression {type(e).__name__}")
 
     # -- traversals -------------------------------------------------------
