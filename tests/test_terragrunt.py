@@ -977,3 +977,53 @@ inputs = {{
     run = run_cli("scan", str(tmp_path / "repo"), "--no-cache", "--cii-workload")
     assert not marker.exists()
     assert run.code == 1 and "is not run by ciiguard" in run.stdout
+
+
+def test_remote_state_is_ignored() -> None:
+    """It only configures the backend (its generate block too): never evaluated for the unit, so
+    even a call that would fail there changes nothing."""
+    out = scan(
+        {
+            "live/app/terragrunt.hcl": """
+                remote_state {
+                  backend = "s3"
+                  generate = {
+                    path      = "main.tf"
+                    if_exists = "overwrite"
+                  }
+                  config = {
+                    bucket = get_env("STATE_BUCKET")
+                    region = run_cmd("./state-region.sh")
+                  }
+                }
+            """,
+            "live/app/main.tf": 'provider "aws" {\n  region = "cn-north-1"\n}\n' + BUCKET,
+        }
+    )
+    assert out.errors == [] and out.violations == []
+    assert region_of(out, "aws_s3_bucket.b") == "cn-north-1"
+
+
+@pytest.mark.parametrize(
+    ("env", "want"), [({}, "cn-north-1"), ({"TG_FEATURE": "hk=true"}, "ap-east-1")]
+)
+def test_feature_flags_take_their_default_or_tg_feature(env: dict[str, str], want: str) -> None:
+    out = scan(
+        {
+            "live/app/terragrunt.hcl": """
+                feature "hk" {
+                  default = false
+                }
+                terraform {
+                  source = "../../m"
+                }
+                inputs = {
+                  region = feature.hk.value ? "ap-east-1" : "cn-north-1"
+                }
+            """,
+            "m/main.tf": PRECEDENCE_MODULE,
+        },
+        env=env,
+    )
+    assert out.errors == []
+    assert region_of(out, "aws_s3_bucket.b") == want

@@ -39,6 +39,7 @@ from ciiguard.parsers.terraform.lang.evaluator import (
     render_value,
     settle,
 )
+from ciiguard.parsers.terraform.lang.functions import FunctionError, to_bool, to_number
 from ciiguard.parsers.terraform.module_def import LocatedAttr
 from ciiguard.parsers.terragrunt.files import ConfigFiles
 from ciiguard.parsers.terragrunt.functions import Function, Place, merge_deep, terragrunt_functions
@@ -136,7 +137,9 @@ class Rendered:
     include_in_copy: list[Attr] = field(default_factory=list)
     has_terraform: bool = False
     dependencies: dict[str, DependencyBlock] = field(default_factory=dict)
-    remote_state: Value = None
+    # ignored for the root module (it only configures the backend): evaluated only when another
+    # configuration reads it (read_terragrunt_config, an exposed include)
+    remote_state: tuple[FileConfig, Block] | None = None
     locals: Traced | None = None
 
 
@@ -326,14 +329,14 @@ class FileConfig(Scope):
                 if not b.labels:
                     continue
                 name = b.labels[0]
-                if name in given:
-                    found[name] = {"value": given[name]}
-                    continue
                 default = b.body.attr("default")
                 if default is None:
                     self._error(b.line, f"feature {name!r} needs a default")
                     continue
-                found[name] = {"value": Evaluator(self).evaluate(default.expr)}
+                value = Evaluator(self).evaluate(default.expr)
+                if name in given:  # typed as the default is, as terragrunt converts it
+                    value = _typed_like(given[name], value)
+                found[name] = {"value": value}
             self._features = found
         return self._features
 
@@ -417,7 +420,7 @@ class FileConfig(Scope):
             if b.labels:
                 r.dependencies[b.labels[0]] = DependencyBlock(b.labels[0], b, self)
         for b in self.hcl.body.blocks_of("remote_state"):
-            r.remote_state = self._block_value(b)
+            r.remote_state = (self, b)
         return r
 
     def _value(self, a: Attribute | None) -> Value:
@@ -587,7 +590,8 @@ class FileConfig(Scope):
             for n, g in r.generate.items()
         }
         if r.remote_state is not None:
-            out["remote_state"] = r.remote_state
+            owner, block = r.remote_state
+            out["remote_state"] = owner._block_value(block)
         out["dependency"] = {
             n: {"config_path": self._value(d.block.body.attr("config_path"))}
             for n, d in r.dependencies.items()
@@ -613,17 +617,27 @@ def _member(value: Value, key: str, ev: Evaluator, what: str) -> Value:
     return Unknown(f"{what}.{key} is not defined (is the include exposed?)", error=True)
 
 
-def _feature_overrides(text: str) -> dict[str, Value]:
+def _feature_overrides(text: str) -> dict[str, str]:
     """``TG_FEATURE=name=value,other=value``, as ``--feature`` gives them."""
-    out: dict[str, Value] = {}
+    out: dict[str, str] = {}
     for item in text.split(","):
         name, eq, value = item.partition("=")
         if eq and name.strip():
-            v: Value = value.strip()
-            if v in ("true", "false"):
-                v = v == "true"
-            out[name.strip()] = v
+            out[name.strip()] = value.strip()
     return out
+
+
+def _typed_like(text: str, default: Value) -> Value:
+    try:
+        if isinstance(default, bool):
+            return to_bool(text)
+        if isinstance(default, (int, float)):
+            return to_number(text)
+    except FunctionError as exc:
+        return Unknown(f"feature flag value {text!r}: {exc}", error=True)
+    if isinstance(default, str):
+        return text
+    return Unknown(f"feature flag value {text!r} for a {render_value(default)} default")
 
 
 def _line_traces(scope: Scope, a: Attribute) -> dict[int, tuple[int, tuple[Hop, ...]]]:
