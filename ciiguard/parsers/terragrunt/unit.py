@@ -267,6 +267,14 @@ class Unit:
             )
         )
 
+    def _stopped(self, value: Unknown, what: str, file: str, line: int) -> None:
+        """A value the unit's shape depends on is unknown: an error where terragrunt would stop,
+        else CII003 for the unit."""
+        if value.error:
+            self.out.errors.append(ScanIssue(file, line, f"{what}: {value.reason}"))
+        else:
+            self._gap(f"{what} is unknown: {value.reason}", file, line)
+
     def _gap(self, message: str, file: str | None, line: int | None, fix: str = "") -> None:
         self.out.gaps.append(
             Gap(
@@ -288,16 +296,7 @@ class Unit:
             return real(self.dir)
         value = src.value
         if isinstance(value, Unknown):
-            if value.error:
-                self.out.errors.append(
-                    ScanIssue(src.file, src.line, f"terraform.source: {value.reason}")
-                )
-                return None
-            self._gap(
-                f"the module the unit runs is unknown: terraform.source: {value.reason}",
-                src.file,
-                src.line,
-            )
+            self._stopped(value, "terraform.source (the module the unit runs)", src.file, src.line)
             return None
         if not isinstance(value, str) or not value.strip():
             self.out.errors.append(
@@ -392,14 +391,7 @@ class Unit:
         for name in ("path", "if_exists", "disable"):
             value = getattr(gen, name)
             if isinstance(value, Unknown):
-                if value.error:
-                    self.out.errors.append(
-                        ScanIssue(gen.file, gen.line, f"{where}: {value.reason}")
-                    )
-                    return False
-                self._gap(
-                    f"{where} ({gen.file}:{gen.line}): {name} is {value.reason}", gen.file, gen.line
-                )
+                self._stopped(value, f"{where} {name}", gen.file, gen.line)
                 return False
         if not isinstance(gen.path, str) or not gen.path:
             self.out.errors.append(ScanIssue(gen.file, gen.line, f"{where}: path must be a string"))
