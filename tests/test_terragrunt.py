@@ -1027,3 +1027,78 @@ def test_feature_flags_take_their_default_or_tg_feature(env: dict[str, str], wan
     )
     assert out.errors == []
     assert region_of(out, "aws_s3_bucket.b") == want
+
+
+def test_locals_cannot_read_dependencies_as_in_terragrunt() -> None:
+    out = scan(
+        {
+            **DEPENDENCY_FILES,
+            "live/app/terragrunt.hcl": """
+                dependency "network" {
+                  config_path = "../network"
+                }
+                locals {
+                  region = dependency.network.outputs.region
+                }
+                terraform {
+                  source = "../../m"
+                }
+                inputs = {
+                  region = local.region
+                }
+            """,
+        }
+    )
+    assert out.exit_code == 2
+    assert any(e.startswith("live/app/terragrunt.hcl:5: local.region") for e in out.errors)
+
+
+def test_a_dependency_without_outputs_gives_its_mock_outputs_as_terragrunt_does() -> None:
+    out = scan(
+        {
+            "live/network/terragrunt.hcl": 'terraform {\n  source = "../../empty"\n}\n',
+            "empty/main.tf": "# no outputs\n",
+            "live/app/terragrunt.hcl": """
+                dependency "network" {
+                  config_path  = "../network"
+                  mock_outputs = { region = "cn-north-1" }
+                }
+                terraform {
+                  source = "../../m"
+                }
+                inputs = {
+                  region = dependency.network.outputs.region
+                }
+            """,
+            "m/main.tf": PRECEDENCE_MODULE,
+        }
+    )
+    assert out.errors == []
+    assert region_of(out, "aws_s3_bucket.b") == "cn-north-1"
+    assert "live/network declares no outputs" in explain(out, "aws_s3_bucket.b")
+
+
+def test_features_of_an_included_file_and_dependencies_of_a_read_file() -> None:
+    out = scan(
+        {
+            **DEPENDENCY_FILES,
+            "common.hcl": 'feature "zone" {\n  default = "cn-north-1"\n}\n',
+            "live/deps.hcl": 'dependency "network" {\n  config_path = "network"\n}\n',
+            "live/app/terragrunt.hcl": """
+                include "common" {
+                  path = find_in_parent_folders("common.hcl")
+                }
+                locals {
+                  deps = read_terragrunt_config(find_in_parent_folders("deps.hcl"))
+                }
+                terraform {
+                  source = "../../m"
+                }
+                inputs = {
+                  region = feature.zone.value == local.deps.dependency.network.outputs.region ? "ap-east-1" : feature.zone.value
+                }
+            """,
+        }
+    )
+    assert out.errors == []
+    assert region_of(out, "aws_s3_bucket.b", "live/app") == "cn-north-1"

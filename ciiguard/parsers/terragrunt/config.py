@@ -192,6 +192,7 @@ class FileConfig(Scope):
         self.deps: Dependencies | None = None
         self.phase = "include"  # include blocks are read before anything else
         self.exposed: dict[str, FileConfig] = {}
+        self.included: list[FileConfig] = []  # every included file, exposed or not
         self.bare = False  # a single unlabelled include: exposed as ``include`` itself
         self.locals_decl: dict[str, LocatedAttr] = {}
         self._locals = LocalValues()
@@ -230,7 +231,11 @@ class FileConfig(Scope):
         la = self.locals_decl.get(name)
         if la is None:
             return Unknown(f"local.{name} is not declared in {self.shown}", error=True), ()
-        return self._locals.evaluate(self, name, la)
+        phase, self.phase = self.phase, "locals"  # locals never see dependency blocks
+        try:
+            return self._locals.evaluate(self, name, la)
+        finally:
+            self.phase = phase
 
     def function(self, name: str) -> Function | None:
         return self.functions.get(name)
@@ -324,6 +329,8 @@ class FileConfig(Scope):
         """``feature.<name>.value``: each flag's default (``TG_FEATURE`` overrides it)."""
         if self._features is None:
             found: dict[str, Value] = {}
+            for fc in self.included:  # an included file's flags, the unit's own winning
+                found.update(fc.features())
             given = _feature_overrides(self.environment.get("TG_FEATURE", ""))
             for b in self.hcl.body.blocks_of("feature"):
                 if not b.labels:
@@ -592,10 +599,13 @@ class FileConfig(Scope):
         if r.remote_state is not None:
             owner, block = r.remote_state
             out["remote_state"] = owner._block_value(block)
-        out["dependency"] = {
-            n: {"config_path": self._value(d.block.body.attr("config_path"))}
-            for n, d in r.dependencies.items()
-        }
+        dependency: dict[str, Value] = {}
+        for n, d in r.dependencies.items():
+            found = d.owner.deps.get(n) if d.owner.deps is not None else None
+            entry = dict(found) if isinstance(found, dict) else {}
+            entry["config_path"] = d.owner._value(d.block.body.attr("config_path"))
+            dependency[n] = entry
+        out["dependency"] = dependency
         for a in self.hcl.body.attributes:
             if a.name not in out:
                 out[a.name] = self._value(a)
@@ -723,6 +733,7 @@ class ConfigReader:
                     "another (Terragrunt supports one level of include)",
                 )
             included.append((ref, fc))
+            child.included.append(fc)
             if ref.expose:
                 child.exposed[ref.label] = fc
         child.bare = len(child.includes) == 1 and child.includes[0].label == ""

@@ -138,7 +138,7 @@ class Estate:
             )
         path = Path(target) if Path(target).is_absolute() else config.parent / target
         path = Path(os.path.normpath(path))
-        if path.is_dir():
+        if not path.name.endswith(UNIT_FILES):
             path = next(
                 (path / n for n in UNIT_FILES if (path / n).is_file()), path / UNIT_FILES[0]
             )
@@ -152,6 +152,22 @@ class Estate:
             return Unknown(f"{where}: dependency cycle {chain}", error=True)
         unit = self.unit(path)
         outputs = unit.outputs(where)
+        if isinstance(outputs, dict) and not outputs and mock is not None:
+            # a module without outputs: terragrunt gives its mock_outputs (where allowed)
+            allowed = body.attr("mock_outputs_allowed_terraform_commands")
+            commands = Evaluator(owner).evaluate(allowed.expr) if allowed is not None else None
+            if not commands or (isinstance(commands, list) and "apply" in commands):
+                mock_trace: list[Hop] = []
+                mocked = Evaluator(owner, mock_trace).evaluate(mock.expr)
+                hop = Hop(
+                    f"dependency.{dep.name}.mock_outputs ({shown} declares no outputs)",
+                    owner.shown,
+                    mock.line,
+                )
+                return Traced(
+                    {"outputs": mocked, "inputs": unit.inputs_value()},
+                    {"outputs": (hop, *mock_trace)},
+                )
         inputs = unit.inputs_value()
         hops: dict[str, tuple[Hop, ...]] = {"outputs": (Hop(where), Hop(f"unit {shown}"))}
         return Traced({"outputs": outputs, "inputs": inputs}, hops)
