@@ -122,7 +122,7 @@ def scan(
     entry = cache.lookup(key, paths)
     if entry is None:
         result, ctx, claimed = _scan(paths, settings, host, plugins, progress)
-        if result.errors:
+        if result.errors or ctx.uncacheable:
             return result
         entry = cache.store(key, paths, [*ctx.reads, *claimed], result, ctx.digests)
     if record is not None:
@@ -150,7 +150,7 @@ def _scan(
     claimed = discover(paths, plugins.parsers, ctx, errors)
     if not claimed and not errors:
         shown = ", ".join(ctx.display(p) for p in paths)
-        errors.append(ScanIssue(shown, None, "no Terraform or Pulumi input found"))
+        errors.append(ScanIssue(shown, None, "no Terraform, Terragrunt or Pulumi input found"))
     outputs: list[ParseOutput] = []
     files: list[str] = []
     for i in sorted(claimed):

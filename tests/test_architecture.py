@@ -246,7 +246,15 @@ def test_every_stage_package_says_what_enters_and_what_leaves() -> None:
     for init in sorted(PACKAGE.rglob("__init__.py")):
         doc = ast.get_docstring(ast.parse(init.read_text())) or ""
         assert len(doc.split()) >= 15, f"{init.relative_to(ROOT)} needs a docstring"
-    for stage in ("parsers", "parsers/terraform", "parsers/pulumi", "resolve", "gate", "reporters"):
+    for stage in (
+        "parsers",
+        "parsers/terraform",
+        "parsers/terragrunt",
+        "parsers/pulumi",
+        "resolve",
+        "gate",
+        "reporters",
+    ):
         doc = ast.get_docstring(ast.parse((PACKAGE / stage / "__init__.py").read_text())) or ""
         assert "Enters:" in doc and "Leaves:" in doc, stage
 

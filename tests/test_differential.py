@@ -28,7 +28,7 @@ from ciiguard.parsers.terraform import numbers
 from ciiguard.parsers.terraform.files import load_module, root_variable_values
 from ciiguard.parsers.terraform.hcl.reader import parse_hcl
 from ciiguard.parsers.terraform.lang.evaluator import convert_to_type, deep_unknown
-from ciiguard.parsers.terraform.parser import ModuleInstance, TerraformParser, _RootEvaluation
+from ciiguard.parsers.terraform.parser import ModuleInstance, RootEvaluation, TerraformParser
 from ciiguard.settings import Settings
 from tests.conftest import FIXTURES
 
@@ -142,7 +142,7 @@ def ciiguard_root(
     )
     values, errors = root_variable_values(mod, env, var_inputs, ctx.display, workdir)
     assert not errors, errors
-    root_eval = _RootEvaluation(TerraformParser(), ctx, workdir, lambda _d: mod, ParseOutput())
+    root_eval = RootEvaluation(TerraformParser(), ctx, workdir, lambda _d: mod, ParseOutput())
     root = ModuleInstance(root_eval, mod, "", values, {}, (workdir.resolve(),))
     return root, {name: vv.value for name, vv in values.items()}
 

@@ -70,6 +70,7 @@ def test_lazy_parsers_are_the_real_ones_behind_a_necessary_condition() -> None:
     files = [p for p in files if p.is_file() and ".terraform" not in p.parts]
     lazy = [p for p in ciiguard_parsers() if isinstance(p, LazyParser)]
     assert {p.name for p in lazy} == {
+        "terragrunt",
         "terraform-plan",
         "pulumi-yaml",
         "pulumi-json",

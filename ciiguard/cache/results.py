@@ -25,7 +25,16 @@ if TYPE_CHECKING:  # kept light: a replayed run imports this module, not the mod
 
 # Directories discovery never enters (the scan and the listing below must agree).
 SKIP_DIRS = frozenset(
-    {".terraform", ".git", "node_modules", ".venv", "venv", "__pycache__", ".tox"}
+    {
+        ".terraform",
+        ".terragrunt-cache",  # Terragrunt's copies of units and modules: never inputs themselves
+        ".git",
+        "node_modules",
+        ".venv",
+        "venv",
+        "__pycache__",
+        ".tox",
+    }
 )
 
 ENV_THAT_MATTERS = re.compile(

@@ -25,6 +25,13 @@ class ParseContext:
     # Content fingerprints of the files read through ``read_bytes``, taken from the bytes parsed:
     # the result cache's manifest then describes exactly what was read (and needs no re-read).
     digests: dict[str, str] = field(default_factory=dict, repr=False)
+    # Module directories that a reader of another format runs as (part of) a root module, with
+    # who runs them (a Terragrunt unit's directory and its ``terraform.source``): the Terraform
+    # reader then never scans them as roots of their own. Filled by readers that parse first.
+    wrapped_roots: dict[Path, str] = field(default_factory=dict)
+    # Why the result depends on something the result cache's key does not cover (an environment
+    # variable a Terragrunt ``get_env`` read): such a result is never stored.
+    uncacheable: list[str] = field(default_factory=list)
     _shown: dict[str, str] = field(default_factory=dict, repr=False)
     _cwd_abs: str = field(default="", repr=False)
 

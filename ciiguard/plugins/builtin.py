@@ -48,6 +48,13 @@ _PULUMI_PROJECT = ("Pulumi.yaml", "Pulumi.yml")
 _TERRAFORM_SOURCE = (".tf.json", ".tfvars.json", ".tf", ".tfvars")
 
 
+_TERRAGRUNT = ("terragrunt.hcl", "terragrunt.hcl.json", "terragrunt.stack.hcl")
+
+
+def _terragrunt(path: Path) -> bool:
+    return path.name in _TERRAGRUNT
+
+
 def _pulumi_project(path: Path) -> bool:
     return path.name in _PULUMI_PROJECT
 
@@ -63,6 +70,10 @@ def _not_terraform_source(path: Path) -> bool:
 @hookimpl
 def ciiguard_parsers() -> Sequence[Parser]:
     return [
+        # Terragrunt first: it tells the Terraform reader which directories its units run
+        LazyParser(
+            "terragrunt", "ciiguard.parsers.terragrunt.parser", "TerragruntParser", _terragrunt
+        ),
         TerraformParser(),
         LazyParser(
             "terraform-plan", "ciiguard.parsers.terraform.plan", "TerraformPlanParser",

@@ -108,7 +108,7 @@ def discover(
     return claimed
 
 
-INPUT_SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json", ".json", ".yaml", ".yml")
+INPUT_SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json", ".json", ".yaml", ".yml", ".hcl")
 
 
 def _looks_like_input(name: str) -> bool:
@@ -146,7 +146,8 @@ def _irregular(f: Path, roots: Sequence[Path], allow_outside: bool) -> str | Non
 def _holds_inputs(directory: Path) -> bool:
     try:
         return any(
-            e.name.endswith((".tf", ".tf.json")) or e.name in ("Pulumi.yaml", "Pulumi.yml")
+            e.name.endswith((".tf", ".tf.json"))
+            or e.name in ("Pulumi.yaml", "Pulumi.yml", "terragrunt.hcl", "terragrunt.hcl.json")
             for e in os.scandir(directory)
         )
     except OSError:

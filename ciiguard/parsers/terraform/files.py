@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -138,15 +138,34 @@ class VarValue:
     hops: tuple[Hop, ...]
 
 
+@dataclass(frozen=True)
+class WrapperValue:
+    """A ``TF_VAR_`` value that a wrapper sets unless the environment already does (Terragrunt's
+    ``inputs``): the text Terraform receives (or Unknown), the hops that produced it and where it
+    is written (for an error about it)."""
+
+    text: str | Unknown
+    hops: tuple[Hop, ...]
+    file: str | None = None
+    line: int | None = None
+
+
+# An automatically loaded variables file: a path, or (name, values) for one a wrapper writes
+# (Terragrunt's null inputs, a ``generate`` block's tfvars), placed in Terraform's order by name.
+AutoVarFile = Path | tuple[str, dict[str, VarValue]]
+
+
 def _typed_as_string(var: Located | None) -> bool:
-    """Whether ``-var``/``TF_VAR_`` text is taken literally (string or untyped) or parsed as HCL."""
+    """Whether ``-var``/``TF_VAR_`` text is taken literally or parsed as HCL: Terraform takes it
+    literally for an untyped variable and a primitive type (``string``, ``number``, ``bool``,
+    converted afterwards), and parses it for every other type, ``any`` included."""
     if var is None:
         return True
     t = var.block.body.attr("type")
     if t is None:
         return True
     e = t.expr
-    return isinstance(e, Name) and e.name in ("string", "any")
+    return isinstance(e, Name) and e.name in ("string", "number", "bool")
 
 
 def _cli_value(text: str, var: Located | None, where: str) -> Any:
@@ -218,12 +237,17 @@ def root_variable_values(
     load: Callable[[Path], HclFile] | None = None,
     outside: Callable[[Path], bool] | None = None,
     limit: int | None = None,
+    wrapper_vars: Mapping[str, WrapperValue] | None = None,
+    var_files: Sequence[AutoVarFile] | None = None,
 ) -> tuple[dict[str, VarValue], list[InputError]]:
     """Values of a root module's variables, following Terraform's precedence, with provenance.
 
     ``outside`` tells which files lie outside the scanned directory: an automatically loaded
     tfvars file that resolves there (a symlink) is refused, never silently read. Files the
     operator names (``--var-file``, ``-var-file`` in ``TF_CLI_ARGS*``) are read wherever they are.
+    ``wrapper_vars`` are ``TF_VAR_`` values a wrapper sets where the environment does not;
+    ``var_files`` replaces the module directory's ``terraform.tfvars``/``*.auto.tfvars`` files
+    (a wrapper that assembles the root module from several directories lists them, in order).
     """
     reads = reads if reads is not None else set()
     values: dict[str, VarValue] = {}
@@ -247,13 +271,30 @@ def root_variable_values(
             values[name] = VarValue(
                 v, (Hop(f"var.{name}", f"environment {key}", None, render_value(v)),)
             )
-    auto = sorted(
-        p
-        for p in mod.dir.iterdir()
-        if p.is_file() and (p.name.endswith(".auto.tfvars") or p.name.endswith(".auto.tfvars.json"))
-    )
-    files = [mod.dir / "terraform.tfvars", mod.dir / "terraform.tfvars.json", *auto]
-    for f in files:
+    for name, wv in sorted((wrapper_vars or {}).items()):
+        if name not in mod.variables or f"TF_VAR_{name}" in settings_env:
+            continue  # Terraform ignores it; a variable the environment sets keeps its value
+        if isinstance(wv.text, Unknown):
+            values[name] = VarValue(wv.text, wv.hops)
+            continue
+        try:
+            v = _cli_value(wv.text, mod.variables.get(name), f"TF_VAR_{name}")
+        except InputError as exc:
+            errors.append(InputError(wv.file, wv.line, f"TF_VAR_{name}: {exc.message}"))
+            continue
+        values[name] = VarValue(v, wv.hops)
+    if var_files is None:
+        auto = sorted(
+            p
+            for p in mod.dir.iterdir()
+            if p.is_file()
+            and (p.name.endswith(".auto.tfvars") or p.name.endswith(".auto.tfvars.json"))
+        )
+        var_files = [mod.dir / "terraform.tfvars", mod.dir / "terraform.tfvars.json", *auto]
+    for f in var_files:
+        if not isinstance(f, Path):
+            values.update(f[1])
+            continue
         if f.is_file():
             if outside is not None and outside(f):
                 errors.append(
@@ -366,7 +407,22 @@ def _apply_var_file(
         text = read_text(path, shown, limit)
     except InputError as exc:
         return [exc]
-    if path.name.endswith(".json"):
+    return _apply_var_text(text, path.name.endswith(".json"), shown, values)
+
+
+def var_file_values(
+    text: str, json_syntax: bool, shown: str
+) -> tuple[dict[str, VarValue], list[InputError]]:
+    """The assignments of a variables file's text (one a wrapper writes, never read from disk)."""
+    values: dict[str, VarValue] = {}
+    errors = _apply_var_text(text, json_syntax, shown, values)
+    return values, errors
+
+
+def _apply_var_text(
+    text: str, json_syntax: bool, shown: str, values: dict[str, VarValue]
+) -> list[InputError]:
+    if json_syntax:
         try:
             data = json.loads(
                 text,

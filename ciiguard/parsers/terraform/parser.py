@@ -104,7 +104,7 @@ class ModuleInstance(Scope):
 
     def __init__(
         self,
-        parser: _RootEvaluation,
+        parser: RootEvaluation,
         mod: ModuleDef,
         prefix: str,
         variables: dict[str, VarValue],
@@ -386,7 +386,7 @@ class ModuleInstance(Scope):
         return result
 
 
-class _RootEvaluation:
+class RootEvaluation:
     """Evaluates one root module (and the local modules it calls) into resources."""
 
     def __init__(
@@ -437,6 +437,12 @@ class _RootEvaluation:
                 ScanIssue(self.ctx.display(manifest), None, "unreadable modules.json")
             )
             return {}
+
+    def instance(self, mod: ModuleDef, values: dict[str, VarValue]) -> ModuleInstance:
+        """The root module instance of ``mod`` with these variable values, not yet walked: a
+        wrapper (a Terragrunt unit) that assembled the root module itself, or that only needs
+        its outputs (another unit's ``dependency`` block), starts here."""
+        return ModuleInstance(self, mod, "", values, {}, (real(mod.dir),))
 
     def run(self) -> None:
         mod = self.modules(self.root_dir)
@@ -967,24 +973,31 @@ class TerraformParser:
     load: Callable[[Path], HclFile] | None = None  # set per scan: the cached, parallel loader
 
     def claims(self, path: Path) -> bool:
-        return path.suffix == ".tf" or path.name.endswith(".tf.json")
+        return self.claims_name(path)
 
     @staticmethod
-    def _roots(dirs: list[Path], edges: Mapping[Path, list[Path]]) -> list[Path]:
+    def claims_name(path: Path) -> bool:
+        return path.suffix == ".tf" or path.name.endswith(".tf.json")
+
+    elsewhere: frozenset[Path] = frozenset()  # set per scan from ParseContext.wrapped_roots
+
+    def _roots(self, dirs: list[Path], edges: Mapping[Path, list[Path]]) -> list[Path]:
         """Directories nobody calls are roots; so is every directory only reachable through a cycle.
+        A directory another reader runs (a Terragrunt unit's, or its ``terraform.source``) is
+        called by it: never a root here, and the modules it calls are not either.
 
         ``edges``: each directory's local module calls (``_local_calls``)."""
-        called = {t for targets in edges.values() for t in targets}
+        called = {t for targets in edges.values() for t in targets} | self.elsewhere
         roots = [d for d in dirs if d not in called]
         seen: set[Path] = set()
-        stack = list(roots)
+        stack = [*roots, *(d for d in self.elsewhere if d in edges)]
         while stack:
             d = stack.pop()
             if d in seen:
                 continue
             seen.add(d)
             stack.extend(t for t in edges.get(d, []) if t in edges)
-        return roots + [d for d in dirs if d not in seen]
+        return roots + [d for d in dirs if d not in seen and d not in self.elsewhere]
 
     def parse(self, files: list[Path], ctx: ParseContext) -> ParseOutput:
         out = ParseOutput()
@@ -995,34 +1008,11 @@ class TerraformParser:
             if parent is None:
                 parent = real_dirs[f.parent] = real(f.parent)
             by_dir.setdefault(parent, []).append(f)
-        cache: dict[Path, ModuleDef] = {}
         loader = HclLoader(ctx.read_bytes, ctx.display, ctx.settings.use_cache, ctx.settings.jobs)
         self.load = loader.load
-
-        def modules(directory: Path) -> ModuleDef:
-            directory = real(directory)
-            if directory not in cache:
-                tf = by_dir.get(directory)
-                if tf is None:
-                    ctx.reads.add(
-                        directory
-                    )  # a module directory outside the walk: its listing matters
-                    try:
-                        tf = sorted(
-                            p for p in directory.iterdir() if p.is_file() and self.claims(p)
-                        )
-                    except OSError as exc:
-                        shown = ctx.display(directory)
-                        out.errors.append(
-                            ScanIssue(shown, None, f"cannot list module: {exc.strerror or exc}")
-                        )
-                        tf = []
-                loader.preload(tf)  # the directory as one group (one parse-cache entry)
-                mod = load_module(directory, tf, loader.load)
-                for e in mod.errors:
-                    out.errors.append(ScanIssue(e.file, e.line, e.message))
-                cache[directory] = mod
-            return cache[directory]
+        modules = ModuleReader(ctx, loader, out, by_dir)
+        # directories another reader runs as (part of) a root module: Terragrunt units
+        self.elsewhere = frozenset(ctx.wrapped_roots)
 
         def read(dirs: list[Path]) -> dict[Path, list[Path]]:
             """Parse these directories' files and tfvars; their local module calls."""
@@ -1053,7 +1043,7 @@ class TerraformParser:
         done: dict[Path, tuple[ParseOutput, list[Gap]]] = {}
         for d in roots:
             part = ParseOutput()
-            root = _RootEvaluation(self, ctx, d, modules, part)
+            root = RootEvaluation(self, ctx, d, modules, part)
             try:
                 root.run()
             except RecursionError:
@@ -1066,6 +1056,53 @@ class TerraformParser:
                 part.errors.append(ScanIssue(ctx.display(d), None, f"evaluation failed: {exc}"))
             done[d] = (part, root.gaps)
         return done
+
+
+class ModuleReader:
+    """Module directories of one scan, each listed, parsed and indexed once (``ModuleDef``); read
+    errors go to ``out``. ``claimed`` holds the files discovery gave the reader, by directory."""
+
+    def __init__(
+        self,
+        ctx: ParseContext,
+        loader: HclLoader,
+        out: ParseOutput,
+        claimed: Mapping[Path, list[Path]] | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.loader = loader
+        self.out = out
+        self.claimed = claimed or {}
+        self.cache: dict[Path, ModuleDef] = {}
+
+    def files(self, directory: Path) -> list[Path]:
+        """A directory's ``.tf``/``.tf.json`` files (an unreadable listing is an error)."""
+        found = self.claimed.get(directory)
+        if found is not None:
+            return found
+        self.ctx.reads.add(directory)  # a module directory outside the walk: its listing matters
+        try:
+            return sorted(
+                p for p in directory.iterdir() if p.is_file() and TerraformParser.claims_name(p)
+            )
+        except OSError as exc:
+            shown = self.ctx.display(directory)
+            self.out.errors.append(
+                ScanIssue(shown, None, f"cannot list module: {exc.strerror or exc}")
+            )
+            return []
+
+    def __call__(self, directory: Path) -> ModuleDef:
+        directory = real(directory)
+        mod = self.cache.get(directory)
+        if mod is None:
+            tf = self.files(directory)
+            self.loader.preload(tf)  # the directory as one group (one parse-cache entry)
+            mod = load_module(directory, tf, self.loader.load)
+            for e in mod.errors:
+                self.out.errors.append(ScanIssue(e.file, e.line, e.message))
+            self.cache[directory] = mod
+        return mod
 
 
 def _tfvars(dirs: list[Path]) -> list[Path]:

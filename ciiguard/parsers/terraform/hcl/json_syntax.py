@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ciiguard.errors import InputError
@@ -46,6 +48,27 @@ MAP_ARGUMENTS = frozenset(
     }
 )
 LABELLED = {"resource": 2, "data": 2, "variable": 1, "output": 1, "provider": 1, "module": 1}
+
+
+@dataclass(frozen=True)
+class JsonSchema:
+    """What a JSON-syntax file's objects are, where HCL's JSON syntax leaves it to the schema.
+
+    ``blocks``: top-level block types and their label counts (``locals`` holds attributes).
+    ``attributes``: whether other top-level keys are attributes (Terragrunt's ``inputs``) rather
+    than ignored. ``nested``: when set, the only block types inside a block (with their label
+    counts); every other nested object is an attribute's value (``mock_outputs = {...}``).
+    ``bare``: labelled block types that may be written without their label, as one object with
+    a string ``path`` (Terragrunt's ``include``).
+    """
+
+    blocks: Mapping[str, int]
+    attributes: bool = False
+    nested: Mapping[str, int] | None = None
+    bare: frozenset[str] = frozenset()
+
+
+TERRAFORM = JsonSchema({**LABELLED, "terraform": 0, "locals": 0})
 _ONLY_INTERPOLATION = re.compile(r"^\$\{(?P<e>.*)\}$", re.S)
 Path_ = tuple[Any, ...]
 
@@ -54,7 +77,7 @@ class _Pairs(list[tuple[str, Any]]):
     """A JSON object as ordered (key, value) pairs: keeps repeated keys (repeated blocks)."""
 
 
-def parse_tf_json(text: str, path: str) -> HclFile:
+def parse_tf_json(text: str, path: str, schema: JsonSchema = TERRAFORM) -> HclFile:
     try:
         doc = json.loads(text, object_pairs_hook=_Pairs)
     except json.JSONDecodeError as exc:
@@ -67,7 +90,7 @@ def parse_tf_json(text: str, path: str) -> HclFile:
         raise InputError(path, 1, "a .tf.json file must hold a JSON object")
     if may_hold_surrogates(text):
         scrub(doc)
-    folder = _Folder(path, _key_lines(text))
+    folder = _Folder(path, _key_lines(text), schema)
     try:
         return HclFile(path=path, body=folder.top(doc), comments=())
     except RecursionError:
@@ -75,9 +98,10 @@ def parse_tf_json(text: str, path: str) -> HclFile:
 
 
 class _Folder:
-    def __init__(self, path: str, lines: dict[Path_, int]) -> None:
+    def __init__(self, path: str, lines: dict[Path_, int], schema: JsonSchema = TERRAFORM) -> None:
         self.path = path
         self.lines = lines
+        self.schema = schema
 
     def line(self, p: Path_) -> int:
         while p:
@@ -88,10 +112,17 @@ class _Folder:
 
     def top(self, doc: _Pairs) -> Body:
         blocks: list[Block] = []
+        attrs: list[Attribute] = []
+        schema = self.schema
         for i, (key, value) in enumerate(doc):
             if key == "//":
                 continue
             p: Path_ = (i,)
+            if key not in schema.blocks:
+                if schema.attributes:
+                    ln = self.line(p)
+                    attrs.append(Attribute(key, self.expr(value, p), ln, ln))
+                continue
             if key == "locals":
                 attrs = []
                 for j, body in self.each(value, p):
@@ -108,14 +139,18 @@ class _Folder:
                 blocks.append(
                     Block("locals", (), Body(tuple(attrs), ()), self.line(p), self.line(p))
                 )
-            elif key in LABELLED:
-                blocks.extend(self.labelled(key, value, p, LABELLED[key], ()))
-            elif key == "terraform":
+            elif key in schema.bare and _bare(value):
+                for j, body in self.each(value, p):
+                    ln = self.line(p)
+                    blocks.append(Block(key, (), self.body(body, j, key), ln, ln))
+            elif schema.blocks[key]:
+                blocks.extend(self.labelled(key, value, p, schema.blocks[key], ()))
+            else:
                 for j, body in self.each(value, p):
                     blocks.append(
                         Block(key, (), self.body(body, j, key), self.line(p), self.line(p))
                     )
-        return Body((), tuple(blocks))
+        return Body(tuple(attrs), tuple(blocks))
 
     def each(self, value: Any, p: Path_) -> list[tuple[Path_, _Pairs]]:
         """A block body given as an object or as an array of objects."""
@@ -150,7 +185,18 @@ class _Folder:
                 continue
             q = (*p, i)
             ln = self.line(q)
-            if key == "dynamic":
+            nested = self.schema.nested
+            if nested is not None:
+                if key not in nested:
+                    attrs.append(Attribute(key, self.expr(value, q), ln, ln))
+                elif nested[key]:
+                    blocks.extend(self.labelled(key, value, q, nested[key], ()))
+                else:
+                    for r, inner in self.each(value, q):
+                        blocks.append(
+                            Block(key, (), self.body(inner, r, key), self.line(r), self.line(r))
+                        )
+            elif key == "dynamic":
                 blocks.extend(self.dynamic(value, q))
             elif key in ("provider", "providers") and btype in ("resource", "data", "module"):
                 attrs.append(Attribute(key, self.reference(value, q), ln, ln))
@@ -259,6 +305,14 @@ class _Folder:
         except InputError as exc:
             raise InputError(self.path, self.line(p), f"invalid template: {exc.message}") from None
         return _strip_final_newline(expr)
+
+
+def _bare(value: Any) -> bool:
+    """A block written without its label: one object (alone, or alone in an array) whose
+    ``path`` is a string."""
+    if not isinstance(value, _Pairs) and isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    return isinstance(value, _Pairs) and any(k == "path" and isinstance(v, str) for k, v in value)
 
 
 def _ref(text: str) -> Expr:

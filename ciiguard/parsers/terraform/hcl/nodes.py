@@ -166,6 +166,14 @@ class Unsupported(Expr):
 
 
 @dataclass(frozen=True, slots=True)
+class Hole(Expr):
+    """A value no file holds (a part of a Terragrunt-generated file that comes from something
+    ciiguard does not run); always unknown, for ``reason``. Never produced by the readers."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Attribute(Node):
     name: str
     expr: Expr

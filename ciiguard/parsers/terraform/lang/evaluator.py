@@ -19,6 +19,7 @@ from ciiguard.parsers.terraform.hcl.nodes import (
     Expr,
     ForExpr,
     GetAttr,
+    Hole,
     Index,
     Literal,
     Name,
@@ -106,6 +107,25 @@ class Scope:
         if name in ("data", "module", "path", "terraform", "self"):
             return name
         return "resource"
+
+    def function(self, name: str) -> Callable[[list[Value]], Value] | None:
+        """A function this scope defines on top of Terraform's (Terragrunt's built-ins), or None."""
+        return None
+
+
+class Traced(dict[str, Value]):
+    """An object whose attributes each carry the hops that produced them (a Terragrunt config read
+    with ``read_terragrunt_config``): reading one adds its hops to the trace, so provenance runs
+    through it into the file where the value was written."""
+
+    __slots__ = ("hops",)
+
+    def __init__(self, values: dict[str, Value], hops: dict[str, tuple[Hop, ...]]) -> None:
+        super().__init__(values)
+        self.hops = hops
+
+    def __reduce__(self) -> tuple[type, tuple[dict[str, Value], dict[str, tuple[Hop, ...]]]]:
+        return (Traced, (dict(self), self.hops))
 
 
 class ResourceValue(dict[str, Value]):
@@ -291,6 +311,8 @@ class Evaluator:
             return self._template_for(e)
         if isinstance(e, Unsupported):
             return Unknown(f"{e.what} is not evaluated by ciiguard")
+        if isinstance(e, Hole):
+            return Unknown(e.reason)
         return Unknown(f"unsupported expression {type(e).__name__}")
 
     # -- traversals -------------------------------------------------------
@@ -344,6 +366,8 @@ class Evaluator:
             return base.attribute(name, self.trace)
         if isinstance(base, dict):
             if name in base:
+                if isinstance(base, Traced) and self.trace is not None:
+                    self.trace.extend(base.hops.get(name, ()))
                 return base[name]
             return _err(f"object has no attribute {name!r}")
         if isinstance(base, list) and name.isdigit() and not isinstance(base, TfSet):
@@ -376,6 +400,8 @@ class Evaluator:
         if isinstance(base, dict):
             k = to_string(key)
             if k in base:
+                if isinstance(base, Traced) and self.trace is not None:
+                    self.trace.extend(base.hops.get(k, ()))
                 return base[k]
             return _err(f"no key {k!r}")
         return _err(f"cannot index {type_name(base)}")
@@ -621,7 +647,7 @@ class Evaluator:
             if not isinstance(last, list):
                 return _err("... expects a list")
             args.extend(last)
-        fn = FUNCTIONS.get(name)
+        fn = self.scope.function(name) or FUNCTIONS.get(name)
         if fn is None:
             return Unknown(f"function {name}() is not evaluated by ciiguard")
         # a function's work grows with its arguments: charge their size
@@ -841,6 +867,8 @@ def _nfc_deep(v: Value) -> Value:
         return TfSet(_nfc_deep(x) for x in v)
     if isinstance(v, list):
         return [_nfc_deep(x) for x in v]
+    if isinstance(v, Traced):
+        return Traced({nfc(k): _nfc_deep(x) for k, x in v.items()}, v.hops)
     if isinstance(v, dict):
         return {nfc(k): _nfc_deep(x) for k, x in v.items()}
     return v
@@ -890,6 +918,9 @@ def render_value(v: Value) -> str:
         return f"({v.address})"
     if isinstance(v, str):
         return f'"{v}"'
+    if isinstance(v, Traced):  # a configuration read from another file: its parts, not all of it
+        text = "{" + ", ".join(sorted(v)) + "}"
+        return text if len(text) <= 80 else text[:77] + "..."
     if isinstance(v, (list, dict)):
         text = _json_like(v)
         return text if len(text) <= 80 else text[:77] + "..."
