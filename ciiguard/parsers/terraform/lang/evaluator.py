@@ -32,8 +32,8 @@ from ciiguard.parsers.terraform.hcl.nodes import (
     UnaryOp,
     Unsupported,
 )
+from ciiguard.parsers.terraform.lang.builtins import FUNCTIONS
 from ciiguard.parsers.terraform.lang.functions import (
-    FUNCTIONS,
     FunctionError,
     NotDecided,
     TfSet,
@@ -619,6 +619,9 @@ class Evaluator:
 
     def _call(self, e: Call) -> Value:
         name = e.name
+        core = name.startswith("core::")  # Terraform 1.8+: the built-ins' own namespace
+        if core:
+            name = name[len("core::") :]
         if name in ("try", "can"):
             missing = self._undeclared(e.args)
             if missing is not None:
@@ -647,9 +650,9 @@ class Evaluator:
             if not isinstance(last, list):
                 return _err("... expects a list")
             args.extend(last)
-        fn = self.scope.function(name) or FUNCTIONS.get(name)
+        fn = FUNCTIONS.get(name) if core else self.scope.function(name) or FUNCTIONS.get(name)
         if fn is None:
-            return Unknown(f"function {name}() is not evaluated by ciiguard")
+            return Unknown(f"function {e.name}() is not evaluated by ciiguard")
         # a function's work grows with its arguments: charge their size
         over = self._spend(sum(len(a) for a in args if isinstance(a, (list, dict, str))) // 8)
         if over is not None:
