@@ -231,6 +231,14 @@ def _err(msg: str) -> Unknown:
     return Unknown(msg, error=True)
 
 
+def _primitive_sets(a: Value, b: Value) -> bool:
+    """Two non-empty sets of one primitive type: their types agree, so equal elements decide."""
+    if not (isinstance(a, TfSet) and isinstance(b, TfSet) and a and b):
+        return False
+    kinds = {type_name(x) for x in (*a, *b)}
+    return len(kinds) == 1 and kinds <= {"string", "number", "bool"}
+
+
 class Evaluator:
     """Evaluates expressions in a scope. ``trace`` (when a list) collects the var/local hops used."""
 
@@ -484,7 +492,7 @@ class Evaluator:
             if lu or ru:
                 return merge_unknown([u for u in (lu, ru) if u])
             same = equal(left, right)
-            if same and collection_in(left):
+            if same and collection_in(left) and not _primitive_sets(left, right):
                 raise NotDecided("equal collections compare equal only when their types agree")
             return same == (op == "==")
         if op in ("&&", "||"):
