@@ -114,6 +114,10 @@ class ReplicationRule:
     # The provider computes the argument when the configuration leaves it unset, so a plan shows
     # it unknown for every new resource: unknown and not configured is no flow.
     computed: bool = False
+    # (sibling path, values): where a sibling holds one of them, the value names the declaring
+    # resource's own region (Cosmos DB's failover_priority 0 is the write region), so it is a flow
+    # only when it differs from that region.
+    own_region_when: tuple[tuple[str, tuple[str | None, ...]], ...] = ()
 
 
 @dataclass
@@ -173,6 +177,10 @@ def _rule(entry: Mapping[str, Any]) -> ReplicationRule:
         when=tuple(
             (str(k), tuple(None if v is None else str(v).lower() for v in values))
             for k, values in when.items()
+        ),
+        own_region_when=tuple(
+            (str(k), tuple(None if v is None else str(v).lower() for v in values))
+            for k, values in entry.get("own_region_when", {}).items()
         ),
         destination=destination,
         source_path=entry.get("source_path"),
@@ -353,6 +361,14 @@ class Catalogue:
         return region
 
     # -- questions --------------------------------------------------------
+    def same_region(self, provider: str, a: str, b: str) -> bool:
+        """Whether two spellings name one region of ``provider`` (``China North 3`` is
+        ``chinanorth3`` at Azure)."""
+        facts = self.facts(provider)
+        if facts is None:
+            return a == b
+        return self._norm(facts, a.strip().lower()) == self._norm(facts, b.strip().lower())
+
     def canonical_provider(self, name: str) -> str:
         return self.aliases.get(name, name)
 
