@@ -21,6 +21,7 @@ from typing import Any
 from ciiguard.catalogue import Catalogue
 from ciiguard.errors import InputError
 from ciiguard.model import Gap, Hop, Location, ParseOutput, RegionInfo, Resource, ScanIssue, Unknown
+from ciiguard.parsers.arm import AZAPI_TYPES, translate
 from ciiguard.parsers.base import ParseContext, real
 from ciiguard.parsers.provider_defaults import (
     environment_or_default,
@@ -735,6 +736,12 @@ class RootEvaluation:
             ev = Evaluator(inst).with_bindings(bindings)
             comments = self.comments_near(inst.mod, located)
             attrs, block_lines = inst.configured(address, located, bindings)
+            kind, meta = rtype, {}
+            if rtype in AZAPI_TYPES:  # an ARM resource by type and body: check it as its type
+                arm = translate(attrs)
+                if arm is not None:
+                    kind, attrs = arm[0].type, arm[1]
+                    meta = {"arm_type": arm[0].arm_type, "written_as": rtype}
             provider_key = inst._provider_key_of(block, rtype)
             region = self.resolve_region(inst, provider_key, (ev, block, located), rtype)
             cfg = inst.provider_for(provider_key)
@@ -744,7 +751,7 @@ class RootEvaluation:
             self.out.resources.append(
                 Resource(
                     address=address,
-                    type=rtype,
+                    type=kind,
                     name=name,
                     provider=self.catalogue.canonical_provider(cfg.provider),
                     provider_config=cfg.key,
@@ -761,6 +768,7 @@ class RootEvaluation:
                         "block_lines": block_lines,
                         "end_line": block.end_line,
                         "comments": comments,
+                        **meta,
                     },
                 )
             )

@@ -19,6 +19,7 @@ from typing import Any
 
 from ciiguard.errors import InputError
 from ciiguard.model import Hop, Location, ParseOutput, RegionInfo, Resource, ScanIssue, Unknown
+from ciiguard.parsers.arm import AZAPI_TYPES, translate
 from ciiguard.parsers.base import ParseContext
 from ciiguard.parsers.provider_defaults import (
     environment_or_default,
@@ -1045,6 +1046,13 @@ class _PlanEvaluation:
             "plan_actions": change.actions if change else ("no-op",),
             "changed": bool(change and CHANGING_ACTIONS.intersection(change.actions)),
         }
+        kind = rtype
+        if rtype in AZAPI_TYPES:  # an ARM resource by type and body: check it as its type
+            arm = translate(attrs)
+            if arm is not None:
+                kind, attrs = arm[0].type, arm[1]
+                tags = effective_tags(attrs, tag_attr, provider.default_tags)
+                meta.update(arm_type=arm[0].arm_type, written_as=rtype)
         line: int | None
         if located is not None:
             block = located.block
@@ -1056,7 +1064,7 @@ class _PlanEvaluation:
             file, line = self.display, change.line if change else None
         return Resource(
             address=address,
-            type=rtype,
+            type=kind,
             name=addr.name,
             provider=canonical,
             provider_config=provider.key,
