@@ -94,3 +94,11 @@ def test_azure_native_uses_the_same_arm_shape() -> None:
     assert [(f["kind"], f["destination"]) for f in orders["flows"]] == [
         ("replication", "chinaeast3")
     ]
+
+
+def test_the_azapi_providers_default_location_places_resources_without_one() -> None:
+    run = scan(FIXTURES / "clouds" / "azure-azapi-default-location")
+    assert run.code == 1
+    (v,) = run.json["violations"]
+    assert (v["policy"], v["region"]) == ("CII001", "East Asia")
+    assert "provider azapi" in v["evidence"]

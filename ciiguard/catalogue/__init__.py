@@ -135,6 +135,12 @@ class ProviderFacts:
     mainland_partitions: tuple[str, ...]
     pairs: dict[str, str] = field(default_factory=dict)  # region -> paired region (normalised)
     pairs_closed: bool = False  # mainland regions pair only with mainland regions
+    # provider name -> the provider block's argument that sets the region, where it is not
+    # "region" (azapi: default_location)
+    provider_region_arguments: dict[str, str] = field(default_factory=dict)
+
+    def provider_region_argument(self, provider: str) -> str:
+        return self.provider_region_arguments.get(provider, "region")
 
 
 def load_builtin() -> list[Mapping[str, Any]]:
@@ -302,6 +308,10 @@ class Catalogue:
                 tag_attribute=str(c.get("tags", {}).get("attribute", "tags")),
                 default_tags_path=tuple(c.get("tags", {}).get("provider_default_tags", ())),
                 mainland_partitions=tuple(regions.get("mainland_partitions", ())),
+                provider_region_arguments={
+                    str(a["provider"]): str(a["name"])
+                    for a in c.get("provider_region_arguments", [])
+                },
             )
             self.providers[name] = facts
         regions = c.get("regions", {})

@@ -262,13 +262,14 @@ class ModuleInstance(Scope):
             alias = a if isinstance(a, str) else None
         key = f"{local_name}.{alias}" if alias else local_name
         shown = f"{self.module_path}:{key}" if self.module_path else key
-        region_attr = block.body.attr("region")
+        facts = self.p.catalogue.facts(name)
+        region_name = facts.provider_region_argument(name) if facts else "region"
+        region_attr = block.body.attr(region_name)
         region: Any = None
         trace: list[Hop] = []
         if region_attr is not None:
             region = Evaluator(self, trace).evaluate(region_attr.expr)
         tags: Any = None
-        facts = self.p.catalogue.facts(name)
         if facts is not None and facts.default_tags_path:
             block_name, attr_name = facts.default_tags_path[0], facts.default_tags_path[-1]
             for dt in block.body.blocks_of(block_name):
@@ -277,7 +278,7 @@ class ModuleInstance(Scope):
                     tags = Evaluator(self).evaluate(ta.expr)
         hop = Hop(
             f"provider {shown}",
-            located.file_of("region"),
+            located.file_of(region_name),
             (region_attr.line if region_attr else block.line),
             render_value(region) if region_attr is not None and not trace else None,
         )

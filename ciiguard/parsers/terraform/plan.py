@@ -947,9 +947,11 @@ class _PlanEvaluation:
             block = scope.hcl.provider_block(name, pc.get("alias") or None)
         region: Any = None
         hops: tuple[Hop, ...] = (Hop(f"provider {key}", *self._where(block, None)),)
-        expr = exprs.get("region")
+        facts = self.catalogue.facts(ptype)
+        region_name = facts.provider_region_argument(ptype) if facts else "region"
+        expr = exprs.get(region_name)
         if isinstance(expr, dict):
-            attr = block.block.body.attr("region") if block is not None else None
+            attr = block.block.body.attr(region_name) if block is not None else None
             region, trace = self.expression(expr, scope, attr.expr if attr else None)
             hop = Hop(
                 f"provider {key}",
@@ -960,7 +962,6 @@ class _PlanEvaluation:
         elif not exprs and block is None:
             hops = (Hop(f"provider {key} (no region in the plan's configuration)"),)
         tags: Any = None
-        facts = self.catalogue.facts(ptype)
         if facts is not None and facts.default_tags_path:
             block_name, attr_name = facts.default_tags_path[0], facts.default_tags_path[-1]
             blocks = exprs.get(block_name)
