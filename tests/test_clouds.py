@@ -314,6 +314,8 @@ def test_catalogue_coverage_every_type_and_rule_is_exercised(cache_env: dict[str
     provenance: list[tuple[str, str]] = []
     dirs = [CLOUDS_DIR / cloud / case for cloud in CLOUDS for case in CASES]
     dirs += [EGRESS_DIR / cloud / case for cloud in CLOUDS for case in EGRESS_CASES]
+    # the ARM shapes (azapi_resource bodies, azure-native inputs)
+    dirs += [CLOUDS_DIR / "azure-azapi", CLOUDS_DIR / "azure-native-sku"]
     for path in dirs:
         config = path / "ciiguard.toml"
         _, report = scan(path, cache_env, *(["--config", str(config)] if config.is_file() else []))
