@@ -18,6 +18,7 @@ import io
 import json
 import logging
 import os
+import re
 import runpy
 import sys
 import traceback
@@ -31,7 +32,11 @@ from ciiguard.errors import InputError
 from ciiguard.model import ParseOutput, ScanIssue, Unknown
 from ciiguard.parsers.base import ParseContext
 from ciiguard.parsers.pulumi.common import (
+    OUTPUT_VALUE_SIG,
     PROVIDER_PREFIX,
+    RESOURCE_REF_SIG,
+    SECRET_SIG,
+    SIG_KEY,
     STACK_TYPE,
     Project,
     ProviderInfo,
@@ -46,7 +51,12 @@ from ciiguard.parsers.pulumi.common import (
     record_reads,
 )
 
-SECRET_PLACEHOLDER = "<secret not decrypted by ciiguard>"
+# Strings that stand in for config values ciiguard cannot know while the program runs: a secret
+# (secure:) it never decrypts, and a key the program requires that no stack file sets. Wherever one
+# reaches a captured input (whole or inside a longer string) the input is unknown.
+SECRET_MARK = "ciiguard:secret-config:"
+MISSING_MARK = "ciiguard:missing-config:"
+_MARK = re.compile(r"ciiguard:(secret|missing)-config:([^\s\"'/,;]+)")
 GET_REGION = "aws:index/getRegion:getRegion"
 
 
@@ -69,6 +79,7 @@ class Registration:
 class ProgramRun:
     registrations: list[Registration] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    missing_config: list[str] = field(default_factory=list)  # required keys no file sets
 
 
 def _not_run_message(project: Project) -> str:
@@ -86,7 +97,7 @@ def _config_for_sdk(project: Project) -> tuple[dict[str, str], list[str]]:
     for key, entry in project.config.items():
         value = entry.value
         if isinstance(value, Unknown):
-            config[key] = SECRET_PLACEHOLDER
+            config[key] = SECRET_MARK + key
             secrets.append(key)
         elif isinstance(value, str):
             config[key] = value
@@ -226,7 +237,23 @@ def _run_in_context(project: Project, program: Path, ctx: ParseContext, result: 
     config, secret_keys = _config_for_sdk(project)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)  # before set_mocks: the root stack's futures live on this loop
+    from pulumi import config as sdk_config
+
+    original_require = sdk_config.Config._require
+
+    def _require(self: Any, key: str, secret: bool, *args: Any, **kwargs: Any) -> str:
+        """A required string no stack file sets is unknown, as a Terraform variable without a
+        value is (typed ones still fail: no stand-in value is safe for a number or a flag)."""
+        value = self._get(key, *args, **kwargs)
+        if value is None:
+            full = str(self.full_key(key))
+            if full not in result.missing_config:
+                result.missing_config.append(full)
+            return MISSING_MARK + full
+        return str(value)
+
     try:
+        sdk_config.Config._require = _require  # type: ignore[method-assign]
         set_all_config(config, secret_keys)
         mock_impl = _Mocks()
         mocks.set_mocks(
@@ -242,6 +269,13 @@ def _run_in_context(project: Project, program: Path, ctx: ParseContext, result: 
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - the user's program may raise anything
         where = _innermost_frame(exc, project.dir)
         message = " ".join(f"{type(exc).__name__}: {exc}".split()).rstrip(":")
+        if type(exc).__name__ == "ConfigMissingError":
+            stack = project.stack_display or f"Pulumi.{project.stack}.yaml"
+            message = (
+                f"configuration {getattr(exc, 'key', '')!r} is required as a number, boolean or "
+                f"object but not set in {stack}: ciiguard has no safe stand-in for it (set it "
+                "with: pulumi config set ...)"
+            )
         if isinstance(exc, ModuleNotFoundError):
             message += (
                 " (the program's dependencies must be importable: run ciiguard inside the "
@@ -253,6 +287,7 @@ def _run_in_context(project: Project, program: Path, ctx: ParseContext, result: 
             f"the Pulumi program failed under ciiguard's mocks: {message}",
         ) from None
     finally:
+        sdk_config.Config._require = original_require  # type: ignore[method-assign]
         loop.close()
         asyncio.set_event_loop(None)
 
@@ -274,10 +309,26 @@ def _plain(value: Any, sdk_unknown: type) -> Any:
     """SDK values -> plain values; the SDK's unknowns become ``Unknown`` (refs added later)."""
     if isinstance(value, sdk_unknown):
         return Unknown("known only after deployment")
+    if isinstance(value, dict) and SIG_KEY in value:
+        # the RPC layer keeps secrets wrapped ({sig: secret, value: ...}): a secret tag must
+        # still classify, so the value is unwrapped; anything else signed is not a plain value
+        sig = value.get(SIG_KEY)
+        if sig == SECRET_SIG and "value" in value:
+            return _plain(value["value"], sdk_unknown)
+        if sig == OUTPUT_VALUE_SIG and "value" in value:
+            return _plain(value["value"], sdk_unknown)
+        if sig == RESOURCE_REF_SIG:
+            return Unknown(f"refers to the resource {value.get('urn')}")
+        return Unknown("an asset, archive or output known only after deployment")
     if isinstance(value, dict):
         return {str(k): _plain(v, sdk_unknown) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v, sdk_unknown) for v in value]
+    if isinstance(value, str) and "ciiguard:" in value:
+        found = _MARK.search(value)
+        if found is not None:
+            what = "an encrypted secret" if found.group(1) == "secret" else "not set"
+            return Unknown(f"config {found.group(2)} is {what}")
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return Unknown(f"a {type(value).__name__} value (resource reference or asset)")
@@ -285,6 +336,8 @@ def _plain(value: Any, sdk_unknown: type) -> Any:
 
 def _with_refs(value: Any, refs: frozenset[str], what: str) -> Any:
     if isinstance(value, Unknown):
+        if value.reason.startswith("config "):
+            return Unknown(f"{what} comes from {value.reason}", refs)
         return Unknown(f"{what} is known only after deployment", refs)
     if isinstance(value, dict):
         return {k: _with_refs(v, refs, f"{what}.{k}") for k, v in value.items()}
@@ -377,6 +430,17 @@ class _Collector:
                         "pulumi_project": self.project.name,
                     },
                     root=self.project.display,
+                )
+            )
+        stack = self.project.stack_display or f"Pulumi.{self.project.stack}.yaml"
+        for key in self.run.missing_config:
+            out.warnings.append(
+                ScanIssue(
+                    self.project.display,
+                    None,
+                    f"configuration {key!r} is required by the program but not set in {stack}: "
+                    f"its value is unknown (set it with: pulumi config set {key} ...); where it "
+                    "decides a verdict the finding is CII003",
                 )
             )
         for message in self.run.errors:
