@@ -197,3 +197,44 @@ def test_a_typed_required_config_key_no_file_sets_is_an_error_that_says_so(
     (error,) = report["errors"]
     assert "'marker:replicas' is required as a number" in error["message"]
     assert error["line"] == 2
+
+
+def test_invokes_stack_references_and_reads_run_to_the_end_and_decide_nothing() -> None:
+    """Invokes answer with their result's shape (from the SDK's result classes): iterating runs,
+    the provider's region is known, every other answer is unknown (CII003 where it decides)."""
+    code, report = scan(PROGRAMS / "invokes", "--run-programs", "--no-cache")
+    assert report["errors"] == []
+    names = {r["address"].rsplit("::", 1)[1]: r for r in report["resources"]}
+    assert sorted(names) == ["ledger", "orders", "sessions", "subnet-0"]
+    assert [f["destination"] for f in names["ledger"]["flows"]] == ["cn-northwest-1"]
+    assert [f["location"] for f in names["sessions"]["flows"]] == ["unknown"]
+    assert names["orders"]["region"] == "cn-north-1"
+    assert code == 1
+    (v,) = report["violations"]
+    assert (v["policy"], v["resource"].rsplit("::", 1)[1]) == ("CII003", "sessions")
+    assert "getRegions() result names[0]" in v["message"] + v["evidence"]
+
+
+def test_the_invoke_answers_are_language_neutral() -> None:
+    from ciiguard.parsers.pulumi.invoke import Field, answer, unknown_from_mark
+
+    fields = [
+        Field("name", "string"),
+        Field("names", "list", Field("", "string")),
+        Field("count", "integer"),
+        Field("enabled", "boolean", optional=True),
+        Field("state", "string"),
+        Field("region", "string"),
+        Field("nested", "object", fields=(Field("zone", "string"),)),
+    ]
+    got = answer("aws:index/getRegion:getRegion", {"state": "available"}, "cn-north-1", fields)
+    value = got.value
+    assert value["name"] == "cn-north-1" and value["region"] == "cn-north-1"  # catalogue data
+    assert value["state"] == "available"  # echoes its argument
+    assert value["enabled"] is None and value["count"] == 1 and got.stand_ins == ["count"]
+    (zone,) = value["names"]
+    u = unknown_from_mark(f"prefix-{zone}")
+    assert u is not None and "getRegion() result names[0]" in u.reason
+    assert unknown_from_mark(value["nested"]["zone"]) is not None
+    other = answer("aws:ec2/getVpc:getVpc", {}, "cn-north-1", [Field("name", "string")])
+    assert unknown_from_mark(other.value["name"]) is not None  # name is a region only for getRegion
