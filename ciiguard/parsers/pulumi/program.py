@@ -44,6 +44,7 @@ from ciiguard.parsers.pulumi.common import (
     Project,
     ProviderInfo,
     build_resource,
+    component_gap,
     default_provider,
     is_project_file,
     load_project,
@@ -75,6 +76,7 @@ class Registration:
     parent: str
     provider_ref: str
     custom: bool
+    remote: bool  # a component implemented in another language (multi-language package)
     inputs: dict[str, Any]
     deps: dict[str, list[str]]
     frames: list[tuple[str, int]]  # (path, line), innermost first
@@ -232,6 +234,7 @@ def _run_in_context(project: Project, program: Path, ctx: ParseContext, result: 
                     parent=request.parent,
                     provider_ref=request.provider,
                     custom=bool(request.custom),
+                    remote=bool(getattr(request, "remote", False)),
                     inputs=_plain(inputs, SdkUnknown),
                     deps={k: list(v.urns) for k, v in request.propertyDependencies.items()},
                     frames=_frames(request.stackTrace),
@@ -497,6 +500,19 @@ class _Collector:
                 )
         pc = pulumi_catalogue()
         for reg in self.run.registrations:
+            if reg.remote and not reg.custom:
+                file, line = self.where(reg)
+                out.gaps.append(
+                    component_gap(
+                        reg.token,
+                        _real_urn(reg.mock_urn),
+                        file,
+                        line,
+                        "is implemented in another language and creates no children under "
+                        "Pulumi's mocks",
+                    )
+                )
+                continue
             if reg.token.startswith(("pulumi:", PROVIDER_PREFIX)) or not reg.custom:
                 continue
             package = pc.package_of(reg.token)

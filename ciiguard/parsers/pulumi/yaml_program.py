@@ -27,6 +27,7 @@ from ciiguard.parsers.pulumi.common import (
     Project,
     ProviderInfo,
     build_resource,
+    component_gap,
     default_provider,
     is_project_file,
     load_project,
@@ -685,6 +686,17 @@ class _Program:
         if _field(decl.body, "get") is not None or decl.token.startswith("pulumi:"):
             return
         package = self.pc.package_of(decl.token)
+        if package in self.pc.component_packages:
+            out.gaps.append(
+                component_gap(
+                    decl.token,
+                    urn,
+                    self.file,
+                    decl.line,
+                    "is a multi-language component; ciiguard does not run its package",
+                )
+            )
+            return
         provider = self.provider_for(decl, package)
         out.resources.append(
             build_resource(
