@@ -238,3 +238,25 @@ def test_the_invoke_answers_are_language_neutral() -> None:
     assert unknown_from_mark(value["nested"]["zone"]) is not None
     other = answer("aws:ec2/getVpc:getVpc", {}, "cn-north-1", [Field("name", "string")])
     assert unknown_from_mark(other.value["name"]) is not None  # name is a region only for getRegion
+
+
+RESOURCE_INPUT_PROGRAM = """\
+import pulumi
+
+role = pulumi.CustomResource("aws:iam/role:Role", "role", {"assumeRolePolicy": "{}"})
+fn = pulumi.CustomResource(
+    "aws:lambda/function:Function",
+    "fn",
+    {"role": role, "runtime": "python3.12", "tags": {"data-classification": "personal"}},
+)
+pulumi.CustomResource("aws:lambda/permission:Permission", "allow", {"function": fn})
+"""
+
+
+def test_a_resource_passed_as_an_input_does_not_break_the_run(tmp_path: Path) -> None:
+    """As pulumi/examples aws-py-apigatewayv2-http-api-quickcreate does (function=fn): the
+    SDK's mock layer used to rehydrate the reference on another event loop and fail."""
+    code, report = scan(_project(tmp_path, RESOURCE_INPUT_PROGRAM), "--run-programs")
+    assert report["errors"] == [], report["errors"]
+    assert code == 0
+    assert len(report["resources"]) == 3

@@ -196,6 +196,7 @@ def _run_in_context(project: Project, program: Path, ctx: ParseContext, result: 
 
     from pulumi.output import Unknown as SdkUnknown
     from pulumi.runtime import mocks, rpc, set_all_config
+    from pulumi.runtime.proto import resource_pb2
     from pulumi.runtime.stack import run_pulumi_func
 
     providers_by_ref: dict[str, dict[str, Any]] = {}
@@ -204,7 +205,9 @@ def _run_in_context(project: Project, program: Path, ctx: ParseContext, result: 
         """Preview-like answers: inputs come back as state, everything else stays unknown."""
 
         def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-            return None, dict(args.inputs)
+            # A resource passed as an input (function=lambda_function) is not echoed back: the
+            # SDK would rehydrate it on another event loop and fail; the output stays unknown.
+            return None, _without_resources(dict(args.inputs))
 
         def call(self, args: mocks.MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
             """Invokes answer with the result's shape and nothing that decides a verdict
@@ -223,6 +226,25 @@ def _run_in_context(project: Project, program: Path, ctx: ParseContext, result: 
             return ans.value
 
     class _Monitor(mocks.MockMonitor):
+        """The SDK's mock monitor without resource references: the SDK then passes a resource
+        given as an input (``function=lambda_function``) as its URN, instead of a reference the
+        mock layer would turn back into a resource on another thread's event loop (which fails:
+        "attached to a different loop")."""
+
+        def SupportsFeature(self, request: Any) -> Any:
+            if request.id == "resourceReferences":
+                return type("SupportsFeatureResponse", (object,), {"hasSupport": False})
+            return super().SupportsFeature(request)  # type: ignore[no-untyped-call]
+
+        def GetDeploymentInfo(self, request: Any) -> Any:
+            info = super().GetDeploymentInfo(request)  # type: ignore[no-untyped-call]
+            features = [
+                f
+                for f in info.supportedFeatures
+                if f != resource_pb2.RESOURCE_MONITOR_FEATURE_RESOURCE_REFERENCES
+            ]
+            return resource_pb2.DeploymentInfo(supportedFeatures=features)
+
         def RegisterResource(self, request: Any) -> Any:
             if request.type != STACK_TYPE:
                 inputs = rpc.deserialize_properties(request.object)
@@ -354,6 +376,22 @@ def _plain(value: Any, sdk_unknown: type) -> Any:
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return Unknown(f"a {type(value).__name__} value (resource reference or asset)")
+
+
+def _without_resources(value: Any) -> Any:
+    """``value`` without resource objects or resource references (as mock state)."""
+    from pulumi import Resource
+
+    if isinstance(value, Resource):
+        return None
+    if isinstance(value, dict):
+        if value.get(SIG_KEY) == RESOURCE_REF_SIG:
+            return None
+        out = {k: _without_resources(v) for k, v in value.items()}
+        return {k: v for k, v in out.items() if v is not None or value[k] is None}
+    if isinstance(value, list):
+        return [_without_resources(v) for v in value]
+    return value
 
 
 def _with_refs(value: Any, refs: frozenset[str], what: str) -> Any:
