@@ -28,8 +28,9 @@ def suppress_tree(tmp_path_factory: pytest.TempPathFactory) -> ET.Element:
 def cases(root: ET.Element, policy: str) -> dict[str, ET.Element]:
     return {
         c.get("name"): c
-        for c in root.iter("testcase")
-        if c.get("classname") == f"ciiguard.{policy}"
+        for s in root.findall("testsuite")
+        if (s.get("name") or "").startswith(f"{policy} ")
+        for c in s.iter("testcase")
     }
 
 
@@ -115,3 +116,32 @@ def test_disabled_policies_have_no_suite(tmp_path: Path) -> None:
     assert code == 1
     names = [s.get("name") for s in root.findall("testsuite")]
     assert "CII003 location-unknown" not in names and "CII001 data-outside-mainland" in names
+
+
+def test_gitlab_identity_keeps_environments_that_share_a_module_apart(tmp_path: Path) -> None:
+    """GitLab identifies a test case by suite, classname and name: envs/prod and envs/staging
+    calling one module (same addresses, same file) are two failures, not one."""
+    infra = tmp_path / "infra"
+    module = infra / "modules" / "store"
+    module.mkdir(parents=True)
+    (module / "main.tf").write_text(
+        'resource "aws_s3_bucket" "orders" {\n'
+        '  bucket = "orders"\n  tags   = { "data-classification" = "personal" }\n}\n'
+    )
+    for env in ("prod", "staging"):
+        (infra / "envs" / env).mkdir(parents=True)
+        (infra / "envs" / env / "main.tf").write_text(
+            'provider "aws" {\n  region = "ap-east-1"\n}\n\n'
+            'module "store" {\n  source = "../../modules/store"\n}\n'
+        )
+    code, tree = junit(tmp_path, str(infra))
+    assert code == 1
+    failed = [
+        (s.get("name"), c.get("classname"), c.get("name"))
+        for s in tree.findall("testsuite")
+        for c in s.iter("testcase")
+        if c.find("failure") is not None
+    ]
+    identities = set(failed)
+    assert len(identities) == len(failed) == 2, failed
+    assert sorted(c.rsplit("/", 1)[-1] for _, c, _ in failed) == ["prod", "staging"]

@@ -72,23 +72,28 @@ def junit_tree(report: Report) -> ET.Element:
             ("legal_basis", policy.legal_basis),
         ):
             ET.SubElement(props, "property", name=k, value=value)
-        cases: dict[tuple[str, str | None], list[Violation]] = {}
-        lines: dict[tuple[str, str | None], int | None] = {}
+        # a case per (root module, address, file): GitLab identifies a test case by suite,
+        # classname and name, so the root is the classname and envs/prod and envs/staging, with
+        # the same addresses in one shared module, stay two failures
+        cases: dict[tuple[str, str, str | None], list[Violation]] = {}
+        lines: dict[tuple[str, str, str | None], int | None] = {}
         for r in [] if gate_made else checked:
-            cases.setdefault((r.address, r.file), [])
-            lines.setdefault((r.address, r.file), r.line)
+            cases.setdefault((r.root, r.address, r.file), [])
+            lines.setdefault((r.root, r.address, r.file), r.line)
         for v in res.violations:
             if v.policy == policy.id:
-                cases.setdefault((v.resource, v.file), []).append(v)
-                lines.setdefault((v.resource, v.file), v.line)
+                key = (v.root or "", v.resource, v.file)
+                cases.setdefault(key, []).append(v)
+                lines.setdefault(key, v.line)
         counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
-        for (address, file), found in cases.items():
+        for (root_module, address, file), found in cases.items():
             counts["tests"] += 1
-            case = ET.SubElement(s, "testcase", name=address, classname=f"ciiguard.{policy.id}")
+            classname = root_module or file or f"ciiguard.{policy.id}"
+            case = ET.SubElement(s, "testcase", name=address, classname=classname)
             case.set("time", "0")
             if file:
                 case.set("file", file)
-                line = lines[(address, file)]
+                line = lines[(root_module, address, file)]
                 if line:
                     case.set("line", str(line))
             blocking = [v for v in found if v.blocking]
