@@ -50,3 +50,25 @@ def test_escaping_follows_the_workflow_command_rules() -> None:
     line = command("error", "100% bad\nnext", "dir,x/a:b.tf", 3, "T: x, y")
     assert line == "::error file=dir%2Cx/a%3Ab.tf,line=3,title=T%3A x%2C y::100%25 bad%0Anext"
     assert command("warning", "m", None, None, "t") == "::warning title=t::m"
+
+
+def test_annotations_are_capped_per_kind_with_one_notice_for_the_rest(tmp_path: Path) -> None:
+    """GitHub shows 10 annotations of each kind per step: blocking ones first, 10 at most, then
+    one notice counting the rest; the rest stay in the log as lines no runner acts on."""
+    for i in range(13):
+        (tmp_path / f"b{i}.tf").write_text(
+            f'resource "aws_s3_bucket" "b{i}" {{\n  provider = aws.hk\n'
+            '  tags = { "data-classification" = "personal" }\n}\n'
+        )
+    (tmp_path / "providers.tf").write_text(
+        'provider "aws" {\n  alias  = "hk"\n  region = "ap-east-1"\n}\n'
+    )
+    run = run_cli("scan", str(tmp_path), "--no-cache", "--format", "github")
+    assert run.code == 1
+    out = run.stdout.splitlines()
+    commands = [line for line in out if line.startswith("::")]
+    assert len([c for c in commands if c.startswith("::error ")]) == 10
+    (notice,) = [c for c in commands if c.startswith("::notice ")]
+    assert "3 errors more than GitHub shows per step" in notice
+    rest = [line for line in out if line.startswith("  - error ")]
+    assert len(rest) == 3 and all("CII001" in line for line in rest)
