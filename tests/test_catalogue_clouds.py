@@ -99,12 +99,12 @@ def test_default_regions_and_environment_variables_are_the_providers() -> None:
         name: CAT.facts(name) for name in ("alicloud", "tencentcloud", "huaweicloud", "google")
     }
     assert facts["alicloud"] is not None and facts["alicloud"].default_region == "cn-beijing"
-    assert facts["alicloud"].environment == ("ALIBABA_CLOUD_REGION", "ALICLOUD_REGION")
+    assert facts["alicloud"].environment == ("ALICLOUD_REGION", "ALIBABA_CLOUD_REGION")
     assert (
         facts["tencentcloud"] is not None and facts["tencentcloud"].default_region == "ap-guangzhou"
     )
     assert facts["huaweicloud"] is not None and facts["huaweicloud"].default_region is None
-    assert facts["huaweicloud"].environment == ("HW_REGION_NAME",)
+    assert facts["huaweicloud"].environment == ("HW_REGION_NAME", "OS_REGION_NAME")
     assert facts["google"] is not None
     assert facts["google"].environment[0] == "GOOGLE_REGION"
 
