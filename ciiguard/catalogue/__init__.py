@@ -29,8 +29,13 @@ How a flow rule (an entry of a cloud's ``replication`` list) says where data goe
   follow the source.
 - ``when``: sibling arguments that must hold one of the listed values for the flow to exist
   (``{"endpoint_type": ["target"]}``; ``null`` stands for "not set"); a value not known before
-  apply keeps the flow (fail closed). ``computed``: the provider fills the argument in when it is
+  apply keeps the flow (fail closed). ``unless``: sibling values that mean no flow
+  (``{"geo_location[].failover_priority": ["0"]}``); an unknown value keeps the flow. ``computed``: the provider fills the argument in when it is
   not set, so a plan's unknown value there declares nothing unless the configuration sets it.
+
+An ``arm_types`` entry maps an Azure Resource Manager type to the catalogue type it stands for
+(``Microsoft.Storage/storageAccounts`` -> ``azurerm_storage_account``), with the renames from its
+request body's paths; ``azapi_resource`` and Pulumi azure-native resources are read through it.
 
 A ``located_by`` entry (same fields as a flow rule, no kind or source) says that a resource stands
 for storage it names (a DMS endpoint for its database, a DataSync location for its bucket or
@@ -111,9 +116,24 @@ class ReplicationRule:
         str, ...
     ] = ()  # types a source given by name resolves to (else target_types)
     when: tuple[tuple[str, tuple[str | None, ...]], ...] = ()  # (sibling path, allowed values)
+    # (sibling path, values): a sibling known to hold one of them means no flow (a Cosmos DB
+    # geo_location with failover_priority 0 is the account's own write region, not a replica)
+    unless: tuple[tuple[str, tuple[str, ...]], ...] = ()
     # The provider computes the argument when the configuration leaves it unset, so a plan shows
     # it unknown for every new resource: unknown and not configured is no flow.
     computed: bool = False
+
+
+@dataclass(frozen=True)
+class ArmType:
+    """An Azure Resource Manager type (``Microsoft.Storage/storageAccounts``) and the catalogue
+    type it stands for, with the renames from the ARM body's snake_case paths to that type's
+    argument names; ``azapi_resource`` and azure-native resources are read through it."""
+
+    arm_type: str
+    type: str
+    renames: Mapping[str, str]
+    pulumi_token: str | None = None
 
 
 @dataclass
@@ -161,8 +181,11 @@ def _rule(entry: Mapping[str, Any]) -> ReplicationRule:
     if kind not in FLOW_KINDS:  # a rule from before kinds were a closed list
         kind, mechanism = "replication", mechanism or kind
     when = entry.get("when") or {}
-    if not isinstance(when, Mapping):
-        raise ValueError(f"replication rule for {entry.get('type')!r}: when must be a mapping")
+    unless = entry.get("unless") or {}
+    if not isinstance(when, Mapping) or not isinstance(unless, Mapping):
+        raise ValueError(
+            f"replication rule for {entry.get('type')!r}: when and unless must be mappings"
+        )
     return ReplicationRule(
         type=str(entry["type"]),
         path=str(entry["path"]),
@@ -173,6 +196,9 @@ def _rule(entry: Mapping[str, Any]) -> ReplicationRule:
         when=tuple(
             (str(k), tuple(None if v is None else str(v).lower() for v in values))
             for k, values in when.items()
+        ),
+        unless=tuple(
+            (str(k), tuple(str(v).lower() for v in values)) for k, values in unless.items()
         ),
         destination=destination,
         source_path=entry.get("source_path"),
@@ -274,6 +300,7 @@ class Catalogue:
         self.arn_formats: list[ArnFormat] = []
         # type -> where the storage a resource stands for is named (first rule with a value wins)
         self.located_by: dict[str, list[ReplicationRule]] = {}
+        self.arm_types: dict[str, ArmType] = {}  # lower-cased ARM type -> entry
         for c in contributions:
             self._add(c)
 
@@ -332,6 +359,14 @@ class Catalogue:
                     str(entry.get("what") or name),
                 )
             )
+        for entry in c.get("arm_types", []):
+            arm = ArmType(
+                str(entry["arm_type"]),
+                str(entry["type"]),
+                {str(k): str(v) for k, v in (entry.get("renames") or {}).items()},
+                entry.get("pulumi_token"),
+            )
+            self.arm_types[arm.arm_type.lower()] = arm
         for entry in c.get("located_by", []):
             rule = _rule(entry)
             if rule.destination in ("self", "pair", "group-member"):
@@ -364,6 +399,15 @@ class Catalogue:
 
     def is_data_bearing(self, resource_type: str) -> bool:
         return resource_type in self.data_bearing
+
+    def arm_type(self, value: str) -> ArmType | None:
+        """The entry of an ARM resource type as azapi writes it (``Microsoft.Storage/
+        storageAccounts@2023-01-01``): ARM types compare case-insensitively, the API version aside."""
+        return self.arm_types.get(value.split("@", 1)[0].strip().lower())
+
+    def arm_type_of(self, resource_type: str) -> ArmType | None:
+        """The ARM entry a catalogue type stands for (its first), for bodies that patch it."""
+        return next((a for a in self.arm_types.values() if a.type == resource_type), None)
 
     def rules_for(self, resource_type: str) -> list[ReplicationRule]:
         return self.replication.get(resource_type, [])
@@ -401,6 +445,12 @@ class Catalogue:
         if facts.region_mode == "botocore-partitions":
             return self._aws_location(facts, region)
         if facts.region_mode == "none-mainland":
+            if region.strip().lower() in facts.outside:
+                return (
+                    Location.OUTSIDE,
+                    f"{region} is a {facts.name} region, outside mainland China",
+                )
+            # Multi-regions (ASIA, EU), dual-regions and zones too: none of them is in the mainland.
             return Location.OUTSIDE, f"{facts.name} has no region in mainland China"
         exact = self._norm(facts, region)
         loose = self._norm(facts, region.strip().lower())

@@ -32,6 +32,8 @@ NAME_ATTRIBUTES = (
     "logstore_name",
     "dataset_id",
     "bucket_id",
+    "project_name",  # Alibaba Simple Log Service projects
+    "topic_name",  # Alibaba MNS and Tencent CMQ topics
 )
 
 
@@ -242,8 +244,8 @@ def _partition_label(arn: str) -> str:
 
 def _applies(r: Resource, rule: ReplicationRule, arg: str) -> bool:
     """Whether the rule's ``when`` conditions hold for the value at ``arg``: each sibling argument
-    holds one of the allowed values (None: not set). A value not known before apply may hold any,
-    so the flow stays (fail closed)."""
+    holds one of the allowed values (None: not set), and no ``unless`` sibling holds an excluded
+    one. A value not known before apply may hold any, so the flow stays (fail closed)."""
     for path, allowed in rule.when:
         candidates = list(walk_path(r.attributes, path))
         value = _nearest(candidates, arg) if candidates else None
@@ -254,6 +256,12 @@ def _applies(r: Resource, rule: ReplicationRule, arg: str) -> bool:
                 return False
             continue
         if str(value).strip().lower() not in allowed:
+            return False
+    for path, excluded in rule.unless:
+        candidates = list(walk_path(r.attributes, path))
+        value = _nearest(candidates, arg) if candidates else None
+        known = value is not None and not isinstance(value, Unknown)
+        if known and str(value).strip().lower() in excluded:
             return False
     return True
 
