@@ -256,6 +256,9 @@ class Violation:
     # it instead of the message when set.
     identity: str = ""
     flow_kind: str | None = None  # the kind of the flow a CII002/CII003 finding is about
+    # The root module (or input file) of the resource the finding is on: two roots that call one
+    # module have findings with one address and one file, told apart only by this.
+    root: str | None = None
 
 
 @dataclass(frozen=True)

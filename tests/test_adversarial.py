@@ -135,6 +135,12 @@ CASES = [
         env={"ALIBABA_CLOUD_REGION": "cn-hongkong"},
     ),
     Evasion(
+        "env-alicloud-region-precedence",
+        "ALICLOUD_REGION (Hong Kong) beats a mainland ALIBABA_CLOUD_REGION, as in the provider",
+        one("CII001", "alicloud_oss_bucket.records", "cn-hongkong"),
+        env={"ALICLOUD_REGION": "cn-hongkong", "ALIBABA_CLOUD_REGION": "cn-beijing"},
+    ),
+    Evasion(
         "alicloud-profile-region",
         "no region but a profile: not the cn-beijing default",
         one("CII003", "alicloud_oss_bucket.records"),

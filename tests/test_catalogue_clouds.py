@@ -97,7 +97,8 @@ def test_same_id_means_different_places_at_different_clouds() -> None:
         ("China East 2", "chinanorth2", IN),
         ("chinanorth3", "chinaeast3", IN),
         ("eastasia", "southeastasia", OUT),
-        ("westus2", None, OUT),  # unknown pair, but China regions pair only with each other
+        ("westus2", "westcentralus", OUT),  # the pair from the ARM Locations data
+        ("indonesiacentral", None, OUT),  # no pair, but China regions pair only with each other
     ],
 )
 def test_azure_pairs_keep_china_geo_redundancy_inside(
@@ -116,6 +117,7 @@ def test_default_regions_and_environment_variables_are_the_providers() -> None:
         name: CAT.facts(name) for name in ("alicloud", "tencentcloud", "huaweicloud", "google")
     }
     assert facts["alicloud"] is not None and facts["alicloud"].default_region == "cn-beijing"
+    # the provider reads ALICLOUD_REGION first (alicloud/provider.go, MultiEnvDefaultFunc)
     assert facts["alicloud"].environment == ("ALICLOUD_REGION", "ALIBABA_CLOUD_REGION")
     assert (
         facts["tencentcloud"] is not None and facts["tencentcloud"].default_region == "ap-guangzhou"
@@ -274,3 +276,30 @@ def test_hosts_in_different_places_are_unknown() -> None:
         "https://a.blob.core.chinacloudapi.cn/?copy=https://b.blob.core.windows.net"
     )
     assert found is not None and found[0] is UNK
+
+
+@pytest.mark.parametrize(
+    "region",
+    [
+        "ukwest",
+        "italynorth",
+        "polandcentral",
+        "newzealandnorth",
+        "UK West",
+        "Spain Central",
+        "mexicocentral",
+        "malaysiawest",
+        "indonesiacentral",
+        "chilecentral",
+        "denmarkeast",
+    ],
+)
+def test_every_public_azure_region_is_a_region_outside(region: str) -> None:
+    """Azure's public regions come from the ARM Locations data (AVM utility module): a real
+    region outside the mainland is CII001, never CII003 for want of a catalogue entry."""
+    assert CAT.location("azurerm", region)[0] is OUT
+
+
+def test_a_name_that_is_no_azure_region_stays_unknown() -> None:
+    assert CAT.location("azurerm", "chinasouth")[0] is UNK
+    assert CAT.location("azurerm", "asia")[0] is UNK  # a geography, not a region

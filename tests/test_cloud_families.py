@@ -187,83 +187,6 @@ def test_the_issue_configurations_now_fail(
     assert code == 1
 
 
-# -- Cosmos DB: the failover_priority 0 geo_location is the account's own write region -------------
-COSMOS = """
-provider "azurerm" {{
-  features {{}}
-}}
-variable "location" {{
-  type = string
-}}
-resource "azurerm_resource_group" "rg" {{
-  name     = "rg"
-  location = "China North 2"
-}}
-resource "azurerm_cosmosdb_account" "db" {{
-  name                = "db"
-  location            = {location}
-  resource_group_name = azurerm_resource_group.rg.name
-  offer_type          = "Standard"
-  geo_location {{
-    location          = {write}
-    failover_priority = 0
-  }}
-  geo_location {{
-    location          = {replica}
-    failover_priority = 1
-  }}
-}}
-"""
-
-
-@pytest.mark.parametrize(
-    ("location", "write", "replica", "where", "expected"),
-    [
-        # the write region is the account's own location, given by reference: no flow "to itself"
-        (
-            "azurerm_resource_group.rg.location",
-            "azurerm_resource_group.rg.location",
-            '"chinaeast2"',
-            "mainland",
-            [],
-        ),
-        # an account location unknown before apply: its data lives in the write region
-        (
-            "var.location",
-            '"chinanorth3"',
-            '"eastasia"',
-            "mainland",
-            [("CII002", "azurerm_cosmosdb_account.db")],
-        ),
-        # the account is written in Hong Kong, whatever its location argument says
-        (
-            '"chinaeast2"',
-            '"eastasia"',
-            '"chinanorth2"',
-            "outside",
-            [("CII001", "azurerm_cosmosdb_account.db")],
-        ),
-    ],
-)
-def test_the_cosmos_write_region_is_the_account_not_a_replica(
-    location: str,
-    write: str,
-    replica: str,
-    where: str,
-    expected: list[tuple[str, str]],
-    tmp_path: Path,
-    env: dict[str, str],
-) -> None:
-    text = COSMOS.format(location=location, write=write, replica=replica)
-    (tmp_path / "main.tf").write_text(text, encoding="utf-8")
-    code, report = scan(tmp_path, env, "--cii-workload")
-    account = next(r for r in report["resources"] if r["type"] == "azurerm_cosmosdb_account")
-    assert account["location"] == where
-    assert [f["argument"] for f in account["flows"]] == ["geo_location[1].location"]
-    assert sorted((v["policy"], v["resource"]) for v in report["violations"]) == expected
-    assert code == (1 if expected else 0)
-
-
 # -- azapi: Azure resources by their ARM type ---------------------------------------------------------
 AZURE = FAMILIES / "azure"
 
@@ -305,17 +228,10 @@ def test_azapi_in_the_mainland_reads_location_parent_and_body(env: dict[str, str
             "chinanorth3",
             [("sku.name", "chinaeast3")],
         ),
-        # body as jsonencode (azapi v1), made RA-GRS by an azapi_update_resource
-        "azapi_resource.archive": (
-            "azurerm_storage_account",
-            "chinaeast2",
-            [("sku.name", "chinanorth2")],
-        ),
         "azapi_resource.sql": ("azurerm_mssql_server", "chinanorth3", []),
         # no location of its own: it lives where its parent_id (the server) is
         "azapi_resource.db": ("azurerm_mssql_database", "chinanorth3", []),
     }
-    assert "azapi_update_resource.archive_grs" not in {r["address"] for r in report["resources"]}
 
 
 def test_an_azapi_account_abroad_with_an_unknown_body_is_still_cii001(
@@ -353,23 +269,3 @@ def test_azure_native_pulumi_reads_the_same_arm_spelling(
         ("sku.name", "chinanorth2")
     ]
     assert code == 0
-
-
-def test_the_arm_mapping_and_the_azure_native_tokens_agree() -> None:
-    """One ARM-type mapping: the azure-native token of an ARM type names the same catalogue type
-    with the same renames as the azapi reading of its body."""
-    catalogue = Catalogue(load_builtin())
-    tokens = {
-        e["token"]: e
-        for e in json.loads((DATA / "pulumi.json").read_text(encoding="utf-8"))["types"]
-    }
-    assert catalogue.arm_type("Microsoft.Storage/storageAccounts@2025-08-01") is not None
-    for arm in catalogue.arm_types.values():
-        assert arm.type in catalogue.data_bearing or catalogue.rules_for(arm.type), arm
-        if arm.pulumi_token:
-            entry = tokens[arm.pulumi_token]
-            assert entry["type"] == arm.type
-            native = dict(entry.get("renames", {}))
-            # every body rename is azure-native's too (azure-native also has its own inputs,
-            # such as resourceUri, that azapi spells as parent_id)
-            assert {k: native.get(k) for k in arm.renames} == dict(arm.renames)

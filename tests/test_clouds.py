@@ -314,6 +314,8 @@ def test_catalogue_coverage_every_type_and_rule_is_exercised(cache_env: dict[str
     provenance: list[tuple[str, str]] = []
     dirs = [CLOUDS_DIR / cloud / case for cloud in CLOUDS for case in CASES]
     dirs += [EGRESS_DIR / cloud / case for cloud in CLOUDS for case in EGRESS_CASES]
+    # the ARM shapes (azapi_resource bodies, azure-native inputs)
+    dirs += [CLOUDS_DIR / "azure-azapi", CLOUDS_DIR / "azure-native-sku"]
     families = FIXTURES / "families"  # the Chinese clouds' every family and flow (#18)
     dirs += sorted(p for p in families.glob("*/*") if (p / "main.tf").is_file())
     for path in dirs:

@@ -454,6 +454,14 @@ def test_function_errors(src: str) -> None:
         'lookup({ a = "x" }, "b", 1)',  # a map would convert the default, an object not
         "unknown_function(1)",
         'provider::aws::arn_parse("x")',
+        'core::file("x")',  # the core namespace names the built-ins only: no file reading
+        'pow(2, 0.5)',  # Go's math.Pow rounds differently from Python's
+        'log(50, 10) + 1',  # float64 results in arithmetic: precision not modelled
+        'formatdate("ZZZ", "2024-01-01T00:00:00+08:00")',  # the host's time zone names it
+        'csvdecode("a\\n\\"b\\"")',  # quoting rules differ between Go and Python
+        'textencodebase64("a", "Shift_JIS")',
+        'cidrhost("010.0.0.0/8", 1)',  # Terraform reads leading zeros as decimal
+        'basename("a\\\\b")',  # a separator only on Windows hosts
     ],
 )
 def test_not_decided_instead_of_guessing(src: str) -> None:
@@ -594,3 +602,17 @@ def test_merge_keeps_known_keys_when_some_values_are_unknown() -> None:
     assert merged["data-classification"] == "personal" and merged["env"] == "prod"
     assert isinstance(merged["Name"], Unknown) and merged["Name"].refs == frozenset({"aws_s3_bucket.b"})
     assert undecided(ev("merge(var.tags, var.later)"))  # an unknown object: its keys are unknown too
+
+
+class _ShadowingScope(VarScope):
+    """A scope with its own ``upper`` (as Terragrunt adds functions of its own)."""
+
+    def function(self, name: str) -> Any:
+        return (lambda args: "shadowed") if name == "upper" else None
+
+
+def test_core_namespace_calls_the_builtin_even_where_a_scope_shadows_it() -> None:
+    assert ev('core::upper(core::trimprefix("cn-north-1", "cn-"))') == "NORTH-1"
+    assert ev('upper("a")', _ShadowingScope()) == "shadowed"
+    assert ev('core::upper("a")', _ShadowingScope()) == "A"
+    assert ev('core::try(tonumber("x"), 2)') == 2

@@ -29,8 +29,8 @@ from ciiguard.model import Unknown
 from ciiguard.parsers.terraform.hcl.loader import parse_source
 from ciiguard.parsers.terraform.hcl.nodes import Body
 from ciiguard.parsers.terraform.hcl.reader import parse_expression
+from ciiguard.parsers.terraform.lang.builtins import FUNCTIONS
 from ciiguard.parsers.terraform.lang.evaluator import Evaluator, Scope, render_value
-from ciiguard.parsers.terraform.lang.functions import FUNCTIONS
 from ciiguard.testing import claimed_by, scan_path
 from tests.conftest import FIXTURES, clean_env, run_cli
 

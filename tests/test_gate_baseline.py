@@ -158,3 +158,77 @@ def test_no_baseline_is_written_from_an_incomplete_scan(tmp_path: Path) -> None:
     assert run.code == 2
     assert "not writing the baseline" in run.stderr
     assert not out.exists()
+
+
+def _environment(infra: Path, name: str) -> None:
+    """envs/<name> calling the shared module, in Hong Kong (the same finding in every env)."""
+    env = infra / "envs" / name
+    env.mkdir(parents=True)
+    (env / "main.tf").write_text(
+        'provider "aws" {\n  region = "ap-east-1"\n}\n\n'
+        'module "store" {\n  source = "../../modules/store"\n}\n'
+    )
+
+
+def test_a_baseline_entry_of_one_root_never_hides_the_same_finding_in_another(
+    tmp_path: Path,
+) -> None:
+    """Two environments calling one module give findings with one address, file and region:
+    the baseline written while only staging existed must not let prod's copy through."""
+    infra = tmp_path / "infra"
+    module = infra / "modules" / "store"
+    module.mkdir(parents=True)
+    (module / "main.tf").write_text(
+        'resource "aws_s3_bucket" "orders" {\n'
+        '  bucket = "orders"\n  tags   = { "data-classification" = "personal" }\n}\n'
+    )
+    _environment(infra, "staging")
+    baseline = tmp_path / "b.json"
+    assert scan(infra, "--create-baseline", str(baseline)).code == 0
+    alone = scan(infra, "--baseline", str(baseline), "--format", "json")
+    assert alone.code == 0 and alone.json["violations"][0]["status"] == "baselined"
+    assert alone.json["violations"][0]["root"].endswith("envs/staging")
+
+    assert [f["root"] for f in json.loads(baseline.read_text())["findings"]] == ["infra/envs/staging"]
+
+    _environment(infra, "prod")
+    both = scan(infra, "--baseline", str(baseline), "--format", "json")
+    assert both.code == 1, both.stdout
+    by_root = {Path(v["root"]).name: v for v in both.json["violations"]}
+    assert by_root["prod"]["status"] == "violation" and by_root["prod"]["blocking"]
+    assert by_root["staging"]["status"] == "baselined"  # its entry knows its root
+    assert by_root["prod"]["fingerprint"] != by_root["staging"]["fingerprint"]
+
+    # staging's entry never waives prod, even once staging is gone
+    shutil.rmtree(infra / "envs" / "staging")
+    prod_only = scan(infra, "--baseline", str(baseline), "--format", "json")
+    assert prod_only.code == 1 and prod_only.json["violations"][0]["status"] == "violation"
+
+
+def test_an_old_baseline_without_roots_waives_neither_copy_once_two_roots_share_it(
+    tmp_path: Path,
+) -> None:
+    """A baseline from before roots were recorded cannot say which root it meant: fail closed."""
+    infra = tmp_path / "infra"
+    module = infra / "modules" / "store"
+    module.mkdir(parents=True)
+    (module / "main.tf").write_text(
+        'resource "aws_s3_bucket" "orders" {\n'
+        '  bucket = "orders"\n  tags   = { "data-classification" = "personal" }\n}\n'
+    )
+    _environment(infra, "staging")
+    baseline = tmp_path / "b.json"
+    assert scan(infra, "--create-baseline", str(baseline)).code == 0
+    data = json.loads(baseline.read_text())
+    for f in data["findings"]:
+        del f["root"]
+    baseline.write_text(json.dumps(data))
+    assert scan(infra, "--baseline", str(baseline)).code == 0  # still matches alone
+    _environment(infra, "prod")
+    both = scan(infra, "--baseline", str(baseline), "--format", "json")
+    assert both.code == 1
+    assert {v["status"] for v in both.json["violations"]} == {"violation"}
+    # a baseline written now keeps both apart, and keeps matching
+    assert scan(infra, "--create-baseline", str(baseline)).code == 0
+    again = scan(infra, "--baseline", str(baseline), "--format", "json")
+    assert again.code == 0 and {v["status"] for v in again.json["violations"]} == {"baselined"}

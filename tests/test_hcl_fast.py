@@ -108,6 +108,7 @@ READ_BY_FAST = [
     'x = {for k, v in var.m : k => v...}\ny = {\n  for s in var.l :\n  s => s\n  if s != ""\n}\n',
     "x = var.a[*].b.c[0]\ny = var.a.*.b[0].c\nz = var.l[0][1].x\nw = var.l.0.name\n",
     "x = provider::terraform::encode_tfvars(var.x)\ny = f(var.list...)\nz = f(\n  1,\n  2,\n)\n",
+    'x = core::upper("a")\ny = a::b::c::d(1)\nz = core::try(var.x, 1)\n',
     "x = a ? b : c ? d : e\ny = a == b && c || !d\nz = (1 + 2) * 3 / 4 % 5\n",
     "x = a ?\n  b :\n  c\n",
     'resource "aws_s3_bucket" "b" {\n  bucket = "x" # c1\n  // c2\n  /* c3 */\n}\n',

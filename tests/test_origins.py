@@ -11,13 +11,13 @@ import pytest
 
 from ciiguard.model import Unknown
 from ciiguard.parsers.terraform.hcl.reader import parse_expression
+from ciiguard.parsers.terraform.lang.builtins import FUNCTIONS
 from ciiguard.parsers.terraform.lang.evaluator import (
     Evaluator,
     ResourceValue,
     Scope,
     deep_unknown,
 )
-from ciiguard.parsers.terraform.lang.functions import FUNCTIONS
 
 REF = "aws_s3_bucket.src.id"  # computed: unknown before apply, naming aws_s3_bucket.src
 ORIGIN = "aws_s3_bucket.src"
@@ -39,6 +39,44 @@ def evaluate(src: str) -> Any:
 # A valid call of every built-in ciiguard evaluates: the reference is put in place of each
 # argument, and of each element of a list or object argument, in turn.
 SAMPLES: dict[str, list[str]] = {
+    "alltrue": ['["true", "true"]'],
+    "anytrue": ['["false", "true"]'],
+    "base64decode": ['"b3JkZXJz"'],
+    "base64encode": ['"orders"'],
+    "base64sha256": ['"orders"'],
+    "base64sha512": ['"orders"'],
+    "basename": ['"a/orders"'],
+    "chomp": ['"orders\\n"'],
+    "cidrhost": ['"10.0.0.0/16"', "5"],
+    "cidrnetmask": ['"10.0.0.0/16"'],
+    "cidrsubnet": ['"10.0.0.0/16"', "8", "2"],
+    "cidrsubnets": ['"10.0.0.0/16"', "8", "4"],
+    "coalescelist": ["[]", '["a"]'],
+    "csvdecode": ['"a,b\\n1,2"'],
+    "dirname": ['"a/orders"'],
+    "formatdate": ['"YYYY"', '"2024-01-01T00:00:00Z"'],
+    "indent": ["2", '"a\\nb"'],
+    "log": ["8", "2"],
+    "matchkeys": ['["a", "b"]', '["x", "y"]', '["y"]'],
+    "md5": ['"orders"'],
+    "nonsensitive": ['"orders"'],
+    "parseint": ['"10"', "16"],
+    "pow": ["2", "3"],
+    "sensitive": ['"orders"'],
+    "setproduct": ['["a", "b"]', '["c"]'],
+    "sha1": ['"orders"'],
+    "sha256": ['"orders"'],
+    "sha512": ['"orders"'],
+    "signum": ["-3"],
+    "strcontains": ['"orders"', '"der"'],
+    "sum": ["[1, 2]"],
+    "textdecodebase64": ['"b3JkZXJz"', '"UTF-8"'],
+    "textencodebase64": ['"orders"', '"UTF-8"'],
+    "timeadd": ['"2024-01-01T00:00:00Z"', '"1h"'],
+    "timecmp": ['"2024-01-01T00:00:00Z"', '"2024-01-02T00:00:00Z"'],
+    "transpose": ['{ a = ["x", "y"] }'],
+    "urlencode": ['"a b"'],
+    "uuidv5": ['"dns"', '"orders"'],
     "abs": ["-3"],
     "ceil": ["1.5"],
     "chunklist": ['["a", "b", "c"]', "2"],

@@ -108,7 +108,7 @@ def test_a_failing_program_is_an_error_at_its_line() -> None:
     assert run.code == 2
     line = next(ln for ln in run.stdout.splitlines() if ln.startswith("error:"))
     assert line.startswith("error: tests/fixtures/pulumi/program/failing/__main__.py:4: ")
-    assert "ConfigMissingError" in line and "bucketCount" in line
+    assert "'failing-py:bucketCount' is required as a number" in line
     assert "Traceback" not in run.stdout + run.stderr
 
 
@@ -140,3 +140,101 @@ def test_python_examples(tmp_path: Path) -> None:
     assert code == 1
     assert {v["policy"] for v in report["violations"]} == {"CII001", "CII002"}
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+CONFIG_PROGRAM = """\
+import pulumi
+
+config = pulumi.Config()
+replica = config.require("replicaRegion")  # no stack file sets it
+token = config.require_secret("apiToken")  # secure: in the stack file
+pulumi.CustomResource(
+    "aws:dynamodb/table:Table",
+    "ledger",
+    {
+        "hashKey": "id",
+        "replicas": [{"regionName": replica}],
+        "tags": {"data-classification": "personal", "token": token},
+    },
+)
+pulumi.CustomResource(
+    "aws:s3/bucketV2:BucketV2",
+    "archive",
+    {"bucket": f"archive-{replica}", "tags": {"data-classification": "personal"}},
+)
+"""
+
+
+def test_required_and_secret_config_are_unknown_with_a_warning_not_an_error(
+    tmp_path: Path,
+) -> None:
+    project = _project(tmp_path, CONFIG_PROGRAM)
+    (project / "Pulumi.dev.yaml").write_text(
+        "config:\n  aws:region: cn-north-1\n  marker:apiToken:\n    secure: AAABAK1nZ2Vk\n"
+    )
+    code, report = scan(project, "--run-programs")
+    assert report["errors"] == []
+    assert any(
+        "'marker:replicaRegion' is required by the program but not set" in w["message"]
+        for w in report["warnings"]
+    )
+    # the replica region decides a verdict: CII003 naming the key; the bucket is placed anyway
+    assert code == 1
+    assert verdicts(report) == [("CII003", "ledger")]
+    (v,) = report["violations"]
+    assert "replicaRegion" in v["message"] or "replicaRegion" in v["evidence"]
+    by = {r["address"].rsplit("::", 1)[1]: r for r in report["resources"]}
+    assert by["archive"]["region"] == "cn-north-1"
+    assert by["ledger"]["classification"] == "personal"  # a secret tag beside it hides nothing
+
+
+def test_a_typed_required_config_key_no_file_sets_is_an_error_that_says_so(
+    tmp_path: Path,
+) -> None:
+    program = 'import pulumi\nn = pulumi.Config().require_int("replicas")\n'
+    code, report = scan(_project(tmp_path, program), "--run-programs")
+    assert code == 2
+    (error,) = report["errors"]
+    assert "'marker:replicas' is required as a number" in error["message"]
+    assert error["line"] == 2
+
+
+def test_invokes_stack_references_and_reads_run_to_the_end_and_decide_nothing() -> None:
+    """Invokes answer with their result's shape (from the SDK's result classes): iterating runs,
+    the provider's region is known, every other answer is unknown (CII003 where it decides)."""
+    code, report = scan(PROGRAMS / "invokes", "--run-programs", "--no-cache")
+    assert report["errors"] == []
+    names = {r["address"].rsplit("::", 1)[1]: r for r in report["resources"]}
+    assert sorted(names) == ["ledger", "orders", "sessions", "subnet-0"]
+    assert [f["destination"] for f in names["ledger"]["flows"]] == ["cn-northwest-1"]
+    assert [f["location"] for f in names["sessions"]["flows"]] == ["unknown"]
+    assert names["orders"]["region"] == "cn-north-1"
+    assert code == 1
+    (v,) = report["violations"]
+    assert (v["policy"], v["resource"].rsplit("::", 1)[1]) == ("CII003", "sessions")
+    assert "getRegions() result names[0]" in v["message"] + v["evidence"]
+
+
+def test_the_invoke_answers_are_language_neutral() -> None:
+    from ciiguard.parsers.pulumi.invoke import Field, answer, unknown_from_mark
+
+    fields = [
+        Field("name", "string"),
+        Field("names", "list", Field("", "string")),
+        Field("count", "integer"),
+        Field("enabled", "boolean", optional=True),
+        Field("state", "string"),
+        Field("region", "string"),
+        Field("nested", "object", fields=(Field("zone", "string"),)),
+    ]
+    got = answer("aws:index/getRegion:getRegion", {"state": "available"}, "cn-north-1", fields)
+    value = got.value
+    assert value["name"] == "cn-north-1" and value["region"] == "cn-north-1"  # catalogue data
+    assert value["state"] == "available"  # echoes its argument
+    assert value["enabled"] is None and value["count"] == 1 and got.stand_ins == ["count"]
+    (zone,) = value["names"]
+    u = unknown_from_mark(f"prefix-{zone}")
+    assert u is not None and "getRegion() result names[0]" in u.reason
+    assert unknown_from_mark(value["nested"]["zone"]) is not None
+    other = answer("aws:ec2/getVpc:getVpc", {}, "cn-north-1", [Field("name", "string")])
+    assert unknown_from_mark(other.value["name"]) is not None  # name is a region only for getRegion

@@ -105,13 +105,48 @@ def test_several_stacks_need_stack_and_the_chosen_stack_file_decides() -> None:
     assert ledger["classification"] == "personal"  # tags from a variable
 
 
-def test_a_stack_without_its_file_and_a_required_config_key_is_an_error() -> None:
+def test_a_required_config_key_no_stack_file_sets_is_unknown_with_a_warning() -> None:
+    """As a Terraform variable without a value: unknown, CII003 where it decides a verdict."""
     run = run_cli("scan", str(Y / "stack-config"), "--stack", "qa", "--format", "json")
-    assert run.code == 2
-    (error,) = run.json["errors"]
-    assert error["file"] == "tests/fixtures/pulumi/yaml/stack-config/Pulumi.yaml"
-    assert error["line"] == 15
-    assert "missing required configuration variable 'dataRegion'" in error["message"]
+    assert run.code == 1 and run.json["errors"] == []
+    (warning,) = [w for w in run.json["warnings"] if "dataRegion" in w["message"]]
+    assert warning["file"] == "tests/fixtures/pulumi/yaml/stack-config/Pulumi.yaml"
+    assert warning["line"] == 15
+    assert "'dataRegion' is required but not set in Pulumi.qa.yaml" in warning["message"]
+    assert verdicts(run.json) == [("CII003", "ledger")]
+    (v,) = run.json["violations"]
+    assert "dataRegion" in v["message"] + v["evidence"]
+
+
+def test_secure_config_is_unknown_with_a_warning(tmp_path: Path) -> None:
+    shutil.copytree(Y / "stack-config", tmp_path / "p")
+    (tmp_path / "p" / "Pulumi.prod.yaml").write_text(
+        "config:\n  stack-config:dataRegion:\n    secure: AAABAPq1Vw==\n"
+    )
+    run = run_cli("scan", str(tmp_path / "p"), "--stack", "prod", "--format", "json")
+    assert run.code == 1 and run.json["errors"] == []
+    assert any("encrypted secret" in w["message"] for w in run.json["warnings"])
+    assert verdicts(run.json) == [("CII003", "ledger")]
+
+
+def test_outputs_a_provider_computes_are_unknown_and_name_their_resource(tmp_path: Path) -> None:
+    """``${network.subnets[0].id}``: a property the inputs do not hold is an output, unknown,
+    not a "has no property" error (the unknown keeps the resource's URN as its origin)."""
+    (tmp_path / "Pulumi.yaml").write_text(
+        "name: computed\nruntime: yaml\nresources:\n"
+        "  source:\n    type: aws:s3:BucketV2\n    properties:\n"
+        "      tags: {data-classification: personal}\n"
+        "  replica:\n    type: aws:s3:BucketV2\n"
+        "    properties:\n      website: {indexDocument: index.html}\n"
+        "  copy:\n    type: aws:s3:BucketObject\n    properties:\n"
+        "      bucket: ${replica.website.endpoint}\n"
+        "      key: ${source.versioning.mfaDelete}\n"
+        "      source: ${replica.serverSideEncryptionConfiguration.rules[0].bucketKeyEnabled}\n"
+    )
+    (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  aws:region: cn-north-1\n")
+    run = run_cli("scan", str(tmp_path), "--format", "json")
+    assert run.json["errors"] == [], run.json["errors"]
+    assert run.code == 0
 
 
 def test_default_tags_classify_and_a_resource_tag_wins() -> None:

@@ -29,13 +29,8 @@ How a flow rule (an entry of a cloud's ``replication`` list) says where data goe
   follow the source.
 - ``when``: sibling arguments that must hold one of the listed values for the flow to exist
   (``{"endpoint_type": ["target"]}``; ``null`` stands for "not set"); a value not known before
-  apply keeps the flow (fail closed). ``unless``: sibling values that mean no flow
-  (``{"geo_location[].failover_priority": ["0"]}``); an unknown value keeps the flow. ``computed``: the provider fills the argument in when it is
+  apply keeps the flow (fail closed). ``computed``: the provider fills the argument in when it is
   not set, so a plan's unknown value there declares nothing unless the configuration sets it.
-
-An ``arm_types`` entry maps an Azure Resource Manager type to the catalogue type it stands for
-(``Microsoft.Storage/storageAccounts`` -> ``azurerm_storage_account``), with the renames from its
-request body's paths; ``azapi_resource`` and Pulumi azure-native resources are read through it.
 
 A ``located_by`` entry (same fields as a flow rule, no kind or source) says that a resource stands
 for storage it names (a DMS endpoint for its database, a DataSync location for its bucket or
@@ -116,24 +111,13 @@ class ReplicationRule:
         str, ...
     ] = ()  # types a source given by name resolves to (else target_types)
     when: tuple[tuple[str, tuple[str | None, ...]], ...] = ()  # (sibling path, allowed values)
-    # (sibling path, values): a sibling known to hold one of them means no flow (a Cosmos DB
-    # geo_location with failover_priority 0 is the account's own write region, not a replica)
-    unless: tuple[tuple[str, tuple[str, ...]], ...] = ()
     # The provider computes the argument when the configuration leaves it unset, so a plan shows
     # it unknown for every new resource: unknown and not configured is no flow.
     computed: bool = False
-
-
-@dataclass(frozen=True)
-class ArmType:
-    """An Azure Resource Manager type (``Microsoft.Storage/storageAccounts``) and the catalogue
-    type it stands for, with the renames from the ARM body's snake_case paths to that type's
-    argument names; ``azapi_resource`` and azure-native resources are read through it."""
-
-    arm_type: str
-    type: str
-    renames: Mapping[str, str]
-    pulumi_token: str | None = None
+    # (sibling path, values): where a sibling holds one of them, the value names the declaring
+    # resource's own region (Cosmos DB's failover_priority 0 is the write region), so it is a flow
+    # only when it differs from that region.
+    own_region_when: tuple[tuple[str, tuple[str | None, ...]], ...] = ()
 
 
 @dataclass
@@ -151,6 +135,12 @@ class ProviderFacts:
     mainland_partitions: tuple[str, ...]
     pairs: dict[str, str] = field(default_factory=dict)  # region -> paired region (normalised)
     pairs_closed: bool = False  # mainland regions pair only with mainland regions
+    # provider name -> the provider block's argument that sets the region, where it is not
+    # "region" (azapi: default_location)
+    provider_region_arguments: dict[str, str] = field(default_factory=dict)
+
+    def provider_region_argument(self, provider: str) -> str:
+        return self.provider_region_arguments.get(provider, "region")
 
 
 def load_builtin() -> list[Mapping[str, Any]]:
@@ -181,11 +171,8 @@ def _rule(entry: Mapping[str, Any]) -> ReplicationRule:
     if kind not in FLOW_KINDS:  # a rule from before kinds were a closed list
         kind, mechanism = "replication", mechanism or kind
     when = entry.get("when") or {}
-    unless = entry.get("unless") or {}
-    if not isinstance(when, Mapping) or not isinstance(unless, Mapping):
-        raise ValueError(
-            f"replication rule for {entry.get('type')!r}: when and unless must be mappings"
-        )
+    if not isinstance(when, Mapping):
+        raise ValueError(f"replication rule for {entry.get('type')!r}: when must be a mapping")
     return ReplicationRule(
         type=str(entry["type"]),
         path=str(entry["path"]),
@@ -197,8 +184,9 @@ def _rule(entry: Mapping[str, Any]) -> ReplicationRule:
             (str(k), tuple(None if v is None else str(v).lower() for v in values))
             for k, values in when.items()
         ),
-        unless=tuple(
-            (str(k), tuple(str(v).lower() for v in values)) for k, values in unless.items()
+        own_region_when=tuple(
+            (str(k), tuple(None if v is None else str(v).lower() for v in values))
+            for k, values in entry.get("own_region_when", {}).items()
         ),
         destination=destination,
         source_path=entry.get("source_path"),
@@ -300,7 +288,6 @@ class Catalogue:
         self.arn_formats: list[ArnFormat] = []
         # type -> where the storage a resource stands for is named (first rule with a value wins)
         self.located_by: dict[str, list[ReplicationRule]] = {}
-        self.arm_types: dict[str, ArmType] = {}  # lower-cased ARM type -> entry
         for c in contributions:
             self._add(c)
 
@@ -321,6 +308,10 @@ class Catalogue:
                 tag_attribute=str(c.get("tags", {}).get("attribute", "tags")),
                 default_tags_path=tuple(c.get("tags", {}).get("provider_default_tags", ())),
                 mainland_partitions=tuple(regions.get("mainland_partitions", ())),
+                provider_region_arguments={
+                    str(a["provider"]): str(a["name"])
+                    for a in c.get("provider_region_arguments", [])
+                },
             )
             self.providers[name] = facts
         regions = c.get("regions", {})
@@ -359,14 +350,6 @@ class Catalogue:
                     str(entry.get("what") or name),
                 )
             )
-        for entry in c.get("arm_types", []):
-            arm = ArmType(
-                str(entry["arm_type"]),
-                str(entry["type"]),
-                {str(k): str(v) for k, v in (entry.get("renames") or {}).items()},
-                entry.get("pulumi_token"),
-            )
-            self.arm_types[arm.arm_type.lower()] = arm
         for entry in c.get("located_by", []):
             rule = _rule(entry)
             if rule.destination in ("self", "pair", "group-member"):
@@ -388,6 +371,14 @@ class Catalogue:
         return region
 
     # -- questions --------------------------------------------------------
+    def same_region(self, provider: str, a: str, b: str) -> bool:
+        """Whether two spellings name one region of ``provider`` (``China North 3`` is
+        ``chinanorth3`` at Azure)."""
+        facts = self.facts(provider)
+        if facts is None:
+            return a == b
+        return self._norm(facts, a.strip().lower()) == self._norm(facts, b.strip().lower())
+
     def canonical_provider(self, name: str) -> str:
         return self.aliases.get(name, name)
 
@@ -399,15 +390,6 @@ class Catalogue:
 
     def is_data_bearing(self, resource_type: str) -> bool:
         return resource_type in self.data_bearing
-
-    def arm_type(self, value: str) -> ArmType | None:
-        """The entry of an ARM resource type as azapi writes it (``Microsoft.Storage/
-        storageAccounts@2023-01-01``): ARM types compare case-insensitively, the API version aside."""
-        return self.arm_types.get(value.split("@", 1)[0].strip().lower())
-
-    def arm_type_of(self, resource_type: str) -> ArmType | None:
-        """The ARM entry a catalogue type stands for (its first), for bodies that patch it."""
-        return next((a for a in self.arm_types.values() if a.type == resource_type), None)
 
     def rules_for(self, resource_type: str) -> list[ReplicationRule]:
         return self.replication.get(resource_type, [])

@@ -234,7 +234,7 @@ def gate_stage(
             )
         current = [v for v in gated.violations if v.status is ViolationStatus.VIOLATION]
         try:
-            n = baseline_file.write(create, current, tool_version)
+            n = baseline_file.write(create, current, tool_version, options.anchor)
         except OSError as exc:
             raise UsageError(
                 f"cannot write {display_path(create)}: {exc.strerror or exc}"

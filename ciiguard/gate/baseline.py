@@ -14,8 +14,8 @@ import json
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,25 +43,52 @@ def _normalise(message: str) -> str:
     return " ".join(text.split())
 
 
-def fingerprint(v: Violation, anchor: Path) -> str:
-    """A stable id for ``v``; file directories are taken relative to ``anchor``."""
-    directory = ""
-    if v.file:
-        parent = Path(v.file).parent
-        try:
-            directory = Path(os.path.relpath(parent.resolve(), anchor.resolve())).as_posix()
-        except ValueError:  # another drive on Windows
-            directory = parent.as_posix()
-    parts = (v.policy, v.resource, v.region or "", directory, _normalise(v.identity or v.message))
+def _relative(path: str, anchor: Path) -> str:
+    try:
+        return Path(os.path.relpath(Path(path).resolve(), anchor.resolve())).as_posix()
+    except ValueError:  # another drive on Windows
+        return Path(path).as_posix()
+
+
+def fingerprint(v: Violation, anchor: Path, with_root: bool = False) -> str:
+    """A stable id for ``v``; file directories are taken relative to ``anchor``. With
+    ``with_root`` the finding's root module is part of it (see ``fingerprints``)."""
+    directory = _relative(str(Path(v.file).parent), anchor) if v.file else ""
+    parts = [v.policy, v.resource, v.region or "", directory, _normalise(v.identity or v.message)]
+    if with_root:
+        parts.append("root:" + (_relative(v.root, anchor) if v.root else ""))
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
+
+
+def root_key(v: Violation, anchor: Path) -> str | None:
+    """The finding's root module as a baseline records it (relative to the anchor)."""
+    return _relative(v.root, anchor) if v.root else None
+
+
+def fingerprints(violations: Sequence[Violation], anchor: Path) -> list[tuple[str, str]]:
+    """Each finding's fingerprint. Findings of different root modules that would share one (two
+    environments calling one module, two Terragrunt units of one module in one region) get the
+    root in theirs, so a baseline entry for staging can never hide the same finding in prod;
+    every other fingerprint is as before, so existing baselines keep matching. Returns
+    (fingerprint, fingerprint without the root) per finding."""
+    plain = [fingerprint(v, anchor) for v in violations]
+    roots: dict[str, set[str | None]] = {}
+    for v, fp in zip(violations, plain, strict=True):
+        roots.setdefault(fp, set()).add(v.root)
+    return [
+        (fingerprint(v, anchor, with_root=True) if len(roots[fp]) > 1 else fp, fp)
+        for v, fp in zip(violations, plain, strict=True)
+    ]
 
 
 @dataclass(frozen=True)
 class Baseline:
-    """Fingerprints with multiplicity (two identical findings need two baseline entries)."""
+    """Entries with multiplicity (two identical findings need two entries): fingerprints of
+    entries that record no root module (``counts``), (fingerprint, root) of those that do."""
 
     path: Path
     counts: Counter[str]
+    rooted: Counter[tuple[str, str]] = field(default_factory=Counter)
 
 
 def read(path: Path, shown: str) -> Baseline:
@@ -86,19 +113,31 @@ def read(path: Path, shown: str) -> Baseline:
     if not isinstance(findings, list):
         raise BaselineError(shown, "findings: expected a list")
     counts: Counter[str] = Counter()
+    rooted: Counter[tuple[str, str]] = Counter()
     for i, item in enumerate(findings):
         fp = item.get("fingerprint") if isinstance(item, dict) else None
         if not isinstance(fp, str) or not fp:
             raise BaselineError(shown, f"findings[{i}].fingerprint: expected a string")
-        counts[fp] += 1
-    return Baseline(path, counts)
+        root = item.get("root")
+        if root is not None and not isinstance(root, str):
+            raise BaselineError(shown, f"findings[{i}].root: expected a string")
+        if root is None:
+            counts[fp] += 1
+        else:
+            rooted[(fp, root)] += 1
+    return Baseline(path, counts, rooted)
 
 
-def write(path: Path, violations: Iterable[Violation], tool_version: str) -> int:
-    """Write the baseline of ``violations`` (already fingerprinted); return how many."""
+def write(
+    path: Path, violations: Iterable[Violation], tool_version: str, anchor: Path | None = None
+) -> int:
+    """Write the baseline of ``violations`` (already fingerprinted); return how many. Each entry
+    records its root module, so it keeps matching when another root later gets the same
+    finding (and its fingerprint gains the root)."""
     items: list[dict[str, Any]] = [
         {
-            "fingerprint": v.fingerprint,
+            "fingerprint": fingerprint(v, anchor) if anchor is not None else v.fingerprint,
+            "root": root_key(v, anchor) if anchor is not None else None,
             "policy": v.policy,
             "resource": v.resource,
             "file": v.file,

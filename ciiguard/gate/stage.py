@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ciiguard.gate.baseline import Baseline, fingerprint
+from ciiguard.gate.baseline import Baseline, fingerprints, root_key
 from ciiguard.gate.config import Exemption
 from ciiguard.gate.trust import Relaxation
 from ciiguard.model import (
@@ -109,9 +109,14 @@ def gate(result: ScanResult, settings: Settings, options: GateOptions) -> Gated:
     """``apply``, and every suppression and approval found in the scanned tree."""
     gate = _Gate(result, settings, options)
     found = [*result.violations, *gate.relaxation_findings()]
+    prints = fingerprints(found, options.anchor)
+    found = [
+        dataclasses.replace(v, fingerprint=fp) for v, (fp, _) in zip(found, prints, strict=True)
+    ]
     violations = [gate.decide(v) for v in found]
     if options.baseline is not None:
-        violations = _apply_baseline(violations, options.baseline)
+        plain = [p for _, p in prints]
+        violations = _apply_baseline(violations, plain, options.baseline, options.anchor)
     levels = {Enforcement.MANDATORY}
     if options.fail_on == "advisory":
         levels.add(Enforcement.ADVISORY)
@@ -132,12 +137,26 @@ def gate(result: ScanResult, settings: Settings, options: GateOptions) -> Gated:
     return Gated(gated, gate.waivers(result.resources))
 
 
-def _apply_baseline(violations: list[Violation], baseline: Baseline) -> list[Violation]:
-    left: Counter[str] = Counter(baseline.counts)
+def _apply_baseline(
+    violations: list[Violation], plain: list[str], baseline: Baseline, anchor: Path
+) -> list[Violation]:
+    """Findings the baseline lists become ``baselined``. An entry that records its root module
+    matches only a finding of that root; one that does not (older baselines) matches by
+    fingerprint alone, which carries the root whenever two roots have the same finding, so it
+    can never waive the copy in another root."""
+    unrooted: Counter[str] = Counter(baseline.counts)
+    rooted: Counter[tuple[str, str]] = Counter(baseline.rooted)
     out = []
-    for v in violations:
-        if v.status is ViolationStatus.VIOLATION and left[v.fingerprint] > 0:
-            left[v.fingerprint] -= 1
+    for v, fp in zip(violations, plain, strict=True):
+        if v.status is ViolationStatus.VIOLATION:
+            key = (fp, root_key(v, anchor) or "")
+            if rooted[key] > 0:
+                rooted[key] -= 1
+            elif unrooted[v.fingerprint] > 0:
+                unrooted[v.fingerprint] -= 1
+            else:
+                out.append(v)
+                continue
             v = dataclasses.replace(v, status=ViolationStatus.BASELINED, baselined=True)
         out.append(v)
     return out
@@ -171,7 +190,12 @@ class _Gate:
 
     # -- lookups -----------------------------------------------------------------------------
     def resource_of(self, v: Violation) -> Resource | None:
-        """The resource a finding is on: the one with that address in the finding's file."""
+        """The resource a finding is on: the one with that address in the finding's root module,
+        else in the finding's file (a plugin's finding may not name its root)."""
+        if v.root is not None:
+            in_root = self.in_root.get((v.root, v.resource))
+            if in_root is not None:
+                return in_root
         exact = self.in_file.get((v.resource, v.file))
         if exact is not None:
             return exact
@@ -194,7 +218,6 @@ class _Gate:
 
     # -- the decision ------------------------------------------------------------------------
     def decide(self, v: Violation) -> Violation:
-        v = dataclasses.replace(v, fingerprint=fingerprint(v, self.options.anchor))
         resource = self.resource_of(v)
         approval: _Approval | None = None
         if v.policy in APPROVABLE:

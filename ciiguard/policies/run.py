@@ -50,6 +50,7 @@ def run_policies(policies: Iterable[Policy], ctx: PolicyContext, fail: Fail) -> 
                     related=f.related,
                     identity=f.identity,
                     flow_kind=f.flow_kind,
+                    root=resource.root if resource else None,
                 )
             )
     return out

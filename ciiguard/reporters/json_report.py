@@ -90,6 +90,7 @@ def report_dict(report: Report) -> dict[str, Any]:
                 "fingerprint": v.fingerprint,
                 "related": list(v.related),
                 "flow_kind": v.flow_kind,
+                "root": v.root,  # added within report@1: findings of roots sharing a module
             }
             for v in res.violations
         ],

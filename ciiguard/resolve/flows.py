@@ -244,24 +244,47 @@ def _partition_label(arn: str) -> str:
 
 def _applies(r: Resource, rule: ReplicationRule, arg: str) -> bool:
     """Whether the rule's ``when`` conditions hold for the value at ``arg``: each sibling argument
-    holds one of the allowed values (None: not set), and no ``unless`` sibling holds an excluded
-    one. A value not known before apply may hold any, so the flow stays (fail closed)."""
-    for path, allowed in rule.when:
+    holds one of the allowed values (None: not set). A value not known before apply may hold any,
+    so the flow stays (fail closed)."""
+    return _siblings_hold(r, rule.when, arg, unknown_holds=True)
+
+
+def _own_region(
+    catalogue: Catalogue, r: Resource, rule: ReplicationRule, arg: str, value: Any
+) -> bool:
+    """Whether the value at ``arg`` is the resource's own region by the rule's
+    ``own_region_when`` (Cosmos DB's write region): the same region as the resource's, or unknown
+    where the resource's region is unknown too (its own CII003 already stands for it)."""
+    if not rule.own_region_when or not _siblings_hold(
+        r, rule.own_region_when, arg, unknown_holds=False
+    ):
+        return False
+    own = r.region.region
+    if isinstance(value, Unknown):
+        return own is None
+    return (
+        isinstance(value, str) and own is not None and catalogue.same_region(r.provider, value, own)
+    )
+
+
+def _siblings_hold(
+    r: Resource,
+    conditions: tuple[tuple[str, tuple[str | None, ...]], ...],
+    arg: str,
+    unknown_holds: bool,
+) -> bool:
+    for path, allowed in conditions:
         candidates = list(walk_path(r.attributes, path))
         value = _nearest(candidates, arg) if candidates else None
         if isinstance(value, Unknown):
-            continue
+            if unknown_holds:
+                continue
+            return False
         if value is None or (isinstance(value, str) and not value.strip()):
             if None not in allowed:
                 return False
             continue
         if str(value).strip().lower() not in allowed:
-            return False
-    for path, excluded in rule.unless:
-        candidates = list(walk_path(r.attributes, path))
-        value = _nearest(candidates, arg) if candidates else None
-        known = value is not None and not isinstance(value, Unknown)
-        if known and str(value).strip().lower() in excluded:
             return False
     return True
 
@@ -310,6 +333,8 @@ class FlowBuilder:
                 flows.extend(self._peer_flows(r, rule, values))
                 continue
             for arg, value in values:
+                if _own_region(self.catalogue, r, rule, arg, value):
+                    continue
                 flow = self._flow(r, rule, arg, value)
                 if flow is not None:
                     flows.append(flow)

@@ -12,7 +12,6 @@ from collections.abc import Callable
 
 from ciiguard.catalogue import Catalogue
 from ciiguard.model import RECEIVES_DATA, Location, Resource, evolve
-from ciiguard.resolve.arm import as_catalogue_types
 from ciiguard.resolve.classify import Classification, classify_by_tags
 from ciiguard.resolve.flows import FlowBuilder, ResourceIndex
 from ciiguard.resolve.parent_region import inherit_regions
@@ -31,7 +30,7 @@ def resolve(
     ``Classification``), the tag convention decides.
     """
     located: list[Resource] = []
-    for r in inherit_regions(as_catalogue_types(resources, catalogue), catalogue):
+    for r in inherit_regions(resources, catalogue):
         if r.region.region is not None:
             loc, note = catalogue.location(r.provider, r.region.region)
         else:

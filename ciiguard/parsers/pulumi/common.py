@@ -23,7 +23,7 @@ from typing import Any
 
 from ciiguard.catalogue import Catalogue
 from ciiguard.errors import InputError
-from ciiguard.model import Hop, Location, RegionInfo, Resource, Unknown
+from ciiguard.model import Gap, Hop, Location, RegionInfo, Resource, Unknown
 from ciiguard.parsers.nesting import deepest_line, long_number_line
 from ciiguard.parsers.provider_defaults import (
     environment_or_default,
@@ -98,6 +98,7 @@ class PulumiCatalogue:
     types: Mapping[str, TypeInfo]
     packages: Mapping[str, PackageInfo]
     free_form_maps: frozenset[str]
+    component_packages: frozenset[str] = frozenset()  # multi-language component packages
 
     def canonical_token(self, token: str) -> str:
         """The token Pulumi registers: ``aws:s3:BucketV2`` -> ``aws:s3/bucketV2:BucketV2``."""
@@ -168,7 +169,8 @@ def pulumi_catalogue() -> PulumiCatalogue:
         for p in data.get("packages", [])
     }
     maps = frozenset(data.get("free_form_maps", {}).get("names", []))
-    return PulumiCatalogue(types, packages, maps)
+    components = frozenset(data.get("component_packages", {}).get("names", []))
+    return PulumiCatalogue(types, packages, maps, components)
 
 
 # -- values -----------------------------------------------------------------------------------
@@ -860,6 +862,20 @@ def build_resource(
         display_name=f"{name} ({token})",
         root=root,
         meta=meta,
+    )
+
+
+def component_gap(token: str, urn: str, file: str | None, line: int | None, why: str) -> Gap:
+    """A component whose children ciiguard cannot see (implemented in another language): CII003
+    naming it and its package, never a silent pass."""
+    package = token.split(":", 1)[0]
+    return Gap(
+        urn,
+        f"component {token} (package {package}) {why}, so the resources it creates were not "
+        "checked",
+        "scan the stack's 'pulumi preview --json', which lists the component's children",
+        file,
+        line,
     )
 
 

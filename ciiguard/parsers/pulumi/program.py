@@ -12,15 +12,19 @@ other languages are reported the same way, with the preview JSON as the way to s
 
 from __future__ import annotations
 
+import collections.abc
 import contextlib
 import contextvars
+import importlib
 import io
 import json
 import logging
 import os
+import re
 import runpy
 import sys
 import traceback
+import typing
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,11 +35,16 @@ from ciiguard.errors import InputError
 from ciiguard.model import ParseOutput, ScanIssue, Unknown
 from ciiguard.parsers.base import ParseContext
 from ciiguard.parsers.pulumi.common import (
+    OUTPUT_VALUE_SIG,
     PROVIDER_PREFIX,
+    RESOURCE_REF_SIG,
+    SECRET_SIG,
+    SIG_KEY,
     STACK_TYPE,
     Project,
     ProviderInfo,
     build_resource,
+    component_gap,
     default_provider,
     is_project_file,
     load_project,
@@ -44,10 +53,17 @@ from ciiguard.parsers.pulumi.common import (
     provider_ref_urn,
     pulumi_catalogue,
     record_reads,
+    snake,
 )
+from ciiguard.parsers.pulumi.invoke import MAX_DEPTH, Field, answer, unknown_from_mark
 
-SECRET_PLACEHOLDER = "<secret not decrypted by ciiguard>"
-GET_REGION = "aws:index/getRegion:getRegion"
+# Strings that stand in for config values ciiguard cannot know while the program runs: a secret
+# (secure:) it never decrypts, and a key the program requires that no stack file sets. Wherever one
+# reaches a captured input (whole or inside a longer string) the input is unknown.
+GENERIC_UNKNOWN = "known only after deployment"
+SECRET_MARK = "ciiguard:secret-config:"
+MISSING_MARK = "ciiguard:missing-config:"
+_MARK = re.compile(r"ciiguard:(secret|missing)-config:([^\s\"'/,;]+)")
 
 
 @dataclass
@@ -60,6 +76,7 @@ class Registration:
     parent: str
     provider_ref: str
     custom: bool
+    remote: bool  # a component implemented in another language (multi-language package)
     inputs: dict[str, Any]
     deps: dict[str, list[str]]
     frames: list[tuple[str, int]]  # (path, line), innermost first
@@ -69,6 +86,9 @@ class Registration:
 class ProgramRun:
     registrations: list[Registration] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    missing_config: list[str] = field(default_factory=list)  # required keys no file sets
+    stand_ins: list[str] = field(default_factory=list)  # invoke results answered with 1/false
+    unshaped: list[str] = field(default_factory=list)  # invokes whose result type is not known
 
 
 def _not_run_message(project: Project) -> str:
@@ -86,7 +106,7 @@ def _config_for_sdk(project: Project) -> tuple[dict[str, str], list[str]]:
     for key, entry in project.config.items():
         value = entry.value
         if isinstance(value, Unknown):
-            config[key] = SECRET_PLACEHOLDER
+            config[key] = SECRET_MARK + key
             secrets.append(key)
         elif isinstance(value, str):
             config[key] = value
@@ -187,11 +207,20 @@ def _run_in_context(project: Project, program: Path, ctx: ParseContext, result: 
             return None, dict(args.inputs)
 
         def call(self, args: mocks.MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
-            if args.token == GET_REGION:
-                region = _region_for_call(args.provider, providers_by_ref, project, ctx)
-                if isinstance(region, str):
-                    return {"name": region, "region": region, "id": region}
-            return {}
+            """Invokes answer with the result's shape and nothing that decides a verdict
+            (``invoke.answer``); a result type the SDK does not describe gets no fields."""
+            fields = _result_fields(args.token)
+            if fields is None:
+                result.unshaped.append(args.token)
+                return {}
+            region = _region_for_call(args.token, args.provider, providers_by_ref, project, ctx)
+            plain_args = _plain(dict(args.args), SdkUnknown)
+            ans = answer(
+                args.token, plain_args if isinstance(plain_args, dict) else {}, region, fields
+            )
+            for path in ans.stand_ins:
+                result.stand_ins.append(f"{args.token.rsplit(':', 1)[-1]}().{path}")
+            return ans.value
 
     class _Monitor(mocks.MockMonitor):
         def RegisterResource(self, request: Any) -> Any:
@@ -205,6 +234,7 @@ def _run_in_context(project: Project, program: Path, ctx: ParseContext, result: 
                     parent=request.parent,
                     provider_ref=request.provider,
                     custom=bool(request.custom),
+                    remote=bool(getattr(request, "remote", False)),
                     inputs=_plain(inputs, SdkUnknown),
                     deps={k: list(v.urns) for k, v in request.propertyDependencies.items()},
                     frames=_frames(request.stackTrace),
@@ -226,7 +256,23 @@ def _run_in_context(project: Project, program: Path, ctx: ParseContext, result: 
     config, secret_keys = _config_for_sdk(project)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)  # before set_mocks: the root stack's futures live on this loop
+    from pulumi import config as sdk_config
+
+    original_require = sdk_config.Config._require
+
+    def _require(self: Any, key: str, secret: bool, *args: Any, **kwargs: Any) -> str:
+        """A required string no stack file sets is unknown, as a Terraform variable without a
+        value is (typed ones still fail: no stand-in value is safe for a number or a flag)."""
+        value = self._get(key, *args, **kwargs)
+        if value is None:
+            full = str(self.full_key(key))
+            if full not in result.missing_config:
+                result.missing_config.append(full)
+            return MISSING_MARK + full
+        return str(value)
+
     try:
+        sdk_config.Config._require = _require  # type: ignore[method-assign]
         set_all_config(config, secret_keys)
         mock_impl = _Mocks()
         mocks.set_mocks(
@@ -242,6 +288,13 @@ def _run_in_context(project: Project, program: Path, ctx: ParseContext, result: 
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - the user's program may raise anything
         where = _innermost_frame(exc, project.dir)
         message = " ".join(f"{type(exc).__name__}: {exc}".split()).rstrip(":")
+        if type(exc).__name__ == "ConfigMissingError":
+            stack = project.stack_display or f"Pulumi.{project.stack}.yaml"
+            message = (
+                f"configuration {getattr(exc, 'key', '')!r} is required as a number, boolean or "
+                f"object but not set in {stack}: ciiguard has no safe stand-in for it (set it "
+                "with: pulumi config set ...)"
+            )
         if isinstance(exc, ModuleNotFoundError):
             message += (
                 " (the program's dependencies must be importable: run ciiguard inside the "
@@ -253,6 +306,7 @@ def _run_in_context(project: Project, program: Path, ctx: ParseContext, result: 
             f"the Pulumi program failed under ciiguard's mocks: {message}",
         ) from None
     finally:
+        sdk_config.Config._require = original_require  # type: ignore[method-assign]
         loop.close()
         asyncio.set_event_loop(None)
 
@@ -273,11 +327,30 @@ def _innermost_frame(exc: BaseException, project_dir: Path) -> tuple[Path, int] 
 def _plain(value: Any, sdk_unknown: type) -> Any:
     """SDK values -> plain values; the SDK's unknowns become ``Unknown`` (refs added later)."""
     if isinstance(value, sdk_unknown):
-        return Unknown("known only after deployment")
+        return Unknown(GENERIC_UNKNOWN)
+    if isinstance(value, dict) and SIG_KEY in value:
+        # the RPC layer keeps secrets wrapped ({sig: secret, value: ...}): a secret tag must
+        # still classify, so the value is unwrapped; anything else signed is not a plain value
+        sig = value.get(SIG_KEY)
+        if sig == SECRET_SIG and "value" in value:
+            return _plain(value["value"], sdk_unknown)
+        if sig == OUTPUT_VALUE_SIG and "value" in value:
+            return _plain(value["value"], sdk_unknown)
+        if sig == RESOURCE_REF_SIG:
+            return Unknown(f"refers to the resource {value.get('urn')}")
+        return Unknown("an asset, archive or output known only after deployment")
     if isinstance(value, dict):
         return {str(k): _plain(v, sdk_unknown) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v, sdk_unknown) for v in value]
+    if isinstance(value, str) and "ciiguard:" in value:
+        found = _MARK.search(value)
+        if found is not None:
+            what = "an encrypted secret" if found.group(1) == "secret" else "not set"
+            return Unknown(f"config {found.group(2)} is {what}")
+        from_invoke = unknown_from_mark(value)
+        if from_invoke is not None:
+            return from_invoke
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return Unknown(f"a {type(value).__name__} value (resource reference or asset)")
@@ -285,6 +358,10 @@ def _plain(value: Any, sdk_unknown: type) -> Any:
 
 def _with_refs(value: Any, refs: frozenset[str], what: str) -> Any:
     if isinstance(value, Unknown):
+        if value.reason.startswith("config "):
+            return Unknown(f"{what} comes from {value.reason}", refs)
+        if value.reason != GENERIC_UNKNOWN:  # an invoke's stand-in, a resource reference
+            return Unknown(f"{what}: {value.reason}", refs)
         return Unknown(f"{what} is known only after deployment", refs)
     if isinstance(value, dict):
         return {k: _with_refs(v, refs, f"{what}.{k}") for k, v in value.items()}
@@ -294,18 +371,90 @@ def _with_refs(value: Any, refs: frozenset[str], what: str) -> Any:
 
 
 def _region_for_call(
-    provider_ref: str, providers: Mapping[str, dict[str, Any]], project: Project, ctx: ParseContext
+    token: str,
+    provider_ref: str,
+    providers: Mapping[str, dict[str, Any]],
+    project: Project,
+    ctx: ParseContext,
 ) -> Any:
+    """The region of the provider an invoke goes to: its explicit provider's, else the default
+    provider's (stack config, then the cloud's environment variables)."""
+    package = token.split(":", 1)[0]
+    pkg = pulumi_catalogue().packages.get(package)
     if provider_ref:
         inputs = providers.get(provider_ref_urn(provider_ref))
-        return inputs.get("region") if inputs is not None else None
-    info = default_provider("aws", project)
+        return inputs.get(pkg.region_input if pkg else "region") if inputs is not None else None
+    info = default_provider(package, project)
     if info.region is not None:
         return info.region
-    for var in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+    facts = ctx.catalogue.facts(package)
+    for var in facts.environment if facts is not None else ():
         if ctx.settings.environment.get(var):
             return ctx.settings.environment[var]
     return None
+
+
+def _result_fields(token: str) -> list[Field] | None:
+    """The result type of invoke ``token`` as the provider's Python SDK declares it
+    (``pulumi_aws.get_availability_zones.GetAvailabilityZonesResult``), or None."""
+    parts = token.split(":")
+    if len(parts) != 3:
+        return None
+    package, module, function = parts
+    module = module.split("/", 1)[0]
+    base = "pulumi_" + package.replace("-", "_")
+    path = [base] if module == "index" else [base, module.replace("-", "_").lower()]
+    name = snake(function)
+    try:
+        mod = importlib.import_module(".".join([*path, name]))
+    except Exception:  # noqa: BLE001 - no such SDK module: the result's shape is unknown
+        return None
+    cls = getattr(mod, f"{function[:1].upper()}{function[1:]}Result", None)
+    return _fields_of(cls, 0) if isinstance(cls, type) else None
+
+
+def _fields_of(cls: type, depth: int) -> list[Field]:
+    out: list[Field] = []
+    for attr in vars(cls).values():
+        getter = attr.fget if isinstance(attr, property) else None
+        pulumi_name = getattr(getter, "_pulumi_name", None)
+        if getter is None or not isinstance(pulumi_name, str):
+            continue
+        try:
+            hint = typing.get_type_hints(getter).get("return", Any)
+        except Exception:  # noqa: BLE001 - an annotation that does not resolve: any value
+            hint = Any
+        out.append(_field_of(pulumi_name, hint, depth))
+    return out
+
+
+def _field_of(name: str, hint: Any, depth: int) -> Field:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is typing.Union:
+        rest = [a for a in args if a is not type(None)]
+        if len(rest) != 1:
+            return Field(name, "any", optional=True)
+        inner = _field_of(name, rest[0], depth)
+        return Field(inner.name, inner.kind, inner.item, inner.fields, optional=True)
+    if hint is str:
+        return Field(name, "string")
+    if hint is bool:
+        return Field(name, "boolean")
+    if hint is int:
+        return Field(name, "integer")
+    if hint is float:
+        return Field(name, "number")
+    if origin in (list, tuple, collections.abc.Sequence) and args:
+        return Field(name, "list", _field_of("", args[0], depth + 1))
+    if origin in (dict, collections.abc.Mapping):
+        return Field(name, "map")
+    if (
+        isinstance(hint, type)
+        and depth < MAX_DEPTH
+        and any(hasattr(getattr(v, "fget", None), "_pulumi_name") for v in vars(hint).values())
+    ):
+        return Field(name, "object", fields=tuple(_fields_of(hint, depth + 1)))
+    return Field(name, "any")
 
 
 def _real_urn(mock_urn: str) -> str:
@@ -351,6 +500,19 @@ class _Collector:
                 )
         pc = pulumi_catalogue()
         for reg in self.run.registrations:
+            if reg.remote and not reg.custom:
+                file, line = self.where(reg)
+                out.gaps.append(
+                    component_gap(
+                        reg.token,
+                        _real_urn(reg.mock_urn),
+                        file,
+                        line,
+                        "is implemented in another language and creates no children under "
+                        "Pulumi's mocks",
+                    )
+                )
+                continue
             if reg.token.startswith(("pulumi:", PROVIDER_PREFIX)) or not reg.custom:
                 continue
             package = pc.package_of(reg.token)
@@ -377,6 +539,36 @@ class _Collector:
                         "pulumi_project": self.project.name,
                     },
                     root=self.project.display,
+                )
+            )
+        if self.run.stand_ins:
+            out.warnings.append(
+                ScanIssue(
+                    self.project.display,
+                    None,
+                    "invoke results with no safe stand-in were answered 1 or false under the "
+                    f"mocks: {', '.join(sorted(set(self.run.stand_ins))[:10])}; resources the "
+                    "program makes from them may differ from a real deployment",
+                )
+            )
+        for token in sorted(set(self.run.unshaped)):
+            out.warnings.append(
+                ScanIssue(
+                    self.project.display,
+                    None,
+                    f"invoke {token}: its result type is not in the installed SDK, so it "
+                    "returned no fields under the mocks",
+                )
+            )
+        stack = self.project.stack_display or f"Pulumi.{self.project.stack}.yaml"
+        for key in self.run.missing_config:
+            out.warnings.append(
+                ScanIssue(
+                    self.project.display,
+                    None,
+                    f"configuration {key!r} is required by the program but not set in {stack}: "
+                    f"its value is unknown (set it with: pulumi config set {key} ...); where it "
+                    "decides a verdict the finding is CII003",
                 )
             )
         for message in self.run.errors:

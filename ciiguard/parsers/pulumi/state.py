@@ -25,6 +25,7 @@ from ciiguard.parsers.pulumi.common import (
     PROVIDER_PREFIX,
     ProviderInfo,
     build_resource,
+    component_gap,
     decode_wire,
     provider_from_inputs,
     provider_ref_urn,
@@ -227,12 +228,25 @@ class _Document:
 
     def run(self) -> None:
         pc = pulumi_catalogue()
+        parents = {e.state.get("parent") for e in self.entries.values()}
         for entry in self.entries.values():
             token = entry.token
             if token.startswith("pulumi:") or token.startswith(PROVIDER_PREFIX):
                 continue
             if entry.state.get("custom") is False:
-                continue  # component resources hold nothing themselves; their children are listed
+                # a component holds nothing itself; its children are listed. One of a component
+                # package listed without children was not expanded: its resources are not here
+                if pc.package_of(token) in pc.component_packages and entry.urn not in parents:
+                    self.out.gaps.append(
+                        component_gap(
+                            token,
+                            entry.urn,
+                            self.file,
+                            entry.line,
+                            f"has no children in {self.file}",
+                        )
+                    )
+                continue
             package = pc.package_of(token)
             name = urn_parts(entry.urn)[1]
             provider = self.provider(entry.state.get("provider"), package, name)

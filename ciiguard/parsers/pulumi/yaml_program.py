@@ -27,6 +27,7 @@ from ciiguard.parsers.pulumi.common import (
     Project,
     ProviderInfo,
     build_resource,
+    component_gap,
     default_provider,
     is_project_file,
     load_project,
@@ -172,6 +173,7 @@ class _Program:
         self.doc = doc
         self.comments = _yaml_comments(template_path)
         self.pc = pulumi_catalogue()
+        self.warnings: dict[str, ScanIssue] = {}  # one per config key left unknown
         self.declared: dict[str, Any] = {}  # config keys the template declares -> default
         for section in ("config", "configuration"):
             sec = doc.get(section)
@@ -306,7 +308,17 @@ class _Program:
             return self.resource_access(root, accessors, line, trace)
         raise InputError(self.file, line, f"unknown config, variable or resource {root!r}")
 
-    def select(self, value: Any, accessors: list[str | int], what: str, line: int | None) -> Any:
+    def select(
+        self,
+        value: Any,
+        accessors: list[str | int],
+        what: str,
+        line: int | None,
+        outputs: frozenset[str] | None = None,
+    ) -> Any:
+        """``value`` followed along ``accessors``. Under a resource (``outputs``: its URN), a
+        property or element its inputs do not hold is an output the provider computes (a
+        subnet's id, an endpoint): unknown, naming the resource, never an error."""
         for acc in accessors:
             if isinstance(value, Unknown):
                 return value
@@ -314,6 +326,15 @@ class _Program:
                 return Unknown(
                     f"{what} is an output known only after deployment", frozenset({value.urn})
                 )
+            if outputs is not None and (
+                (
+                    isinstance(acc, int)
+                    and not (isinstance(value, list) and -len(value) <= acc < len(value))
+                )
+                or (isinstance(acc, str) and not (isinstance(value, dict) and acc in value))
+            ):
+                shown = f"{what}[{acc}]" if isinstance(acc, int) else f"{what}.{acc}"
+                return Unknown(f"{shown} is an output known only after deployment", outputs)
             if isinstance(acc, int):
                 if not isinstance(value, list):
                     raise InputError(self.file, line, f"{what} is not a list; cannot index [{acc}]")
@@ -334,6 +355,13 @@ class _Program:
         entry = self.project.config_entry(key)
         if entry is not None:
             trace.append(entry.hop(key))
+            if isinstance(entry.value, Unknown):  # secure: ciiguard never decrypts secrets
+                return self.unknown_config(
+                    key,
+                    entry.line,
+                    f"config {key} is an encrypted secret ({entry.file})",
+                    " to ciiguard; where it decides a verdict the finding is CII003",
+                )
             return entry.value
         spec = self.declared.get(key)
         if isinstance(spec, dict) and "default" in spec:
@@ -351,11 +379,13 @@ class _Program:
             return spec
         if self.project.uses_environments:
             return Unknown(self.project.missing_config_reason(key))
-        raise InputError(
-            self.file,
+        stack = self.project.stack_display or f"Pulumi.{self.project.stack}.yaml"
+        return self.unknown_config(
+            key,
             line,
-            f"missing required configuration variable {key!r}: set it in "
-            f"{self.project.stack_display or 'Pulumi.' + self.project.stack + '.yaml'} (pulumi config set {key} ...)",
+            f"configuration {key!r} is required but not set in {stack}",
+            f" (set it with: pulumi config set {key} ...); where it decides a verdict the "
+            "finding is CII003",
         )
 
     def _decl_line(self, key: str) -> int | None:
@@ -399,7 +429,7 @@ class _Program:
         if isinstance(first, str) and first in props:
             trace.extend(decl.prop_hops.get(first, ()))
             trace.append(Hop(f"{key}.{first}", self.file, decl.prop_lines.get(first), None))
-            value = self.select(props[first], rest, f"{key}.{first}", line)
+            value = self.select(props[first], rest, f"{key}.{first}", line, outputs=refs)
             if isinstance(value, Unknown):
                 return Unknown(value.reason, value.refs | refs, path=path)
             return _strip_refs(value)
@@ -638,6 +668,14 @@ class _Program:
                 self._emit(key, decl, out)
             except InputError as exc:
                 out.errors.append(ScanIssue(exc.file, exc.line, exc.message))
+        out.warnings.extend(self.warnings.values())
+
+    def unknown_config(self, key: str, line: int | None, why: str, hint: str) -> Unknown:
+        """A config value ciiguard cannot know, as a Terraform variable without a value is:
+        unknown (CII003 only where it decides a verdict), with one warning naming the key."""
+        if key not in self.warnings:
+            self.warnings[key] = ScanIssue(self.file, line, f"{why}: its value is unknown{hint}")
+        return Unknown(why)
 
     def _emit(self, key: str, decl: _Decl, out: ParseOutput) -> None:
         urn = self.urn(key)
@@ -648,6 +686,17 @@ class _Program:
         if _field(decl.body, "get") is not None or decl.token.startswith("pulumi:"):
             return
         package = self.pc.package_of(decl.token)
+        if package in self.pc.component_packages:
+            out.gaps.append(
+                component_gap(
+                    decl.token,
+                    urn,
+                    self.file,
+                    decl.line,
+                    "is a multi-language component; ciiguard does not run its package",
+                )
+            )
+            return
         provider = self.provider_for(decl, package)
         out.resources.append(
             build_resource(

@@ -155,8 +155,13 @@ def _round(q: Fraction, prec: int | None) -> Fraction:
     return round_to(q, prec)
 
 
+FLOAT64 = 53  # results of pow() and log(): cty.NumberFloatVal of a Go float64
+
+
 def _max_prec(a: _Big, b: _Big) -> int | None:
-    return PREC if PREC in (a.prec, b.prec) else None
+    if FLOAT64 in (a.prec, b.prec) and a.prec != b.prec:
+        raise NotDecided("arithmetic between a float64 result and another number")
+    return PREC if PREC in (a.prec, b.prec) else a.prec
 
 
 # -- Go big.Float arithmetic, signed zeros included ----------------------------------------

@@ -21,6 +21,7 @@ from typing import Any
 from ciiguard.catalogue import Catalogue
 from ciiguard.errors import InputError
 from ciiguard.model import Gap, Hop, Location, ParseOutput, RegionInfo, Resource, ScanIssue, Unknown
+from ciiguard.parsers.arm import AZAPI_TYPES, translate
 from ciiguard.parsers.base import ParseContext, real
 from ciiguard.parsers.provider_defaults import (
     environment_or_default,
@@ -261,13 +262,14 @@ class ModuleInstance(Scope):
             alias = a if isinstance(a, str) else None
         key = f"{local_name}.{alias}" if alias else local_name
         shown = f"{self.module_path}:{key}" if self.module_path else key
-        region_attr = block.body.attr("region")
+        facts = self.p.catalogue.facts(name)
+        region_name = facts.provider_region_argument(name) if facts else "region"
+        region_attr = block.body.attr(region_name)
         region: Any = None
         trace: list[Hop] = []
         if region_attr is not None:
             region = Evaluator(self, trace).evaluate(region_attr.expr)
         tags: Any = None
-        facts = self.p.catalogue.facts(name)
         if facts is not None and facts.default_tags_path:
             block_name, attr_name = facts.default_tags_path[0], facts.default_tags_path[-1]
             for dt in block.body.blocks_of(block_name):
@@ -276,7 +278,7 @@ class ModuleInstance(Scope):
                     tags = Evaluator(self).evaluate(ta.expr)
         hop = Hop(
             f"provider {shown}",
-            located.file_of("region"),
+            located.file_of(region_name),
             (region_attr.line if region_attr else block.line),
             render_value(region) if region_attr is not None and not trace else None,
         )
@@ -735,6 +737,12 @@ class RootEvaluation:
             ev = Evaluator(inst).with_bindings(bindings)
             comments = self.comments_near(inst.mod, located)
             attrs, block_lines = inst.configured(address, located, bindings)
+            kind, meta = rtype, {}
+            if rtype in AZAPI_TYPES:  # an ARM resource by type and body: check it as its type
+                arm = translate(attrs)
+                if arm is not None:
+                    kind, attrs = arm[0].type, arm[1]
+                    meta = {"arm_type": arm[0].arm_type, "written_as": rtype}
             provider_key = inst._provider_key_of(block, rtype)
             region = self.resolve_region(inst, provider_key, (ev, block, located), rtype)
             cfg = inst.provider_for(provider_key)
@@ -744,7 +752,7 @@ class RootEvaluation:
             self.out.resources.append(
                 Resource(
                     address=address,
-                    type=rtype,
+                    type=kind,
                     name=name,
                     provider=self.catalogue.canonical_provider(cfg.provider),
                     provider_config=cfg.key,
@@ -761,6 +769,7 @@ class RootEvaluation:
                         "block_lines": block_lines,
                         "end_line": block.end_line,
                         "comments": comments,
+                        **meta,
                     },
                 )
             )

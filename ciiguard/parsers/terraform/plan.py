@@ -19,6 +19,7 @@ from typing import Any
 
 from ciiguard.errors import InputError
 from ciiguard.model import Hop, Location, ParseOutput, RegionInfo, Resource, ScanIssue, Unknown
+from ciiguard.parsers.arm import AZAPI_TYPES, translate
 from ciiguard.parsers.base import ParseContext
 from ciiguard.parsers.provider_defaults import (
     environment_or_default,
@@ -946,9 +947,11 @@ class _PlanEvaluation:
             block = scope.hcl.provider_block(name, pc.get("alias") or None)
         region: Any = None
         hops: tuple[Hop, ...] = (Hop(f"provider {key}", *self._where(block, None)),)
-        expr = exprs.get("region")
+        facts = self.catalogue.facts(ptype)
+        region_name = facts.provider_region_argument(ptype) if facts else "region"
+        expr = exprs.get(region_name)
         if isinstance(expr, dict):
-            attr = block.block.body.attr("region") if block is not None else None
+            attr = block.block.body.attr(region_name) if block is not None else None
             region, trace = self.expression(expr, scope, attr.expr if attr else None)
             hop = Hop(
                 f"provider {key}",
@@ -959,7 +962,6 @@ class _PlanEvaluation:
         elif not exprs and block is None:
             hops = (Hop(f"provider {key} (no region in the plan's configuration)"),)
         tags: Any = None
-        facts = self.catalogue.facts(ptype)
         if facts is not None and facts.default_tags_path:
             block_name, attr_name = facts.default_tags_path[0], facts.default_tags_path[-1]
             blocks = exprs.get(block_name)
@@ -1045,6 +1047,13 @@ class _PlanEvaluation:
             "plan_actions": change.actions if change else ("no-op",),
             "changed": bool(change and CHANGING_ACTIONS.intersection(change.actions)),
         }
+        kind = rtype
+        if rtype in AZAPI_TYPES:  # an ARM resource by type and body: check it as its type
+            arm = translate(attrs)
+            if arm is not None:
+                kind, attrs = arm[0].type, arm[1]
+                tags = effective_tags(attrs, tag_attr, provider.default_tags)
+                meta.update(arm_type=arm[0].arm_type, written_as=rtype)
         line: int | None
         if located is not None:
             block = located.block
@@ -1056,7 +1065,7 @@ class _PlanEvaluation:
             file, line = self.display, change.line if change else None
         return Resource(
             address=address,
-            type=rtype,
+            type=kind,
             name=addr.name,
             provider=canonical,
             provider_config=provider.key,

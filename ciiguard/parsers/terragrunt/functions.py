@@ -18,8 +18,9 @@ from typing import Any
 from ciiguard.cache.results import ENV_THAT_MATTERS
 from ciiguard.errors import InputError
 from ciiguard.model import Unknown
+from ciiguard.parsers.terraform.lang.builtins import FUNCTIONS
 from ciiguard.parsers.terraform.lang.evaluator import render_value
-from ciiguard.parsers.terraform.lang.functions import FUNCTIONS, FunctionError
+from ciiguard.parsers.terraform.lang.functions import FunctionError
 from ciiguard.parsers.terragrunt.files import UNIT_FILES, ConfigFiles
 
 Value = Any

@@ -504,12 +504,11 @@ class _Parser:
         kinds, vals = self.kinds, self.vals
         name = str(vals[self.p])
         self.p += 1
-        if kinds[self.p] == "::":
-            p = self.p
-            if kinds[p + 1] != "name" or kinds[p + 2] != "::" or kinds[p + 3] != "name":
+        while kinds[self.p] == "::":  # namespaced: core::upper(), provider::aws::arn_parse()
+            if kinds[self.p + 1] != "name":
                 raise Fallback
-            name = f"{name}::{vals[p + 1]}::{vals[p + 3]}"
-            self.p = p + 4
+            name = f"{name}::{vals[self.p + 1]}"
+            self.p += 2
         self.expect("(")
         self.skip_nl()
         args: list[Expr] = []

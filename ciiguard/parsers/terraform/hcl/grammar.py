@@ -57,7 +57,7 @@ def lark_parser() -> Any:
 
         from lark import Lark
 
-        grammar = files("hcl2").joinpath("hcl2.lark").read_text(encoding="utf-8")
+        grammar = _namespaced_calls(files("hcl2").joinpath("hcl2.lark").read_text(encoding="utf-8"))
         try:
             _PARSER = Lark(
                 grammar,
@@ -74,6 +74,15 @@ def lark_parser() -> Any:
                 postlex=_newline_aware_postlexer(),
             )
     return _PARSER
+
+
+_HCL2_CALL = "identifier (COLONS identifier COLONS identifier)? LPAR"
+
+
+def _namespaced_calls(grammar: str) -> str:
+    """HCL reads ``a::b::...(`` with any number of namespace parts (``core::upper(...)``, Terraform
+    1.8+); python-hcl2's rule allows exactly three, so the rule is widened where it is found."""
+    return grammar.replace(_HCL2_CALL, "identifier (COLONS identifier)* LPAR")
 
 
 # Where HCL ignores newlines (hclsyntax's parser turns newline tokens off): inside parentheses,

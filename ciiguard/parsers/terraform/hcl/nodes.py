@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 # HCL's <<- trimming rule, NFC strings, strict escapes. 3: every comment is kept (also inside
 # expressions), and an attribute's end line is its last token's, not a trailing newline's.
 # 4: template directives (%{if}, %{for}) and strip markers are read, not left unsupported.
-AST_VERSION = 4
+AST_VERSION = 5
 
 
 class Node:

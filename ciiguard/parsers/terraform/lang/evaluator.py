@@ -32,8 +32,8 @@ from ciiguard.parsers.terraform.hcl.nodes import (
     UnaryOp,
     Unsupported,
 )
+from ciiguard.parsers.terraform.lang.builtins import FUNCTIONS
 from ciiguard.parsers.terraform.lang.functions import (
-    FUNCTIONS,
     FunctionError,
     NotDecided,
     TfSet,
@@ -229,6 +229,14 @@ def refs_of(*values: Value) -> frozenset[str]:
 
 def _err(msg: str) -> Unknown:
     return Unknown(msg, error=True)
+
+
+def _primitive_sets(a: Value, b: Value) -> bool:
+    """Two non-empty sets of one primitive type: their types agree, so equal elements decide."""
+    if not (isinstance(a, TfSet) and isinstance(b, TfSet) and a and b):
+        return False
+    kinds = {type_name(x) for x in (*a, *b)}
+    return len(kinds) == 1 and kinds <= {"string", "number", "bool"}
 
 
 class Evaluator:
@@ -484,7 +492,7 @@ class Evaluator:
             if lu or ru:
                 return merge_unknown([u for u in (lu, ru) if u])
             same = equal(left, right)
-            if same and collection_in(left):
+            if same and collection_in(left) and not _primitive_sets(left, right):
                 raise NotDecided("equal collections compare equal only when their types agree")
             return same == (op == "==")
         if op in ("&&", "||"):
@@ -619,6 +627,9 @@ class Evaluator:
 
     def _call(self, e: Call) -> Value:
         name = e.name
+        core = name.startswith("core::")  # Terraform 1.8+: the built-ins' own namespace
+        if core:
+            name = name[len("core::") :]
         if name in ("try", "can"):
             missing = self._undeclared(e.args)
             if missing is not None:
@@ -647,9 +658,9 @@ class Evaluator:
             if not isinstance(last, list):
                 return _err("... expects a list")
             args.extend(last)
-        fn = self.scope.function(name) or FUNCTIONS.get(name)
+        fn = FUNCTIONS.get(name) if core else self.scope.function(name) or FUNCTIONS.get(name)
         if fn is None:
-            return Unknown(f"function {name}() is not evaluated by ciiguard")
+            return Unknown(f"function {e.name}() is not evaluated by ciiguard")
         # a function's work grows with its arguments: charge their size
         over = self._spend(sum(len(a) for a in args if isinstance(a, (list, dict, str))) // 8)
         if over is not None:

@@ -16,6 +16,7 @@ import json
 import math
 import unicodedata
 from collections.abc import Callable, Iterable
+from fractions import Fraction
 from typing import Any
 
 from ciiguard.parsers.terraform import numbers as num
@@ -24,7 +25,7 @@ from ciiguard.parsers.terraform.numbers import NotDecided
 
 Value = Any
 
-__all__ = ["FUNCTIONS", "FunctionError", "NotDecided"]
+__all__ = ["CORE_FUNCTIONS", "FunctionError", "NotDecided"]
 
 
 MAX_FORMAT_WIDTH = 100_000
@@ -397,14 +398,14 @@ def json_encode(v: Value) -> str:
 # -- the functions ----------------------------------------------------------------------------
 
 
-def _arity(args: list[Value], fn: str, lo: int, hi: int | None = None) -> None:
+def arity(args: list[Value], fn: str, lo: int, hi: int | None = None) -> None:
     hi = lo if hi is None else hi
     if not lo <= len(args) <= hi:
         raise FunctionError(f"{fn}: wrong number of arguments")
 
 
 def _lookup(args: list[Value]) -> Value:
-    _arity(args, "lookup", 2, 3)
+    arity(args, "lookup", 2, 3)
     m = as_map(args[0], "lookup")
     key = as_str(args[1], "lookup")
     if key in m:
@@ -433,7 +434,7 @@ def _coalesce(args: list[Value]) -> Value:
 
 
 def _element(args: list[Value]) -> Value:
-    _arity(args, "element", 2)
+    arity(args, "element", 2)
     lst = as_sequence(args[0], "element")
     if not lst:
         raise FunctionError("element: cannot use element function with an empty list")
@@ -444,7 +445,7 @@ def _element(args: list[Value]) -> Value:
 
 
 def _index(args: list[Value]) -> Value:
-    _arity(args, "index", 2)
+    arity(args, "index", 2)
     lst = as_sequence(args[0], "index")
     for i, item in enumerate(lst):
         if equal(item, args[1]):
@@ -473,7 +474,7 @@ def _concat(args: list[Value]) -> Value:
 
 
 def _flatten(args: list[Value]) -> Value:
-    _arity(args, "flatten", 1)
+    arity(args, "flatten", 1)
 
     def flat(v: list[Value]) -> list[Value]:
         out: list[Value] = []
@@ -488,7 +489,7 @@ def _flatten(args: list[Value]) -> Value:
 
 
 def _distinct(args: list[Value]) -> Value:
-    _arity(args, "distinct", 1)
+    arity(args, "distinct", 1)
     out: list[Value] = []
     seen = _Members()
     for x in to_list(args[0], "distinct"):
@@ -499,7 +500,7 @@ def _distinct(args: list[Value]) -> Value:
 
 
 def _contains(args: list[Value]) -> Value:
-    _arity(args, "contains", 2)
+    arity(args, "contains", 2)
     for x in as_list(args[0], "contains"):
         if equal(x, args[1]):
             if collection_in(x):
@@ -679,7 +680,7 @@ def _join(args: list[Value]) -> Value:
 
 
 def _split(args: list[Value]) -> Value:
-    _arity(args, "split", 2)
+    arity(args, "split", 2)
     sep, s = as_str(args[0], "split"), as_str(args[1], "split")
     if sep == "":
         return list(s)
@@ -705,7 +706,7 @@ def _compile(pattern: str, fn: str) -> Any:
 
 
 def _regex(args: list[Value]) -> Value:
-    _arity(args, "regex", 2)
+    arity(args, "regex", 2)
     c = _compile(as_str(args[0], "regex"), "regex")
     if c.names and any(n is None for n in c.names) and any(n is not None for n in c.names):
         raise FunctionError("regex: cannot mix both named and unnamed capture groups")
@@ -716,7 +717,7 @@ def _regex(args: list[Value]) -> Value:
 
 
 def _regexall(args: list[Value]) -> Value:
-    _arity(args, "regexall", 2)
+    arity(args, "regexall", 2)
     c = _compile(as_str(args[0], "regexall"), "regexall")
     if c.names and any(n is None for n in c.names) and any(n is not None for n in c.names):
         raise FunctionError("regexall: cannot mix both named and unnamed capture groups")
@@ -724,7 +725,7 @@ def _regexall(args: list[Value]) -> Value:
 
 
 def _replace(args: list[Value]) -> Value:
-    _arity(args, "replace", 3)
+    arity(args, "replace", 3)
     s, sub, rep = (as_str(a, "replace") for a in args)
     if len(sub) > 1 and sub.startswith("/") and sub.endswith("/"):
         return replace_all(_compile(sub[1:-1], "replace"), s, rep)
@@ -733,7 +734,7 @@ def _replace(args: list[Value]) -> Value:
 
 def _substr(args: list[Value]) -> Value:
     """cty's Substr, step by step: offsets and lengths count grapheme clusters."""
-    _arity(args, "substr", 3)
+    arity(args, "substr", 3)
     clusters = graphemes(as_str(args[0], "substr"))
     offset, length = as_int(args[1], "substr"), as_int(args[2], "substr")
     if offset < 0:
@@ -760,7 +761,7 @@ def _go_is_space(ch: str) -> bool:
 
 def _title(args: list[Value]) -> Value:
     """Go's strings.Title: upper-case the first letter after each separator."""
-    _arity(args, "title", 1)
+    arity(args, "title", 1)
     out: list[str] = []
     prev = " "
     for ch in as_str(args[0], "title"):
@@ -796,17 +797,17 @@ def _case(s: str, upper: bool) -> str:
 
 
 def _tonumber(args: list[Value]) -> Value:
-    _arity(args, "tonumber", 1)
+    arity(args, "tonumber", 1)
     return None if args[0] is None else to_number(args[0])
 
 
 def _tobool(args: list[Value]) -> Value:
-    _arity(args, "tobool", 1)
+    arity(args, "tobool", 1)
     return None if args[0] is None else to_bool(args[0])
 
 
 def _tostring(args: list[Value]) -> Value:
-    _arity(args, "tostring", 1)
+    arity(args, "tostring", 1)
     if args[0] is None:
         return None
     if isinstance(args[0], (list, dict)):
@@ -815,21 +816,21 @@ def _tostring(args: list[Value]) -> Value:
 
 
 def _tolist(args: list[Value]) -> Value:
-    _arity(args, "tolist", 1)
+    arity(args, "tolist", 1)
     if args[0] is None:
         return None
     return to_list(args[0], "tolist")
 
 
 def _toset(args: list[Value]) -> Value:
-    _arity(args, "toset", 1)
+    arity(args, "toset", 1)
     if args[0] is None:
         return None
     return make_set(list(as_list(args[0], "toset")))
 
 
 def _tomap(args: list[Value]) -> Value:
-    _arity(args, "tomap", 1)
+    arity(args, "tomap", 1)
     if args[0] is None:
         return None
     m = as_map(args[0], "tomap")
@@ -837,7 +838,7 @@ def _tomap(args: list[Value]) -> Value:
 
 
 def _length(args: list[Value]) -> Value:
-    _arity(args, "length", 1)
+    arity(args, "length", 1)
     v = args[0]
     if isinstance(v, str):
         return len(graphemes(v))
@@ -847,7 +848,7 @@ def _length(args: list[Value]) -> Value:
 
 
 def _one(args: list[Value]) -> Value:
-    _arity(args, "one", 1)
+    arity(args, "one", 1)
     lst = as_list(args[0], "one")
     if len(lst) > 1:
         raise FunctionError(
@@ -857,7 +858,7 @@ def _one(args: list[Value]) -> Value:
 
 
 def _sort(args: list[Value]) -> Value:
-    _arity(args, "sort", 1)
+    arity(args, "sort", 1)
     items = []
     for x in to_string_list(args[0], "sort"):
         if x is None:
@@ -876,18 +877,18 @@ def _setunion(args: list[Value]) -> Value:
 
 
 def _keys(args: list[Value]) -> Value:
-    _arity(args, "keys", 1)
+    arity(args, "keys", 1)
     return sorted(as_map(args[0], "keys"))
 
 
 def _values(args: list[Value]) -> Value:
-    _arity(args, "values", 1)
+    arity(args, "values", 1)
     m = as_map(args[0], "values")
     return [m[k] for k in sorted(m)]
 
 
 def _zipmap(args: list[Value]) -> Value:
-    _arity(args, "zipmap", 2)
+    arity(args, "zipmap", 2)
     ks, vs = to_string_list(args[0], "zipmap"), as_list(args[1], "zipmap")
     if len(ks) != len(vs):
         raise FunctionError("zipmap: lists of different lengths")
@@ -904,7 +905,7 @@ def _reject_constant(name: str) -> Any:
 
 
 def _jsondecode(args: list[Value]) -> Value:
-    _arity(args, "jsondecode", 1)
+    arity(args, "jsondecode", 1)
 
     def number(text: str) -> Value:
         return num.parse_number(text)
@@ -936,34 +937,34 @@ def _json_strings(v: Any) -> Value:
 
 
 def _jsonencode(args: list[Value]) -> Value:
-    _arity(args, "jsonencode", 1)
+    arity(args, "jsonencode", 1)
     return json_encode(args[0])
 
 
 def _startswith(args: list[Value]) -> Value:
-    _arity(args, "startswith", 2)
+    arity(args, "startswith", 2)
     return as_str(args[0], "startswith").startswith(as_str(args[1], "startswith"))
 
 
 def _endswith(args: list[Value]) -> Value:
-    _arity(args, "endswith", 2)
+    arity(args, "endswith", 2)
     return as_str(args[0], "endswith").endswith(as_str(args[1], "endswith"))
 
 
 def _trimprefix(args: list[Value]) -> Value:
-    _arity(args, "trimprefix", 2)
+    arity(args, "trimprefix", 2)
     s, p = as_str(args[0], "trimprefix"), as_str(args[1], "trimprefix")
     return s[len(p) :] if p and s.startswith(p) else s
 
 
 def _trimsuffix(args: list[Value]) -> Value:
-    _arity(args, "trimsuffix", 2)
+    arity(args, "trimsuffix", 2)
     s, p = as_str(args[0], "trimsuffix"), as_str(args[1], "trimsuffix")
     return s[: -len(p)] if p and s.endswith(p) else s
 
 
 def _trimspace(args: list[Value]) -> Value:
-    _arity(args, "trimspace", 1)
+    arity(args, "trimspace", 1)
     s = as_str(args[0], "trimspace")
     i, j = 0, len(s)
     while i < j and _go_is_space(s[i]):
@@ -974,22 +975,22 @@ def _trimspace(args: list[Value]) -> Value:
 
 
 def _trim(args: list[Value]) -> Value:
-    _arity(args, "trim", 2)
+    arity(args, "trim", 2)
     return as_str(args[0], "trim").strip(as_str(args[1], "trim"))
 
 
 def _reverse(args: list[Value]) -> Value:
-    _arity(args, "reverse", 1)
+    arity(args, "reverse", 1)
     return list(reversed(as_list(args[0], "reverse")))
 
 
 def _compact(args: list[Value]) -> Value:
-    _arity(args, "compact", 1)
+    arity(args, "compact", 1)
     return [x for x in to_string_list(args[0], "compact") if x is not None and x != ""]
 
 
 def _slice(args: list[Value]) -> Value:
-    _arity(args, "slice", 3)
+    arity(args, "slice", 3)
     lst = as_sequence(args[0], "slice")
     a, b = as_int(args[1], "slice"), as_int(args[2], "slice")
     if a < 0 or b > len(lst) or a > b:
@@ -998,7 +999,7 @@ def _slice(args: list[Value]) -> Value:
 
 
 def _range(args: list[Value]) -> Value:
-    _arity(args, "range", 1, 3)
+    arity(args, "range", 1, 3)
     nums = [to_number(a) for a in args]
     if not all(num.whole(n) is not None for n in nums):
         raise NotDecided("range with fractional arguments")
@@ -1043,12 +1044,12 @@ def _max(args: list[Value]) -> Value:
 
 
 def _abs(args: list[Value]) -> Value:
-    _arity(args, "abs", 1)
+    arity(args, "abs", 1)
     return num.absolute(to_number(args[0]))
 
 
 def _chunklist(args: list[Value]) -> Value:
-    _arity(args, "chunklist", 2)
+    arity(args, "chunklist", 2)
     lst, n = as_list(args[0], "chunklist"), as_int(args[1], "chunklist")
     if n < 0:
         raise FunctionError("chunklist: the size must not be negative")
@@ -1058,12 +1059,12 @@ def _chunklist(args: list[Value]) -> Value:
 
 
 def _lower(a: list[Value]) -> Value:
-    _arity(a, "lower", 1)
+    arity(a, "lower", 1)
     return _case(as_str(a[0], "lower"), upper=False)
 
 
 def _upper(a: list[Value]) -> Value:
-    _arity(a, "upper", 1)
+    arity(a, "upper", 1)
     return _case(as_str(a[0], "upper"), upper=True)
 
 
@@ -1076,27 +1077,230 @@ def _setintersection(a: list[Value]) -> Value:
 
 
 def _setsubtract(a: list[Value]) -> Value:
-    _arity(a, "setsubtract", 2)
+    arity(a, "setsubtract", 2)
     other = _Members(as_list(a[1], "setsubtract"))
     return make_set([x for x in as_list(a[0], "setsubtract") if x not in other])
 
 
 def _floor(a: list[Value]) -> Value:
-    _arity(a, "floor", 1)
+    arity(a, "floor", 1)
     return num.floor(to_number(a[0]))
 
 
 def _ceil(a: list[Value]) -> Value:
-    _arity(a, "ceil", 1)
+    arity(a, "ceil", 1)
     return num.ceil(to_number(a[0]))
 
 
 def _strrev(a: list[Value]) -> Value:
-    _arity(a, "strrev", 1)
+    arity(a, "strrev", 1)
     return "".join(reversed(graphemes(as_str(a[0], "strrev"))))
 
 
-FUNCTIONS: dict[str, Callable[[list[Value]], Value]] = {
+def _chomp(a: list[Value]) -> Value:
+    """cty's chomp: every trailing ``\r\n``, ``\r`` or ``\n``, nothing else."""
+    arity(a, "chomp", 1)
+    return as_str(a[0], "chomp").rstrip("\r\n")
+
+
+def _indent(a: list[Value]) -> Value:
+    arity(a, "indent", 2)
+    spaces, text = as_int(a[0], "indent"), as_str(a[1], "indent")
+    if spaces < 0:
+        raise NotDecided("indent: a negative width makes Terraform's strings.Repeat panic")
+    if spaces > MAX_FORMAT_WIDTH:
+        raise NotDecided(f"indent: width above {MAX_FORMAT_WIDTH}")
+    return text.replace("\n", "\n" + " " * spaces)
+
+
+def _strcontains(a: list[Value]) -> Value:
+    arity(a, "strcontains", 2)
+    return as_str(a[1], "strcontains") in as_str(a[0], "strcontains")
+
+
+def _coalescelist(a: list[Value]) -> Value:
+    if not a:
+        raise FunctionError("coalescelist: at least one argument is required")
+    lists = [as_sequence(x, "coalescelist") for x in a]
+    for lst in lists:
+        if lst:
+            return lst
+    raise FunctionError("coalescelist: no non-null arguments")
+
+
+_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _parseint(a: list[Value]) -> Value:
+    """Go's big.Int SetString with an explicit base: an optional sign, then digits only (no
+    prefix, no underscores); letters are case-blind up to base 36 and case-sensitive above."""
+    arity(a, "parseint", 2)
+    if not isinstance(a[0], str):
+        raise FunctionError("parseint: first argument must be a string, not a number")
+    text, base = a[0], as_int(a[1], "parseint")
+    if not 2 <= base <= 62:
+        raise FunctionError("parseint: base must be a whole number between 2 and 62 inclusive")
+    body = text[1:] if text[:1] in "+-" else text
+    digits = _DIGITS[:base] if base > 36 else _DIGITS[:base] + _DIGITS[36 : 36 + max(0, base - 10)]
+    if not body or any(ch not in digits for ch in body):
+        raise FunctionError(f"parseint: cannot parse {text!r} as a base {base} integer")
+    value = 0
+    for ch in body:
+        d = _DIGITS.index(ch)
+        value = value * base + (d - 26 if base <= 36 and d >= 36 else d)
+    return -value if text.startswith("-") else value
+
+
+def _signum(a: list[Value]) -> Value:
+    arity(a, "signum", 1)
+    n = as_int(a[0], "signum")  # Terraform converts to a 64-bit integer first
+    if abs(n) >= 2**63 and n != -(2**63):
+        raise FunctionError("signum: value must be a whole number within 64 bits")
+    return (n > 0) - (n < 0)
+
+
+def _pow(a: list[Value]) -> Value:
+    """Go's math.Pow is exact where the result is a whole number a float64 holds: decided there,
+    and left unknown elsewhere (its rounding differs from every Python pow)."""
+    arity(a, "pow", 2)
+    base, exp = num.whole(to_number(a[0])), num.whole(to_number(a[1]))
+    if base is None or exp is None or exp < 0 or exp > 1024:
+        raise NotDecided("pow: only whole powers with an exact result are decided")
+    if exp == 0:
+        return 1
+    if abs(base) > 1 and exp * (abs(base).bit_length() - 1) > 1023:
+        raise NotDecided("pow: a result beyond float64's range")
+    result = base**exp
+    size = abs(result).bit_length()
+    if size > 1024 or (size > 53 and result % (1 << (size - 53))):
+        raise NotDecided("pow: a result float64 cannot hold exactly")
+    return result if size <= 53 else num.Num(Fraction(result), num.FLOAT64)
+
+
+def _log(a: list[Value]) -> Value:
+    """Go's math.Log(x)/math.Log(base), computed as Go computes it (FreeBSD's e_log.c)."""
+    arity(a, "log", 2)
+    x, b = float(to_number(a[0])), float(to_number(a[1]))
+    if x <= 0 or b <= 0 or b == 1 or math.isinf(x) or math.isinf(b):
+        raise NotDecided("log: infinities and NaN are not Terraform numbers")
+    r = _go_log(x) / _go_log(b)
+    if r.is_integer() and abs(r) < 2**53:
+        return int(r)
+    return num.Num(Fraction(r), num.FLOAT64)  # a float64, as cty.NumberFloatVal holds it
+
+
+_LN2_HI, _LN2_LO = 6.93147180369123816490e-01, 1.90821492927058770002e-10
+_LG = (
+    6.666666666666735130e-01,
+    3.999999999940941908e-01,
+    2.857142874366239149e-01,
+    2.222219843214978396e-01,
+    1.818357216161805012e-01,
+    1.531383769920937332e-01,
+    1.479819860511658591e-01,
+)
+
+
+def _go_log(x: float) -> float:
+    """math.Log of Go's standard library, step for step (positive finite x)."""
+    f1, ki = math.frexp(x)
+    if f1 < math.sqrt(2) / 2:
+        f1 *= 2
+        ki -= 1
+    f = f1 - 1
+    k = float(ki)
+    s = f / (2 + f)
+    s2 = s * s
+    s4 = s2 * s2
+    l1, l2, l3, l4, l5, l6, l7 = _LG
+    t1 = s2 * (l1 + s4 * (l3 + s4 * (l5 + s4 * l7)))
+    t2 = s4 * (l2 + s4 * (l4 + s4 * l6))
+    r = t1 + t2
+    hfsq = 0.5 * f * f
+    return k * _LN2_HI - ((hfsq - (s * (hfsq + r) + k * _LN2_LO)) - f)
+
+
+def _sum(a: list[Value]) -> Value:
+    arity(a, "sum", 1)
+    items = as_list(a[0], "sum")
+    if not items:
+        raise FunctionError("sum: cannot sum an empty list")
+    total: int | float = 0
+    for i, x in enumerate(items):
+        if x is None or isinstance(x, (list, dict)):
+            raise FunctionError("sum: argument must be list, set, or tuple of number values")
+        n = to_number(x)
+        total = n if i == 0 else num.add(total, n)
+    return total
+
+
+def _bool_items(v: Value, fn: str) -> list[Value]:
+    out: list[Value] = []
+    for x in as_list(v, fn):
+        if isinstance(x, (list, dict)):
+            raise FunctionError(f"{fn}: expected a list of bools")
+        out.append(None if x is None else to_bool(x))
+    return out
+
+
+def _alltrue(a: list[Value]) -> Value:
+    arity(a, "alltrue", 1)
+    return all(x is True for x in _bool_items(a[0], "alltrue"))
+
+
+def _anytrue(a: list[Value]) -> Value:
+    arity(a, "anytrue", 1)
+    return any(x is True for x in _bool_items(a[0], "anytrue"))
+
+
+def _matchkeys(a: list[Value]) -> Value:
+    arity(a, "matchkeys", 3)
+    values, keys = to_list(a[0], "matchkeys"), as_list(a[1], "matchkeys")
+    search = as_list(a[2], "matchkeys")
+    if len(values) != len(keys):
+        raise FunctionError("matchkeys: length of keys and values should be equal")
+    if any(isinstance(x, (list, dict)) for x in [*keys, *search]):
+        raise NotDecided("matchkeys over collection keys")
+    kinds = {type_name(x) for x in [*keys, *search] if x is not None}
+    if len(kinds) > 1:
+        raise NotDecided("matchkeys: keys and searchset of different types are converted")
+    wanted = _Members(search)
+    return [v for v, k in zip(values, keys, strict=True) if k in wanted]
+
+
+def _setproduct(a: list[Value]) -> Value:
+    if len(a) < 2:
+        raise FunctionError("setproduct: at least two arguments are required")
+    lists = [to_list(x, "setproduct") for x in a]
+    product: list[list[Value]] = [[]]
+    for lst in lists:
+        product = [[*p, x] for p in product for x in lst]
+        if len(product) > 100_000:
+            raise NotDecided("setproduct: more than 100,000 combinations")
+    if any(isinstance(x, TfSet) for x in a) and len(product) > 1:
+        raise NotDecided("Terraform orders sets of collections by hash")
+    return TfSet(product) if any(isinstance(x, TfSet) for x in a) else product
+
+
+def _transpose(a: list[Value]) -> Value:
+    arity(a, "transpose", 1)
+    m = as_map(a[0], "transpose")
+    out: dict[str, list[Value]] = {}
+    for key in sorted(m):
+        for item in to_string_list(m[key], "transpose"):
+            if item is None:
+                raise FunctionError("transpose: input must be a map of lists of strings")
+            out.setdefault(item, []).append(key)
+    return out
+
+
+def _sensitive(a: list[Value]) -> Value:
+    """ciiguard does not track sensitivity: the value is the value."""
+    arity(a, "sensitive", 1)
+    return a[0]
+
+
+CORE_FUNCTIONS: dict[str, Callable[[list[Value]], Value]] = {
     "lookup": _lookup,
     "coalesce": _coalesce,
     "element": _element,
@@ -1151,4 +1355,20 @@ FUNCTIONS: dict[str, Callable[[list[Value]], Value]] = {
     "ceil": _ceil,
     "chunklist": _chunklist,
     "strrev": _strrev,
+    "chomp": _chomp,
+    "indent": _indent,
+    "strcontains": _strcontains,
+    "coalescelist": _coalescelist,
+    "parseint": _parseint,
+    "signum": _signum,
+    "pow": _pow,
+    "log": _log,
+    "sum": _sum,
+    "alltrue": _alltrue,
+    "anytrue": _anytrue,
+    "matchkeys": _matchkeys,
+    "setproduct": _setproduct,
+    "transpose": _transpose,
+    "sensitive": _sensitive,
+    "nonsensitive": _sensitive,
 }

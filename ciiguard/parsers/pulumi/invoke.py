@@ -1,0 +1,117 @@
+"""Answers to a Pulumi program's invokes (``aws.get_availability_zones()``) under the mocks.
+
+There is no cloud to ask, so each answer has the shape the provider's schema gives the result
+(so a program that iterates over it runs to the end) and holds nothing that could decide a
+verdict: a field that names the provider's region (catalogue ``invokes``, and ``region`` in any
+result of a bridged provider) is that region; every other string is a stand-in that becomes
+*unknown* when it reaches a captured resource; lists have one element; a field that echoes an argument
+is the argument; numbers and flags, which have no stand-in, are unset where the schema allows it
+and otherwise 1 and false, each one reported as a warning.
+
+Language-neutral: a runner describes the result type as ``Field``s (the Python runner from the
+SDK's result classes, the Node runner from its own reading) and gets plain JSON values back.
+
+Enters: an invoke token, its arguments, the provider's region, the result's fields.
+Leaves: the result object (Pulumi names) and the fields answered with a number or flag stand-in.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from ciiguard.model import Unknown
+
+__all__ = ["INVOKE_MARK", "Field", "InvokeAnswer", "answer", "unknown_from_mark"]
+
+INVOKE_MARK = "ciiguard:invoke-result:"
+_MARK = re.compile(re.escape(INVOKE_MARK) + r"([^\s\"'#]+)#([^\s\"']*)")
+MAX_DEPTH = 6
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of a result type: its Pulumi name and kind (string, integer, number, boolean,
+    list, map, object, any), with the element of a list or map and the fields of an object."""
+
+    name: str
+    kind: str
+    item: Field | None = None
+    fields: tuple[Field, ...] = ()
+    optional: bool = False  # the schema allows no value
+
+
+@dataclass
+class InvokeAnswer:
+    value: dict[str, Any]
+    stand_ins: list[str] = field(default_factory=list)  # paths answered with 1 or false
+
+
+@functools.lru_cache(maxsize=1)
+def _region_fields() -> Mapping[str, frozenset[str]]:
+    """Invoke token -> result fields that are the provider's region (catalogue data)."""
+    text = resources.files("ciiguard").joinpath("catalogue/data/pulumi.json").read_text("utf-8")
+    return {
+        str(e["token"]): frozenset(str(f) for f in e.get("region_fields", ()))
+        for e in json.loads(text).get("invokes", [])
+    }
+
+
+def answer(
+    token: str, args: Mapping[str, Any], region: Any, fields: Sequence[Field]
+) -> InvokeAnswer:
+    """The result of invoke ``token`` as the mocks give it (see the module docstring)."""
+    own = args.get("region") if isinstance(args.get("region"), str) else None
+    known_region = own or (region if isinstance(region, str) and region else None)
+    regional = _region_fields().get(token, frozenset()) | {"region"}
+    out = InvokeAnswer({})
+    for f in fields:
+        if f.name in regional and known_region is not None and f.kind in ("string", "any"):
+            out.value[f.name] = known_region
+        elif args.get(f.name) is not None:
+            out.value[f.name] = args[f.name]  # results echo their arguments
+        else:
+            out.value[f.name] = _stand_in(token, f, f.name, out, 0)
+    return out
+
+
+def _stand_in(token: str, f: Field, path: str, out: InvokeAnswer, depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        return None
+    if f.kind in ("string", "any"):
+        return f"{INVOKE_MARK}{token}#{path}"
+    if f.kind in ("integer", "number", "boolean"):
+        if f.optional:
+            return None  # the schema allows it unset: no stand-in needed
+        out.stand_ins.append(path)
+        return 1 if f.kind != "boolean" else False
+    if f.kind == "list":
+        item = f.item or Field("", "any")
+        return [_stand_in(token, item, f"{path}[0]", out, depth + 1)]
+    if f.kind == "map":
+        return {}
+    if f.kind == "object":
+        return {
+            sub.name: _stand_in(token, sub, f"{path}.{sub.name}", out, depth + 1)
+            for sub in f.fields
+        }
+    return None
+
+
+def unknown_from_mark(value: str) -> Unknown | None:
+    """The unknown a stand-in string (whole, or inside a longer string) stands for, or None."""
+    if INVOKE_MARK not in value:
+        return None
+    found = _MARK.search(value)
+    if found is None:
+        return Unknown("an invoke's result is not known before deployment")
+    function = found.group(1).rsplit(":", 1)[-1]
+    return Unknown(
+        f"{function}() result {found.group(2)} is not known before deployment (ciiguard's "
+        "mocks answer invokes with stand-ins)"
+    )

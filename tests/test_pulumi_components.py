@@ -1,0 +1,37 @@
+"""Components implemented in another language (awsx, eks) never pass silently: where their
+children are not there to check, each is CII003 naming the component and its package."""
+
+from __future__ import annotations
+
+from tests.conftest import FIXTURES, run_cli
+
+C = FIXTURES / "pulumi" / "components"
+
+
+def findings(name: str, *extra: str) -> tuple[int, list[tuple[str, str]], dict]:
+    run = run_cli("scan", str(C / name), "--no-cache", "--format", "json", *extra)
+    got = [(v["policy"], v["resource"].rsplit("::", 2)[-2]) for v in run.json["violations"]]
+    return run.code, got, run.json
+
+
+def test_a_python_program_s_remote_component_is_cii003_and_local_ones_are_expanded() -> None:
+    code, got, report = findings("python", "--run-programs")
+    assert code == 1 and report["errors"] == []
+    assert got == [("CII003", "eks:index:Cluster")]
+    (v,) = report["violations"]
+    assert "package eks" in v["message"] and "pulumi preview --json" in v["fix"]
+    # the program's own component registered its bucket: checked (and in China: no finding)
+    assert [r["type"] for r in report["resources"]] == ["aws_s3_bucket"]
+
+
+def test_a_yaml_program_s_component_package_resource_is_cii003() -> None:
+    code, got, report = findings("yaml")
+    assert code == 1
+    assert got == [("CII003", "awsx:ecr/repository:Repository")]
+    assert "package awsx" in report["violations"][0]["message"]
+
+
+def test_preview_json_flags_only_the_component_listed_without_children() -> None:
+    code, got, _ = findings("preview.json")
+    assert code == 1
+    assert got == [("CII003", "awsx:ecr:Repository")]  # the Vpc's children are listed
