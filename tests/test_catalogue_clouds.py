@@ -55,6 +55,23 @@ IN, OUT, UNK = Location.MAINLAND, Location.OUTSIDE, Location.UNKNOWN
         ("google", "asia-east1", OUT),
         ("google", "ASIA", OUT),
         ("gcp", "asia-northeast1", OUT),
+        # Complete region lists (#18): every real region is placed, only a non-region is unknown.
+        ("azurerm", "ukwest", OUT),
+        ("azurerm", "Italy North", OUT),
+        ("azurerm", "polandcentral", OUT),
+        ("azurerm", "newzealandnorth", OUT),
+        ("azurerm", "uswest", UNK),
+        ("alicloud", "ap-southeast-8", OUT),
+        ("alicloud", "rus-west-1", OUT),
+        ("alicloud", "cn-szfinance", IN),
+        ("alicloud", "ap-southeast-9", UNK),
+        ("tencentcloud", "na-toronto", OUT),
+        ("tencentcloud", "sa-saopaulo", OUT),
+        ("huaweicloud", "ru-moscow-1", OUT),
+        ("huaweicloud", "my-kualalumpur-1", OUT),
+        ("huaweicloud", "af-north-1", OUT),
+        ("huaweicloud", "cn-east-9", UNK),
+        ("google", "europe-west12", OUT),
         # A provider ciiguard has no catalogue for is never silently inside.
         ("oci", "cn-beijing", UNK),
     ],
@@ -106,7 +123,7 @@ def test_default_regions_and_environment_variables_are_the_providers() -> None:
         facts["tencentcloud"] is not None and facts["tencentcloud"].default_region == "ap-guangzhou"
     )
     assert facts["huaweicloud"] is not None and facts["huaweicloud"].default_region is None
-    assert facts["huaweicloud"].environment == ("HW_REGION_NAME",)
+    assert facts["huaweicloud"].environment == ("HW_REGION_NAME", "OS_REGION_NAME")
     assert facts["google"] is not None
     assert facts["google"].environment[0] == "GOOGLE_REGION"
 

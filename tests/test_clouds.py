@@ -316,6 +316,8 @@ def test_catalogue_coverage_every_type_and_rule_is_exercised(cache_env: dict[str
     dirs += [EGRESS_DIR / cloud / case for cloud in CLOUDS for case in EGRESS_CASES]
     # the ARM shapes (azapi_resource bodies, azure-native inputs)
     dirs += [CLOUDS_DIR / "azure-azapi", CLOUDS_DIR / "azure-native-sku"]
+    families = FIXTURES / "families"  # the Chinese clouds' every family and flow (#18)
+    dirs += sorted(p for p in families.glob("*/*") if (p / "main.tf").is_file())
     for path in dirs:
         config = path / "ciiguard.toml"
         _, report = scan(path, cache_env, *(["--config", str(config)] if config.is_file() else []))
@@ -418,6 +420,49 @@ def test_provider_default_region_and_its_environment_variables(
     assert (r["region"], r["location"], code) == (value, "outside", 1)
     assert f"environment {env}" in r["provenance"]
     assert ("CII001", address) in pairs(report)
+
+
+@pytest.mark.parametrize(
+    ("cloud", "address", "first", "second", "expected_location", "code"),
+    [
+        # alicloud/provider.go: MultiEnvDefaultFunc([]string{"ALICLOUD_REGION", "ALIBABA_CLOUD_REGION"})
+        ("alicloud", "alicloud_oss_bucket.orders", "cn-hongkong", "cn-beijing", "outside", 1),
+        ("alicloud", "alicloud_oss_bucket.orders", "cn-beijing", "cn-hongkong", "mainland", 0),
+    ],
+)
+def test_with_both_alibaba_variables_set_the_provider_reads_alicloud_region_first(
+    cloud: str,
+    address: str,
+    first: str,
+    second: str,
+    expected_location: str,
+    code: int,
+    cache_env: dict[str, str],
+) -> None:
+    env = {**cache_env, "ALICLOUD_REGION": first, "ALIBABA_CLOUD_REGION": second}
+    got, report = scan(CLOUDS_DIR / cloud / "inside", env)
+    r = resource(report, address)
+    assert (got, r["region"], r["location"]) == (code, first, expected_location)
+    assert "environment ALICLOUD_REGION" in r["provenance"]
+
+
+def test_huawei_reads_os_region_name_after_hw_region_name(
+    tmp_path: Path, cache_env: dict[str, str]
+) -> None:
+    """huaweicloud/provider.go: MultiEnvDefaultFunc([]string{"HW_REGION_NAME", "OS_REGION_NAME"})."""
+    (tmp_path / "main.tf").write_text(
+        'resource "huaweicloud_obs_bucket" "b" {\n'
+        '  tags = { "data-classification" = "personal" }\n}\n'
+    )
+    address = "huaweicloud_obs_bucket.b"
+    code, report = scan(tmp_path, {**cache_env, "OS_REGION_NAME": "ap-southeast-1"})
+    r = resource(report, address)
+    assert (code, r["region"], r["location"]) == (1, "ap-southeast-1", "outside")
+    assert "environment OS_REGION_NAME" in r["provenance"]
+    env = {**cache_env, "HW_REGION_NAME": "cn-north-4", "OS_REGION_NAME": "ap-southeast-1"}
+    code, report = scan(tmp_path, env)
+    r = resource(report, address)
+    assert (code, r["region"], r["location"]) == (0, "cn-north-4", "mainland")
 
 
 @pytest.mark.parametrize(

@@ -427,6 +427,12 @@ class Catalogue:
         if facts.region_mode == "botocore-partitions":
             return self._aws_location(facts, region)
         if facts.region_mode == "none-mainland":
+            if region.strip().lower() in facts.outside:
+                return (
+                    Location.OUTSIDE,
+                    f"{region} is a {facts.name} region, outside mainland China",
+                )
+            # Multi-regions (ASIA, EU), dual-regions and zones too: none of them is in the mainland.
             return Location.OUTSIDE, f"{facts.name} has no region in mainland China"
         exact = self._norm(facts, region)
         loose = self._norm(facts, region.strip().lower())

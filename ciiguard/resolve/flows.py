@@ -32,6 +32,8 @@ NAME_ATTRIBUTES = (
     "logstore_name",
     "dataset_id",
     "bucket_id",
+    "project_name",  # Alibaba Simple Log Service projects
+    "topic_name",  # Alibaba MNS and Tencent CMQ topics
 )
 
 
