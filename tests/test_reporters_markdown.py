@@ -70,3 +70,20 @@ def test_table_cells_escape_pipes(tmp_path: Path) -> None:
     assert code == 1
     (row,) = table_rows(md, "### Violations")
     assert len(row) == 6 and "a\\|b" in row[5]
+
+
+def test_a_big_estate_stays_under_githubs_comment_limit(tmp_path: Path) -> None:
+    """GitHub rejects a comment over 65,536 characters: the table stops within the budget and
+    says how many findings are only in the SARIF/JSON reports."""
+    buckets = "".join(
+        f'resource "aws_s3_bucket" "customer_records_{i:04d}" {{\n'
+        '  tags = { "data-classification" = "personal" }\n}\n'
+        for i in range(1500)
+    )
+    (tmp_path / "main.tf").write_text('provider "aws" {\n  region = "ap-east-1"\n}\n' + buckets)
+    run = run_cli("scan", str(tmp_path), "--no-cache", "--format", "markdown")
+    assert run.code == 1
+    assert len(run.stdout) <= 65_536
+    rows = [line for line in run.stdout.splitlines() if line.startswith("| **")]
+    assert 100 < len(rows) < 1500
+    assert f"_{1500 - len(rows)} more violations not shown" in run.stdout

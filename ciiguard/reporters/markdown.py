@@ -1,7 +1,8 @@
 """A pull-request comment in GitHub-flavoured Markdown: verdict, summary, violations, what to do.
 
 The first line is a hidden marker (``<!-- ciiguard-report -->``) so a CI job can find and update
-its previous comment instead of adding a new one.
+its previous comment instead of adding a new one. GitHub rejects a comment over 65,536 characters,
+so tables and lists stop within a budget and say how many rows are in the SARIF/JSON report only.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from ciiguard.reporters.base import Report
 from ciiguard.reporters.common import active, by_status, label, tally, verdict, where
 
 MARKER = "<!-- ciiguard-report -->"
+LIMIT = 65_000  # GitHub's comment body limit is 65,536 characters; some room for the job's edits
+TAIL = 6_000  # kept for what follows the tables (what to do, plugins)
 
 
 def _cell(text: object) -> str:
@@ -46,8 +49,30 @@ def _violation_row(v: Violation) -> list[str]:
 class MarkdownReporter:
     name = "markdown"
     description = "a pull-request comment: summary, table of violations, what to do"
+    _left = 0  # characters the tables may still take in this rendering
+
+    def _rows(self, header: list[str], rows: list[list[str]], what: str) -> list[str]:
+        """A table with as many rows as the comment's budget holds, then a line for the rest."""
+        return self._bounded(_table(header, []), _table(header, rows)[2:], what)
+
+    def _bounded(self, head: list[str], items: list[str], what: str) -> list[str]:
+        out = list(head)
+        self._left -= sum(len(line) + 1 for line in head)
+        for i, line in enumerate(items):
+            if len(line) + 1 > self._left:
+                out += [
+                    "",
+                    f"_{len(items) - i} more {what} not shown: a pull-request comment holds "
+                    "65,536 characters. Every one is in the SARIF and JSON reports._",
+                ]
+                self._left -= 200
+                break
+            out.append(line)
+            self._left -= len(line) + 1
+        return out
 
     def render(self, report: Report) -> str:
+        self._left = LIMIT - TAIL
         res = report.result
         shown = verdict(report)
         head = {
@@ -72,20 +97,23 @@ class MarkdownReporter:
                 "The scan is incomplete, so nothing can be vouched for:",
                 "",
             ]
-            lines += [f"- {markdown_code(e.render(), in_table=False)}" for e in res.errors]
+            lines += self._bounded(
+                [], [f"- {markdown_code(e.render(), in_table=False)}" for e in res.errors], "errors"
+            )
             lines.append("")
         open_ = active(res)
         if open_:
             lines += ["### Violations", ""]
-            lines += _table(
+            lines += self._rows(
                 ["", "Policy", "Resource", "Where", "Region", "Problem"],
                 [_violation_row(v) for v in open_],
+                "violations",
             )
             lines.append("")
         approved = by_status(res, ViolationStatus.APPROVED_TRANSFER)
         if approved:
             lines += ["### Approved cross-border transfers", ""]
-            lines += _table(
+            lines += self._rows(
                 ["Resource", "Where", "To", "Approval", "Expires"],
                 [
                     [
@@ -98,11 +126,12 @@ class MarkdownReporter:
                     ]
                     for v in approved
                 ],
+                "approved transfers",
             )
             lines.append("")
         if res.warnings:
             lines += ["### Warnings", ""]
-            lines += [f"- {_cell(w.render())}" for w in res.warnings]
+            lines += self._bounded([], [f"- {_cell(w.render())}" for w in res.warnings], "warnings")
             lines.append("")
         waived = [
             v
@@ -114,7 +143,7 @@ class MarkdownReporter:
                 f"<details><summary>Suppressed and exempted findings ({len(waived)})</summary>",
                 "",
             ]
-            lines += _table(
+            lines += self._rows(
                 ["Status", "Policy", "Resource", "Reason", "Where it is written"],
                 [
                     [
@@ -126,6 +155,7 @@ class MarkdownReporter:
                     ]
                     for v in waived
                 ],
+                "suppressed or exempted findings",
             )
             lines += ["", "</details>", ""]
         if report.waivers:
@@ -137,7 +167,7 @@ class MarkdownReporter:
                 "Each one waives a finding in the code; check its reason, reference and expiry.",
                 "",
             ]
-            lines += _table(
+            lines += self._rows(
                 [
                     "Kind",
                     "Resource",
@@ -159,6 +189,7 @@ class MarkdownReporter:
                     ]
                     for w in report.waivers
                 ],
+                "suppressions and approvals",
             )
             lines.append("")
         baselined = by_status(res, ViolationStatus.BASELINED)
@@ -184,7 +215,11 @@ class MarkdownReporter:
                 ],
             )
             lines += ["", "</details>", ""]
-        return "\n".join(lines).rstrip("\n") + "\n"
+        text = "\n".join(lines).rstrip("\n") + "\n"
+        if len(text) > LIMIT:  # the tail outgrew its room: cut at a line, and say so
+            cut = text.rfind("\n", 0, LIMIT - 300)
+            text = text[:cut] + "\n\n_The rest of this report is in the SARIF and JSON reports._\n"
+        return text
 
     @staticmethod
     def _what_to_do(report: Report, open_: list[Violation]) -> list[str]:
