@@ -11,9 +11,10 @@ changed. The gate stage (``ciiguard.gate``) and the reports come after it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from ciiguard.policies.run import run_policies
 from ciiguard.resolve.classify import Classification
 from ciiguard.resolve.discover import discover
 from ciiguard.resolve.locate import resolve
-from ciiguard.settings import Settings
+from ciiguard.settings import Settings, format_size
 
 
 @dataclasses.dataclass
@@ -148,6 +149,19 @@ def _scan(
     )
     errors: list[ScanIssue] = []
     claimed = discover(paths, plugins.parsers, ctx, errors)
+    total = _total_size(claimed)
+    if total > settings.max_total_size:
+        shown = ", ".join(ctx.display(p) for p in paths)
+        errors.append(
+            ScanIssue(
+                shown,
+                None,
+                f"the inputs total {format_size(total)}, more than --max-total-size "
+                f"{format_size(settings.max_total_size)}: nothing was read (scan fewer paths, or "
+                "raise the limit if the machine has the memory)",
+            )
+        )
+        claimed = {}
     if not claimed and not errors:
         shown = ", ".join(ctx.display(p) for p in paths)
         errors.append(ScanIssue(shown, None, "no Terraform, Terragrunt or Pulumi input found"))
@@ -191,6 +205,15 @@ def _scan(
         files=sorted(set(files)),
     )
     return result, ctx, [f for fs in claimed.values() for f in fs]
+
+
+def _total_size(claimed: Mapping[int, Sequence[Path]]) -> int:
+    total = 0
+    for files in claimed.values():
+        for f in files:
+            with contextlib.suppress(OSError):  # the parser reports an unreadable file itself
+                total += f.stat().st_size
+    return total
 
 
 def _changed_only(

@@ -11,6 +11,11 @@ IN_SCOPE_VALUES = ("personal", "sensitive-personal", "important", "core")
 OUT_OF_SCOPE_VALUES = ("public", "internal")
 
 
+# --max-total-size default: what a CI runner with 7 GB of memory survives at ciiguard's memory use
+# per input byte (Terraform source up to ~25x, plan JSON ~5x; see benchmarks/)
+MAX_TOTAL_BYTES = 256 << 20
+
+
 @dataclass(frozen=True)
 class DeclaredEndpoint:
     """An external endpoint (URL, host, e-mail address) whose location the config file declares
@@ -81,6 +86,8 @@ class Settings:
     jobs: int | None = None  # parallel parse workers (None: one per core)
     # --max-file-size: the largest input file read, in bytes (None: each reader's default cap)
     max_file_size: int | None = None
+    # --max-total-size: the most input a scan reads, all files together, in bytes
+    max_total_size: int = MAX_TOTAL_BYTES
     # Mainland regions data may use, narrower than the whole mainland (config ``allowed_regions``):
     # canonical provider name, or "*" for every provider -> region ids. Empty: the whole mainland.
     allowed_regions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
@@ -135,6 +142,15 @@ def module_source_key(source: str) -> tuple[str, str]:
         if text.startswith(host):
             text = text[len(host) :]
     return text.rstrip("/"), subdir
+
+
+def format_size(n: int) -> str:
+    """Bytes as users read them: ``256MiB``, ``1.5GiB``, ``300B``."""
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size:
+            value = n / size
+            return f"{value:.0f}{unit}" if value == int(value) else f"{value:.1f}{unit}"
+    return f"{n}B"
 
 
 def normalise_region(region: str) -> str:

@@ -363,3 +363,21 @@ def test_a_config_file_cannot_pull_a_baseline_from_outside_its_directory(tmp_pat
     inside = tree(root, {"ciiguard.toml": 'baseline = "baselines/ok.json"\n'})
     tree(inside, {"baselines/ok.json": json.dumps({"schema": SCHEMA, "findings": []})})
     assert run_cli("scan", ".", "--no-cache", cwd=root).code == 0
+
+
+def test_max_total_size_refuses_the_whole_scan_with_one_line(tmp_path: Path) -> None:
+    """A limit on everything a scan reads, so a huge estate fails closed (exit 2) before it can
+    exhaust a CI runner's memory; under the limit the same tree scans as usual."""
+    root = tree(
+        tmp_path / "t", {"main.tf": PROVIDER + BUCKET, "more.tf": BUCKET.replace('"b"', '"c"')}
+    )
+    total = sum(f.stat().st_size for f in root.iterdir())
+    over = run_cli("scan", str(root), "--no-cache", "--max-total-size", f"{total - 1}B")
+    assert over.code == 2
+    (line,) = [x for x in over.stderr.splitlines() if x.startswith("error:")] or [
+        x for x in over.stdout.splitlines() if x.startswith("error:")
+    ]
+    assert f"the inputs total {total}B, more than --max-total-size {total - 1}B" in line
+    assert run_cli("scan", str(root), "--no-cache", "--max-total-size", f"{total}B").code != 2
+    bad = run_cli("scan", str(root), "--max-total-size", "lots")
+    assert bad.code == 2 and "not a size" in bad.stderr

@@ -393,6 +393,7 @@ def _settings(args: argparse.Namespace) -> Any:
         use_cache=not args.no_cache,
         jobs=args.jobs,
         max_file_size=args.max_file_size,
+        **({"max_total_size": args.max_total_size} if args.max_total_size else {}),
         changed_only=args.changed_only,
         source_dir=args.source_dir,
         pulumi_stack=args.pulumi_stack,
@@ -453,6 +454,13 @@ def _input_options(s: argparse.ArgumentParser) -> None:
         metavar="SIZE",
         help="refuse (exit 2) any input file larger than SIZE, e.g. 512KiB, 50MiB "
         "(default: 20MiB for source files, 4GiB for plan JSON)",
+    )
+    s.add_argument(
+        "--max-total-size",
+        type=_size,
+        metavar="SIZE",
+        help="refuse (exit 2) a scan whose input files total more than SIZE (default: 256MiB, "
+        "what a CI runner's memory survives)",
     )
     s.add_argument(
         "--changed-only",
