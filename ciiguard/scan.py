@@ -148,6 +148,7 @@ def _scan(
         cwd=Path.cwd(),
     )
     errors: list[ScanIssue] = []
+    warnings_first: list[ScanIssue] = []  # --allow-empty: nothing found is a warning
     claimed = discover(paths, plugins.parsers, ctx, errors)
     total = _total_size(claimed)
     if total > settings.max_total_size:
@@ -164,7 +165,16 @@ def _scan(
         claimed = {}
     if not claimed and not errors:
         shown = ", ".join(ctx.display(p) for p in paths)
-        errors.append(ScanIssue(shown, None, "no Terraform, Terragrunt or Pulumi input found"))
+        what = (
+            "no Terraform, Terragrunt or Pulumi input found (looked for *.tf, *.tf.json, "
+            "*.tfvars, terragrunt.hcl, Pulumi.yaml, and plan, preview or stack-export JSON); "
+            "scan a plan with 'terraform show -json PLAN > plan.json', or a Pulumi stack's "
+            "'pulumi preview --json > preview.json'"
+        )
+        if settings.allow_empty:
+            warnings_first.append(ScanIssue(shown, None, what))
+        else:
+            errors.append(ScanIssue(shown, None, what))
     outputs: list[ParseOutput] = []
     files: list[str] = []
     for i in sorted(claimed):
@@ -182,7 +192,7 @@ def _scan(
     resources = [r for o in outputs for r in o.resources]
     gaps: list[Gap] = [g for o in outputs for g in o.gaps]
     errors.extend(e for o in outputs for e in o.errors)
-    warnings = [w for o in outputs for w in o.warnings]
+    warnings = warnings_first + [w for o in outputs for w in o.warnings]
     note(f"resolving {len(resources)} resources")
     resources = resolve(resources, settings, plugins.catalogue, classifier(host, settings))
     resources.sort(key=lambda r: (r.root, r.file or "", r.line or 0, r.address))

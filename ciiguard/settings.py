@@ -88,6 +88,7 @@ class Settings:
     max_file_size: int | None = None
     # --max-total-size: the most input a scan reads, all files together, in bytes
     max_total_size: int = MAX_TOTAL_BYTES
+    allow_empty: bool = False  # --allow-empty: no input found passes with a warning
     # Mainland regions data may use, narrower than the whole mainland (config ``allowed_regions``):
     # canonical provider name, or "*" for every provider -> region ids. Empty: the whole mainland.
     allowed_regions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)

@@ -381,3 +381,16 @@ def test_max_total_size_refuses_the_whole_scan_with_one_line(tmp_path: Path) -> 
     assert run_cli("scan", str(root), "--no-cache", "--max-total-size", f"{total}B").code != 2
     bad = run_cli("scan", str(root), "--max-total-size", "lots")
     assert bad.code == 2 and "not a size" in bad.stderr
+
+
+def test_no_input_says_what_was_looked_for_and_allow_empty_passes(tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text("nothing to scan\n")
+    run = run_cli("scan", str(tmp_path), "--no-cache")
+    assert run.code == 2
+    assert "looked for *.tf, *.tf.json, *.tfvars, terragrunt.hcl, Pulumi.yaml" in run.stdout
+    assert "terraform show -json PLAN > plan.json" in run.stdout
+    allowed = run_cli("scan", str(tmp_path), "--no-cache", "--allow-empty", "--format", "json")
+    assert allowed.code == 0
+    assert (
+        "no Terraform, Terragrunt or Pulumi input found" in allowed.json["warnings"][0]["message"]
+    )

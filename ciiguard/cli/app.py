@@ -394,6 +394,7 @@ def _settings(args: argparse.Namespace) -> Any:
         jobs=args.jobs,
         max_file_size=args.max_file_size,
         **({"max_total_size": args.max_total_size} if args.max_total_size else {}),
+        allow_empty=args.allow_empty,
         changed_only=args.changed_only,
         source_dir=args.source_dir,
         pulumi_stack=args.pulumi_stack,
@@ -454,6 +455,12 @@ def _input_options(s: argparse.ArgumentParser) -> None:
         metavar="SIZE",
         help="refuse (exit 2) any input file larger than SIZE, e.g. 512KiB, 50MiB "
         "(default: 20MiB for source files, 4GiB for plan JSON)",
+    )
+    s.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="pass (with a warning) when the paths hold no Terraform, Terragrunt or Pulumi "
+        "input; without it that is exit 2",
     )
     s.add_argument(
         "--max-total-size",
