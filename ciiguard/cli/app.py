@@ -7,6 +7,7 @@ completed (usage error, unreadable or unparsable input, plugin failure). 2 wins 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import os
 import sys
@@ -293,6 +294,11 @@ def _scan(args: argparse.Namespace, host: Any, record: dict[str, Any] | None = N
         return EXIT_ERROR
     config = combined.config
     settings = config.settings(_settings(args))  # the config file fills what the command line left
+    try:
+        settings = _select_policies(settings, args, [p.id for p in plugins.policies])
+    except UsageError as exc:
+        pipeline.print_error(str(exc))
+        return EXIT_ERROR
     progress = for_terminal(getattr(sys.stderr, "passthrough", sys.stderr))
     try:
         result = scan(
@@ -379,6 +385,24 @@ def _explain(address: str, result: Any) -> int:
                 f"{f.destination_explain})"
             )
     return EXIT_OK
+
+
+def _select_policies(settings: Any, args: argparse.Namespace, ids: list[str]) -> Any:
+    """--policy / --skip-policy: the command line's choice of policies, over any config file."""
+    from ciiguard.errors import UsageError
+
+    only = list(getattr(args, "only_policies", None) or ())
+    skip = list(getattr(args, "skip_policies", None) or ())
+    if not only and not skip:
+        return settings
+    for pid in (*only, *skip):
+        if pid not in ids:
+            raise UsageError(f"no policy {pid!r} (policies: {', '.join(sorted(ids))})")
+    levels = dict(settings.enforcement)
+    for pid in ids:
+        if (only and pid not in only) or pid in skip:
+            levels[pid] = "disabled"
+    return dataclasses.replace(settings, enforcement=levels)
 
 
 def _settings(args: argparse.Namespace) -> Any:

@@ -46,6 +46,21 @@ def add_gate_options(p: argparse.ArgumentParser) -> None:
         help="report blocking violations but exit 0 (an incomplete scan still exits 2)",
     )
     p.add_argument(
+        "--policy",
+        action="append",
+        metavar="ID",
+        dest="only_policies",
+        help="run only this policy (repeatable, e.g. --policy CII001 --policy CII002)",
+    )
+    p.add_argument(
+        "--skip-policy",
+        action="append",
+        metavar="ID",
+        dest="skip_policies",
+        help="do not run this policy (repeatable); the pipeline's choice, like enforcement "
+        "= disabled in --policy-config",
+    )
+    p.add_argument(
         "--fail-on",
         choices=FAIL_ON,
         default=None,
