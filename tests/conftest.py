@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -63,7 +64,21 @@ class Run:
 
     @property
     def json(self) -> Any:
-        return json.loads(self.stdout)
+        doc = json.loads(self.stdout)
+        if isinstance(doc, dict) and doc.get("schema") == "ciiguard/report@1":
+            _report_validator().validate(doc)  # every JSON report the suite reads
+        return doc
+
+
+@functools.lru_cache(maxsize=1)
+def _report_validator() -> Any:
+    import jsonschema
+
+    from ciiguard.reporters.json_report import schema_text
+
+    schema = json.loads(schema_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
 
 
 _CACHE_DIR = tempfile.mkdtemp(prefix="ciiguard-test-cache-")

@@ -86,6 +86,10 @@ def build_parser() -> _Parser:
     ex.add_argument("policy", metavar="POLICY", help="a policy id, e.g. CII002")
     _plugin_options(ex)
     add_config_options(ex)
+    sch = sub.add_parser(
+        "schema", help="print the JSON Schema of the JSON report (ciiguard/report@1)"
+    )
+    sch.set_defaults(schema_of="report")
     _map_parser(sub)
     return p
 
@@ -153,6 +157,11 @@ def _main(argv: list[str]) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_ERROR
+    if args.command == "schema":
+        from ciiguard.reporters.json_report import schema_text
+
+        sys.stdout.write(schema_text())
+        return 0
     from ciiguard.plugins.entry_points import drop_working_directory
 
     drop_working_directory()  # nothing is imported from the checkout being judged

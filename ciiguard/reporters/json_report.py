@@ -12,6 +12,15 @@ from ciiguard.reporters.common import status_counts
 SCHEMA = "ciiguard/report@1"
 
 
+def schema_text() -> str:
+    """The JSON Schema of ``ciiguard/report@1`` shipped with the package (``ciiguard schema``)."""
+    from importlib import resources
+
+    return (
+        resources.files("ciiguard").joinpath("reporters/data/report-schema.json").read_text("utf-8")
+    )
+
+
 def report_dict(report: Report) -> dict[str, Any]:
     res = report.result
     counts = status_counts(res)
