@@ -160,6 +160,19 @@ def test_no_baseline_is_written_from_an_incomplete_scan(tmp_path: Path) -> None:
     assert not out.exists()
 
 
+def shared_module_estate(infra: Path, *envs: str) -> Path:
+    """modules/store (a personal bucket) and envs/<name> calling it from Hong Kong."""
+    module = infra / "modules" / "store"
+    module.mkdir(parents=True)
+    (module / "main.tf").write_text(
+        'resource "aws_s3_bucket" "orders" {\n'
+        '  bucket = "orders"\n  tags   = { "data-classification" = "personal" }\n}\n'
+    )
+    for name in envs:
+        _environment(infra, name)
+    return infra
+
+
 def _environment(infra: Path, name: str) -> None:
     """envs/<name> calling the shared module, in Hong Kong (the same finding in every env)."""
     env = infra / "envs" / name
@@ -175,21 +188,16 @@ def test_a_baseline_entry_of_one_root_never_hides_the_same_finding_in_another(
 ) -> None:
     """Two environments calling one module give findings with one address, file and region:
     the baseline written while only staging existed must not let prod's copy through."""
-    infra = tmp_path / "infra"
-    module = infra / "modules" / "store"
-    module.mkdir(parents=True)
-    (module / "main.tf").write_text(
-        'resource "aws_s3_bucket" "orders" {\n'
-        '  bucket = "orders"\n  tags   = { "data-classification" = "personal" }\n}\n'
-    )
-    _environment(infra, "staging")
+    infra = shared_module_estate(tmp_path / "infra", "staging")
     baseline = tmp_path / "b.json"
     assert scan(infra, "--create-baseline", str(baseline)).code == 0
     alone = scan(infra, "--baseline", str(baseline), "--format", "json")
     assert alone.code == 0 and alone.json["violations"][0]["status"] == "baselined"
     assert alone.json["violations"][0]["root"].endswith("envs/staging")
 
-    assert [f["root"] for f in json.loads(baseline.read_text())["findings"]] == ["infra/envs/staging"]
+    assert [f["root"] for f in json.loads(baseline.read_text())["findings"]] == [
+        "infra/envs/staging"
+    ]
 
     _environment(infra, "prod")
     both = scan(infra, "--baseline", str(baseline), "--format", "json")
@@ -209,14 +217,7 @@ def test_an_old_baseline_without_roots_waives_neither_copy_once_two_roots_share_
     tmp_path: Path,
 ) -> None:
     """A baseline from before roots were recorded cannot say which root it meant: fail closed."""
-    infra = tmp_path / "infra"
-    module = infra / "modules" / "store"
-    module.mkdir(parents=True)
-    (module / "main.tf").write_text(
-        'resource "aws_s3_bucket" "orders" {\n'
-        '  bucket = "orders"\n  tags   = { "data-classification" = "personal" }\n}\n'
-    )
-    _environment(infra, "staging")
+    infra = shared_module_estate(tmp_path / "infra", "staging")
     baseline = tmp_path / "b.json"
     assert scan(infra, "--create-baseline", str(baseline)).code == 0
     data = json.loads(baseline.read_text())

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import FIXTURES, run_cli
+from tests.test_gate_baseline import shared_module_estate
 
 GATE = FIXTURES / "gate"
 
@@ -121,19 +122,7 @@ def test_disabled_policies_have_no_suite(tmp_path: Path) -> None:
 def test_gitlab_identity_keeps_environments_that_share_a_module_apart(tmp_path: Path) -> None:
     """GitLab identifies a test case by suite, classname and name: envs/prod and envs/staging
     calling one module (same addresses, same file) are two failures, not one."""
-    infra = tmp_path / "infra"
-    module = infra / "modules" / "store"
-    module.mkdir(parents=True)
-    (module / "main.tf").write_text(
-        'resource "aws_s3_bucket" "orders" {\n'
-        '  bucket = "orders"\n  tags   = { "data-classification" = "personal" }\n}\n'
-    )
-    for env in ("prod", "staging"):
-        (infra / "envs" / env).mkdir(parents=True)
-        (infra / "envs" / env / "main.tf").write_text(
-            'provider "aws" {\n  region = "ap-east-1"\n}\n\n'
-            'module "store" {\n  source = "../../modules/store"\n}\n'
-        )
+    infra = shared_module_estate(tmp_path / "infra", "prod", "staging")
     code, tree = junit(tmp_path, str(infra))
     assert code == 1
     failed = [
