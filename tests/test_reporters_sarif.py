@@ -140,12 +140,34 @@ def test_scan_errors_are_failed_invocations(validator, tmp_path: Path) -> None:
     assert note["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith("broken.tf")
 
 
-def test_absolute_paths_become_file_uris(validator, tmp_path: Path) -> None:
+def test_inputs_outside_the_working_directory_are_relative_to_their_root(
+    validator, tmp_path: Path
+) -> None:
+    """GitHub rejects results located by absolute file:// URIs: a scanned root outside the
+    working directory gets a uriBaseId of its own, and its files are relative to it."""
     (tmp_path / "main.tf").write_text(
         'provider "aws" {\n  region = "eu-west-1"\n}\n'
         'resource "aws_s3_bucket" "b" {\n  tags = { "data-classification" = "core" }\n}\n'
     )
     doc = valid(validator, sarif_of(tmp_path, str(tmp_path), code=1))
-    art = doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
-    # tmp_path is outside the working directory (the repository), so the path is absolute
-    assert art["uri"] == (tmp_path / "main.tf").as_uri() and "uriBaseId" not in art
+    run = doc["runs"][0]
+    art = run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    # tmp_path is outside the working directory (the repository)
+    assert art == {"uri": "main.tf", "uriBaseId": "ROOT1"}
+    assert run["originalUriBaseIds"]["ROOT1"]["uri"] == tmp_path.resolve().as_uri() + "/"
+    assert run["automationDetails"]["id"] == "ciiguard/"
+    assert run["tool"]["driver"]["fullName"].startswith("ciiguard ")
+
+
+def test_baselined_results_are_accepted_so_code_scanning_shows_them_closed(
+    validator, tmp_path: Path
+) -> None:
+    from tests.test_gate_baseline import shared_module_estate
+
+    infra = shared_module_estate(tmp_path / "infra", "staging")
+    baseline = tmp_path / "b.json"
+    assert run_cli("scan", str(infra), "--no-cache", "--create-baseline", str(baseline)).code == 0
+    doc = valid(validator, sarif_of(tmp_path, str(infra), "--baseline", str(baseline), code=0))
+    (result,) = doc["runs"][0]["results"]
+    assert result["baselineState"] == "unchanged"
+    assert result["suppressions"][0]["status"] == "accepted"

@@ -36,12 +36,39 @@ def _level(enforcement: Enforcement) -> str:
     }[enforcement]
 
 
+# Scanned roots outside the working directory, as SARIF base ids (GitHub rejects results whose
+# location is an absolute file:// URI): set per rendering by ``sarif_dict``.
+_BASES: dict[str, Path] = {}
+
+
 def _uri(file: str) -> tuple[str, str | None]:
-    """``(uri, uriBaseId)``: relative paths resolve against the scan's working directory."""
+    """``(uri, uriBaseId)``: relative paths resolve against the scan's working directory, a file
+    under a scanned root outside it against that root's base id."""
     path = Path(file)
     if path.is_absolute():
+        for base, root in _BASES.items():
+            try:
+                rel = path.relative_to(root)
+            except ValueError:
+                continue
+            return quote(rel.as_posix()), base
         return path.as_uri(), None
     return quote(path.as_posix()), SRCROOT
+
+
+def _outside_roots(report: Report) -> dict[str, Path]:
+    """ROOT1, ROOT2, ...: the absolute root modules (outside the working directory) findings and
+    notifications name, longest first so a file maps to its nearest root."""
+    roots = {
+        Path(r)
+        for r in [
+            *(v.root for v in report.result.violations),
+            *(x.root for x in report.result.resources),
+        ]
+        if r and Path(r).is_absolute()
+    }
+    dirs = sorted({p if p.suffix == "" else p.parent for p in roots}, key=lambda p: -len(p.parts))
+    return {f"ROOT{i + 1}": d for i, d in enumerate(dirs)}
 
 
 def _directory_uri(path: Path) -> str:
@@ -116,6 +143,14 @@ def _suppressions(v: Violation) -> list[dict[str, Any]]:
                 "kind": "external",
                 "status": "accepted",
                 "justification": f"{v.suppression_reason} ({v.suppression_source})",
+            }
+        ]
+    if v.status is ViolationStatus.BASELINED:  # accepted already: code scanning shows it closed
+        return [
+            {
+                "kind": "external",
+                "status": "accepted",
+                "justification": "in the baseline: a finding the estate already had",
             }
         ]
     return []
@@ -219,17 +254,25 @@ def sarif_dict(report: Report) -> dict[str, Any]:
     rules = [_rule(p, report.level(p)) for p in report.policies]
     index = {p.id: i for i, p in enumerate(report.policies)}
     with_baseline = report.baseline is not None
+    _BASES.clear()
+    _BASES.update(_outside_roots(report))
+    bases: dict[str, Any] = {SRCROOT: {"uri": _directory_uri(Path.cwd())}}
+    bases.update({k: {"uri": _directory_uri(d)} for k, d in _BASES.items()})
     run: dict[str, Any] = {
         "tool": {
             "driver": {
                 "name": report.tool_name,
+                "fullName": f"{report.tool_name} {report.tool_version}: data-residency gate for "
+                "China CII workloads",
                 "version": report.tool_version,
                 "semanticVersion": report.tool_version,
                 "rules": rules,
             },
             "extensions": [_extension(p) for p in report.plugins],
         },
-        "originalUriBaseIds": {SRCROOT: {"uri": _directory_uri(Path.cwd())}},
+        "originalUriBaseIds": bases,
+        # one analysis per tool: code scanning keeps ciiguard's alerts apart from other tools'
+        "automationDetails": {"id": f"{report.tool_name}/"},
         "invocations": [
             {
                 "executionSuccessful": not res.errors,
