@@ -89,6 +89,8 @@ class Settings:
     # --max-total-size: the most input a scan reads, all files together, in bytes
     max_total_size: int = MAX_TOTAL_BYTES
     allow_empty: bool = False  # --allow-empty: no input found passes with a warning
+    # --skip-path / config skip_paths: globs (relative to each scanned path) discovery passes over
+    skip_paths: tuple[str, ...] = ()
     # Mainland regions data may use, narrower than the whole mainland (config ``allowed_regions``):
     # canonical provider name, or "*" for every provider -> region ids. Empty: the whole mainland.
     allowed_regions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)

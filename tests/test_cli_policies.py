@@ -25,3 +25,34 @@ def test_an_unknown_policy_id_is_one_line_exit_2() -> None:
     run = run_cli("scan", str(CASE), "--skip-policy", "CII099")
     assert run.code == 2
     assert "no policy 'CII099' (policies: CII001, CII002, CII003, CII004)" in run.stderr
+
+
+def test_skip_path_leaves_matching_directories_and_files_unscanned() -> None:
+    base = EXAMPLES / "terraform"
+    everything = run_cli("scan", str(base), "--format", "json")
+    skipped = run_cli(
+        "scan", str(base), "--format", "json",
+        "--skip-path", "cross-border*", "--skip-path", "foreign-region",
+    )  # fmt: skip
+    files = {r["file"] for r in skipped.json["resources"]}
+    assert not any("/cross-border" in f or "/foreign-region/" in f for f in files)
+    assert len(skipped.json["resources"]) < len(everything.json["resources"])
+    assert {r["file"] for r in everything.json["resources"]} > files
+
+
+def test_skip_paths_from_a_config_in_the_tree_is_a_relaxation(tmp_path) -> None:
+    """Under --policy-config, skip_paths set by a file the change controls is ignored and CII004."""
+    (tmp_path / "infra").mkdir()
+    (tmp_path / "infra" / "main.tf").write_text(
+        'provider "aws" {\n  region = "ap-east-1"\n}\n'
+        'resource "aws_s3_bucket" "b" {\n  tags = { "data-classification" = "personal" }\n}\n'
+    )
+    (tmp_path / "infra" / "ciiguard.toml").write_text('skip_paths = ["*.tf"]\n')
+    policy = tmp_path / "policy.toml"
+    policy.write_text("cii_workload = false\n")
+    run = run_cli(
+        "scan", str(tmp_path / "infra"), "--no-cache", "--format", "json",
+        "--policy-config", str(policy),
+    )  # fmt: skip
+    assert run.code == 1
+    assert sorted(v["policy"] for v in run.json["violations"]) == ["CII001", "CII004"]

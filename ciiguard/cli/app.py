@@ -428,6 +428,7 @@ def _settings(args: argparse.Namespace) -> Any:
         max_file_size=args.max_file_size,
         **({"max_total_size": args.max_total_size} if args.max_total_size else {}),
         allow_empty=args.allow_empty,
+        skip_paths=tuple(args.skip_paths or ()),
         changed_only=args.changed_only,
         source_dir=args.source_dir,
         pulumi_stack=args.pulumi_stack,
@@ -488,6 +489,14 @@ def _input_options(s: argparse.ArgumentParser) -> None:
         metavar="SIZE",
         help="refuse (exit 2) any input file larger than SIZE, e.g. 512KiB, 50MiB "
         "(default: 20MiB for source files, 4GiB for plan JSON)",
+    )
+    s.add_argument(
+        "--skip-path",
+        action="append",
+        metavar="GLOB",
+        dest="skip_paths",
+        help="do not scan files or directories matching GLOB, relative to each scanned path "
+        "(repeatable, e.g. --skip-path 'examples/*' --skip-path '*/test/*')",
     )
     s.add_argument(
         "--allow-empty",

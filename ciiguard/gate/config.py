@@ -96,6 +96,7 @@ class Config:
     baseline: Path | None = None
     # remote module source (normalised, see settings.module_source_key) -> local directory
     module_sources: Mapping[str, Path] = field(default_factory=dict)
+    skip_paths: tuple[str, ...] = ()  # globs of paths not scanned
     # inline suppressions: "require-reason" (a suppression needs a reason) or "forbid" (each one
     # found is reported as blocking); approvals: a pattern the reference must match, and the
     # longest remaining validity that counts; exemptions: the longest they may run (days)
@@ -141,6 +142,8 @@ class Config:
             changes["enforcement"] = {**self.enforcement, **base.enforcement}
         if self.module_sources:
             changes["module_sources"] = {k: str(v) for k, v in self.module_sources.items()}
+        if self.skip_paths:
+            changes["skip_paths"] = (*base.skip_paths, *self.skip_paths)
         if self.endpoints:
             changes["endpoints"] = (*base.endpoints, *self.endpoints)
         return dataclasses.replace(base, **changes)
@@ -325,6 +328,7 @@ _TOP = (
     "exemptions",
     "baseline",
     "module_sources",
+    "skip_paths",
     "suppressions",
     "exemption_max_days",
     "endpoints",
@@ -454,6 +458,8 @@ class _Reader:
                     raise self.error(f"enforcement.{pid}", "not a policy id")
                 levels[pid] = self.choice(level, f"enforcement.{pid}", LEVELS)
             out["enforcement"] = levels
+        if "skip_paths" in data:
+            out["skip_paths"] = self.strings(data["skip_paths"], "skip_paths")
         for name in ("plugins", "disable_plugins"):
             if name in data:
                 out[name] = self.strings(data[name], name)

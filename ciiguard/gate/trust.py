@@ -106,6 +106,7 @@ RULES: dict[str, Rule] = {
         "module_sources",
         "read remote modules from local directories the change under review controls",
     ),
+    "skip_paths": relaxing("skip_paths", "leave paths of the tree unscanned"),
     "endpoints": relaxing(
         "endpoints",
         "declare where external endpoints are, deciding between CII002, CII003 and a pass",

@@ -6,6 +6,7 @@ Enters: the scanned paths and the registered parsers. Leaves: the files each par
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import stat
 from collections.abc import Sequence
@@ -28,6 +29,7 @@ def discover(
     """
     claimed: dict[int, list[Path]] = {}
     allow_outside = ctx.settings.allow_outside_root
+    skips = ctx.settings.skip_paths
     seen_dirs: set[Path] = set()
 
     def refuse(f: Path, why: str) -> None:
@@ -72,11 +74,24 @@ def discover(
     def walk(top: Path) -> None:
         for dirpath, dirnames, filenames in os.walk(top, followlinks=False, onerror=unreadable):
             here = Path(dirpath)
-            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+            dirnames[:] = sorted(
+                d for d in dirnames if d not in SKIP_DIRS and not skipped(top, here / d)
+            )
             for d in [d for d in dirnames if (here / d).is_symlink()]:
                 linked(here / d)
             for name in sorted(filenames):
-                offer(here / name, explicit=False)
+                if not skipped(top, here / name):
+                    offer(here / name, explicit=False)
+
+    def skipped(top: Path, path: Path) -> bool:
+        """--skip-path: the path relative to the scanned path matches a glob (``*`` also crosses
+        ``/``; a pattern naming a directory skips what is under it)."""
+        if not skips:
+            return False
+        rel = path.relative_to(top).as_posix()
+        return any(
+            fnmatch.fnmatchcase(rel, g) or fnmatch.fnmatchcase(rel, g.rstrip("/")) for g in skips
+        )
 
     def linked(d: Path) -> None:
         """A symlinked directory: inside the scanned paths it is walked there already; outside,
