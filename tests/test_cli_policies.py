@@ -56,3 +56,16 @@ def test_skip_paths_from_a_config_in_the_tree_is_a_relaxation(tmp_path) -> None:
     )  # fmt: skip
     assert run.code == 1
     assert sorted(v["policy"] for v in run.json["violations"]) == ["CII001", "CII004"]
+
+
+def test_version_names_python_and_the_plugin_api() -> None:
+    import platform
+
+    from ciiguard import __version__
+    from ciiguard.plugins import PLUGIN_API
+
+    run = run_cli("--version")
+    assert run.code == 0
+    assert run.stdout.strip() == (
+        f"ciiguard {__version__} (Python {platform.python_version()}, plugin API {PLUGIN_API})"
+    )

@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 import gc
 import os
+import platform
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any, NoReturn
 from ciiguard import __version__
 from ciiguard.cli.options import add_config_options, add_gate_options
 from ciiguard.escaping import terminal
+from ciiguard.plugins import PLUGIN_API
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_ERROR = 0, 1, 2
 
@@ -53,7 +55,12 @@ class _Ordered(argparse.Action):
 
 def build_parser() -> _Parser:
     p = _Parser(prog="ciiguard", description="Data-residency gate for China CII workloads.")
-    p.add_argument("--version", action="version", version=f"ciiguard {__version__}")
+    p.add_argument(
+        "--version",
+        action="version",
+        version=f"ciiguard {__version__} (Python {platform.python_version()}, plugin API "
+        f"{PLUGIN_API})",
+    )
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
 
     s = sub.add_parser("scan", help="scan Terraform inputs and gate on residency violations")

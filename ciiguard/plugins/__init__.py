@@ -25,3 +25,7 @@ import pluggy
 hookimpl = pluggy.HookimplMarker("ciiguard")
 
 __all__ = ["hookimpl"]
+
+# The plugin API's version: the hooks, their arguments and what they return (hookspecs), and the
+# public API plugins import (docs/plugins.md). Raised when any of them changes incompatibly.
+PLUGIN_API = 1
