@@ -69,3 +69,22 @@ def test_version_names_python_and_the_plugin_api() -> None:
     assert run.stdout.strip() == (
         f"ciiguard {__version__} (Python {platform.python_version()}, plugin API {PLUGIN_API})"
     )
+
+
+def test_quiet_shows_only_blocking_findings_and_compact_one_line_each(tmp_path) -> None:
+    (tmp_path / "main.tf").write_text(
+        'provider "aws" {\n  region = "ap-east-1"\n}\n'
+        'resource "aws_s3_bucket" "b" {\n  tags = { "data-classification" = "personal" }\n}\n'
+        'resource "aws_s3_bucket" "c" {\n'
+        "  # ciiguard:ignore CII001 an archive, moving next quarter\n"
+        '  tags = { "data-classification" = "personal" }\n}\n'
+    )
+    full = run_cli("scan", str(tmp_path), "--no-cache")
+    quiet = run_cli("scan", str(tmp_path), "--no-cache", "--quiet")
+    compact = run_cli("scan", str(tmp_path), "--no-cache", "--compact")
+    assert full.code == quiet.code == compact.code == 1
+    assert "aws_s3_bucket.c" in full.stdout and "aws_s3_bucket.c" not in quiet.stdout
+    assert "plugins:" not in quiet.stdout and quiet.stdout.rstrip().endswith("0 errors")
+    (line,) = [x for x in compact.stdout.splitlines() if x.startswith("CII001 [BLOCKING]")]
+    assert "aws_s3_bucket.b" in line and "main.tf:4" in line and "ap-east-1" in line
+    assert "  fix:" not in compact.stdout

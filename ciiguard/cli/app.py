@@ -350,6 +350,8 @@ def _scan(args: argparse.Namespace, host: Any, record: dict[str, Any] | None = N
             plugins=host.runs(),
             policy_config=configs.trusted.display if configs.trusted else None,
             repository_configs=combined.repository,
+            quiet=args.quiet,
+            compact=args.compact,
         )
         pipeline.write_reports(outputs, reporters, report, sys.stdout)
         if record is not None:
@@ -496,6 +498,17 @@ def _input_options(s: argparse.ArgumentParser) -> None:
         metavar="SIZE",
         help="refuse (exit 2) any input file larger than SIZE, e.g. 512KiB, 50MiB "
         "(default: 20MiB for source files, 4GiB for plan JSON)",
+    )
+    s.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="text output: only blocking findings, errors and the verdict",
+    )
+    s.add_argument(
+        "--compact",
+        action="store_true",
+        help="text output: one line per finding (policy, resource, file:line, message)",
     )
     s.add_argument(
         "--skip-path",

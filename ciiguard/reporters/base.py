@@ -29,6 +29,9 @@ class Report:
     plugins: Sequence[PluginRun] = ()  # the plugins that ran: version, where their code came from
     policy_config: str | None = None  # the pipeline's --policy-config, as shown
     repository_configs: Sequence[str] = ()  # the scanned tree's config files that were read
+    # text output: only blocking findings and the verdict (--quiet); one line each (--compact)
+    quiet: bool = False
+    compact: bool = False
 
     def level(self, policy: Policy) -> Enforcement:
         """The enforcement ``policy`` runs with in this scan."""

@@ -35,6 +35,13 @@ class TextReporter:
                 continue
             if v.status is ViolationStatus.BASELINED:
                 continue
+            if report.quiet and not v.blocking:
+                continue
+            if report.compact:
+                lines.append(
+                    f"{v.policy} [{label(v)}] {shown_as(v.resource)} {where(v)}: {v.message}"
+                )
+                continue
             lines.append(f"{v.policy} [{label(v)}] {shown_as(v.resource)}")
             if shown_as(v.resource) != v.resource:
                 lines.append(f"  urn:    {v.resource}")
@@ -49,6 +56,10 @@ class TextReporter:
             if v.fix and v.status is ViolationStatus.VIOLATION:
                 lines.append(f"  fix:    {v.fix}")
             lines.append("")
+        if report.compact and lines and lines[-1] != "":
+            lines.append("")
+        if report.quiet:
+            waived = []
         lines.extend(waived)
         if waived:
             lines.append("")
@@ -59,12 +70,12 @@ class TextReporter:
                 f"{baselined} finding{'' if baselined == 1 else 's'} already in the baseline{source} "
                 "not shown (they are in --format json and sarif)"
             )
-        if report.waivers:
+        if report.waivers and not report.quiet:
             lines.append(f"suppressions and approvals in the scanned tree ({len(report.waivers)}):")
             lines.extend(f"  {waiver_line(w)}" for w in report.waivers)
-        for w in res.warnings:
+        for w in [] if report.quiet else res.warnings:
             lines.append(f"warning: {w.render()}")
-        if report.plugins:
+        if report.plugins and not report.quiet:
             lines.append("plugins: " + "; ".join(plugin_line(p) for p in report.plugins))
         data = sum(1 for r in res.resources if r.data_bearing)
         scoped = sum(1 for r in res.resources if r.in_scope)
