@@ -97,6 +97,10 @@ def build_parser() -> _Parser:
         "schema", help="print the JSON Schema of the JSON report (ciiguard/report@1)"
     )
     sch.set_defaults(schema_of="report")
+    comp = sub.add_parser(
+        "completion", help="print a shell completion script (e.g. ciiguard completion bash)"
+    )
+    comp.add_argument("shell", choices=("bash", "zsh", "fish", "tcsh", "powershell"))
     _map_parser(sub)
     return p
 
@@ -164,6 +168,11 @@ def _main(argv: list[str]) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_ERROR
+    if args.command == "completion":
+        import shtab
+
+        sys.stdout.write(shtab.complete(parser, shell=args.shell))
+        return 0
     if args.command == "schema":
         from ciiguard.reporters.json_report import schema_text
 
