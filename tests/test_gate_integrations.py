@@ -158,10 +158,71 @@ def test_gitlab_job_writes_the_junit_report_it_declares(tmp_path: Path) -> None:
         assert (work / path).is_file(), path
 
 
-def test_example_pre_commit_config_uses_the_hook_id() -> None:
+def test_example_pre_commit_config_matches_the_shipped_hook() -> None:
     config = yaml.safe_load((CI / "pre-commit-config.yaml").read_text())
-    ids = {h["id"] for repo in config["repos"] for h in repo["hooks"]}
-    assert ids == {h["id"] for h in yaml.safe_load(HOOKS.read_text())}
+    (repo,) = config["repos"]
+    assert repo["repo"] == "local"  # works as shipped: no placeholder repository or revision
+    (hook,) = repo["hooks"]
+    (shipped,) = yaml.safe_load(HOOKS.read_text())
+    for key in ("id", "entry", "pass_filenames", "require_serial", "files"):
+        assert hook[key] == shipped[key], key
+
+
+def _pre_commit_repo(tmp_path: Path, case: Path, config: str) -> tuple[Path, dict[str, str]]:
+    """A git repository holding ``case`` and a .pre-commit-config.yaml."""
+    git = shutil.which("git")
+    assert git is not None
+    work = tmp_path / case.name
+    shutil.copytree(case, work)
+    (work / ".pre-commit-config.yaml").write_text(config)
+    env = clean_env(PRE_COMMIT_HOME=str(tmp_path / "cache"), GIT_CONFIG_GLOBAL=str(tmp_path / "gc"))
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    for args in (["init", "-q"], ["add", "-A"]):
+        subprocess.run([git, *args], cwd=work, env=env, check=True)
+    return work, env
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("case", "code"), [("gate/soft", 1), ("../../examples/terraform/compliant", 0)]
+)
+def test_pre_commit_run_all_files_with_the_hook_from_a_pinned_clone(
+    tmp_path: Path, case: str, code: int
+) -> None:
+    """pre-commit as users run it: the repository referenced by path at a commit (rev), the
+    hook installed by pre-commit from it, failing on a violating tree, passing on a compliant one."""
+    exe = Path(sys.executable).with_name("pre-commit")
+    git = shutil.which("git")
+    if not exe.exists() or git is None:
+        pytest.skip("pre-commit or git not installed")
+    clone = tmp_path / "ciiguard"
+    subprocess.run([git, "clone", "-q", str(ROOT), str(clone)], check=True)
+    rev = subprocess.run(
+        [git, "rev-parse", "HEAD"], cwd=clone, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    config = f"repos:\n  - repo: {clone}\n    rev: {rev}\n    hooks:\n      - id: ciiguard\n"
+    work, env = _pre_commit_repo(tmp_path, (FIXTURES / case).resolve(), config)
+    proc = subprocess.run(
+        [str(exe), "run", "--all-files"], cwd=work, env=env, capture_output=True, text=True,
+        timeout=900,
+    )  # fmt: skip
+    assert proc.returncode == code, proc.stdout + proc.stderr
+    assert ("Failed" in proc.stdout) is (code == 1)
+
+
+@pytest.mark.slow
+def test_the_shipped_example_config_runs_the_installed_ciiguard(tmp_path: Path) -> None:
+    exe = Path(sys.executable).with_name("pre-commit")
+    if not exe.exists() or shutil.which("git") is None:
+        pytest.skip("pre-commit or git not installed")
+    config = (CI / "pre-commit-config.yaml").read_text()
+    work, env = _pre_commit_repo(tmp_path, FIXTURES / "gate" / "soft", config)
+    proc = subprocess.run(
+        [str(exe), "run", "--all-files"], cwd=work, env=env, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "CII001 [BLOCKING]" in proc.stdout
 
 
 @pytest.mark.slow
