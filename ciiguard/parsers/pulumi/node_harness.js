@@ -1,0 +1,258 @@
+"use strict";
+// ciiguard's harness for Pulumi Node.js programs (TypeScript or JavaScript).
+//
+// Started by ciiguard as `node node_harness.js <spec JSON>` in the program's directory. It loads
+// the project's own @pulumi/pulumi, replaces the engine with the SDK's mock runtime
+// (pulumi.runtime.setMocks, preview mode), runs the program the way the SDK's own language host
+// does (cmd/run: package.json entry points, tsconfig.json, the ts-node the SDK uses), and reports
+// on stdout, one JSON object a line:
+//   {"t":"resource", ...}   a resource the program registered, as the monitor received it
+//   {"t":"invoke", id, ...} an invoke; ciiguard answers {"id", "result"} on stdin
+//   {"t":"missing", key}    a required config key no stack file sets (answered with a stand-in)
+//   {"t":"log", message}    the program logged an error
+//   {"t":"error", ...}      the program failed (message, file, line)
+//   {"t":"done"}            every registration finished
+// Everything the program itself prints goes to stderr, so it cannot forge a protocol line.
+// Plain JavaScript, no build step, no dependencies beyond the project's node_modules.
+
+const path = require("path");
+const readline = require("readline");
+const url = require("url");
+const util = require("util");
+
+const spec = JSON.parse(process.argv[2]);
+const writeOut = process.stdout.write.bind(process.stdout);
+const MISSING_MARK = "ciiguard:missing-config:";
+
+function send(message) {
+    writeOut(JSON.stringify(message, (_k, v) => (v === undefined ? null : v)) + "\n");
+}
+
+// The program's own output must not reach the protocol stream.
+process.stdout.write = (chunk, encoding, callback) => process.stderr.write(chunk, encoding, callback);
+for (const name of ["log", "info", "debug", "warn"]) {
+    console[name] = (...args) => process.stderr.write(util.format(...args) + "\n");
+}
+
+function ownCode(file) {
+    const rel = path.relative(spec.projectDir, file);
+    return !rel.startsWith("..") && !path.isAbsolute(rel) && !rel.split(path.sep).includes("node_modules");
+}
+
+function where(err) {
+    // The innermost frame inside the project (not its node_modules): where the program failed.
+    const stack = err && typeof err.stack === "string" ? err.stack.split("\n") : [];
+    for (const line of stack) {
+        const m = /\(?((?:file:\/\/)?\/[^():]+):(\d+):\d+\)?\s*$/.exec(line.trim());
+        if (!m) {
+            continue;
+        }
+        const file = m[1].startsWith("file://") ? url.fileURLToPath(m[1]) : m[1];
+        if (ownCode(file)) {
+            return { file, line: Number(m[2]) };
+        }
+    }
+    return { file: null, line: null };
+}
+
+let failed = false;
+function reportError(err) {
+    if (failed) {
+        return;
+    }
+    failed = true;
+    const isError = err instanceof Error;
+    const message = isError ? `${err.name}: ${err.message}` : `thrown value: ${util.inspect(err)}`;
+    const missingKey = isError && err.constructor && err.constructor.name === "ConfigMissingError" ? err.key : null;
+    send({ t: "error", message, missing_key: missingKey, ...where(err) });
+}
+
+let pulumiDir;
+try {
+    pulumiDir = path.dirname(require.resolve("@pulumi/pulumi", { paths: [spec.programDir, spec.projectDir] }));
+} catch (_e) {
+    send({ t: "fatal", what: "no-sdk" });
+    process.exit(3);
+}
+
+const pulumi = require(pulumiDir);
+const settings = require(path.join(pulumiDir, "runtime", "settings"));
+const state = require(path.join(pulumiDir, "runtime", "state"));
+
+// Invokes are answered by ciiguard (the same rules as for Python programs).
+const pending = new Map();
+let nextId = 0;
+readline.createInterface({ input: process.stdin }).on("line", (line) => {
+    const reply = JSON.parse(line);
+    const resolve = pending.get(reply.id);
+    pending.delete(reply.id);
+    if (resolve) {
+        resolve(reply.result || {});
+    }
+});
+
+function plainArgs(value, depth) {
+    if (depth > 8 || value === undefined || typeof value === "function") {
+        return null;
+    }
+    if (pulumi.Resource.isInstance(value)) {
+        return null;
+    }
+    if (Array.isArray(value)) {
+        return value.map((v) => plainArgs(v, depth + 1));
+    }
+    if (value && typeof value === "object") {
+        const out = {};
+        for (const [k, v] of Object.entries(value)) {
+            out[k] = plainArgs(v, depth + 1);
+        }
+        return out;
+    }
+    return value;
+}
+
+function withoutResources(value) {
+    if (pulumi.Resource.isInstance(value)) {
+        return undefined;
+    }
+    if (Array.isArray(value)) {
+        return value.map(withoutResources);
+    }
+    if (value && typeof value === "object" && !pulumi.asset.Asset.isInstance(value) && !pulumi.asset.Archive.isInstance(value)) {
+        const out = {};
+        for (const [k, v] of Object.entries(value)) {
+            out[k] = withoutResources(v);
+        }
+        return out;
+    }
+    return value;
+}
+
+const mocks = {
+    // Preview-like answers: inputs come back as state; everything else stays unknown.
+    newResource(args) {
+        return { id: args.id || undefined, state: withoutResources(args.inputs) };
+    },
+    call(args) {
+        const id = nextId++;
+        return new Promise((resolve) => {
+            pending.set(id, resolve);
+            send({ t: "invoke", id, token: args.token, args: plainArgs(args.inputs, 0), provider: args.provider || "" });
+        });
+    },
+};
+
+pulumi.runtime.setMocks(mocks, spec.project, spec.stack, true);
+// As for Python programs: a resource given as an input travels as its id/URN, never rehydrated.
+state.getStore().supportsResourceReferences = false;
+
+const monitor = settings.getMonitor();
+const registerResource = monitor.registerResource.bind(monitor);
+monitor.registerResource = (req, callback) => {
+    const object = req.getObject();
+    const deps = {};
+    req.getPropertydependenciesMap().forEach((v, k) => {
+        deps[k] = v.getUrnsList();
+    });
+    const providers = {};
+    req.getProvidersMap().forEach((v, k) => {
+        providers[k] = v;
+    });
+    // Where the program made the resource: the innermost frame in the project's own code.
+    const positions = [];
+    const trace = req.getStacktrace ? req.getStacktrace() : undefined;
+    for (const frame of trace ? trace.getFramesList() : []) {
+        positions.push(frame.getPc());
+    }
+    if (req.getSourceposition && req.getSourceposition()) {
+        positions.push(req.getSourceposition());
+    }
+    let file = null;
+    let line = null;
+    for (const pos of positions) {
+        if (!pos || !pos.getUri().startsWith("file://")) {
+            continue;
+        }
+        const candidate = url.fileURLToPath(pos.getUri());
+        if (ownCode(candidate)) {
+            file = candidate;
+            line = pos.getLine();
+            break;
+        }
+    }
+    send({
+        t: "resource",
+        type: req.getType(),
+        name: req.getName(),
+        urn: monitor.newUrn(req.getParent(), req.getType(), req.getName()),
+        parent: req.getParent(),
+        provider: req.getProvider(),
+        providers,
+        custom: req.getCustom(),
+        remote: req.getRemote(),
+        inputs: object && typeof object.toJavaScript === "function" ? object.toJavaScript() : object,
+        deps,
+        file,
+        line,
+    });
+    return registerResource(req, callback);
+};
+
+// A required key that no stack file sets is unknown (a stand-in ciiguard recognises), as for
+// Python programs; numbers, flags and objects have no stand-in and fail with the key named.
+const requireImpl = pulumi.Config.prototype.requireImpl;
+pulumi.Config.prototype.requireImpl = function (key, secret, opts, use, insteadOf) {
+    const v = this.getImpl(key, opts, use, insteadOf);
+    if (v === undefined) {
+        const full = this.fullKey(key);
+        send({ t: "missing", key: full });
+        return MISSING_MARK + full;
+    }
+    return requireImpl.call(this, key, secret, opts, use, insteadOf);
+};
+
+const log = require(path.join(pulumiDir, "log"));
+const logError = log.error;
+log.error = (message, ...rest) => {
+    send({ t: "log", message: String(message) });
+    return logError.call(log, message, ...rest);
+};
+
+process.env.PULUMI_NODEJS_TYPESCRIPT = spec.typescript ? "true" : "false";
+process.env.PULUMI_NODEJS_TRANSPILE_ONLY = "true";
+if (spec.tsconfig) {
+    process.env.PULUMI_NODEJS_TSCONFIG_PATH = spec.tsconfig;
+}
+
+// cmd/run/index.js is the language host's entry point: it parses its own argv and connects to a
+// real engine when loaded. run.js needs only a constant from it, so it is stood in for here.
+const runIndex = path.join(pulumiDir, "cmd", "run", "index.js");
+const exitCode = 32; // nodeJSProcessExitedAfterLoggingUserActionableMessage
+require.cache[runIndex] = {
+    id: runIndex,
+    filename: runIndex,
+    loaded: true,
+    exports: { nodeJSProcessExitedAfterLoggingUserActionableMessage: exitCode },
+};
+const run = require(path.join(pulumiDir, "cmd", "run", "run.js"));
+const seen = new Set();
+run.run(
+    { _: [spec.main], pwd: spec.programDir },
+    () => {},
+    (err) => {
+        seen.add(err);
+        reportError(err);
+    },
+    (err) => seen.has(err),
+)
+    .then(async () => {
+        await settings.waitForRPCs();
+        if (!failed) {
+            send({ t: "done" });
+        }
+        process.exit(failed ? 1 : 0);
+    })
+    .catch((err) => {
+        reportError(err);
+        process.exit(1);
+    });
