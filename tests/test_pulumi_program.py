@@ -124,11 +124,11 @@ def test_a_missing_dependency_says_to_run_inside_the_project_environment(tmp_pat
 
 
 def test_other_languages_point_to_preview_json(tmp_path: Path) -> None:
-    project = _project(tmp_path, "", runtime="nodejs")
+    project = _project(tmp_path, "", runtime="go")
     run = run_cli("scan", str(project), "--run-programs", "--format", "json")
     assert run.code == 2
     (error,) = run.json["errors"]
-    assert "nodejs programs are not evaluated" in error["message"]
+    assert "go programs are not evaluated" in error["message"]
     assert "pulumi preview --json" in error["message"]
 
 

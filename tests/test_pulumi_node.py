@@ -1,0 +1,200 @@
+"""Pulumi Node.js programs (TypeScript, JavaScript): run with --run-programs under the Node SDK's
+own mocks, through the harness shipped in the package; each fixture has a Pulumi YAML twin."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES, clean_env, run_cli
+
+NODE = FIXTURES / "pulumi" / "node"
+TWINS = NODE / "twins"
+
+# fixture -> the verdicts (policy, resource name) it must give; its YAML twin must give the same
+EXPECTED = {
+    "aws-compliant": [],
+    "aws-violating": [("CII001", "catalog"), ("CII001", "media")],
+    "azure-compliant": [],
+    "azure-violating": [("CII001", "hkstore")],
+    "unknown-output": [("CII003", "records"), ("CII003", "sessions")],
+}
+
+
+def _cache_root() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "ciiguard-tests"
+
+
+@pytest.fixture(scope="session")
+def node_modules() -> Path:
+    """The fixtures' npm packages, installed once per package-lock.json into a cache that later
+    runs reuse (``npm ci`` of @pulumi/aws and @pulumi/azure-native takes about a minute)."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("Node.js and npm are not installed: Node programs cannot be evaluated")
+    lock = (NODE / "package-lock.json").read_bytes()
+    target = _cache_root() / f"node-{hashlib.sha256(lock).hexdigest()[:16]}"
+    done = target / "node_modules" / ".ciiguard-complete"
+    if not done.exists():
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copy(NODE / "package.json", target / "package.json")
+        shutil.copy(NODE / "package-lock.json", target / "package-lock.json")
+        proc = subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
+            cwd=target,
+            capture_output=True,
+            text=True,
+            timeout=1200,
+        )
+        if proc.returncode != 0:
+            pytest.skip(f"npm ci of the fixtures' packages failed: {proc.stderr.strip()[-300:]}")
+        done.write_text("ok")
+    return target / "node_modules"
+
+
+def _copy(name: str, tmp_path: Path, modules: Path | None) -> Path:
+    project = tmp_path / name
+    shutil.copytree(NODE / name, project)
+    if modules is not None:
+        (project / "node_modules").symlink_to(modules, target_is_directory=True)
+    return project
+
+
+def _scan(project: Path, *extra: str) -> tuple[int, dict]:
+    run = run_cli("scan", str(project), "--format", "json", "--stack", "prod", *extra)
+    assert run.json is not None, run.stderr
+    return run.code, run.json
+
+
+def _verdicts(report: dict) -> list[tuple[str, str]]:
+    return sorted((v["policy"], v["resource"].rsplit("::", 1)[1]) for v in report["violations"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_node_program_verdicts_match_its_yaml_twin(
+    name: str, tmp_path: Path, node_modules: Path
+) -> None:
+    code, report = _scan(_copy(name, tmp_path, node_modules), "--run-programs")
+    assert report["errors"] == []
+    assert _verdicts(report) == EXPECTED[name]
+    assert code == (1 if EXPECTED[name] else 0)
+    twin = tmp_path / f"{name}-yaml"
+    twin.mkdir()
+    shutil.copy(TWINS / f"{name}.yaml", twin / "Pulumi.yaml")
+    shutil.copy(NODE / name / "Pulumi.prod.yaml", twin / "Pulumi.prod.yaml")
+    twin_code, twin_report = _scan(twin)
+    assert (twin_code, _verdicts(twin_report)) == (code, _verdicts(report))
+
+
+@pytest.mark.slow
+def test_captured_resources_carry_parent_provider_file_and_line(
+    tmp_path: Path, node_modules: Path
+) -> None:
+    _code, report = _scan(_copy("aws-violating", tmp_path, node_modules), "--run-programs")
+    media = next(r for r in report["resources"] if r["address"].endswith("::media"))
+    assert "acme:media:Library$aws:s3/bucketV2:BucketV2" in media["address"]
+    assert media["file"].endswith("src/index.ts") and media["line"] == 7
+    assert media["region"] == "ap-east-1"
+    (violation,) = [v for v in report["violations"] if v["resource"].endswith("::media")]
+    assert "hongkong" in violation["message"] + str(violation.get("evidence", ""))
+
+
+@pytest.mark.slow
+def test_invokes_and_missing_config_follow_the_python_rules(
+    tmp_path: Path, node_modules: Path
+) -> None:
+    _code, report = _scan(_copy("aws-compliant", tmp_path, node_modules), "--run-programs")
+    sessions = next(r for r in report["resources"] if r["address"].endswith("::sessions"))
+    assert sessions["region"] == "cn-north-1"
+    _code, report = _scan(_copy("unknown-output", tmp_path, node_modules), "--run-programs")
+    assert any("'unknown-output-ts:replicaRegion'" in w["message"] for w in report["warnings"])
+    records = next(v for v in report["violations"] if v["resource"].endswith("::records"))
+    assert records["policy"] == "CII003"
+
+
+def _program(tmp_path: Path, source: str, modules: Path | None, name: str = "index.js") -> Path:
+    project = tmp_path / "prog"
+    project.mkdir()
+    (project / "Pulumi.yaml").write_text("name: prog\nruntime: nodejs\n")
+    (project / "Pulumi.prod.yaml").write_text("config:\n  aws:region: cn-north-1\n")
+    (project / name).write_text(source)
+    if modules is not None:
+        (project / "node_modules").symlink_to(modules, target_is_directory=True)
+    return project
+
+
+def test_not_run_without_run_programs(tmp_path: Path) -> None:
+    project = _program(tmp_path, "throw new Error('must not run')\n", None)
+    code, report = _scan(project)
+    assert code == 2
+    (error,) = report["errors"]
+    assert "--run-programs" in error["message"] and "npm ci" in error["message"]
+
+
+def test_missing_node_modules_or_sdk_or_node_is_one_line(tmp_path: Path) -> None:
+    project = _program(tmp_path, "", None)
+    code, report = _scan(project, "--run-programs")
+    assert code == 2 and "run 'npm ci'" in report["errors"][0]["message"]
+    (project / "node_modules").mkdir()
+    code, report = _scan(project, "--run-programs")
+    assert code == 2 and "no @pulumi/pulumi" in report["errors"][0]["message"]
+    env = clean_env(PATH="/nonexistent")  # the ciiguard command is started by its full path
+    run = run_cli("scan", str(project), "--run-programs", "--stack", "prod", env=env)
+    assert run.code == 2
+    assert "needs Node.js" in run.stdout + run.stderr
+    assert "Traceback" not in run.stderr
+
+
+@pytest.mark.slow
+def test_a_throwing_program_is_an_error_at_its_line(tmp_path: Path, node_modules: Path) -> None:
+    source = "const pulumi = require('@pulumi/pulumi');\n\nthrow new Error('no region for you');\n"
+    code, report = _scan(_program(tmp_path, source, node_modules), "--run-programs")
+    assert code == 2
+    (error,) = report["errors"]
+    assert error["file"].endswith("index.js") and error["line"] == 3
+    assert "no region for you" in error["message"]
+
+
+@pytest.mark.slow
+def test_program_output_cannot_forge_protocol_lines(tmp_path: Path, node_modules: Path) -> None:
+    source = (
+        "const aws = require('@pulumi/aws');\n"
+        'console.log(JSON.stringify({t: "done"}));\n'
+        'process.stdout.write(JSON.stringify({t: "resource", type: "aws:s3/bucketV2:BucketV2", '
+        'name: "forged", urn: "x", inputs: {}}) + "\\n");\n'
+        "new aws.s3.BucketV2('hk', {tags: {'data-classification': 'personal'}}, "
+        "{provider: new aws.Provider('p', {region: 'ap-east-1'})});\n"
+    )
+    code, report = _scan(_program(tmp_path, source, node_modules), "--run-programs")
+    assert code == 1
+    assert _verdicts(report) == [("CII001", "hk")]
+    assert not any(r["address"].endswith("::forged") for r in report["resources"])
+
+
+@pytest.mark.slow
+def test_a_hanging_program_hits_the_time_limit(
+    tmp_path: Path, node_modules: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ciiguard.catalogue import Catalogue, load_builtin
+    from ciiguard.errors import InputError
+    from ciiguard.parsers.base import ParseContext
+    from ciiguard.parsers.pulumi import node_program
+    from ciiguard.parsers.pulumi.common import load_project
+    from ciiguard.settings import Settings
+
+    project_dir = _program(
+        tmp_path, "module.exports = () => new Promise((r) => setTimeout(r, 1e9));\n", node_modules
+    )
+    monkeypatch.setattr(node_program, "TIME_LIMIT_S", 3.0)
+    project = load_project(project_dir / "Pulumi.yaml", str, "prod", 1 << 20)
+    ctx = ParseContext(
+        settings=Settings(run_programs=True), catalogue=Catalogue(load_builtin()), cwd=project_dir
+    )
+    with pytest.raises(InputError, match="did not finish within 3 seconds"):
+        node_program.run_node_program(project, ctx)
