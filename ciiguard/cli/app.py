@@ -560,7 +560,10 @@ def _input_options(s: argparse.ArgumentParser) -> None:
     s.add_argument(
         "--run-programs",
         action="store_true",
-        help="Pulumi: run Python programs under the Pulumi SDK's mocks (executes the project's code)",
+        help=(
+            "Pulumi: run Python and Node.js programs under the Pulumi SDK's mocks (executes the "
+            "project's code)"
+        ),
     )
 
 
