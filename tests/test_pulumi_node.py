@@ -198,3 +198,30 @@ def test_a_hanging_program_hits_the_time_limit(
     )
     with pytest.raises(InputError, match="did not finish within 3 seconds"):
         node_program.run_node_program(project, ctx)
+
+
+def test_node_starts_only_for_node_programs(tmp_path: Path) -> None:
+    """A stand-in ``node`` on PATH records every start: scans without Node.js programs never
+    start it, even with --run-programs; a Node.js program does (the control)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    marker = tmp_path / "node-started"
+    fake = bin_dir / "node"
+    fake.write_text(f"#!/bin/sh\necho started >> {marker}\nexit 0\n")
+    fake.chmod(0o755)
+    env = clean_env(PATH=f"{bin_dir}:{os.environ.get('PATH', '')}")
+    tf = tmp_path / "tf"
+    tf.mkdir()
+    (tf / "main.tf").write_text('resource "aws_s3_bucket" "b" {\n  bucket = "b"\n}\n')
+    yaml_project = tmp_path / "yaml"
+    yaml_project.mkdir()
+    shutil.copy(TWINS / "aws-compliant.yaml", yaml_project / "Pulumi.yaml")
+    for path in (tf, yaml_project):
+        run_cli("scan", str(path), "--run-programs", env=env)
+    assert not marker.exists()
+    project = _program(tmp_path, "", None)
+    (project / "node_modules" / "@pulumi" / "pulumi").mkdir(parents=True)
+    (project / "node_modules" / "@pulumi" / "pulumi" / "package.json").write_text("{}")
+    run = run_cli("scan", str(project), "--run-programs", "--stack", "prod", env=env)
+    assert marker.exists() and run.code == 2
+    assert "Node exited before the program finished" in run.stdout + run.stderr
