@@ -142,7 +142,8 @@ const mocks = {
     },
 };
 
-pulumi.runtime.setMocks(mocks, spec.project, spec.stack, true);
+// "organization" is the name Pulumi gives an individual account's organization.
+pulumi.runtime.setMocks(mocks, spec.project, spec.stack, true, "organization");
 // As for Python programs: a resource given as an input travels as its id/URN, never rehydrated.
 state.getStore().supportsResourceReferences = false;
 

@@ -16,6 +16,7 @@ import queue
 import re
 import shutil
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Mapping
@@ -103,21 +104,34 @@ def run_node_program(project: Project, ctx: ParseContext) -> ProgramRun:
     env["PULUMI_CONFIG"] = json.dumps(config)
     env["PULUMI_CONFIG_SECRET_KEYS"] = json.dumps(secrets)
     harness = resources.files("ciiguard").joinpath("parsers/pulumi/node_harness.js")
-    with resources.as_file(harness) as harness_path:
+    with resources.as_file(harness) as harness_path, tempfile.TemporaryFile() as stderr:
         proc = subprocess.Popen(  # only with --run-programs, at the user's request
             [node, str(harness_path), json.dumps(spec)],
             cwd=program_dir,
             env=env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=stderr,
         )
         try:
-            return _converse(proc, project, ctx, program_dir)
+            return _converse(proc, project, ctx, program_dir, stderr)
         finally:
             if proc.poll() is None:
                 proc.kill()
             proc.wait()
+
+
+def _last_words(stderr: IO[bytes]) -> str:
+    """The last line Node or the program printed on stderr (bounded, control characters
+    dropped): why Node stopped when the harness could not say."""
+    stderr.seek(0, os.SEEK_END)
+    stderr.seek(max(stderr.tell() - 4096, 0))
+    lines = [
+        " ".join("".join(c if c.isprintable() else " " for c in line).split())
+        for line in stderr.read().decode("utf-8", errors="replace").splitlines()
+    ]
+    lines = [line for line in lines if line]
+    return f": {lines[-1][:300]}" if lines else ""
 
 
 def _reader(stream: IO[bytes], lines: queue.Queue[bytes | None]) -> None:
@@ -127,7 +141,11 @@ def _reader(stream: IO[bytes], lines: queue.Queue[bytes | None]) -> None:
 
 
 def _converse(
-    proc: subprocess.Popen[bytes], project: Project, ctx: ParseContext, program_dir: Path
+    proc: subprocess.Popen[bytes],
+    project: Project,
+    ctx: ParseContext,
+    program_dir: Path,
+    stderr: IO[bytes],
 ) -> ProgramRun:
     assert proc.stdout is not None and proc.stdin is not None
     lines: queue.Queue[bytes | None] = queue.Queue()
@@ -197,7 +215,8 @@ def _converse(
         raise InputError(
             project.display,
             None,
-            f"{_FAILED}: Node exited before the program finished (exit status {proc.wait()})",
+            f"{_FAILED}: Node exited before the program finished (exit status {proc.wait()})"
+            + _last_words(stderr),
         )
     return result
 
