@@ -4,6 +4,7 @@ own mocks, through the harness shipped in the package; each fixture has a Pulumi
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -225,3 +226,43 @@ def test_node_starts_only_for_node_programs(tmp_path: Path) -> None:
     run = run_cli("scan", str(project), "--run-programs", "--stack", "prod", env=env)
     assert marker.exists() and run.code == 2
     assert "Node exited before the program finished" in run.stdout + run.stderr
+
+
+@pytest.mark.slow
+def test_a_secret_deciding_a_region_is_cii003(tmp_path: Path, node_modules: Path) -> None:
+    source = (
+        "const pulumi = require('@pulumi/pulumi');\n"
+        "const aws = require('@pulumi/aws');\n"
+        "const region = new pulumi.Config().requireSecret('drRegion');\n"
+        "const dr = new aws.Provider('dr', {region});\n"
+        "new aws.s3.BucketV2('copy', {tags: {'data-classification': 'personal'}}, {provider: dr});\n"
+    )
+    project = _program(tmp_path, source, node_modules)
+    (project / "Pulumi.prod.yaml").write_text(
+        "config:\n  aws:region: cn-north-1\n  prog:drRegion:\n    secure: AAABAHx0ZXN0\n"
+    )
+    code, report = _scan(project, "--run-programs")
+    assert code == 1 and _verdicts(report) == [("CII003", "copy")]
+    assert "drRegion" in json.dumps(report["violations"])
+
+
+@pytest.mark.slow
+def test_runaway_output_is_stopped(
+    tmp_path: Path, node_modules: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ciiguard.catalogue import Catalogue, load_builtin
+    from ciiguard.errors import InputError
+    from ciiguard.parsers.base import ParseContext
+    from ciiguard.parsers.pulumi import node_program
+    from ciiguard.parsers.pulumi.common import load_project
+    from ciiguard.settings import Settings
+
+    source = "const aws = require('@pulumi/aws');\nfor (let i = 0; i < 50; i++) new aws.s3.BucketV2(`b${i}`);\n"
+    project_dir = _program(tmp_path, source, node_modules)
+    monkeypatch.setattr(node_program, "OUTPUT_LIMIT", 4096)
+    project = load_project(project_dir / "Pulumi.yaml", str, "prod", 1 << 20)
+    ctx = ParseContext(
+        settings=Settings(run_programs=True), catalogue=Catalogue(load_builtin()), cwd=project_dir
+    )
+    with pytest.raises(InputError, match="registered more than"):
+        node_program.run_node_program(project, ctx)
