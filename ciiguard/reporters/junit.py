@@ -138,12 +138,31 @@ def junit_tree(report: Report) -> ET.Element:
     return root
 
 
+def strict_xunit(tree: ET.Element) -> ET.Element:
+    """The dialect Jenkins' xunit plugin's strict schema (junit-10.xsd) accepts: no ``file`` or
+    ``line`` on test cases (the place goes first in ``system-out``) and no ``skipped`` on the
+    ``testsuites`` root."""
+    tree.attrib.pop("skipped", None)
+    for case in tree.iter("testcase"):
+        file, line = case.attrib.pop("file", None), case.attrib.pop("line", None)
+        if file:
+            where = f"at {file}:{line}" if line else f"at {file}"
+            out = case.find("system-out")
+            if out is None:
+                out = ET.SubElement(case, "system-out")
+            out.text = where + ("\n\n" + out.text if out.text else "")
+    return tree
+
+
 class JunitReporter:
     name = "junit"
     description = "JUnit XML: one test case per policy and resource (GitLab, Jenkins test reports)"
+    strict = False
 
     def render(self, report: Report) -> str:
         tree = junit_tree(report)
+        if self.strict:
+            tree = strict_xunit(tree)
         for el in tree.iter():  # XML 1.0 cannot carry control characters, even escaped
             if el.text:
                 el.text = xml_text(el.text)
@@ -155,3 +174,9 @@ class JunitReporter:
             + ET.tostring(tree, encoding="unicode")
             + "\n"
         )
+
+
+class JunitXunitReporter(JunitReporter):
+    name = "junit-xunit"
+    description = "JUnit XML in the strict dialect of Jenkins' xunit plugin schema (junit-10.xsd)"
+    strict = True
