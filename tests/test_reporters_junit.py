@@ -160,3 +160,13 @@ def _junit_file(tmp_path: Path) -> Path:
     out = tmp_path / "default.xml"
     run_cli("scan", "--no-cache", str(GATE / "suppress"), "--format", f"junit:{out}")
     return out
+
+
+def test_the_scan_suite_lists_plugins_and_the_trees_waivers(suppress_tree: ET.Element) -> None:
+    (scan_suite,) = [
+        s for s in suppress_tree.findall("testsuite") if s.get("name") == "ciiguard.scan"
+    ]
+    names = [p.get("name") for p in scan_suite.iter("property")]
+    assert "plugin builtin" in names
+    out = scan_suite.findtext("testcase/system-out") or ""
+    assert "waiver: suppression of CII001 on aws_s3_bucket.inside" in out

@@ -15,7 +15,7 @@ from ciiguard.escaping import xml_text
 from ciiguard.model import Enforcement, Violation, ViolationStatus
 from ciiguard.policies.base import Policy
 from ciiguard.reporters.base import Report
-from ciiguard.reporters.common import label, where
+from ciiguard.reporters.common import label, plugin_line, waiver_line, where
 
 SKIPPED = (ViolationStatus.SUPPRESSED, ViolationStatus.EXEMPTED, ViolationStatus.BASELINED)
 
@@ -127,10 +127,14 @@ def junit_tree(report: Report) -> ET.Element:
             type="scan-error",
         )
         err.text = "\n".join(e.render() for e in res.errors)
-    if res.warnings:
-        ET.SubElement(case, "system-out").text = "\n".join(
-            f"warning: {w.render()}" for w in res.warnings
-        )
+    # what ran and what the tree waives, so a reviewer reading only the test report sees them
+    props = ET.SubElement(s, "properties")
+    for p in report.plugins:
+        ET.SubElement(props, "property", name=f"plugin {p.name}", value=plugin_line(p))
+    notes = [f"warning: {w.render()}" for w in res.warnings]
+    notes += [f"waiver: {waiver_line(w)}" for w in report.waivers]
+    if notes:
+        ET.SubElement(case, "system-out").text = "\n".join(notes)
     close(s, counts)
     for k, n in totals.items():
         root.set(k, str(n))
