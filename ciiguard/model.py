@@ -196,6 +196,31 @@ class Resource:
     def label(self) -> str:
         return self.display_name or self.address
 
+    def argument(self, path: str) -> str:
+        """An argument path as the input writes it: Pulumi's camelCase input path
+        (``replicas[1].regionName``) for a Pulumi resource, else the path itself."""
+        paths = self.meta.get("pulumi_paths") if isinstance(self.meta, Mapping) else None
+        if not isinstance(paths, Mapping):
+            return path
+        # flows read a single nested object as a one-element block ("destination[0]"): try the
+        # path without each such "[0]" too
+        zeros = [i for i in range(len(path)) if path.startswith("[0]", i)][:6]
+        for mask in range(1 << len(zeros)):
+            cut = [z for n, z in enumerate(zeros) if mask >> n & 1]
+            variant = "".join(
+                path[i] for i in range(len(path)) if not any(z <= i < z + 3 for z in cut)
+            )
+            if variant in paths:
+                return str(paths[variant])
+        return path
+
+    def argument_ref(self, path: str) -> str:
+        """``aws_s3_bucket.b.replica[0].region`` / ``sessions (aws:dynamodb/table:Table) input
+        replicas[1].regionName``: where a finding's argument is written."""
+        if isinstance(self.meta, Mapping) and self.meta.get("pulumi_type"):
+            return f"{self.label} input {self.argument(path)}"
+        return f"{self.address}.{path}"
+
 
 _T = TypeVar("_T")
 

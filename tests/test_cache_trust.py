@@ -32,7 +32,9 @@ def tree_and_env(tmp_path: Path) -> tuple[Path, dict[str, str]]:
 
 
 def scan(tree: Path, env: dict[str, str]):
-    return run_cli("scan", str(tree), "--no-config", env=env)
+    # --jobs 1: cache writes finish before the command exits (no forked writer still running
+    # when a test changes the cache folder's permissions under a loaded machine)
+    return run_cli("scan", str(tree), "--no-config", "--jobs", "1", env=env)
 
 
 def the_entry(tmp_path: Path) -> Path:

@@ -105,7 +105,7 @@ def test_format_and_output_keep_working_as_before(tmp_path: Path) -> None:
     [
         (
             ("--format", "yaml"),
-            "unknown --format 'yaml' (known: github, json, junit, markdown, sarif, text)",
+            "unknown --format 'yaml' (known: github, json, junit, junit-xunit, markdown, sarif, text)",
         ),
         (("--format", "json", "--format", "sarif", "--output", "x"), "--output takes one format"),
         (("--format", "sarif:"), "give a file after the colon"),

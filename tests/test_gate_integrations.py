@@ -250,3 +250,14 @@ def test_pre_commit_try_repo_runs_the_hook(tmp_path: Path) -> None:
     )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "CII001 [BLOCKING]" in proc.stdout
+
+
+@pytest.mark.parametrize("name", ["github-actions.yml", "gitlab-ci.yml"])
+def test_ci_examples_install_from_one_pinned_reference_never_an_index_name(name: str) -> None:
+    """No release of ciiguard is published on a package index: the examples install a pinned
+    VCS reference defined once (CIIGUARD_PACKAGE), the one thing a user substitutes."""
+    text = (CI / name).read_text()
+    installs = [line for line in text.splitlines() if "pip install" in line]
+    assert installs and all('"$CIIGUARD_PACKAGE"' in line for line in installs), installs
+    (defined,) = re.findall(r'CIIGUARD_PACKAGE: "([^"]+)"', text)
+    assert re.fullmatch(r"ciiguard @ git\+https://\S+@v\d+\.\d+\.\d+", defined)

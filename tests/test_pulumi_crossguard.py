@@ -206,6 +206,8 @@ def test_served_pack_answers_the_engine_over_grpc() -> None:
     from google.protobuf import empty_pb2, struct_pb2
     from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
+    pack_dir = EXAMPLES / "pulumi-policy-pack"
+    before = sorted(p.relative_to(pack_dir) for p in pack_dir.rglob("*"))
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -255,6 +257,8 @@ def test_served_pack_answers_the_engine_over_grpc() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+    # running the pack leaves nothing behind in the user's checkout (caches live elsewhere)
+    assert sorted(p.relative_to(pack_dir) for p in pack_dir.rglob("*")) == before
 
 
 def test_crossguard_module_documents_the_pack() -> None:

@@ -280,3 +280,17 @@ def test_explain_takes_a_urn_or_a_logical_name() -> None:
     assert "stack config replicaRegion (examples/pulumi-yaml/violating/Pulumi.prod.yaml:4)" in (
         by_name_.stdout
     )
+
+
+def test_findings_on_pulumi_resources_speak_pulumi() -> None:
+    """Type tokens and camelCase input paths as written, not the Terraform names they map to."""
+    run = run_cli("scan", str(EXAMPLES / "pulumi-yaml" / "violating"), "--format", "json")
+    messages = [v["message"] for v in run.json["violations"]]
+    assert any(
+        "from appointments (aws:dynamodb/table:Table)" in m
+        and m.endswith("input replicas[0].regionName")
+        for m in messages
+    ), messages
+    assert any(m.endswith("input rules[0].destination.bucket") for m in messages), messages
+    for m in messages:
+        assert "urn:pulumi:" not in m and "region_name" not in m and "aws_s3_bucket" not in m

@@ -72,3 +72,10 @@ def test_annotations_are_capped_per_kind_with_one_notice_for_the_rest(tmp_path: 
     assert "3 errors more than GitHub shows per step" in notice
     rest = [line for line in out if line.startswith("  - error ")]
     assert len(rest) == 3 and all("CII001" in line for line in rest)
+
+
+def test_the_log_lists_plugins_and_waivers_without_annotating_them() -> None:
+    run = run_cli("scan", str(FIXTURES / "gate" / "suppress"), "--no-cache", "--format", "github")
+    lines = run.stdout.splitlines()
+    assert any(line.startswith("  plugin: builtin ") for line in lines)
+    assert any(line.startswith("  waiver: suppression of CII001") for line in lines)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, run_cli
+from tests.conftest import FIXTURES, ROOT, run_cli
 from tests.test_gate_baseline import shared_module_estate
 
 GATE = FIXTURES / "gate"
@@ -134,3 +134,39 @@ def test_gitlab_identity_keeps_environments_that_share_a_module_apart(tmp_path: 
     identities = set(failed)
     assert len(identities) == len(failed) == 2, failed
     assert sorted(c.rsplit("/", 1)[-1] for _, c, _ in failed) == ["prod", "staging"]
+
+
+def test_the_xunit_dialect_validates_against_jenkins_strict_schema(tmp_path: Path) -> None:
+    """Jenkins' xunit plugin's junit-10.xsd (MIT, tests/schemas/): --format junit-xunit is valid
+    against it for findings, skips and scan errors; the place of each case is kept."""
+    import xmlschema
+
+    schema = xmlschema.XMLSchema(str(ROOT / "tests" / "schemas" / "junit-10.xsd"))
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "main.tf").write_text('resource "aws_s3_bucket" "b" {\n')
+    for case in (GATE / "suppress", FIXTURES / "terragrunt" / "estate", broken):
+        out = tmp_path / f"{case.name}.xml"
+        run_cli("scan", "--no-cache", str(case), "--format", f"junit-xunit:{out}")
+        errors = [str(e).splitlines()[0] for e in schema.iter_errors(str(out))]
+        assert errors == [], (case.name, errors[:3])
+    cases = ET.parse(tmp_path / "suppress.xml").getroot().iter("testcase")
+    assert any((c.findtext("system-out") or "").startswith("at ") for c in cases)
+    # the default dialect keeps file/line for GitLab, which the strict schema does not allow
+    assert list(schema.iter_errors(str(_junit_file(tmp_path))))
+
+
+def _junit_file(tmp_path: Path) -> Path:
+    out = tmp_path / "default.xml"
+    run_cli("scan", "--no-cache", str(GATE / "suppress"), "--format", f"junit:{out}")
+    return out
+
+
+def test_the_scan_suite_lists_plugins_and_the_trees_waivers(suppress_tree: ET.Element) -> None:
+    (scan_suite,) = [
+        s for s in suppress_tree.findall("testsuite") if s.get("name") == "ciiguard.scan"
+    ]
+    names = [p.get("name") for p in scan_suite.iter("property")]
+    assert "plugin builtin" in names
+    out = scan_suite.findtext("testcase/system-out") or ""
+    assert "waiver: suppression of CII001 on aws_s3_bucket.inside" in out

@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tests.conftest import FIXTURES, ROOT, run_cli
+from tests.conftest import FIXTURES, ROOT, clean_env, run_cli
 from tests.test_gate_approvals import write_case
 
 # OASIS's SARIF 2.1.0 schema, copied into the repository with its licence (tests/schemas/)
@@ -171,3 +171,66 @@ def test_baselined_results_are_accepted_so_code_scanning_shows_them_closed(
     (result,) = doc["runs"][0]["results"]
     assert result["baselineState"] == "unchanged"
     assert result["suppressions"][0]["status"] == "accepted"
+
+
+@pytest.mark.slow
+def test_sarif_multitool_with_githubs_ingestion_rules_reports_no_error(tmp_path: Path) -> None:
+    """Microsoft's SARIF Multitool (npm @microsoft/sarif-multitool), `validate` with the SARIF
+    and GitHub (Gh) rule kinds: no error and no GitHub ingestion finding."""
+    import os
+    import shutil
+    import subprocess
+
+    npm = shutil.which("npm")
+    if npm is None or shutil.which("node") is None:
+        pytest.skip("node/npm not installed: the SARIF Multitool's npm build cannot run")
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "ciiguard-tests"
+    where = cache / "sarif-multitool"
+    exe = where / "node_modules" / ".bin" / "sarif-multitool"
+    if not exe.exists():
+        where.mkdir(parents=True, exist_ok=True)
+        proc = subprocess.run(
+            [npm, "install", "--silent", "--prefix", str(where), "@microsoft/sarif-multitool@5"],
+            capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        if proc.returncode != 0 or not exe.exists():
+            pytest.skip(f"npm could not install the SARIF Multitool: {proc.stderr.strip()[:200]}")
+    from tests.test_gate_baseline import shared_module_estate
+
+    infra = shared_module_estate(tmp_path / "infra", "staging", "prod")
+    baseline = tmp_path / "b.json"
+    run_cli("scan", str(infra), "--no-cache", "--create-baseline", str(baseline))
+    shutil.copytree(GATE / "suppress", infra / "suppress")
+    sarif_of(tmp_path, str(infra), "--baseline", str(baseline))
+    out = tmp_path / "validation.sarif"
+    # the npm wrapper hands its arguments to a shell: the ;-lists need their own quotes
+    proc = subprocess.run(
+        [str(exe), "validate", str(tmp_path / "r.sarif"), "-o", str(out),
+         "--rule-kind", '"Gh;Sarif"', "--level", '"Error;Warning;Note"'],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    results = json.loads(out.read_text())["runs"][0].get("results", [])
+    errors = [r for r in results if r.get("level") == "error"]
+    github = [r for r in results if r["ruleId"].upper().startswith("GH")]
+    assert not errors and not github, [(r["ruleId"], r["message"]) for r in errors + github]
+
+    # In Azure Pipelines, with GitHub Advanced Security for Azure DevOps' rules (Ado) too: the
+    # pipeline's predefined variables fill automationDetails as that service requires.
+    azure = clean_env(
+        TF_BUILD="True", SYSTEM_DEFINITIONID="12", BUILD_DEFINITIONNAME="infra-ci",
+        SYSTEM_PHASEID="3a7c1b9e-2f4d-4e6a-9b8c-1d2e3f4a5b6c", SYSTEM_PHASENAME="Job",
+        SYSTEM_COLLECTIONURI="https://dev.azure.com/acme/", SYSTEM_TEAMPROJECT="platform",
+        BUILD_SOURCEBRANCH="refs/heads/main", BUILD_BUILDID="345",
+    )  # fmt: skip
+    ado = tmp_path / "ado.sarif"
+    run_cli("scan", str(infra), "--no-cache", "--format", f"sarif:{ado}", env=azure)
+    out_ado = tmp_path / "validation-ado.sarif"
+    proc = subprocess.run(
+        [str(exe), "validate", str(ado), "-o", str(out_ado),
+         "--rule-kind", '"Gh;Ado;Sarif"', "--level", '"Error"'],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    ado_results = json.loads(out_ado.read_text())["runs"][0].get("results", [])
+    assert ado_results == [], [(r["ruleId"], r["message"]) for r in ado_results]

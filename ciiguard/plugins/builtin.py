@@ -119,6 +119,7 @@ BUILTIN_REPORTERS: tuple[Reporter, ...] = (
     LazyReporter("json", "ciiguard.reporters.json_report", "JsonReporter"),
     LazyReporter("sarif", "ciiguard.reporters.sarif", "SarifReporter"),
     LazyReporter("junit", "ciiguard.reporters.junit", "JunitReporter"),
+    LazyReporter("junit-xunit", "ciiguard.reporters.junit", "JunitXunitReporter"),
     LazyReporter("github", "ciiguard.reporters.github", "GithubReporter"),
     LazyReporter("markdown", "ciiguard.reporters.markdown", "MarkdownReporter"),
 )

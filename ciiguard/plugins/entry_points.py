@@ -160,7 +160,7 @@ def inside(path: str | Path, roots: Iterable[Path]) -> Path | None:
     The Python environment ciiguard runs in is trusted even when it lies inside a scanned root
     (a ``.venv`` in the checkout): the interpreter has already run its ``.pth`` files, so
     refusing its packages would protect nothing. Create the CI's environment outside the
-    checkout (README, "Security and limits")."""
+    checkout (docs/security.md)."""
     try:
         real = Path(path).resolve()
     except OSError:

@@ -8,7 +8,9 @@ from ciiguard.model import RegionInfo, Resource
 
 def subject(r: Resource) -> str:
     """How a message names a resource: its address, with the type when the address lacks it."""
-    return r.label if r.type in r.label else f"{r.label} ({r.type})"
+    if r.type in r.label or r.meta.get("pulumi_type"):  # Pulumi: its own type token is shown
+        return r.label
+    return f"{r.label} ({r.type})"
 
 
 def mainland_examples(catalogue: Catalogue, provider: str) -> str:

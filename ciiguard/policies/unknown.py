@@ -30,7 +30,7 @@ def _validate(r: Resource, ctx: PolicyContext) -> Iterator[Finding]:
             continue
         why, classification = scope
         yield Finding(
-            message=f"cannot tell where {r.address}.{flow.argument} sends in-scope data: "
+            message=f"cannot tell where {r.argument_ref(flow.argument)} sends in-scope data: "
             f"{flow.destination_explain}",
             evidence=f"{why}; {describe(flow, r, classification)}",
             fix="name the destination with a literal region or ARN, or a resource in this "

@@ -15,7 +15,7 @@ from __future__ import annotations
 from ciiguard.escaping import workflow_data, workflow_property
 from ciiguard.model import ScanIssue, Violation, ViolationStatus
 from ciiguard.reporters.base import Report
-from ciiguard.reporters.common import tally, verdict
+from ciiguard.reporters.common import plugin_line, tally, verdict, waiver_line
 
 
 def command(kind: str, message: str, file: str | None, line: int | None, title: str) -> str:
@@ -108,6 +108,9 @@ class GithubReporter:
                 )
             )
             lines.extend(rest)
+        # plugins that ran and waivers in the tree, in the log (not annotations: those are capped)
+        lines.extend(f"  plugin: {workflow_data(plugin_line(p))}" for p in report.plugins)
+        lines.extend(f"  waiver: {workflow_data(waiver_line(w))}" for w in report.waivers)
         extra = tally(res)
         lines.append(
             f"ciiguard {verdict(report)}: {len(res.violations)} violations "

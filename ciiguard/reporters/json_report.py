@@ -1,4 +1,4 @@
-"""The JSON report, schema ``ciiguard/report@1`` (documented in the README; change only additively)."""
+"""The JSON report, schema ``ciiguard/report@1`` (documented in docs/report.md; change only additively)."""
 
 from __future__ import annotations
 

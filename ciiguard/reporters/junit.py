@@ -15,7 +15,7 @@ from ciiguard.escaping import xml_text
 from ciiguard.model import Enforcement, Violation, ViolationStatus
 from ciiguard.policies.base import Policy
 from ciiguard.reporters.base import Report
-from ciiguard.reporters.common import label, where
+from ciiguard.reporters.common import label, plugin_line, waiver_line, where
 
 SKIPPED = (ViolationStatus.SUPPRESSED, ViolationStatus.EXEMPTED, ViolationStatus.BASELINED)
 
@@ -127,10 +127,14 @@ def junit_tree(report: Report) -> ET.Element:
             type="scan-error",
         )
         err.text = "\n".join(e.render() for e in res.errors)
-    if res.warnings:
-        ET.SubElement(case, "system-out").text = "\n".join(
-            f"warning: {w.render()}" for w in res.warnings
-        )
+    # what ran and what the tree waives, so a reviewer reading only the test report sees them
+    props = ET.SubElement(s, "properties")
+    for p in report.plugins:
+        ET.SubElement(props, "property", name=f"plugin {p.name}", value=plugin_line(p))
+    notes = [f"warning: {w.render()}" for w in res.warnings]
+    notes += [f"waiver: {waiver_line(w)}" for w in report.waivers]
+    if notes:
+        ET.SubElement(case, "system-out").text = "\n".join(notes)
     close(s, counts)
     for k, n in totals.items():
         root.set(k, str(n))
@@ -138,12 +142,31 @@ def junit_tree(report: Report) -> ET.Element:
     return root
 
 
+def strict_xunit(tree: ET.Element) -> ET.Element:
+    """The dialect Jenkins' xunit plugin's strict schema (junit-10.xsd) accepts: no ``file`` or
+    ``line`` on test cases (the place goes first in ``system-out``) and no ``skipped`` on the
+    ``testsuites`` root."""
+    tree.attrib.pop("skipped", None)
+    for case in tree.iter("testcase"):
+        file, line = case.attrib.pop("file", None), case.attrib.pop("line", None)
+        if file:
+            where = f"at {file}:{line}" if line else f"at {file}"
+            out = case.find("system-out")
+            if out is None:
+                out = ET.SubElement(case, "system-out")
+            out.text = where + ("\n\n" + out.text if out.text else "")
+    return tree
+
+
 class JunitReporter:
     name = "junit"
     description = "JUnit XML: one test case per policy and resource (GitLab, Jenkins test reports)"
+    strict = False
 
     def render(self, report: Report) -> str:
         tree = junit_tree(report)
+        if self.strict:
+            tree = strict_xunit(tree)
         for el in tree.iter():  # XML 1.0 cannot carry control characters, even escaped
             if el.text:
                 el.text = xml_text(el.text)
@@ -155,3 +178,9 @@ class JunitReporter:
             + ET.tostring(tree, encoding="unicode")
             + "\n"
         )
+
+
+class JunitXunitReporter(JunitReporter):
+    name = "junit-xunit"
+    description = "JUnit XML in the strict dialect of Jenkins' xunit plugin schema (junit-10.xsd)"
+    strict = True

@@ -249,6 +249,37 @@ def _extension(p: PluginRun) -> dict[str, Any]:
     return out
 
 
+# Azure Pipelines' predefined variables that GitHub Advanced Security for Azure DevOps needs in
+# automationDetails (its ingestion rules GHAzDO1019/1020, as the SARIF Multitool checks them)
+_AZURE = {
+    "buildDefinitionId": "SYSTEM_DEFINITIONID",
+    "buildDefinitionName": "BUILD_DEFINITIONNAME",
+    "phaseId": "SYSTEM_PHASEID",
+    "phaseName": "SYSTEM_PHASENAME",
+}
+
+
+def _automation(report: Report) -> dict[str, Any]:
+    """``ciiguard/`` (one analysis category for code scanning); in Azure Pipelines, the pipeline
+    build's identity GitHub Advanced Security for Azure DevOps requires."""
+    env = report.settings.environment
+    if env.get("TF_BUILD", "").lower() != "true" or not all(env.get(v) for v in _AZURE.values()):
+        return {"id": f"{report.tool_name}/"}
+    org = env.get("SYSTEM_COLLECTIONURI", "").rstrip("/").rsplit("/", 1)[-1]
+    parts = [
+        org,
+        env.get("SYSTEM_TEAMPROJECT", ""),
+        env["SYSTEM_DEFINITIONID"],
+        env["SYSTEM_PHASEID"],
+        env.get("BUILD_SOURCEBRANCH", ""),
+        env.get("BUILD_BUILDID", ""),
+    ]
+    return {
+        "id": "azuredevops/pipeline/build/" + "/".join(parts),
+        "properties": {f"azuredevops/pipeline/build/{k}": env[v] for k, v in _AZURE.items()},
+    }
+
+
 def sarif_dict(report: Report) -> dict[str, Any]:
     res = report.result
     rules = [_rule(p, report.level(p)) for p in report.policies]
@@ -272,7 +303,7 @@ def sarif_dict(report: Report) -> dict[str, Any]:
         },
         "originalUriBaseIds": bases,
         # one analysis per tool: code scanning keeps ciiguard's alerts apart from other tools'
-        "automationDetails": {"id": f"{report.tool_name}/"},
+        "automationDetails": _automation(report),
         "invocations": [
             {
                 "executionSuccessful": not res.errors,

@@ -1,5 +1,5 @@
 #!/usr/bin/env sh
-# Regenerate the example residency maps shown in the README, from the repository root so the file
+# Regenerate the example residency maps shown in docs/map.md, from the repository root so the file
 # paths in the maps read examples/terraform/... . tests/test_map_cli.py checks the SVGs are
 # current; the PNGs are screenshots in headless chromium (not compared byte for byte):
 #   examples/terraform/residency-map.png       the HTML page of examples/terraform

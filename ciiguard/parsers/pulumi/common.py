@@ -240,6 +240,7 @@ def normalise_attributes(
     free_form: frozenset[str],
     lines: Mapping[str, int] | None = None,
     lines_out: dict[str, int] | None = None,
+    paths_out: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """camelCase inputs -> snake_case attributes with Terraform block names; nested objects as dicts.
 
@@ -259,6 +260,8 @@ def normalise_attributes(
                 child_pulumi = _join(pulumi_path, key)
                 if lines is not None and lines_out is not None and child_pulumi in lines:
                     lines_out[child_out] = lines[child_pulumi]
+                if paths_out is not None and child_out != child_pulumi:
+                    paths_out[child_out] = child_pulumi
                 inner_keep = keep or _strip_indexes(child_pulumi) in free_form or key in free_form
                 out[new] = walk(v, _join(rename_path, new), child_out, child_pulumi, inner_keep)
             return out
@@ -268,6 +271,8 @@ def normalise_attributes(
                 child_out, child_pulumi = f"{out_path}[{i}]", f"{pulumi_path}[{i}]"
                 if lines is not None and lines_out is not None and child_pulumi in lines:
                     lines_out[child_out] = lines[child_pulumi]
+                if paths_out is not None and child_out != child_pulumi:
+                    paths_out[child_out] = child_pulumi
                 items.append(walk(v, rename_path, child_out, child_pulumi, keep))
             return items
         return value
@@ -830,7 +835,10 @@ def build_resource(
     rtype = info.type if info is not None else token
     renames = info.renames if info is not None else {}
     block_lines: dict[str, int] = {}
-    attrs = normalise_attributes(props, renames, pc.free_form_maps, prop_lines, block_lines)
+    paths: dict[str, str] = {}
+    attrs = normalise_attributes(
+        props, renames, pc.free_form_maps, prop_lines, block_lines, paths_out=paths
+    )
     package = pc.package_of(token)
     snake_hops = {snake(k): v for k, v in (input_hops or {}).items()}
     region = resolve_region(
@@ -844,6 +852,7 @@ def build_resource(
         "pulumi_urn": urn,
         "pulumi_type": token,
         "pulumi_name": name,
+        "pulumi_paths": paths,  # normalised argument path -> the input path as written
     }
     meta.update(extra_meta or {})
     return Resource(

@@ -1,5 +1,5 @@
 """Every Terraform built-in function ciiguard evaluates, by name (``core::`` names included by
-the evaluator). Functions not here stay unknown; the README lists them with the reason."""
+the evaluator). Functions not here stay unknown; docs/terraform.md lists them with the reason."""
 
 from __future__ import annotations
 
