@@ -36,17 +36,13 @@ def _level(enforcement: Enforcement) -> str:
     }[enforcement]
 
 
-# Scanned roots outside the working directory, as SARIF base ids (GitHub rejects results whose
-# location is an absolute file:// URI): set per rendering by ``sarif_dict``.
-_BASES: dict[str, Path] = {}
-
-
-def _uri(file: str) -> tuple[str, str | None]:
+def _uri(file: str, bases: dict[str, Path]) -> tuple[str, str | None]:
     """``(uri, uriBaseId)``: relative paths resolve against the scan's working directory, a file
-    under a scanned root outside it against that root's base id."""
+    under a scanned root outside it against that root's base id (``bases``: GitHub rejects results
+    located by an absolute file:// URI)."""
     path = Path(file)
     if path.is_absolute():
-        for base, root in _BASES.items():
+        for base, root in bases.items():
             try:
                 rel = path.relative_to(root)
             except ValueError:
@@ -156,7 +152,9 @@ def _suppressions(v: Violation) -> list[dict[str, Any]]:
     return []
 
 
-def _result(v: Violation, rule_index: dict[str, int], with_baseline: bool) -> dict[str, Any]:
+def _result(
+    v: Violation, rule_index: dict[str, int], with_baseline: bool, bases: dict[str, Path]
+) -> dict[str, Any]:
     if v.status is ViolationStatus.APPROVED_TRANSFER:
         level = "warning" if v.approval_warning else "note"
     elif v.status is ViolationStatus.VIOLATION:
@@ -176,7 +174,7 @@ def _result(v: Violation, rule_index: dict[str, int], with_baseline: bool) -> di
         "ruleId": v.policy,
         "level": level,
         "message": {"text": text},
-        "locations": [_location(v)],
+        "locations": [_location(v, bases)],
         "partialFingerprints": {FINGERPRINT_KEY: v.fingerprint} if v.fingerprint else {},
         "properties": {
             "status": v.status.value,
@@ -207,33 +205,30 @@ def _result(v: Violation, rule_index: dict[str, int], with_baseline: bool) -> di
     return out
 
 
-def _location(v: Violation) -> dict[str, Any]:
+def _physical(file: str, line: int | None, bases: dict[str, Path]) -> dict[str, Any]:
+    uri, base = _uri(file, bases)
+    artifact: dict[str, Any] = {"uri": uri}
+    if base:
+        artifact["uriBaseId"] = base
+    physical: dict[str, Any] = {"artifactLocation": artifact}
+    if line:
+        physical["region"] = {"startLine": line}
+    return physical
+
+
+def _location(v: Violation, bases: dict[str, Path]) -> dict[str, Any]:
     loc: dict[str, Any] = {
         "logicalLocations": [{"fullyQualifiedName": v.resource, "kind": "resource"}]
     }
     if v.file:
-        uri, base = _uri(v.file)
-        artifact: dict[str, Any] = {"uri": uri}
-        if base:
-            artifact["uriBaseId"] = base
-        physical: dict[str, Any] = {"artifactLocation": artifact}
-        if v.line:
-            physical["region"] = {"startLine": v.line}
-        loc["physicalLocation"] = physical
+        loc["physicalLocation"] = _physical(v.file, v.line, bases)
     return loc
 
 
-def _notification(issue: ScanIssue, level: str) -> dict[str, Any]:
+def _notification(issue: ScanIssue, level: str, bases: dict[str, Path]) -> dict[str, Any]:
     note: dict[str, Any] = {"level": level, "message": {"text": issue.message}}
     if issue.file:
-        uri, base = _uri(issue.file)
-        artifact: dict[str, Any] = {"uri": uri}
-        if base:
-            artifact["uriBaseId"] = base
-        physical: dict[str, Any] = {"artifactLocation": artifact}
-        if issue.line:
-            physical["region"] = {"startLine": issue.line}
-        note["locations"] = [{"physicalLocation": physical}]
+        note["locations"] = [{"physicalLocation": _physical(issue.file, issue.line, bases)}]
     return note
 
 
@@ -285,10 +280,9 @@ def sarif_dict(report: Report) -> dict[str, Any]:
     rules = [_rule(p, report.level(p)) for p in report.policies]
     index = {p.id: i for i, p in enumerate(report.policies)}
     with_baseline = report.baseline is not None
-    _BASES.clear()
-    _BASES.update(_outside_roots(report))
+    roots = _outside_roots(report)
     bases: dict[str, Any] = {SRCROOT: {"uri": _directory_uri(Path.cwd())}}
-    bases.update({k: {"uri": _directory_uri(d)} for k, d in _BASES.items()})
+    bases.update({k: {"uri": _directory_uri(d)} for k, d in roots.items()})
     run: dict[str, Any] = {
         "tool": {
             "driver": {
@@ -307,11 +301,11 @@ def sarif_dict(report: Report) -> dict[str, Any]:
         "invocations": [
             {
                 "executionSuccessful": not res.errors,
-                "toolExecutionNotifications": [_notification(e, "error") for e in res.errors]
-                + [_notification(w, "warning") for w in res.warnings],
+                "toolExecutionNotifications": [_notification(e, "error", roots) for e in res.errors]
+                + [_notification(w, "warning", roots) for w in res.warnings],
             }
         ],
-        "results": [_result(v, index, with_baseline) for v in res.violations],
+        "results": [_result(v, index, with_baseline, roots) for v in res.violations],
         "columnKind": "unicodeCodePoints",
     }
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
