@@ -124,28 +124,84 @@ def fingerprint(path: Path | str) -> str:
 
 
 def listing(paths: Sequence[Path]) -> str:
-    """Digest of every file name under the scanned paths (as the scan's discovery walks them)."""
+    """Digest of every file name under the scanned paths (as the scan's discovery walks them),
+    and of where each symbolic link points: re-pointing a link to another module directory
+    changes what the scan reads without changing any file name or content."""
     h = hashlib.sha256()
     for path in paths:
         h.update(b"\0root\0" + str(path.resolve()).encode("utf-8", "surrogateescape"))
         if not path.is_dir():
             h.update(fingerprint(path).encode())
             continue
-        for dirpath, dirnames, filenames in os.walk(path, followlinks=False):
-            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
-            h.update(b"\0d\0" + dirpath.encode("utf-8", "surrogateescape"))
-            for name in sorted(filenames):
-                h.update(b"\0f\0" + name.encode("utf-8", "surrogateescape"))
+        _walk(os.fspath(path), h)
     return h.hexdigest()
 
 
+def _walk(directory: str, h: Any) -> None:
+    h.update(b"\0d\0" + directory.encode("utf-8", "surrogateescape"))
+    try:
+        with os.scandir(directory) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except OSError:
+        h.update(b"\0unreadable\0")
+        return
+    below = []
+    for entry in entries:
+        name = entry.name.encode("utf-8", "surrogateescape")
+        try:
+            link = entry.is_symlink()
+            is_dir = entry.is_dir(follow_symlinks=False)
+        except OSError:
+            link = is_dir = False
+        if link:
+            try:
+                target = os.readlink(entry.path)
+            except OSError:
+                target = "?"
+            h.update(b"\0l\0" + name + b"\0" + target.encode("utf-8", "surrogateescape"))
+        elif is_dir:
+            if entry.name not in SKIP_DIRS:
+                below.append(entry.path)
+        else:
+            h.update(b"\0f\0" + name)
+    for sub in below:
+        _walk(sub, h)
+
+
 class Entry:
-    """A stored result and what it depends on (a plain class: this module stays light)."""
+    """A stored result and what it depends on (a plain class: this module stays light).
+
+    The result is pickled inside the entry as bytes of its own, and only unpickled when the
+    entry is used: a lookup that finds the tree changed costs the listing and manifest, not the
+    whole result (ten thousand resources)."""
 
     def __init__(self, listing: str, manifest: dict[str, str], result: ScanResult) -> None:
         self.listing = listing
         self.manifest = manifest
-        self.result = result
+        self._result: ScanResult | None = result
+        self._payload: bytes | None = None
+
+    @property
+    def result(self) -> ScanResult:
+        if self._result is None:
+            from ciiguard.cache.store import safe_loads
+
+            self._result = safe_loads(self._payload or b"")
+        return self._result
+
+    def __getstate__(self) -> dict[str, Any]:
+        import pickle
+
+        payload = self._payload
+        if payload is None:
+            payload = pickle.dumps(self._result, protocol=pickle.HIGHEST_PROTOCOL)
+        return {"listing": self.listing, "manifest": self.manifest, "payload": payload}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.listing = state["listing"]
+        self.manifest = state["manifest"]
+        self._payload = state["payload"]
+        self._result = None
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Entry) and (self.listing, self.manifest, self.result) == (
@@ -157,19 +213,31 @@ class Entry:
     __hash__ = None  # type: ignore[assignment]
 
 
+def _well_formed(entry: Entry) -> bool:
+    return (
+        isinstance(getattr(entry, "listing", None), str)
+        and isinstance(getattr(entry, "manifest", None), dict)
+        and isinstance(getattr(entry, "_payload", None), bytes)
+    )
+
+
 class ResultCache:
     def __init__(self) -> None:
         self.disk = DiskCache("results")
 
     def lookup(self, key: str, paths: Sequence[Path]) -> Entry | None:
         entry = self.disk.get(key)
-        if not isinstance(entry, Entry):
+        if not isinstance(entry, Entry) or not _well_formed(entry):
             return None
         if entry.listing != listing(paths):
             return None
         for name, fp in entry.manifest.items():
             if fingerprint(Path(name)) != fp:
                 return None
+        try:
+            entry.result  # noqa: B018 - unpickled now: a corrupt payload is a miss
+        except Exception:  # noqa: BLE001
+            return None
         return entry
 
     def store(

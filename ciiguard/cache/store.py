@@ -75,6 +75,11 @@ class _SafeUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"cache entry refers to {module}.{name}")
 
 
+def safe_loads(data: bytes) -> Any:
+    """Unpickle bytes that were part of a checked entry, into ciiguard's own classes only."""
+    return _SafeUnpickler(io.BytesIO(data)).load()
+
+
 # -- trust: every directory from the root to the entry, the entry itself, and its author ----------
 _SECURE = hasattr(os, "O_NOFOLLOW") and hasattr(os, "getuid") and os.open in os.supports_dir_fd
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
