@@ -122,7 +122,7 @@ def scan(
     key = key_for(paths, settings, host.pm.get_plugins(), Path.cwd())
     entry = cache.lookup(key, paths)
     if entry is None:
-        result, ctx, claimed = _scan(paths, settings, host, plugins, progress)
+        result, ctx, claimed = _scan(paths, settings, host, plugins, progress, key)
         if result.errors or ctx.uncacheable:
             return result
         entry = cache.store(key, paths, [*ctx.reads, *claimed], result, ctx.digests)
@@ -137,6 +137,7 @@ def _scan(
     host: PluginHost,
     plugins: Plugins,
     progress: Callable[[str], None] | None = None,
+    cache_key: str | None = None,
 ) -> tuple[ScanResult, ParseContext, list[Path]]:
     note = progress or (lambda phase: None)  # phases for the terminal progress line
     note("discovering inputs")
@@ -146,6 +147,7 @@ def _scan(
         catalogue=plugins.catalogue,
         roots=[p.resolve() for p in paths],
         cwd=Path.cwd(),
+        cache_key=cache_key,  # parsers keep per-part entries under it (cache.roots)
     )
     errors: list[ScanIssue] = []
     warnings_first: list[ScanIssue] = []  # --allow-empty: nothing found is a warning

@@ -24,6 +24,12 @@ def scan(tree: Path, cache: Path, *extra: str) -> tuple[int, str]:
     return run.code, run.stdout
 
 
+def forget_scans(cache: Path) -> None:
+    """Drop every cache above the parse cache (whole runs, results, root modules)."""
+    for name in ("results", "replay", "roots"):
+        shutil.rmtree(cache / name)
+
+
 def copy_examples(tmp_path: Path) -> Path:
     tree = tmp_path / "tree"
     shutil.copytree(
@@ -41,12 +47,10 @@ def test_cold_warm_and_uncached_runs_give_identical_json(tmp_path: Path) -> None
         (cache / "parse").rglob("*.pickle")
     )
     warm = scan(tree, cache)
-    shutil.rmtree(cache / "results")
-    shutil.rmtree(cache / "replay")
+    forget_scans(cache)
     second = scan(tree, cache)
     assert any((cache / "parse").rglob("*.pickle"))
-    shutil.rmtree(cache / "results")
-    shutil.rmtree(cache / "replay")
+    forget_scans(cache)
     parse_warm = scan(tree, cache)
     uncached = scan(tree, tmp_path / "unused", "--no-cache")
     assert cold == warm == second == parse_warm == uncached

@@ -32,6 +32,9 @@ class ParseContext:
     # Why the result depends on something the result cache's key does not cover (an environment
     # variable a Terragrunt ``get_env`` read): such a result is never stored.
     uncacheable: list[str] = field(default_factory=list)
+    # The result cache's key for this scan (None: not cached): parsers that keep per-part
+    # entries (the Terraform reader's root modules, ``ciiguard.cache.roots``) key them by it.
+    cache_key: str | None = None
     _shown: dict[str, str] = field(default_factory=dict, repr=False)
     _cwd_abs: str = field(default="", repr=False)
 

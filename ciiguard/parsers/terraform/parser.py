@@ -16,7 +16,7 @@ import signal
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ciiguard.catalogue import Catalogue
 from ciiguard.errors import InputError
@@ -58,6 +58,9 @@ from ciiguard.parsers.terraform.module_def import (
     provider_ref,
 )
 from ciiguard.settings import module_source_key
+
+if TYPE_CHECKING:
+    from ciiguard.cache.roots import RootCache
 
 META_ARGS = frozenset(
     {
@@ -1029,30 +1032,87 @@ class TerraformParser:
             return {d: _local_calls(modules(d), ctx.settings.module_sources) for d in dirs}
 
         dirs = sorted(by_dir)
-        if _split_allowed(ctx, len(dirs)):
-            roots, done = _split(self, dirs, read, ctx, modules, out)
-        else:
-            roots = self._roots(dirs, read(dirs))
+        cache = _root_cache(ctx)
+        done: Evaluated | None = None
+        if cache is not None and not cache.empty:
+            found = self._incremental(dirs, by_dir, read, ctx, modules, cache)
+            if found is not None:
+                roots, done, edges = found
+        if done is None and _split_allowed(ctx, len(dirs)):
+            roots, done, edges = _split(self, dirs, read, ctx, modules, out)
+        elif done is None:
+            edges = read(dirs)
+            roots = self._roots(dirs, edges)
             done = self._evaluate(roots, ctx, modules)
         for d in roots:
-            part, gaps = done[d]
+            part, gaps, _ = done[d]
             out.resources.extend(part.resources)
             out.errors.extend(part.errors)
             out.warnings.extend(part.warnings)
             out.gaps.extend(gaps)
+        if cache is not None:
+            _keep(cache, ctx, by_dir, edges, roots, done, out.errors)
         return out
+
+    def _incremental(
+        self,
+        dirs: list[Path],
+        by_dir: Mapping[Path, list[Path]],
+        read: Callable[[list[Path]], dict[Path, list[Path]]],
+        ctx: ParseContext,
+        modules: ModuleReader,
+        cache: RootCache,
+    ) -> tuple[list[Path], Evaluated, dict[Path, list[Path]]] | None:
+        """Roots and their output, reading only directories whose files changed and evaluating
+        only root modules that read something that changed (``cache.roots``). None when so much
+        changed that the whole tree is better read afresh (in two processes)."""
+        edges: dict[Path, list[Path]] = {}
+        dirty: list[Path] = []
+        for d in dirs:
+            calls = cache.calls(str(d), [os.path.abspath(f) for f in by_dir[d]])
+            if calls is None:
+                dirty.append(d)
+            else:
+                edges[d] = [Path(t) for t in calls]
+        if len(dirty) >= SPLIT_DIRS and _split_allowed(ctx, len(dirs)):
+            return None
+        edges.update(read(dirty))
+        roots = self._roots(dirs, edges)
+        done: Evaluated = {}
+        todo = []
+        for d in roots:
+            hit = cache.root(str(d))
+            if hit is None:
+                todo.append(d)
+                continue
+            part, gaps, manifest = hit
+            done[d] = (part, gaps, REUSED)
+            ctx.reads.update(Path(p) for p in manifest)  # the whole-scan caches check them too
+            ctx.digests.update(manifest)
+        done.update(self._evaluate(todo, ctx, modules))
+        return roots, done, edges
 
     def _evaluate(
         self,
         roots: list[Path],
         ctx: ParseContext,
-        modules: Callable[[Path], ModuleDef],
-    ) -> dict[Path, tuple[ParseOutput, list[Gap]]]:
-        """Each root module's output (resources, errors) and gaps, evaluated here."""
-        done: dict[Path, tuple[ParseOutput, list[Gap]]] = {}
+        modules: ModuleReader,
+    ) -> Evaluated:
+        """Each root module's output (resources, errors), gaps, and what it read: the paths a
+        stored copy of the output depends on, or None when it must not be stored (it errored,
+        or read a module that did, or a module through a symbolic link)."""
+        done: Evaluated = {}
         for d in roots:
             part = ParseOutput()
-            root = RootEvaluation(self, ctx, d, modules, part)
+            used: list[Path] = []
+
+            def track(directory: Path, used: list[Path] = used) -> ModuleDef:
+                used.append(directory)
+                return modules(directory)
+
+            errors_before = len(modules.out.errors)
+            outer, ctx.reads = ctx.reads, set()  # what this root reads
+            root = RootEvaluation(self, ctx, d, track, part)
             try:
                 root.run()
             except RecursionError:
@@ -1063,7 +1123,11 @@ class TerraformParser:
                 part.errors.append(ScanIssue(exc.file, exc.line, exc.message))
             except FunctionError as exc:
                 part.errors.append(ScanIssue(ctx.display(d), None, f"evaluation failed: {exc}"))
-            done[d] = (part, root.gaps)
+            finally:
+                reads, ctx.reads = ctx.reads, outer
+                outer.update(reads)
+            clean = not part.errors and len(modules.out.errors) == errors_before
+            done[d] = (part, root.gaps, modules.depends(d, used, reads) if clean else None)
         return done
 
 
@@ -1083,6 +1147,27 @@ class ModuleReader:
         self.out = out
         self.claimed = claimed or {}
         self.cache: dict[Path, ModuleDef] = {}
+        self.failed: set[Path] = set()  # directories whose reading reported an error
+
+    def depends(self, root: Path, used: list[Path], reads: set[Path]) -> list[str] | None:
+        """Everything a root module's output depends on: the listing and files of every module
+        directory it used (its own included), and the other files it read (tfvars, var files,
+        workspace, ``modules.json``). None when that cannot be told from paths alone: a module
+        that failed to read, or one reached through a symbolic link (re-pointing the link
+        changes the module without changing any file the entry would check)."""
+        paths = {str(root)}
+        mapped = self.ctx.settings.module_sources
+        for directory in set(used):
+            target = real(directory)
+            mod = self.cache.get(target)
+            if mod is None or target in self.failed:
+                return None
+            if isinstance(_local_calls(mod, mapped), LinkedCalls):
+                return None
+            paths.add(str(target))
+            paths.update(os.path.abspath(f) for f in self.files(target))
+        paths.update(str(p) for p in reads)
+        return sorted(paths)
 
     def files(self, directory: Path) -> list[Path]:
         """A directory's ``.tf``/``.tf.json`` files (an unreadable listing is an error)."""
@@ -1096,6 +1181,7 @@ class ModuleReader:
             )
         except OSError as exc:
             shown = self.ctx.display(directory)
+            self.failed.add(directory)
             self.out.errors.append(
                 ScanIssue(shown, None, f"cannot list module: {exc.strerror or exc}")
             )
@@ -1110,6 +1196,8 @@ class ModuleReader:
             mod = load_module(directory, tf, self.loader.load)
             for e in mod.errors:
                 self.out.errors.append(ScanIssue(e.file, e.line, e.message))
+            if mod.errors:
+                self.failed.add(directory)
             self.cache[directory] = mod
         return mod
 
@@ -1121,6 +1209,46 @@ def _tfvars(dirs: list[Path]) -> list[Path]:
         for p in sorted(d.iterdir())
         if p.name == "terraform.tfvars" or p.name.endswith(".auto.tfvars")
     ]
+
+
+# What ``_evaluate`` gives for each root: its output, its gaps, and the paths its output depends
+# on (None: never stored; REUSED: it came from the per-root cache).
+Evaluated = dict[Path, tuple[ParseOutput, list[Gap], "list[str] | None"]]
+REUSED: list[str] = []
+
+
+def _root_cache(ctx: ParseContext) -> RootCache | None:
+    """The per-root cache of this scan, when the scan is cached at all (``ctx.cache_key``)."""
+    if ctx.cache_key is None:
+        return None
+    from ciiguard.cache.roots import RootCache
+
+    return RootCache(ctx.cache_key, ctx.digests)
+
+
+def _keep(
+    cache: RootCache,
+    ctx: ParseContext,
+    by_dir: Mapping[Path, list[Path]],
+    edges: Mapping[Path, list[Path]],
+    roots: list[Path],
+    done: Evaluated,
+    errors: list[ScanIssue],
+) -> None:
+    """Store what this scan read and evaluated without an error, for the next one."""
+    failed = {e.file for e in errors}
+    for d, files in by_dir.items():
+        calls = edges.get(d)
+        if calls is None or isinstance(calls, LinkedCalls) or ctx.display(d) in failed:
+            continue
+        if any(ctx.display(f) in failed for f in files):
+            continue  # read again next time, so its errors are reported again
+        cache.keep_dir(str(d), [os.path.abspath(f) for f in files], [str(t) for t in calls])
+    for d in roots:
+        part, gaps, paths = done[d]
+        if paths is not None and paths is not REUSED:
+            cache.keep_root(str(d), cache.manifest(paths), part, gaps)
+    cache.save()
 
 
 # -- splitting a big tree across two processes -------------------------------------------------
@@ -1139,9 +1267,9 @@ def _split(
     dirs: list[Path],
     read: Callable[[list[Path]], dict[Path, list[Path]]],
     ctx: ParseContext,
-    modules: Callable[[Path], ModuleDef],
+    modules: ModuleReader,
     out: ParseOutput,
-) -> tuple[list[Path], dict[Path, tuple[ParseOutput, list[Gap]]]]:
+) -> tuple[list[Path], Evaluated, dict[Path, list[Path]]]:
     """Parse and evaluate with a forked child: each process reads every other directory and
     evaluates the roots among them; the child sends its module calls (so both know the roots)
     and then its roots' output. Forking before anything is parsed keeps copy-on-write cheap.
@@ -1172,8 +1300,9 @@ def _split(
     os.close(down_r)
     from_child = os.fdopen(up_r, "rb")
     to_child = os.fdopen(down_w, "wb")
-    child_done: dict[Path, tuple[ParseOutput, list[Gap]]] | None = None
-    done: dict[Path, tuple[ParseOutput, list[Gap]]] = {}
+    child_done: Evaluated | None = None
+    done: Evaluated = {}
+    edges: dict[Path, list[Path]] = {}
     roots: list[Path] = []
     try:
         edges = read(mine)
@@ -1212,7 +1341,7 @@ def _split(
         out.errors.extend(e for e in errors if e not in seen)
         ctx.reads.update(reads)
         ctx.digests.update(digests)
-    return roots, done
+    return roots, done, edges
 
 
 def _send(stream: Any, value: object) -> None:
@@ -1232,11 +1361,17 @@ def _receive(stream: Any) -> Any:
     return pickle.loads(data)  # (our own forked process wrote it)
 
 
+class LinkedCalls(list[Path]):
+    """The local module calls of a directory where one goes through a symbolic link: re-pointing
+    the link changes the call without changing a file, so they are never cached."""
+
+
 def _local_calls(mod: ModuleDef, mapped: Mapping[str, str]) -> list[Path]:
     """Directories a module calls through literal local sources, or through remote sources
     ``[module_sources]`` maps to a directory (a module repository's examples calling it by its
     registry address: the module is then not a root of its own)."""
-    out = []
+    out: list[Path] = []
+    linked = False
     for call in mod.module_calls:
         src = call.block.body.attr("source")
         if src is not None and isinstance(src.expr, Literal) and isinstance(src.expr.value, str):
@@ -1250,10 +1385,13 @@ def _local_calls(mod: ModuleDef, mapped: Mapping[str, str]) -> list[Path]:
                     target = Path(mapped[key]) / subdir if subdir else Path(mapped[key])
             if target is not None:
                 try:
-                    out.append(real(target))
+                    resolved = real(target)
                 except (OSError, RuntimeError):
+                    linked = True
                     continue  # a symbolic link loop: reported when the call is evaluated
-    return out
+                linked = linked or str(resolved) != os.path.normpath(os.path.abspath(target))
+                out.append(resolved)
+    return LinkedCalls(out) if linked else out
 
 
 def region_text(value: Any) -> str:

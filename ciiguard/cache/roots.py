@@ -1,0 +1,119 @@
+"""Per-root-module cache: after an edit, only the root modules that read the edited file are
+evaluated again.
+
+One entry per scan key (the result cache's key: version, code, settings, environment, plugins,
+working directory and scanned paths) holds two tables:
+
+- ``dirs``: for each module directory discovery found, the content fingerprint of each of its
+  files and the local module calls they make (which directories are roots follows from these,
+  without parsing an unchanged directory again);
+- ``roots``: for each root module, what its evaluation produced (resources, warnings, gaps) and
+  the fingerprint of everything it read: its own and every called module's files and directory
+  listings, tfvars and ``--var-file`` files, the workspace file, ``modules.json``.
+
+An entry is used only when every fingerprint matches the tree now (content hashes, never
+mtimes), so a reused root is the one a fresh evaluation would give. Nothing that errored is
+stored: a directory whose files did not parse, or a root whose evaluation reported an error or
+read a module that did, is read and evaluated again on every run (so its errors are reported
+again). Which directories are roots, and everything after the parsers (resolution, policies,
+the gate) is recomputed on every run.
+
+Stored through ``store.DiskCache`` (trust checks and HMAC); only plain data and ciiguard's
+model classes are pickled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from ciiguard.cache.results import fingerprint
+from ciiguard.cache.store import DiskCache, digest, in_background
+
+if TYPE_CHECKING:
+    from ciiguard.model import Gap, ParseOutput
+
+FORMAT = 1
+
+
+class RootCache:
+    """The per-root entries of one scan key: looked up at the start, saved at the end."""
+
+    def __init__(self, key: str, known: Mapping[str, str] | None = None) -> None:
+        self.key = digest("roots", str(FORMAT), key)
+        self.disk = DiskCache("roots")
+        self.known = known if known is not None else {}  # fingerprints of bytes already read
+        self._fps: dict[str, str] = {}
+        stored = self.disk.get(self.key)
+        self.old_dirs, self.old_roots = _tables(stored)
+        self.dirs: dict[str, tuple[dict[str, str], list[str]]] = {}
+        self.roots: dict[str, tuple[dict[str, str], Any, Any]] = {}
+        self.reused = 0
+
+    @property
+    def empty(self) -> bool:
+        return not self.old_dirs and not self.old_roots
+
+    def fingerprint(self, path: str) -> str:
+        found = self.known.get(path) or self._fps.get(path)
+        if found is None:
+            found = self._fps[path] = fingerprint(path)
+        return found
+
+    def _matches(self, manifest: Mapping[str, str]) -> bool:
+        return all(self.fingerprint(p) == fp for p, fp in manifest.items())
+
+    # -- directories ------------------------------------------------------------------------
+    def calls(self, directory: str, files: Iterable[str]) -> list[str] | None:
+        """The stored local module calls of a directory whose files are all unchanged."""
+        found = self.old_dirs.get(directory)
+        if found is None:
+            return None
+        manifest, edges = found
+        if set(manifest) != set(files) or not self._matches(manifest):
+            return None
+        self.dirs[directory] = found  # carried over into the saved entry
+        return list(edges)
+
+    def keep_dir(self, directory: str, files: Iterable[str], edges: Iterable[str]) -> None:
+        self.dirs[directory] = ({f: self.fingerprint(f) for f in files}, list(edges))
+
+    # -- root modules -----------------------------------------------------------------------
+    def root(self, directory: str) -> tuple[ParseOutput, list[Gap], dict[str, str]] | None:
+        """A root module's stored output, when nothing it read changed."""
+        found = self.old_roots.get(directory)
+        if found is None or not self._matches(found[0]):
+            return None
+        self.roots[directory] = found
+        self.reused += 1
+        return found[1], found[2], found[0]
+
+    def manifest(self, paths: Iterable[str]) -> dict[str, str]:
+        return {p: self.fingerprint(p) for p in sorted(set(paths))}
+
+    def keep_root(
+        self, directory: str, manifest: dict[str, str], part: ParseOutput, gaps: list[Gap]
+    ) -> None:
+        self.roots[directory] = (manifest, part, gaps)
+
+    def save(self) -> None:
+        """Write the entry (in the background) when it differs from the stored one."""
+        if (
+            self.dirs == self.old_dirs
+            and self.roots.keys() == self.old_roots.keys()
+            and all(self.roots[k] is self.old_roots[k] for k in self.roots)
+        ):
+            return
+        disk, key, value = self.disk, self.key, {"format": FORMAT, "dirs": self.dirs,
+                                                 "roots": self.roots}  # fmt: skip
+        in_background(lambda: disk.put(key, value))
+
+
+def _tables(stored: object) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The stored tables, or empty ones for a missing or foreign entry."""
+    if not isinstance(stored, dict) or stored.get("format") != FORMAT:
+        return {}, {}
+    dirs, roots = stored.get("dirs"), stored.get("roots")
+    if not isinstance(dirs, dict) or not isinstance(roots, dict):
+        return {}, {}
+    return dirs, roots

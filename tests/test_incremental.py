@@ -1,0 +1,226 @@
+"""Per-root-module caching (``ciiguard.cache.roots``): after an edit only the root modules that
+read the edited file are evaluated again, and the answer is the one ``--no-cache`` gives.
+
+Each step of an edit sequence (change, revert, rename, delete, add a module call, a new root,
+a variables file, a parse error and its fix) is scanned twice: through the caches and with
+``--no-cache``. The results must be equal, and the roots evaluated must be exactly those whose
+inputs changed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ciiguard.model import ScanResult
+from ciiguard.parsers.terraform import parser as tf
+from ciiguard.plugins.manager import build
+from ciiguard.scan import scan
+from ciiguard.settings import Settings
+from tests.conftest import clean_env, run_cli
+
+MODULE = """\
+variable "name" {
+  type = string
+}
+
+resource "aws_s3_bucket" "this" {
+  bucket = var.name
+  tags   = { "data-classification" = "personal" }
+}
+"""
+
+
+def root(region: str, module: str = "../../modules/store") -> str:
+    return f"""\
+provider "aws" {{
+  region = var.region
+}}
+
+variable "region" {{
+  type    = string
+  default = "{region}"
+}}
+
+resource "aws_dynamodb_table" "t" {{
+  name = "t"
+  tags = {{ "data-classification" = "personal" }}
+}}
+
+module "store" {{
+  source = "{module}"
+  name   = "b"
+}}
+"""
+
+
+@pytest.fixture
+def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("CIIGUARD_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    t = tmp_path / "estate"
+    (t / "modules" / "store").mkdir(parents=True)
+    (t / "modules" / "store" / "main.tf").write_text(MODULE)
+    for name, region in (("a", "cn-north-1"), ("b", "cn-northwest-1"), ("c", "cn-north-1")):
+        (t / "roots" / name).mkdir(parents=True)
+        (t / "roots" / name / "main.tf").write_text(root(region))
+    return t
+
+
+def add_other(tree: Path) -> None:
+    (tree / "modules" / "other").mkdir(parents=True)
+    (tree / "modules" / "other" / "main.tf").write_text(
+        MODULE.replace("aws_s3_bucket", "aws_sqs_queue")
+    )
+
+
+@pytest.fixture
+def evaluated(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The root modules evaluated (not answered from the cache), by directory name."""
+    seen: list[str] = []
+    run = tf.RootEvaluation.run
+
+    def counting(self: tf.RootEvaluation) -> None:
+        seen.append(self.root_dir.name)
+        run(self)
+
+    monkeypatch.setattr(tf.RootEvaluation, "run", counting)
+    yield seen
+
+
+def both(tree: Path, evaluated: list[str]) -> tuple[ScanResult, list[str]]:
+    """Scan through the caches, then without them: equal answers; the roots evaluated."""
+    evaluated.clear()
+    cached = scan([tree], Settings(jobs=1), build(autoload=False))
+    fresh_roots = sorted(evaluated)
+    evaluated.clear()
+    uncached = scan([tree], Settings(jobs=1, use_cache=False), build(autoload=False))
+    assert cached == uncached
+    return cached, fresh_roots
+
+
+def regions(result: ScanResult) -> dict[tuple[str, str], str | None]:
+    return {(r.root.rsplit("/", 1)[-1], r.address): r.region.region for r in result.resources}
+
+
+def test_an_edit_sequence_evaluates_only_what_it_touches(tree: Path, evaluated: list[str]) -> None:
+    result, fresh = both(tree, evaluated)
+    assert fresh == ["a", "b", "c"] and not result.errors
+    assert both(tree, evaluated)[1] == []  # nothing changed (answered by the result cache)
+
+    # change one root: only it is evaluated again
+    a = tree / "roots" / "a" / "main.tf"
+    a.write_text(root("us-east-1"))
+    result, fresh = both(tree, evaluated)
+    assert fresh == ["a"]
+    assert regions(result)[("a", "module.store.aws_s3_bucket.this")] == "us-east-1"
+    assert {v.policy for v in result.violations} == {"CII001"}
+
+    # revert it: the stored entry for the old content is not reused blindly, the new one is
+    a.write_text(root("cn-north-1"))
+    result, fresh = both(tree, evaluated)
+    assert fresh == ["a"] and not result.violations
+
+    # a shared module: every root calling it
+    store = tree / "modules" / "store" / "main.tf"
+    store.write_text(MODULE.replace('"personal"', '"public"'))
+    result, fresh = both(tree, evaluated)
+    assert fresh == ["a", "b", "c"]
+
+    # rename a file of one root: its listing changed
+    (tree / "roots" / "b" / "main.tf").rename(tree / "roots" / "b" / "b.tf")
+    result, fresh = both(tree, evaluated)
+    assert fresh == ["b"]
+
+    # a variables file appears in one root
+    (tree / "roots" / "c" / "terraform.tfvars").write_text('region = "eu-west-1"\n')
+    result, fresh = both(tree, evaluated)
+    assert fresh == ["c"]
+    assert regions(result)[("c", "aws_dynamodb_table.t")] == "eu-west-1"
+
+    # add a module call to a new module: the caller's root only
+    add_other(tree)
+    (tree / "roots" / "a" / "extra.tf").write_text(
+        'module "queue" {\n  source = "../../modules/other"\n  name = "q"\n}\n'
+    )
+    result, fresh = both(tree, evaluated)
+    assert fresh == ["a"]
+    assert ("a", "module.queue.aws_sqs_queue.this") in regions(result)
+
+    assert "other" not in {k[0] for k in regions(result)}  # called: no root of its own
+
+    # delete a root's file, and a whole root: "other" is a root again, its stored entry reused
+    (tree / "roots" / "a" / "extra.tf").unlink()
+    shutil.rmtree(tree / "roots" / "b")
+    result, fresh = both(tree, evaluated)
+    assert fresh == ["a", "other"]  # a root of its own again
+    assert {k[0] for k in regions(result)} == {"a", "c", "other"}
+
+    # a new root
+    (tree / "roots" / "d").mkdir()
+    (tree / "roots" / "d" / "main.tf").write_text(root("ap-southeast-1"))
+    result, fresh = both(tree, evaluated)
+    assert fresh == ["d"]
+
+
+def test_a_scan_error_keeps_everything_else_cached(tree: Path, evaluated: list[str]) -> None:
+    both(tree, evaluated)
+    broken = tree / "roots" / "b" / "broken.tf"
+    broken.write_text('resource "aws_s3_bucket" "x" {\n  bucket = \n}\n')
+    result, fresh = both(tree, evaluated)
+    assert fresh == ["b"] and [e.file for e in result.errors] == [
+        os.path.relpath(broken).replace(os.sep, "/")
+    ]
+    # the error is reported again (never replayed as a pass), and only the broken root reruns
+    result, fresh = both(tree, evaluated)
+    assert fresh == ["b"] and len(result.errors) == 1
+    broken.unlink()
+    result, fresh = both(tree, evaluated)
+    assert fresh == [] and not result.errors  # as before the error: the first result
+
+
+def test_a_module_reached_through_a_symbolic_link_is_never_reused(
+    tree: Path, evaluated: list[str]
+) -> None:
+    add_other(tree)
+    link = tree / "modules" / "current"
+    link.symlink_to(tree / "modules" / "store", target_is_directory=True)
+    (tree / "roots" / "a" / "main.tf").write_text(root("cn-north-1", "../../modules/current"))
+    both(tree, evaluated)
+    link.unlink()
+    link.symlink_to(tree / "modules" / "other", target_is_directory=True)  # no file changed
+    result, fresh = both(tree, evaluated)
+    assert "a" in fresh
+    assert ("a", "module.store.aws_sqs_queue.this") in regions(result)
+
+
+def test_the_command_line_gives_the_uncached_bytes_after_each_edit(tmp_path: Path) -> None:
+    t = tmp_path / "estate"
+    for name in ("a", "b"):
+        (t / name).mkdir(parents=True)
+        (t / name / "main.tf").write_text(root("cn-north-1", "../m"))
+    (t / "m").mkdir()
+    (t / "m" / "main.tf").write_text(MODULE)
+    env = clean_env(CIIGUARD_CACHE_DIR=str(tmp_path / "cache"))
+
+    def same() -> None:
+        args = ("scan", str(t), "--format", "json", "--no-config")
+        cached = run_cli(*args, env=env)
+        uncached = run_cli(*args, "--no-cache", env=env)
+        assert (cached.code, cached.stdout, cached.stderr) == (
+            uncached.code,
+            uncached.stdout,
+            uncached.stderr,
+        )
+
+    same()
+    (t / "a" / "main.tf").write_text(root("us-east-1", "../m"))
+    same()
+    (t / "b" / "vars.auto.tfvars").write_text('region = "eu-west-1"\n')
+    same()
+    (t / "m" / "main.tf").write_text(MODULE + "\n# an edit\n")
+    same()
