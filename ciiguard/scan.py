@@ -21,7 +21,7 @@ from typing import Any
 from ciiguard.catalogue import Catalogue, load_builtin
 from ciiguard.model import Gap, ParseOutput, Resource, ScanIssue, ScanResult, Violation
 from ciiguard.parsers.base import ParseContext, Parser, forget_real
-from ciiguard.plugins.manager import PluginHost
+from ciiguard.plugins.manager import BUILTIN, PluginHost
 from ciiguard.policies.base import Policy, PolicyContext
 from ciiguard.policies.run import run_policies
 from ciiguard.resolve.classify import Classification
@@ -76,7 +76,13 @@ def gather(host: PluginHost) -> Plugins:
 
 
 def classifier(host: PluginHost, settings: Settings) -> Callable[[Resource], Classification | None]:
-    """The plugins' ``ciiguard_classify`` hook for one resource (first answer wins)."""
+    """The plugins' ``ciiguard_classify`` hook for one resource (first answer wins).
+
+    When the built-in plugin is the hook's only implementation its answer is the tag convention,
+    which ``resolve`` applies itself when the hook answers nothing: the hook is not called."""
+    impls = host.pm.hook.ciiguard_classify.get_hookimpls()
+    if all(impl.plugin_name == BUILTIN for impl in impls):
+        return lambda resource: None
 
     def classify(resource: Resource) -> Classification | None:
         found = host.first(
@@ -125,7 +131,9 @@ def scan(
         result, ctx, claimed = _scan(paths, settings, host, plugins, progress, key)
         if result.errors or ctx.uncacheable:
             return result
-        entry = cache.store(key, paths, [*ctx.reads, *claimed], result, ctx.digests)
+        entry = cache.store(
+            key, paths, [*ctx.reads, *ctx.read_names, *claimed], result, ctx.digests
+        )
     if record is not None:
         record["listing"], record["manifest"] = entry.listing, entry.manifest
     return entry.result
@@ -195,8 +203,16 @@ def _scan(
     gaps: list[Gap] = [g for o in outputs for g in o.gaps]
     errors.extend(e for o in outputs for e in o.errors)
     warnings = warnings_first + [w for o in outputs for w in o.warnings]
+    done = ctx.resolved_roots  # roots a parser took from the per-root cache, already resolved
+    if done:
+        ready = [r for r in resources if r.root in done]
+        resources = [r for r in resources if r.root not in done]
     note(f"resolving {len(resources)} resources")
     resources = resolve(resources, settings, plugins.catalogue, classifier(host, settings))
+    if ctx.part_cache is not None:
+        _keep_resolved(ctx.part_cache, resources, host)
+    if done:
+        resources.extend(ready)
     resources.sort(key=lambda r: (r.root, r.file or "", r.line or 0, r.address))
     pctx = PolicyContext(
         resources=resources, settings=settings, catalogue=plugins.catalogue, gaps=gaps
@@ -217,6 +233,18 @@ def _scan(
         files=sorted(set(files)),
     )
     return result, ctx, [f for fs in claimed.values() for f in fs]
+
+
+def _keep_resolved(cache: Any, resources: list[Resource], host: PluginHost) -> None:
+    """Resolution works within each root (flows and parents never cross roots): store each
+    root's resolved resources with its cached evaluation, unless a plugin failed meanwhile."""
+    if not host.failures:
+        by_root: dict[str, list[Resource]] = {}
+        for r in resources:
+            by_root.setdefault(r.root, []).append(r)
+        for root, group in by_root.items():
+            cache.keep_resolved(root, group)
+    cache.save()
 
 
 def _total_size(claimed: Mapping[int, Sequence[Path]]) -> int:

@@ -244,7 +244,7 @@ class ResultCache:
         self,
         key: str,
         paths: Sequence[Path],
-        files: Iterable[Path],
+        files: Iterable[Path | str],
         result: ScanResult,
         known: Mapping[str, str] | None = None,
     ) -> Entry:

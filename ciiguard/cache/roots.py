@@ -9,14 +9,16 @@ working directory and scanned paths) holds two tables:
   without parsing an unchanged directory again);
 - ``roots``: for each root module, what its evaluation produced (resources, warnings, gaps) and
   the fingerprint of everything it read: its own and every called module's files and directory
-  listings, tfvars and ``--var-file`` files, the workspace file, ``modules.json``.
+  listings, tfvars and ``--var-file`` files, the workspace file, ``modules.json``; and once the
+  scan has resolved them (``resolve``: locations, scope, flows, all within the root), the
+  resolved resources, which then stand in for the parsed ones.
 
 An entry is used only when every fingerprint matches the tree now (content hashes, never
 mtimes), so a reused root is the one a fresh evaluation would give. Nothing that errored is
 stored: a directory whose files did not parse, or a root whose evaluation reported an error or
 read a module that did, is read and evaluated again on every run (so its errors are reported
-again). Which directories are roots, and everything after the parsers (resolution, policies,
-the gate) is recomputed on every run.
+again). Which directories are roots, the policies and the gate (whose baselines and approvals
+span roots) are recomputed on every run.
 
 Stored through ``store.DiskCache`` (trust checks and HMAC); only plain data and ciiguard's
 model classes are pickled.
@@ -24,6 +26,7 @@ model classes are pickled.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -31,9 +34,9 @@ from ciiguard.cache.results import fingerprint
 from ciiguard.cache.store import DiskCache, digest, in_background
 
 if TYPE_CHECKING:
-    from ciiguard.model import Gap, ParseOutput
+    from ciiguard.model import Gap, ParseOutput, Resource
 
-FORMAT = 1
+FORMAT = 2
 
 
 class RootCache:
@@ -47,7 +50,8 @@ class RootCache:
         stored = self.disk.get(self.key)
         self.old_dirs, self.old_roots = _tables(stored)
         self.dirs: dict[str, tuple[dict[str, str], list[str]]] = {}
-        self.roots: dict[str, tuple[dict[str, str], Any, Any]] = {}
+        self.roots: dict[str, tuple[dict[str, str], Any, Any, Any]] = {}
+        self.shown: dict[str, str] = {}  # a root as resources name it (Resource.root) -> its key
         self.reused = 0
 
     @property
@@ -79,22 +83,43 @@ class RootCache:
         self.dirs[directory] = ({f: self.fingerprint(f) for f in files}, list(edges))
 
     # -- root modules -----------------------------------------------------------------------
-    def root(self, directory: str) -> tuple[ParseOutput, list[Gap], dict[str, str]] | None:
-        """A root module's stored output, when nothing it read changed."""
+    def root(
+        self, directory: str, shown: str
+    ) -> tuple[ParseOutput, list[Gap], dict[str, str], list[Resource] | None] | None:
+        """A root module's stored output (and its resolved resources, when stored), when nothing
+        it read changed."""
         found = self.old_roots.get(directory)
         if found is None or not self._matches(found[0]):
             return None
         self.roots[directory] = found
+        self.shown[shown] = directory
         self.reused += 1
-        return found[1], found[2], found[0]
+        return found[1], found[2], found[0], found[3]
 
     def manifest(self, paths: Iterable[str]) -> dict[str, str]:
         return {p: self.fingerprint(p) for p in sorted(set(paths))}
 
     def keep_root(
-        self, directory: str, manifest: dict[str, str], part: ParseOutput, gaps: list[Gap]
+        self,
+        directory: str,
+        shown: str,
+        manifest: dict[str, str],
+        part: ParseOutput,
+        gaps: list[Gap],
     ) -> None:
-        self.roots[directory] = (manifest, part, gaps)
+        self.roots[directory] = (manifest, part, gaps, None)
+        self.shown[shown] = directory
+
+    def keep_resolved(self, shown: str, resources: list[Resource]) -> None:
+        """The resolved resources of a root kept above: they replace its parsed ones (which are
+        never needed again: resolving them gives these)."""
+        directory = self.shown.get(shown)
+        found = self.roots.get(directory) if directory is not None else None
+        if found is None or found[3] is not None:
+            return
+        manifest, part, gaps, _ = found
+        slim = dataclasses.replace(part, resources=[])
+        self.roots[directory] = (manifest, slim, gaps, list(resources))  # type: ignore[index]
 
     def save(self) -> None:
         """Write the entry (in the background) when it differs from the stored one."""
@@ -115,5 +140,7 @@ def _tables(stored: object) -> tuple[dict[str, Any], dict[str, Any]]:
         return {}, {}
     dirs, roots = stored.get("dirs"), stored.get("roots")
     if not isinstance(dirs, dict) or not isinstance(roots, dict):
+        return {}, {}
+    if not all(isinstance(v, tuple) and len(v) == 4 for v in roots.values()):
         return {}, {}
     return dirs, roots

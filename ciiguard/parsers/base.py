@@ -6,7 +6,7 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from ciiguard.catalogue import Catalogue
 from ciiguard.model import ParseOutput
@@ -22,6 +22,9 @@ class ParseContext:
     # Every file a parser read outside the discovered inputs (tfvars, modules, var files): the
     # result cache re-checks them, so a change anywhere that decided the result invalidates it.
     reads: set[Path] = field(default_factory=set)
+    # The same for files and directories given as absolute path strings (what a per-root cache
+    # entry recorded; no Path objects made for thousands of paths that are only hashed again).
+    read_names: set[str] = field(default_factory=set)
     # Content fingerprints of the files read through ``read_bytes``, taken from the bytes parsed:
     # the result cache's manifest then describes exactly what was read (and needs no re-read).
     digests: dict[str, str] = field(default_factory=dict, repr=False)
@@ -35,6 +38,11 @@ class ParseContext:
     # The result cache's key for this scan (None: not cached): parsers that keep per-part
     # entries (the Terraform reader's root modules, ``ciiguard.cache.roots``) key them by it.
     cache_key: str | None = None
+    # The per-root cache a parser used (``ciiguard.cache.roots.RootCache``): the scan stores the
+    # roots' resolved resources in it and saves it. ``resolved_roots`` names the roots (as
+    # ``Resource.root``) whose resources a parser took from it already resolved.
+    part_cache: Any = None
+    resolved_roots: set[str] = field(default_factory=set)
     _shown: dict[str, str] = field(default_factory=dict, repr=False)
     _cwd_abs: str = field(default="", repr=False)
 

@@ -9,6 +9,7 @@ with the chain of hops that produced it (resource argument > provider configurat
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import pickle
@@ -1081,13 +1082,17 @@ class TerraformParser:
         done: Evaluated = {}
         todo = []
         for d in roots:
-            hit = cache.root(str(d))
+            shown = ctx.display(d)
+            hit = cache.root(str(d), shown)
             if hit is None:
                 todo.append(d)
                 continue
-            part, gaps, manifest = hit
+            part, gaps, manifest, resolved = hit
+            if resolved is not None:  # the root's resources as the scan resolved them
+                part = dataclasses.replace(part, resources=resolved)
+                ctx.resolved_roots.add(shown)
             done[d] = (part, gaps, REUSED)
-            ctx.reads.update(Path(p) for p in manifest)  # the whole-scan caches check them too
+            ctx.read_names.update(manifest)  # the whole-scan caches check them too
             ctx.digests.update(manifest)
         done.update(self._evaluate(todo, ctx, modules))
         return roots, done, edges
@@ -1247,8 +1252,8 @@ def _keep(
     for d in roots:
         part, gaps, paths = done[d]
         if paths is not None and paths is not REUSED:
-            cache.keep_root(str(d), cache.manifest(paths), part, gaps)
-    cache.save()
+            cache.keep_root(str(d), ctx.display(d), cache.manifest(paths), part, gaps)
+    ctx.part_cache = cache  # saved by the scan, with the resolved resources
 
 
 # -- splitting a big tree across two processes -------------------------------------------------
