@@ -1,3 +1,3 @@
-from ciiguard.cli import main
+from ciiguard.cli import console
 
-raise SystemExit(main())
+console()

@@ -384,7 +384,7 @@ def test_entry_points_and_schema_ids_are_pinned() -> None:
     from ciiguard.reporters import json_report
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    assert project["scripts"] == {"ciiguard": "ciiguard.cli:main"}
+    assert project["scripts"] == {"ciiguard": "ciiguard.cli:console"}
     assert project["entry-points"]["pytest11"] == {"ciiguard.testing": "ciiguard.testing"}
     assert manager.PROJECT == "ciiguard"  # the plugins' entry-point group and pluggy project
     assert json_report.SCHEMA == "ciiguard/report@1"

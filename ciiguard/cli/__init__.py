@@ -7,6 +7,6 @@ progress line. Nothing imports this package but ``ciiguard.__main__`` and the co
 
 from __future__ import annotations
 
-from ciiguard.cli.app import main
+from ciiguard.cli.app import console, main
 
-__all__ = ["main"]
+__all__ = ["console", "main"]

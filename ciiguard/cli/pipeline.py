@@ -14,7 +14,7 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from ciiguard.catalogue import Catalogue
 from ciiguard.errors import UsageError
@@ -261,7 +261,12 @@ def write_reports(
 ) -> None:
     """Render each format once and write it; a file that cannot be written is a UsageError."""
     for o in outputs:
-        text = reporters[o.reporter].render(report)
+        reporter = reporters[o.reporter]
+        writer = reporter.writer() if hasattr(reporter, "writer") else None
+        if writer is not None:  # a built-in format that streams (json): never held whole
+            _stream(writer, report, o.destination, stdout)
+            continue
+        text = reporter.render(report)
         if o.destination == STDOUT:
             stdout.write(text)
             continue
@@ -269,6 +274,17 @@ def write_reports(
             Path(o.destination).write_text(text, encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"cannot write {o.destination}: {exc.strerror or exc}") from None
+
+
+def _stream(writer: Any, report: Report, destination: str, stdout: TextIO) -> None:
+    if destination == STDOUT:
+        writer(report, stdout)
+        return
+    try:
+        with open(destination, "w", encoding="utf-8") as fh:
+            writer(report, fh)
+    except OSError as exc:
+        raise UsageError(f"cannot write {destination}: {exc.strerror or exc}") from None
 
 
 def _contained(path: Path, config: Config, allowed: bool) -> None:
