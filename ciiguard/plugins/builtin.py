@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from ciiguard.catalogue import load_builtin
 from ciiguard.model import ParseOutput, Resource
@@ -112,6 +112,10 @@ class LazyReporter(Lazy[Reporter]):
 
     def render(self, report: Report) -> str:
         return self.real.render(report)
+
+    def writer(self) -> Callable[[Report, TextIO], None] | None:
+        """The format's ``write(report, stream)`` when it streams its output (``json``)."""
+        return getattr(self.real, "write", None)
 
 
 BUILTIN_REPORTERS: tuple[Reporter, ...] = (

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
-from typing import Any
+from typing import Any, TextIO
 
 from ciiguard.model import ViolationStatus
 from ciiguard.reporters.base import Report
@@ -22,6 +23,24 @@ def schema_text() -> str:
 
 
 def report_dict(report: Report) -> dict[str, Any]:
+    doc = _report_doc(report)
+    return {k: list(v) if isinstance(v, _Items) else v for k, v in doc.items()}
+
+
+class _Items:
+    """A report array built one element at a time while it is written (``write``)."""
+
+    def __init__(self, items: Any, make: Any) -> None:
+        self.items, self.make = items, make
+
+    def __iter__(self) -> Any:
+        return map(self.make, self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+def _report_doc(report: Report) -> dict[str, Any]:
     res = report.result
     counts = status_counts(res)
     return {
@@ -39,8 +58,9 @@ def report_dict(report: Report) -> dict[str, Any]:
             "exempted": counts[ViolationStatus.EXEMPTED],
             "baselined": counts[ViolationStatus.BASELINED],
         },
-        "resources": [
-            {
+        "resources": _Items(
+            res.resources,
+            lambda r: {
                 "address": r.address,
                 "type": r.type,
                 "provider": r.provider,
@@ -70,11 +90,11 @@ def report_dict(report: Report) -> dict[str, Any]:
                     }
                     for f in r.flows
                 ],
-            }
-            for r in res.resources
-        ],
-        "violations": [
-            {
+            },
+        ),
+        "violations": _Items(
+            res.violations,
+            lambda v: {
                 "policy": v.policy,
                 "resource": v.resource,
                 "severity": v.severity.value,
@@ -100,9 +120,8 @@ def report_dict(report: Report) -> dict[str, Any]:
                 "related": list(v.related),
                 "flow_kind": v.flow_kind,
                 "root": v.root,  # added within report@1: findings of roots sharing a module
-            }
-            for v in res.violations
-        ],
+            },
+        ),
         "errors": [{"file": e.file, "line": e.line, "message": e.message} for e in res.errors],
         "warnings": [{"file": w.file, "line": w.line, "message": w.message} for w in res.warnings],
         "gate": {
@@ -147,24 +166,42 @@ class JsonReporter:
     description = "machine-readable report (schema ciiguard/report@1)"
 
     def render(self, report: Report) -> str:
-        return render_json(report_dict(report))
+        out = io.StringIO()
+        self.write(report, out)
+        return out.getvalue()
+
+    def write(self, report: Report, stream: TextIO) -> None:
+        """The report, written to ``stream`` one line at a time: a report of 100,000 resources
+        is never held whole in memory, as dictionaries or as text."""
+        write_json(_report_doc(report), stream)
 
 
 def render_json(doc: dict[str, Any]) -> str:
+    out = io.StringIO()
+    write_json(doc, out)
+    return out.getvalue()
+
+
+def write_json(doc: dict[str, Any], stream: TextIO) -> None:
     """Top-level keys on their own lines and one array element per line: readable, diff-friendly,
     and encoded by the C encoder (``indent=`` would force the slow pure-Python one)."""
     dump = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
-    lines = ["{"]
+    write = stream.write
+    write("{\n")
     keys = list(doc)
     for n, key in enumerate(keys):
         value = doc[key]
         comma = "," if n < len(keys) - 1 else ""
-        if isinstance(value, list) and value:
-            lines.append(f"  {dump(key)}: [")
-            lines.extend(f"    {dump(item)}," for item in value[:-1])
-            lines.append(f"    {dump(value[-1])}")
-            lines.append(f"  ]{comma}")
+        if isinstance(value, (list, _Items)) and len(value):
+            write(f"  {dump(key)}: [\n")
+            lines = []
+            for i, item in enumerate(value):
+                lines.append(f"    {dump(item)}" if i == 0 else f",\n    {dump(item)}")
+                if len(lines) >= 512:
+                    write("".join(lines))
+                    lines.clear()
+            write("".join(lines))
+            write(f"\n  ]{comma}\n")
         else:
-            lines.append(f"  {dump(key)}: {dump(value)}{comma}")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+            write(f"  {dump(key)}: {dump([] if isinstance(value, _Items) else value)}{comma}\n")
+    write("}\n")
