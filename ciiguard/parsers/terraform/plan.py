@@ -234,11 +234,10 @@ class _Reader:
                 pos = self.ws(self.expect(pos, ":", "':'"))
                 if key == "resource_changes" and text[pos : pos + 1] == "[":
                     pos = self.read_changes(pos + 1, changes, deleted)
-                else:
-                    value, pos = self.value(pos)
-                    if key in self.KEEP:
-                        found[key] = value
-                    del value
+                elif key in self.KEEP:
+                    found[key], pos = self.value(pos)
+                else:  # prior_state, resource_drift, ...: checked, never held whole
+                    pos = self.skip(pos, 0)
                 pos = self.ws(pos)
                 if text[pos : pos + 1] == ",":
                     pos += 1
@@ -248,6 +247,34 @@ class _Reader:
         if self.ws(pos) != len(text):
             raise self.error(self.ws(pos), "invalid JSON: extra data after the plan object")
         return self.document(found, changes, deleted)
+
+    SKIP_DEPTH = 6  # state/modules/resources nest this deep; below it a value is decoded whole
+
+    def skip(self, pos: int, depth: int) -> int:
+        """Pass over one JSON value, checking it, without building it whole: an object or array
+        is walked (down to SKIP_DEPTH) and its members decoded and dropped one at a time, so a
+        section ciiguard does not use (``prior_state``: every existing resource) costs no more
+        memory than its largest element."""
+        text = self.text
+        opening = text[pos : pos + 1]
+        if depth >= self.SKIP_DEPTH or opening not in ("{", "["):
+            return self.value(pos)[1]
+        closing = "}" if opening == "{" else "]"
+        pos = self.ws(pos + 1)
+        if text[pos : pos + 1] == closing:
+            return pos + 1
+        while True:
+            pos = self.ws(pos)
+            if opening == "{":
+                key, pos = self.value(pos)
+                if not isinstance(key, str):
+                    raise self.error(pos, "invalid JSON: object keys must be strings")
+                pos = self.ws(self.expect(pos, ":", "':'"))
+            pos = self.ws(self.skip(pos, depth + 1))
+            if text[pos : pos + 1] == ",":
+                pos += 1
+                continue
+            return self.expect(pos, closing, f"',' or '{closing}'")
 
     def read_changes(self, pos: int, changes: dict[str, Change], deleted: list[str]) -> int:
         text = self.text
@@ -987,7 +1014,11 @@ class _PlanEvaluation:
             mod = stack.pop()
             if not isinstance(mod, dict):
                 continue
-            yield from (r for r in mod.get("resources") or [] if isinstance(r, dict))
+            items = mod.get("resources") or []
+            for i in range(len(items) if isinstance(items, list) else 0):
+                item = items[i]
+                if isinstance(item, dict):
+                    yield item
             children = mod.get("child_modules") or []
             stack.extend(reversed(children) if isinstance(children, list) else [])
 
@@ -1359,6 +1390,7 @@ class TerraformPlanParser:
             )
         ev = _PlanEvaluation(doc, display, ctx, source)
         out.resources.extend(ev.resources())
+        doc.planned_values, doc.changes = {}, {}  # read: freed before resolution copies them
         if source is not None and ev.missing_source:
             shown = ", ".join(sorted(ev.missing_source)[:5])
             more = len(ev.missing_source) - 5
