@@ -1023,6 +1023,18 @@ class TerraformParser:
             by_dir.setdefault(parent, []).append(f)
         loader = HclLoader(ctx.read_bytes, ctx.display, ctx.settings.use_cache, ctx.settings.jobs)
         self.load = loader.load
+        try:
+            return self._parse(by_dir, ctx, loader, out)
+        finally:
+            self.load = None  # the syntax trees go with the loader: this parser outlives the scan
+
+    def _parse(
+        self,
+        by_dir: dict[Path, list[Path]],
+        ctx: ParseContext,
+        loader: HclLoader,
+        out: ParseOutput,
+    ) -> ParseOutput:
         modules = ModuleReader(ctx, loader, out, by_dir)
         # directories another reader runs as (part of) a root module: Terragrunt units
         self.elsewhere = frozenset(ctx.wrapped_roots)
