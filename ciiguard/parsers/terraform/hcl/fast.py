@@ -16,6 +16,7 @@ block comment counts as a newline there), because changing what is accepted is n
 from __future__ import annotations
 
 import re
+from sys import intern as _intern
 
 from ciiguard.errors import InputError
 from ciiguard.parsers.terraform.hcl.nodes import (
@@ -179,7 +180,10 @@ class _Parser:
                             depth -= 1
                 elif kind == "str":
                     kinds.append("str")
-                    vals.append(m.group(index)[1:-1])
+                    # one object per distinct short string (tag keys and values, types, regions
+                    # repeat in every block): a big file's trees and resources share them
+                    value = m.group(index)[1:-1]
+                    vals.append(_intern(value) if len(value) <= 64 else value)
                     lines.append(line)
                     ends.append(line)
                     starts.append(m.start(index))
@@ -208,7 +212,7 @@ class _Parser:
                 elif kind != "name" and kind != "num":
                     raise Fallback
                 kinds.append(str(kind))
-                vals.append(m.group(index))
+                vals.append(_intern(m.group(index)))
                 lines.append(line)
                 ends.append(line)
                 starts.append(m.start(index))
