@@ -1250,12 +1250,20 @@ def overlay_unknown(
     if isinstance(unknown, dict) and unknown:
         base = value if isinstance(value, dict) else {}
         out = dict(base)
+        whole = _is_expression(exprs)  # an object-valued attribute: its references apply
+        blocks = exprs if isinstance(exprs, dict) and not whole else None
         for k, u in unknown.items():
             if u is False or u == {} or u == []:
                 continue
-            out[k] = overlay_unknown(
-                base.get(k), u, _block_expr(exprs, k), address, prefix, f"{path}.{k}"
-            )
+            cfg = exprs if whole else (blocks.get(k) if blocks is not None else None)
+            if u is True and not (isinstance(cfg, dict) and cfg.get("references")):
+                at = f"{path}.{k}"  # a computed attribute (the common case), as above
+                shared = _COMPUTED.get(at)
+                if shared is None:
+                    shared = _COMPUTED[at] = Unknown(f"{at.lstrip('.')} is known only after apply")
+                out[k] = shared
+                continue
+            out[k] = overlay_unknown(base.get(k), u, cfg, address, prefix, f"{path}.{k}")
         return out
     if isinstance(unknown, list) and unknown:
         items = list(value) if isinstance(value, list) else []
