@@ -1,0 +1,134 @@
+"""Benchmark: re-scans after an edit in a generated monorepo (default 10,000 resources).
+
+    python benchmarks/incremental_benchmark.py [--resources 10000] [--ciiguard PATH] [--out F]
+
+One tree, one cache directory, and a sequence of edits a developer makes between two runs:
+change one file, revert it, rename a file, delete a root module, add a module call, break one
+file (a scan error) and scan again with it still broken, then fix it. After each edit the cached
+scan is timed, then a ``--no-cache`` scan of the same tree: their exit codes, stdout and JSON
+reports must be byte-identical (the script fails otherwise). ``own`` is the wall time minus the
+``ciiguard --version`` start-up measured in the same run.
+
+``--ciiguard`` runs another installation (an older commit's virtualenv) for before/after
+figures on the same machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from generate import generate  # noqa: E402
+from run import Measure, ciiguard_cmd, measure  # noqa: E402
+
+SERVICE = "svc00007"
+
+
+def edits(tree: Path) -> list[tuple[str, Callable[[], None]]]:
+    svc = tree / "services" / SERVICE
+    main = svc / "main.tf"
+    original = main.read_text()
+
+    def change() -> None:
+        main.write_text(original.replace('"svc-7-public"', '"svc-7-public-2"'))
+
+    def revert() -> None:
+        main.write_text(original)
+
+    def rename() -> None:
+        (svc / "variables.tf").rename(svc / "inputs.tf")
+
+    def delete() -> None:
+        shutil.rmtree(tree / "services" / "svc00011")
+
+    def add_call() -> None:
+        with main.open("a") as fh:
+            fh.write('\nmodule "extra" {\n  source = "../../modules/store"\n  name = "x"\n}\n')
+
+    def error() -> None:
+        (svc / "broken.tf").write_text('resource "aws_s3_bucket" "x" {\n  bucket = \n}\n')
+
+    def fix() -> None:
+        (svc / "broken.tf").unlink()
+
+    return [
+        ("unchanged", lambda: None),
+        ("change one file", change),
+        ("revert it", revert),
+        ("rename a file", rename),
+        ("delete a root module", delete),
+        ("add a module call", add_call),
+        ("break one file", error),
+        ("scan again, still broken", lambda: None),
+        ("fix it", fix),
+    ]
+
+
+def run(cmd: list[str], env: dict[str, str]) -> tuple[Measure, bytes, bytes]:
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    out = proc.stdout.read() if proc.stdout else b""
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    return Measure(seconds, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)), out, b""
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--resources", type=int, default=10_000)
+    ap.add_argument("--ciiguard", help="the ciiguard executable to measure (default: this environment's)")
+    ap.add_argument("--out", type=Path)
+    args = ap.parse_args()
+    exe = [args.ciiguard] if args.ciiguard else ciiguard_cmd()
+    work = Path(tempfile.mkdtemp(prefix="ciiguard-incr-"))
+    try:
+        tree = work / "tree"
+        exact = generate(tree, args.resources)
+        env = {**os.environ, "CIIGUARD_CACHE_DIR": str(work / "cache")}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        startup = min(measure([*exe, "--version"], env).seconds for _ in range(3))
+        report, fresh = work / "cached.json", work / "fresh.json"
+        cached_cmd = [*exe, "scan", str(tree), "--format", "json", "--output", str(report)]
+        fresh_cmd = [*exe, "scan", str(tree), "--format", "json", "--output", str(fresh), "--no-cache"]
+        cold, _, _ = run(cached_cmd, env)
+        rows = [{"step": "cold", "seconds": cold.seconds, "peak_mb": cold.peak_mb, "exit": cold.code}]
+        print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+        print(f"{exact} resources; start-up (ciiguard --version) {startup * 1000:.0f} ms")
+        print(f"{'cold':28s} {cold.seconds:6.2f} s  {cold.peak_mb:5.0f} MB  exit {cold.code}")
+        for name, edit in edits(tree):
+            edit()
+            m, out, _ = run(cached_cmd, env)
+            ref, ref_out, _ = run(fresh_cmd, env)
+            same = (m.code, out, report.read_bytes()) == (ref.code, ref_out, fresh.read_bytes())
+            if not same:
+                print(f"{name}: the cached scan differs from --no-cache", file=sys.stderr)
+                return 1
+            rows.append({"step": name, "seconds": m.seconds, "own_s": m.seconds - startup,
+                         "peak_mb": m.peak_mb, "exit": m.code, "no_cache_s": ref.seconds,
+                         "identical": same})  # fmt: skip
+            print(f"{name:28s} {m.seconds:6.2f} s  (own {m.seconds - startup:5.2f} s)  "
+                  f"{m.peak_mb:5.0f} MB  exit {m.code}  --no-cache {ref.seconds:5.2f} s  identical")  # fmt: skip
+        result = {"machine": platform.platform(), "cores": os.cpu_count(),
+                  "python": platform.python_version(), "resources": exact,
+                  "startup_s": startup, "ciiguard": " ".join(exe), "rows": rows}  # fmt: skip
+        if args.out:
+            args.out.write_text(json.dumps(result, indent=2) + "\n")
+        return 0
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
