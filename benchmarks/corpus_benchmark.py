@@ -1,0 +1,193 @@
+"""Benchmark: public Terraform code, fetched at benchmark time (never committed), against a
+synthetic tree with the same number of resources, and where the difference goes.
+
+    python benchmarks/corpus_benchmark.py [--checkouts DIR] [--repo OWNER/NAME[:SUBDIR] ...]
+                                          [--out F]
+
+Each repository is cloned (``git clone --depth 1``; with ``:SUBDIR``, a sparse checkout of that
+directory only) into a temporary corpus, unless ``--checkouts DIR`` already holds it as
+``DIR/OWNER+NAME``. The corpus is scanned cold (empty cache) and warm; then a synthetic tree
+(``generate.py``) with as many resources is scanned the same way. For both, the scan is run once
+more in-process with each stage timed (discovery, reading and parsing HCL, evaluating root
+modules, resolution, policies, gate, report), and the input is described: bytes of HCL per
+resource and the blocks by kind. The rows say where the time per resource goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from generate import generate  # noqa: E402
+from run import ciiguard_cmd, measure  # noqa: E402
+
+REPOS = [
+    "terraform-aws-modules/terraform-aws-s3-bucket",
+    "terraform-aws-modules/terraform-aws-rds",
+    "Azure/terraform-azurerm-aks",
+    "Azure/terraform-azurerm-avm-res-storage-storageaccount",
+    "aztfmod/terraform-azurerm-caf",
+    "terraform-google-modules/terraform-google-sql-db",
+    "terraform-google-modules/terraform-google-cloud-storage",
+    "terraform-alicloud-modules/terraform-alicloud-rds",
+    "hashicorp/terraform-provider-azurerm:examples",
+    "aliyun/terraform-provider-alicloud:examples",
+]
+
+# Runs inside the measured interpreter: the same scan as the command line, each stage timed.
+STAGES = r"""
+import json, sys, time, functools
+times = {}
+def timed(owner, name, label):
+    f = getattr(owner, name)
+    @functools.wraps(f)
+    def w(*a, **k):
+        t = time.perf_counter()
+        try:
+            return f(*a, **k)
+        finally:
+            times[label] = times.get(label, 0.0) + time.perf_counter() - t
+    setattr(owner, name, w)
+import ciiguard.scan as scan, ciiguard.cli.pipeline as pipeline
+from ciiguard.parsers.terraform import parser as tf
+from ciiguard.parsers.terraform.hcl import loader
+timed(scan, "discover", "discover")
+timed(loader.HclLoader, "preload", "read and parse HCL")
+timed(tf.TerraformParser, "_evaluate", "evaluate root modules")
+timed(scan, "resolve", "resolve")
+timed(scan, "run_policies", "policies")
+timed(pipeline, "gate_stage", "gate")
+timed(pipeline, "write_reports", "report")
+from ciiguard.cli.app import main
+t = time.perf_counter()
+main(sys.argv[1:])
+times["total"] = time.perf_counter() - t
+print(json.dumps(times))
+"""
+
+BLOCK = re.compile(rb"^(resource|data|module|variable|output|locals|provider|terraform)\b", re.M)
+
+
+def fetch(spec: str, corpus: Path, checkouts: Path | None) -> Path | None:
+    name, _, subdir = spec.partition(":")
+    local = name.replace("/", "+")
+    if checkouts is not None and (checkouts / local).is_dir():
+        return checkouts / local
+    into = corpus / local
+    url = f"https://github.com/{name}.git"
+    try:
+        if subdir:
+            subprocess.run(["git", "clone", "-q", "--depth", "1", "--filter=blob:none", "--sparse",
+                            url, str(into)], check=True, timeout=600)  # fmt: skip
+            subprocess.run(["git", "-C", str(into), "sparse-checkout", "set", subdir], check=True,
+                           timeout=600)  # fmt: skip
+        else:
+            subprocess.run(["git", "clone", "-q", "--depth", "1", url, str(into)], check=True,
+                           timeout=600)  # fmt: skip
+    except (OSError, subprocess.SubprocessError) as exc:
+        print(f"  not fetched: {spec} ({exc})", file=sys.stderr)
+        return None
+    shutil.rmtree(into / ".git", ignore_errors=True)
+    return into
+
+
+def describe(tree: Path) -> dict[str, object]:
+    size, files, kinds = 0, 0, Counter[str]()
+    for f in tree.rglob("*.tf"):
+        if ".terraform" in f.parts:
+            continue
+        data = f.read_bytes()
+        size, files = size + len(data), files + 1
+        kinds.update(m.group(1).decode() for m in BLOCK.finditer(data))
+    return {"tf_files": files, "tf_bytes": size, "blocks": dict(kinds.most_common())}
+
+
+def scan(tree: Path, env: dict[str, str], work: Path) -> dict[str, object]:
+    report = work / "report.json"
+    cmd = [*ciiguard_cmd(), "scan", str(tree), "--format", "json", "--output", str(report)]
+    shutil.rmtree(env["CIIGUARD_CACHE_DIR"], ignore_errors=True)
+    cold = measure(cmd, env)
+    doc = json.loads(report.read_text())
+    warm = measure(cmd, env)
+    stages = subprocess.run([sys.executable, "-c", STAGES, "scan", str(tree), "--format", "json",
+                             "--output", str(report), "--no-cache"], capture_output=True,
+                            text=True, env=env, check=False)  # fmt: skip
+    lines = stages.stdout.strip().splitlines()
+    resources = doc["summary"]["resources"]
+    described = describe(tree)
+    return {
+        "resources": resources,
+        "errors": doc["summary"]["errors"],
+        "cold_s": cold.seconds,
+        "cold_mb": cold.peak_mb,
+        "warm_s": warm.seconds,
+        "resources_per_s": resources / cold.seconds if cold.seconds else 0.0,
+        "hcl_bytes_per_resource": described["tf_bytes"] / resources if resources else 0.0,  # type: ignore[operator]
+        "stages_s": json.loads(lines[-1]) if lines else {},
+        **described,
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--checkouts", type=Path, help="directory holding OWNER+NAME checkouts")
+    ap.add_argument("--repo", action="append", help="OWNER/NAME[:SUBDIR] (repeatable)")
+    ap.add_argument("--out", type=Path)
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="ciiguard-corpus-"))
+    try:
+        corpus = work / "corpus"
+        corpus.mkdir()
+        for spec in args.repo or REPOS:
+            found = fetch(spec, corpus, args.checkouts)
+            if found is not None and found.parent != corpus:
+                (corpus / found.name).symlink_to(found, target_is_directory=True)
+        real = corpus
+        if not any(real.iterdir()):
+            print("nothing fetched", file=sys.stderr)
+            return 1
+        env = {**os.environ, "CIIGUARD_CACHE_DIR": str(work / "cache")}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+        rows = {}
+        # symbolic links are not followed by discovery: scan a directory of real copies
+        flat = work / "flat"
+        shutil.copytree(corpus, flat, symlinks=False, ignore=shutil.ignore_patterns(".git"))
+        rows["public"] = scan(flat, env, work)
+        n = int(rows["public"]["resources"])  # type: ignore[call-overload]
+        synthetic = work / "synthetic"
+        generate(synthetic, max(n, 12))
+        rows["synthetic"] = scan(synthetic, env, work)
+        for name, row in rows.items():
+            print(f"{name:10s} {row['resources']:6d} resources  {row['tf_bytes'] / 1e6:5.1f} MB HCL "  # type: ignore[operator]
+                  f"({row['hcl_bytes_per_resource']:5.0f} B/resource)  cold {row['cold_s']:5.2f} s "
+                  f"{row['cold_mb']:4.0f} MB  warm {row['warm_s']:5.2f} s  "
+                  f"{row['resources_per_s']:6.0f} resources/s")  # fmt: skip
+            stages = row["stages_s"]
+            assert isinstance(stages, dict)
+            print("           " + ", ".join(f"{k} {v:.2f} s" for k, v in stages.items()))
+            print(f"           blocks: {row['blocks']}")
+        if args.out:
+            args.out.write_text(json.dumps({"machine": platform.platform(), "cores": os.cpu_count(),
+                                            "python": platform.python_version(),
+                                            "repositories": args.repo or REPOS, "rows": rows},
+                                           indent=2) + "\n")  # fmt: skip
+        return 0
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
