@@ -7,7 +7,6 @@ Nothing downstream knows which input format a resource came from.
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -37,7 +36,7 @@ class Severity(str, enum.Enum):
     LOW = "low"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Unknown:
     """A value ciiguard cannot decide before deployment; never treated as 'inside'.
 
@@ -59,7 +58,7 @@ class Unknown:
         return f"<unknown: {self.reason}>"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Hop:
     """One step of a resolution chain, e.g. ``var.region (terraform.tfvars:1) = "us-east-1"``."""
 
@@ -77,7 +76,7 @@ class Hop:
         return text
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class RegionInfo:
     """An effective region (or None when unknown) with the chain of hops that produced it."""
 
@@ -114,7 +113,7 @@ FLOW_KINDS: Mapping[str, str] = {
 RECEIVES_DATA = "receives data from"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Flow:
     """Data of ``source`` leaving for another place: replicated, copied, backed up, streamed, shipped
     as logs, delivered to a subscriber, routed as events, migrated or sent to an external endpoint.
@@ -163,7 +162,7 @@ class Flow:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Resource:
     """A deployable resource instance, with everything a policy needs already resolved."""
 
@@ -229,21 +228,14 @@ _T = TypeVar("_T")
 def evolve(obj: _T, **changes: Any) -> _T:
     """``dataclasses.replace`` for these frozen data classes, without re-running ``__init__``
     (none has a ``__post_init__``): copies the field values, then sets the changed ones."""
-    cls = type(obj)
-    names = _FIELDS.get(cls)
-    if names is None:
-        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
-    for name in changes:
-        if name not in names:
-            raise TypeError(f"{cls.__name__} has no field {name!r}")
-    new = object.__new__(cls)
-    for name in names:
-        _SET(new, name, changes[name] if name in changes else getattr(obj, name))
+    new = object.__new__(type(obj))
+    values = new.__dict__
+    values.update(obj.__dict__)
+    for name, value in changes.items():
+        if name not in values:
+            raise TypeError(f"{type(obj).__name__} has no field {name!r}")
+        values[name] = value
     return new
-
-
-_FIELDS: dict[type, tuple[str, ...]] = {}
-_SET = object.__setattr__
 
 
 class ViolationStatus(str, enum.Enum):
@@ -256,7 +248,7 @@ class ViolationStatus(str, enum.Enum):
     BASELINED = "baselined"  # present in the --baseline file
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Violation:
     policy: str
     resource: str
