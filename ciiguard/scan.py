@@ -122,17 +122,18 @@ def scan(
     )
     if not cacheable:
         return _scan(paths, settings, host, plugins, progress)[0]
-    from ciiguard.cache.results import ResultCache, key_for
+    from ciiguard.cache.results import ResultCache, key_for, listing
 
     cache = ResultCache()
     key = key_for(paths, settings, host.pm.get_plugins(), Path.cwd())
-    entry = cache.lookup(key, paths)
+    before = listing(paths)
+    entry = cache.lookup(key, paths, before)
     if entry is None:
         result, ctx, claimed = _scan(paths, settings, host, plugins, progress, key)
         if result.errors or ctx.uncacheable:
             return result
         entry = cache.store(
-            key, paths, [*ctx.reads, *ctx.read_names, *claimed], result, ctx.digests
+            key, paths, [*ctx.reads, *ctx.read_names, *claimed], result, ctx.digests, before
         )
     if record is not None:
         record["listing"], record["manifest"] = entry.listing, entry.manifest

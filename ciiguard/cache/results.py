@@ -225,11 +225,13 @@ class ResultCache:
     def __init__(self) -> None:
         self.disk = DiskCache("results")
 
-    def lookup(self, key: str, paths: Sequence[Path]) -> Entry | None:
+    def lookup(self, key: str, paths: Sequence[Path], current: str | None = None) -> Entry | None:
+        """The stored result, when the tree is as it was (``current``: the listing, when the
+        caller has taken it already)."""
         entry = self.disk.get(key)
         if not isinstance(entry, Entry) or not _well_formed(entry):
             return None
-        if entry.listing != listing(paths):
+        if entry.listing != (current if current is not None else listing(paths)):
             return None
         for name, fp in entry.manifest.items():
             if fingerprint(Path(name)) != fp:
@@ -247,6 +249,7 @@ class ResultCache:
         files: Iterable[Path | str],
         result: ScanResult,
         known: Mapping[str, str] | None = None,
+        current: str | None = None,
     ) -> Entry:
         """Store a result; ``known`` holds fingerprints already taken (of the bytes the scan
         parsed), the other files are fingerprinted now. Written in the background."""
@@ -255,7 +258,8 @@ class ResultCache:
             p: known.get(p) or fingerprint(Path(p))
             for p in sorted({os.path.abspath(f) for f in files})
         }
-        entry = Entry(listing(paths), manifest, result)
+        # the listing taken before the scan: a file added or removed meanwhile is a miss next time
+        entry = Entry(current if current is not None else listing(paths), manifest, result)
         disk = self.disk
         in_background(lambda: disk.put(key, entry))
         return entry
