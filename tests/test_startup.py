@@ -84,3 +84,30 @@ def test_lazy_parsers_are_the_real_ones_behind_a_necessary_condition() -> None:
             assert parser.claims(f) == real, (parser.name, f)
             claimed += real
     assert claimed > 20
+
+
+THIRD_PARTY = """
+import json, sys
+from ciiguard.cli.app import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+names = {m.split(".")[0] for m in sys.modules} - set(sys.stdlib_module_names)
+print(json.dumps(sorted(n for n in names if not n.startswith("_") and n != "ciiguard")),
+      file=sys.stderr)
+"""
+
+
+def test_a_cached_one_file_scan_imports_no_third_party_package_but_pluggy(tmp_path: Path) -> None:
+    """The caches (parse, per-root, result, replay) and the streamed report are the standard
+    library and ciiguard's own code: nothing new comes in with them (issue 24)."""
+    (tmp_path / "main.tf").write_text('provider "aws" {\n  region = "cn-north-1"\n}\n')
+    env = clean_env(CIIGUARD_CACHE_DIR=str(tmp_path / "cache"))
+    for _ in range(2):  # cold, then through the caches
+        proc = subprocess.run(
+            [sys.executable, "-c", THIRD_PARTY, "scan", str(tmp_path), "--no-config",
+             "--format", "json", "--output", str(tmp_path / "out.json")],
+            capture_output=True, text=True, env=env, timeout=120,
+        )  # fmt: skip
+        assert json.loads(proc.stderr.strip().splitlines()[-1]) == ["pluggy"]
