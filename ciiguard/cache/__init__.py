@@ -8,6 +8,11 @@
 - the parse cache (``DiskCache("parse")``, kept by ``parsers/terraform/hcl/loader``): syntax
   trees per module directory, keyed by the bytes parsed and the reader's version, written the
   second time the same content is parsed. Bypassed with ``--no-cache``.
+- ``roots``: per scan key (the ``results`` key), each module directory's local module calls and
+  each root module's evaluation and resolved resources, with the content hash of every file and
+  listing it read; reused root by root, so an edit re-evaluates only the roots that read it.
+  Nothing that errored is stored. Bypassed as ``results``; a scan with errors still stores its
+  clean roots.
 - ``results``: a whole ``ScanResult``, keyed by version, ciiguard's code, settings, environment
   and plugins, and checked against the listing and content digest of every file the scan read.
   Bypassed with ``--no-cache``, ``--run-programs``, and when a plugin failed or the scan errored.
