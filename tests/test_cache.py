@@ -134,3 +134,44 @@ def test_library_callers_write_in_their_own_process(tmp_path: Path) -> None:
     disk = DiskCache("bg", root=tmp_path)
     in_background(lambda: disk.put("k" * 64, os.getpid()))  # background not allowed: inline
     assert disk.get("k" * 64) == os.getpid()
+
+
+def _cache_state(cache: Path) -> dict[str, int]:
+    return {str(p): p.stat().st_mtime_ns for p in cache.rglob("*") if p.is_file()}
+
+
+def test_going_back_to_an_earlier_tree_is_replayed_and_identical(tmp_path: Path) -> None:
+    """Revert an edit (or switch back to a branch): the run for that tree is still stored, so it
+    is replayed (nothing is written to the cache), byte for byte what --no-cache says."""
+    tree, cache = copy_examples(tmp_path), tmp_path / "cache"
+    main = tree / "compliant" / "main.tf"
+    original = main.read_text()
+    first = scan(tree, cache)
+    main.write_text(original.replace('region = "cn-north-1"', 'region = "us-east-1"', 1))
+    edited = scan(tree, cache)
+    assert edited != first
+    main.write_text(original)
+    before = _cache_state(cache)
+    again = scan(tree, cache)
+    assert again == first == scan(tree, tmp_path / "unused", "--no-cache")
+    assert _cache_state(cache) == before  # replayed: no entry written
+    main.write_text(original.replace('region = "cn-north-1"', 'region = "us-east-1"', 1))
+    assert scan(tree, cache) == edited
+
+
+def test_versions_keep_the_newest_few_and_delete_the_rest(tmp_path: Path) -> None:
+    from ciiguard.cache.store import DiskCache
+    from ciiguard.cache.versions import LIMIT, Versions
+
+    disk = DiskCache("v", root=tmp_path)
+    versions = Versions(disk, "k" * 64)
+    for n in range(LIMIT + 2):
+        versions.add(f"listing{n}", {"f": f"fp{n}"}, {"n": n})
+    payloads = sorted((tmp_path / "v").rglob("*.pickle"))
+    assert len(payloads) == LIMIT + 1  # the index and LIMIT versions: older ones deleted
+    assert versions.find(lambda listing, m: m == {"f": f"fp{LIMIT + 1}"}) == {"n": LIMIT + 1}
+    assert versions.find(lambda listing, m: listing == "listing0") is None  # pushed out
+    assert versions.find(lambda listing, m: listing == "listing2") == {"n": 2}
+    versions.add("listing2", {"f": "fp2"}, {"n": "again"})  # the same tree state: replaced
+    assert versions.find(lambda listing, m: listing == "listing2") == {"n": "again"}
+    assert len(sorted((tmp_path / "v").rglob("*.pickle"))) == LIMIT + 1

@@ -38,7 +38,12 @@ def scan(tree: Path, env: dict[str, str]):
 
 
 def the_entry(tmp_path: Path) -> Path:
-    (entry,) = (tmp_path / "cache" / "replay").rglob("*.pickle")
+    """The stored run (the replay namespace also holds the index of stored versions)."""
+    (entry,) = [
+        e
+        for e in (tmp_path / "cache" / "replay").rglob("*.pickle")
+        if isinstance(pickle.loads(e.read_bytes().split(b"\n", 3)[3]), dict)
+    ]
     return entry
 
 

@@ -120,10 +120,14 @@ def test_an_edit_sequence_evaluates_only_what_it_touches(tree: Path, evaluated: 
     assert regions(result)[("a", "module.store.aws_s3_bucket.this")] == "us-east-1"
     assert {v.policy for v in result.violations} == {"CII001"}
 
-    # revert it: the stored entry for the old content is not reused blindly, the new one is
+    # revert it: the tree is as in the first scan, whose stored result answers
     a.write_text(root("cn-north-1"))
     result, fresh = both(tree, evaluated)
-    assert fresh == ["a"] and not result.violations
+    assert fresh == [] and not result.violations
+    # and once more changed: that version is stored too
+    a.write_text(root("us-east-1"))
+    assert both(tree, evaluated)[1] == []
+    a.write_text(root("cn-north-1"))
 
     # a shared module: every root calling it
     store = tree / "modules" / "store" / "main.tf"

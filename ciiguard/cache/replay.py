@@ -61,16 +61,12 @@ class Plan:
     def replay(self, stdout: TextIO, stderr: TextIO) -> int | None:
         """Write a stored run's outputs and return its exit code; None when there is none."""
         from ciiguard.cache.results import fingerprint, listing
+        from ciiguard.cache.versions import Versions, checker
 
-        entry = self.disk.get(self.key)
+        entry = Versions(self.disk, self.key).find(checker(listing(self.paths), fingerprint))
         if not _valid(entry):
             return None
         assert isinstance(entry, dict)
-        if entry["listing"] != listing(self.paths):
-            return None
-        for name, fp in entry["manifest"].items():
-            if fingerprint(name) != fp:
-                return None
         try:
             for dest, text in entry["files"].items():
                 Path(dest).write_text(text, encoding="utf-8")
@@ -100,17 +96,17 @@ class Plan:
             texts = {d: Path(d).read_text(encoding="utf-8") for d in files}
         except (OSError, UnicodeDecodeError):
             return
-        self.disk.put(
-            self.key,
-            {
-                "listing": record["listing"],
-                "manifest": manifest,
-                "code": code,
-                "stdout": out,
-                "stderr": err,
-                "files": texts,
-            },
-        )
+        from ciiguard.cache.versions import Versions
+
+        entry = {
+            "listing": record["listing"],
+            "manifest": manifest,
+            "code": code,
+            "stdout": out,
+            "stderr": err,
+            "files": texts,
+        }
+        Versions(self.disk, self.key).add(entry["listing"], manifest, entry)
 
 
 def _valid(entry: object) -> bool:

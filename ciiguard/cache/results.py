@@ -228,14 +228,12 @@ class ResultCache:
     def lookup(self, key: str, paths: Sequence[Path], current: str | None = None) -> Entry | None:
         """The stored result, when the tree is as it was (``current``: the listing, when the
         caller has taken it already)."""
-        entry = self.disk.get(key)
+        from ciiguard.cache.versions import Versions, checker
+
+        now = current if current is not None else listing(paths)
+        entry = Versions(self.disk, key).find(checker(now, fingerprint))
         if not isinstance(entry, Entry) or not _well_formed(entry):
             return None
-        if entry.listing != (current if current is not None else listing(paths)):
-            return None
-        for name, fp in entry.manifest.items():
-            if fingerprint(Path(name)) != fp:
-                return None
         try:
             entry.result  # noqa: B018 - unpickled now: a corrupt payload is a miss
         except Exception:  # noqa: BLE001
@@ -260,6 +258,8 @@ class ResultCache:
         }
         # the listing taken before the scan: a file added or removed meanwhile is a miss next time
         entry = Entry(current if current is not None else listing(paths), manifest, result)
-        disk = self.disk
-        in_background(lambda: disk.put(key, entry))
+        from ciiguard.cache.versions import Versions
+
+        versions = Versions(self.disk, key)
+        in_background(lambda: versions.add(entry.listing, entry.manifest, entry))
         return entry

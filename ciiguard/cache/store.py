@@ -259,6 +259,10 @@ class _Dir:
         finally:
             os.close(fd)
 
+    def remove(self, name: str) -> None:
+        with contextlib.suppress(OSError):
+            os.unlink(name, dir_fd=self.fd)
+
     def close(self) -> None:
         with contextlib.suppress(OSError):
             os.close(self.fd)
@@ -359,6 +363,17 @@ class DiskCache:
                 ns.replace("seen.txt", b"".join(lines[len(lines) // 2 :]))
         except OSError:
             return
+
+    def drop(self, key: str) -> None:
+        """Remove an entry (a version another one replaced)."""
+        if not _SECURE:  # pragma: no cover
+            return
+        folder = self._entry_dir(key, create=False)
+        if folder is not None:
+            try:
+                folder.remove(f"{key[2:]}.pickle")
+            finally:
+                folder.close()
 
     def put(self, key: str, value: Any) -> None:
         if not _SECURE:  # pragma: no cover
