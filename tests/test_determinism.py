@@ -150,11 +150,19 @@ def test_a_cache_others_can_write_is_not_trusted(tmp_path: Path) -> None:
     env = clean_env(CIIGUARD_CACHE_DIR=str(cache))
     first = run_cli("scan", ".", "--format", "json", "--no-config", env=env, cwd=case)
     assert first.code == 1
-    (entry,) = _entries(cache / "results")
+    from ciiguard.cache.results import Entry
+
+    (entry,) = [  # the stored result (the namespace also holds the index of stored versions)
+        e
+        for e in _entries(cache / "results")
+        if isinstance(pickle.loads(e.read_bytes().split(b"\n", 3)[3]), Entry)
+    ]
     magic, key, mac, payload = entry.read_bytes().split(b"\n", 3)
     stored = pickle.loads(payload)
-    stored.result.violations.clear()  # a forged "passed" verdict for the same tree
-    entry.write_bytes(b"\n".join([magic, key, mac, pickle.dumps(stored)]))
+    result = stored.result
+    result.violations.clear()  # a forged "passed" verdict for the same tree
+    forged_entry = Entry(stored.listing, stored.manifest, result)
+    entry.write_bytes(b"\n".join([magic, key, mac, pickle.dumps(forged_entry)]))
     shutil.rmtree(cache / "replay")  # (or the stored outputs are replayed before the result)
     forged = run_cli("scan", ".", "--format", "json", "--no-config", env=env, cwd=case)
     assert forged.code == 1  # written without the key: its HMAC does not match (test_cache_trust)

@@ -20,6 +20,10 @@
   plus the command line, config file, date and terminal state. Bypassed as ``results``, and for
   runs with plugins other than the built-in one, ``--explain`` and ``--create-baseline``.
 
+``results`` and ``replay`` keep the last four versions per key (``versions``), each checked
+against the tree when used: going back to an earlier tree (a reverted edit, another branch) is
+answered without scanning.
+
 A cache never changes a verdict: the suite compares cold, warm, replayed and ``--no-cache`` runs
 byte for byte.
 """
