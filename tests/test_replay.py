@@ -52,7 +52,16 @@ def run(capsys: pytest.CaptureFixture[str], argv: list[str], files: list[Path] =
 
 
 def entries(env: Path) -> list[Path]:
-    return sorted((env / "cache" / "replay").rglob("*.pickle"))
+    """The stored runs (the namespace also holds each key's index of stored versions)."""
+    import pickle
+
+    def stored_run(path: Path) -> bool:
+        try:
+            return isinstance(pickle.loads(path.read_bytes().split(b"\n", 3)[3]), dict)
+        except Exception:  # noqa: BLE001 - a truncated entry is a stored run too
+            return True
+
+    return sorted(p for p in (env / "cache" / "replay").rglob("*.pickle") if stored_run(p))
 
 
 @pytest.mark.parametrize(
