@@ -209,7 +209,11 @@ def _scan(
         ready = [r for r in resources if r.root in done]
         resources = [r for r in resources if r.root not in done]
     note(f"resolving {len(resources)} resources")
-    resources = resolve(resources, settings, plugins.catalogue, classifier(host, settings))
+    for o in outputs:  # handed to resolution, which lets each go once it has its copy
+        o.resources = []
+    resources = resolve(
+        resources, settings, plugins.catalogue, classifier(host, settings), consume=True
+    )
     if ctx.part_cache is not None:
         _keep_resolved(ctx.part_cache, resources, host)
     if done:

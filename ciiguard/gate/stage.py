@@ -168,11 +168,11 @@ class _Gate:
         self.options = options
         self.warnings: list[ScanIssue] = []
         # addresses repeat across root modules: index by (root, address) and (address, file)
-        self.by_address: dict[str, list[Resource]] = {}
+        self.by_address: dict[str, Resource] = {}  # the first resource with each address
         self.in_root: dict[tuple[str, str], Resource] = {}
         self.in_file: dict[tuple[str, str | None], Resource] = {}
         for r in result.resources:
-            self.by_address.setdefault(r.address, []).append(r)
+            self.by_address.setdefault(r.address, r)
             self.in_root.setdefault((r.root, r.address), r)
             self.in_file.setdefault((r.address, r.file), r)
         # replica (root, address) -> [(declarer, source address)]
@@ -183,6 +183,7 @@ class _Gate:
                     key = (r.root, f.destination_resource)
                     self.inbound.setdefault(key, []).append((r, f.source))
         self.suppressions: dict[int, list[Suppression]] = {}
+        self.none: set[int] = set()  # resources without a suppression (ids, as above)
         self.malformed: list[Waiver] = []  # suppressions ignored for want of a policy or reason
         self.used: Counter[int] = Counter()  # findings each suppression waived, by id()
         for r in result.resources:  # warn about every malformed suppression, used or not
@@ -199,16 +200,14 @@ class _Gate:
         exact = self.in_file.get((v.resource, v.file))
         if exact is not None:
             return exact
-        found = self.by_address.get(v.resource)
-        return found[0] if found else None
+        return self.by_address.get(v.resource)
 
     def related_of(self, v: Violation, near: Resource | None) -> list[Resource]:
         out = []
         for address in v.related:
             r = self.in_root.get((near.root, address)) if near is not None else None
             if r is None:
-                found = self.by_address.get(address)
-                r = found[0] if found else None
+                r = self.by_address.get(address)
             if r is not None:
                 out.append(r)
         return out
@@ -405,8 +404,13 @@ class _Gate:
         cached = self.suppressions.get(id(r))
         if cached is not None:
             return cached
+        if id(r) in self.none:
+            return []
         found = self._comment_suppressions(r) + self._tag_suppressions(r)
-        self.suppressions[id(r)] = found
+        if found:
+            self.suppressions[id(r)] = found
+        else:  # most resources: remembered in a set, not with an empty list each
+            self.none.add(id(r))
         return found
 
     def _parse(

@@ -23,11 +23,14 @@ def resolve(
     settings: Settings,
     catalogue: Catalogue,
     classify: Callable[[Resource], Classification | None] = lambda r: None,
+    consume: bool = False,
 ) -> list[Resource]:
     """Location verdicts, data-bearing and scope, then flows (which need the others' locations).
 
     ``classify`` is the plugins' ``ciiguard_classify`` hook; where it answers nothing (or not a
-    ``Classification``), the tag convention decides.
+    ``Classification``), the tag convention decides. ``consume``: the caller hands the list
+    over, and it is emptied as soon as its resources have their located copies (a big scan then
+    never holds both generations through the rest of resolution).
     """
     located: list[Resource] = []
     for r in inherit_regions(resources, catalogue):
@@ -43,6 +46,8 @@ def resolve(
                 cls = classify_by_tags(r, settings)
             r = evolve(r, in_scope=cls.in_scope, classification=cls.value, scope_reason=cls.reason)
         located.append(r)
+    if consume:
+        resources.clear()
     by_root: dict[str, list[Resource]] = {}
     for r in located:
         by_root.setdefault(r.root, []).append(r)

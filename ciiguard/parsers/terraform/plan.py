@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,9 +142,10 @@ def read_plan_text(path: Path, display: str, limit: int | None = None) -> str:
         raise InputError(display, line, f"plan JSON is not valid {name}") from None
 
 
-@dataclass
+@dataclass(slots=True)
 class Change:
-    """What ``resource_changes`` says about one resource instance."""
+    """What ``resource_changes`` says about one resource instance (one per resource of a plan:
+    slotted, and its ``actions`` shared with every change that has the same)."""
 
     actions: tuple[str, ...]
     after_unknown: Any
@@ -304,10 +306,11 @@ class _Reader:
         if not isinstance(change, dict) or not isinstance(change.get("actions"), list):
             raise self.error(pos, f"resource_changes entry {item['address']} has no change.actions")
         actions = tuple(str(a) for a in change["actions"])
+        actions = _ACTIONS.setdefault(actions, actions)
         if actions == ("delete",) or actions == ("forget",):
             deleted.append(item["address"])
             return
-        changes[item["address"]] = Change(actions, change.get("after_unknown"), line)
+        changes[item["address"]] = Change(actions, _compact(change.get("after_unknown")), line)
 
     def document(
         self, found: dict[str, Any], changes: dict[str, Change], deleted: list[str]
@@ -339,6 +342,34 @@ class _Reader:
             errored=bool(found.get("errored", False)),
             complete=bool(found.get("complete", True)),
         )
+
+
+_KEYS: dict[tuple[bool, tuple[str, ...]], Any] = {}
+_ACTIONS: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def _compact(unknown: Any) -> Any:
+    """``after_unknown`` as ``overlay_unknown`` reads it (never changes it), in less memory:
+    attributes known before apply (``false``, ``{}``, ``[]``) are dropped (the overlay passes
+    over them), the remaining names are shared by every change with the same ones, and a change
+    whose unknowns are all whole attributes shares one dictionary with every change like it.
+    Each change is decoded on its own, so without this a 100,000-resource plan holds millions of
+    copies of the same names."""
+    if not isinstance(unknown, dict) or not unknown:
+        return unknown
+    kept = [(k, v) for k, v in unknown.items() if not (v is False or v == {} or v == [])]
+    names = tuple(k for k, _ in kept)
+    flat = all(v is True for _, v in kept)  # the usual case: computed attributes only
+    shared = _KEYS.get((flat, names))
+    if shared is None:
+        if len(_KEYS) > 4096:
+            _KEYS.clear()
+        interned = tuple(sys.intern(k) if isinstance(k, str) else k for k in names)
+        # one read-only dict for every change with the same computed attributes
+        shared = _KEYS[(flat, names)] = dict.fromkeys(interned, True) if flat else interned
+    if flat:
+        return shared
+    return dict(zip(shared, (v for _, v in kept)))
 
 
 def load_plan(path: Path, display: str, limit: int | None = None) -> PlanDocument:
