@@ -369,7 +369,7 @@ def _compact(unknown: Any) -> Any:
         shared = _KEYS[(flat, names)] = dict.fromkeys(interned, True) if flat else interned
     if flat:
         return shared
-    return dict(zip(shared, (v for _, v in kept)))
+    return dict(zip(shared, (v for _, v in kept), strict=True))
 
 
 def load_plan(path: Path, display: str, limit: int | None = None) -> PlanDocument:
