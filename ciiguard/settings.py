@@ -13,7 +13,7 @@ OUT_OF_SCOPE_VALUES = ("public", "internal")
 
 # --max-total-size default: what a CI runner with 7 GB of memory survives at ciiguard's memory use
 # per input byte (docs/performance.md: public Terraform modules about 17x, one file of nothing but
-# resources 32x; plan JSON 3.4x)
+# resources 33x; plan JSON 3x)
 MAX_TOTAL_BYTES = 256 << 20
 
 
