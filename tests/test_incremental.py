@@ -228,3 +228,29 @@ def test_the_command_line_gives_the_uncached_bytes_after_each_edit(tmp_path: Pat
     same()
     (t / "m" / "main.tf").write_text(MODULE + "\n# an edit\n")
     same()
+
+
+def test_a_tree_read_by_two_processes_caches_and_answers_the_same(tmp_path: Path) -> None:
+    """64+ module directories: the command line splits reading and evaluation with a forked
+    child; the roots the child evaluated are stored too, and later edits answer as --no-cache."""
+    t = tmp_path / "estate"
+    (t / "m").mkdir(parents=True)
+    (t / "m" / "main.tf").write_text(MODULE)
+    for n in range(70):
+        (t / f"r{n:02d}").mkdir()
+        (t / f"r{n:02d}" / "main.tf").write_text(root("cn-north-1", "../m"))
+    env = clean_env(CIIGUARD_CACHE_DIR=str(tmp_path / "cache"))
+    args = ("scan", str(t), "--format", "json", "--no-config", "--jobs", "2")
+
+    def same() -> None:
+        cached = run_cli(*args, env=env)
+        uncached = run_cli(*args, "--no-cache", env=env)
+        assert (cached.code, cached.stdout) == (uncached.code, uncached.stdout)
+
+    same()
+    assert any((tmp_path / "cache" / "roots").rglob("*.pickle"))
+    for n in (3, 40, 69):  # roots on both sides of the split
+        (t / f"r{n:02d}" / "main.tf").write_text(root("us-east-1", "../m"))
+        same()
+    (t / "m" / "main.tf").write_text(MODULE.replace('"personal"', '"public"'))
+    same()
