@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import re
 import shutil
 import subprocess
@@ -31,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from generate import generate  # noqa: E402
-from run import ciiguard_cmd, measure  # noqa: E402
+from run import bench_env, installation, measure, say_machine, write_results  # noqa: E402
 
 REPOS = [
     "terraform-aws-modules/terraform-aws-s3-bucket",
@@ -146,11 +144,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--checkouts", type=Path, help="directory holding OWNER+NAME checkouts")
     ap.add_argument("--repo", action="append", help="OWNER/NAME[:SUBDIR] (repeatable)")
-    ap.add_argument("--ciiguard", help="the ciiguard executable timed cold and warm (the stage "
-                    "breakdown always runs this environment's)")
-    ap.add_argument("--out", type=Path)
-    args = ap.parse_args()
-    exe = [args.ciiguard] if args.ciiguard else ciiguard_cmd()
+    args, exe = installation(ap, "timed cold and warm (the stage breakdown always runs this environment's)")
     work = Path(tempfile.mkdtemp(prefix="ciiguard-corpus-"))
     try:
         corpus = work / "corpus"
@@ -163,9 +157,8 @@ def main() -> int:
         if not any(real.iterdir()):
             print("nothing fetched", file=sys.stderr)
             return 1
-        env = {**os.environ, "CIIGUARD_CACHE_DIR": str(work / "cache")}
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+        env = bench_env(work)
+        say_machine()
         rows = {}
         # symbolic links are not followed by discovery: scan a directory of real copies
         flat = work / "flat"
@@ -184,12 +177,7 @@ def main() -> int:
             assert isinstance(stages, dict)
             print("           " + ", ".join(f"{k} {v:.2f} s" for k, v in stages.items()))
             print(f"           blocks: {row['blocks']}")
-        if args.out:
-            args.out.write_text(json.dumps({"machine": platform.platform(), "cores": os.cpu_count(),
-                                            "python": platform.python_version(),
-                                            "ciiguard": " ".join(exe),
-                                            "repositories": args.repo or REPOS, "rows": rows},
-                                           indent=2) + "\n")  # fmt: skip
+        write_results(args.out, ciiguard=" ".join(exe), repositories=args.repo or REPOS, rows=rows)
         return 0
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -16,9 +16,7 @@ figures on the same machine.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -31,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from generate import generate  # noqa: E402
-from run import Measure, ciiguard_cmd, measure  # noqa: E402
+from run import Measure, bench_env, installation, measure, say_machine, write_results  # noqa: E402
 
 SERVICE = "svc00007"
 
@@ -88,23 +86,19 @@ def run(cmd: list[str], env: dict[str, str]) -> tuple[Measure, bytes, bytes]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--resources", type=int, default=10_000)
-    ap.add_argument("--ciiguard", help="the ciiguard executable to measure (default: this environment's)")
-    ap.add_argument("--out", type=Path)
-    args = ap.parse_args()
-    exe = [args.ciiguard] if args.ciiguard else ciiguard_cmd()
+    args, exe = installation(ap, "to measure")
     work = Path(tempfile.mkdtemp(prefix="ciiguard-incr-"))
     try:
         tree = work / "tree"
         exact = generate(tree, args.resources)
-        env = {**os.environ, "CIIGUARD_CACHE_DIR": str(work / "cache")}
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env = bench_env(work)
         startup = min(measure([*exe, "--version"], env).seconds for _ in range(3))
         report, fresh = work / "cached.json", work / "fresh.json"
         cached_cmd = [*exe, "scan", str(tree), "--format", "json", "--output", str(report)]
         fresh_cmd = [*exe, "scan", str(tree), "--format", "json", "--output", str(fresh), "--no-cache"]
         cold, _, _ = run(cached_cmd, env)
         rows = [{"step": "cold", "seconds": cold.seconds, "peak_mb": cold.peak_mb, "exit": cold.code}]
-        print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+        say_machine()
         print(f"{exact} resources; start-up (ciiguard --version) {startup * 1000:.0f} ms")
         print(f"{'cold':28s} {cold.seconds:6.2f} s  {cold.peak_mb:5.0f} MB  exit {cold.code}")
         for name, edit in edits(tree):
@@ -120,11 +114,7 @@ def main() -> int:
                          "identical": same})  # fmt: skip
             print(f"{name:28s} {m.seconds:6.2f} s  (own {m.seconds - startup:5.2f} s)  "
                   f"{m.peak_mb:5.0f} MB  exit {m.code}  --no-cache {ref.seconds:5.2f} s  identical")  # fmt: skip
-        result = {"machine": platform.platform(), "cores": os.cpu_count(),
-                  "python": platform.python_version(), "resources": exact,
-                  "startup_s": startup, "ciiguard": " ".join(exe), "rows": rows}  # fmt: skip
-        if args.out:
-            args.out.write_text(json.dumps(result, indent=2) + "\n")
+        write_results(args.out, resources=exact, startup_s=startup, ciiguard=" ".join(exe), rows=rows)
         return 0
     finally:
         shutil.rmtree(work, ignore_errors=True)

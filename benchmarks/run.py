@@ -45,6 +45,36 @@ def measure(cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None 
     return Measure(seconds, usage.ru_maxrss / 1024, code)
 
 
+def machine() -> dict[str, object]:
+    """The machine a result was measured on (every results file starts with it)."""
+    return {"machine": platform.platform(), "cores": os.cpu_count(), "python": platform.python_version()}
+
+
+def say_machine() -> None:
+    print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+
+
+def write_results(path: Path | None, **fields: object) -> None:
+    if path is not None:
+        path.write_text(json.dumps({**machine(), **fields}, indent=2) + "\n")
+
+
+def bench_env(work: Path) -> dict[str, str]:
+    """The environment the measured runs get: their own cache; bytecode written as users have it."""
+    env = {**os.environ, "CIIGUARD_CACHE_DIR": str(work / "cache")}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def installation(ap: argparse.ArgumentParser, what: str) -> tuple[argparse.Namespace, list[str]]:
+    """``--ciiguard EXE`` (another installation, for before/after figures) and ``--out FILE``;
+    the parsed arguments and the command to run."""
+    ap.add_argument("--ciiguard", help=f"the ciiguard executable {what} (default: this environment's)")
+    ap.add_argument("--out", type=Path, help="write the results as JSON")
+    args = ap.parse_args()
+    return args, [args.ciiguard] if args.ciiguard else ciiguard_cmd()
+
+
 def ciiguard_cmd() -> list[str]:
     exe = Path(sys.executable).with_name("ciiguard")
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "ciiguard"]

@@ -14,9 +14,6 @@ the same machine and the same minutes.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -26,7 +23,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from plan_benchmark import generate_plan  # noqa: E402
-from run import ciiguard_cmd, measure  # noqa: E402
+from run import bench_env, ciiguard_cmd, measure, say_machine, write_results  # noqa: E402
 
 BUCKET = """resource "aws_s3_bucket" "b{i}" {{
   bucket = "acme-{i}"
@@ -65,9 +62,8 @@ def main() -> int:
             (f"plan JSON, {args.plan_resources} resources", plan, plan.stat().st_size),
             (f"one .tf file, {buckets} buckets", tf_dir, (tf_dir / "main.tf").stat().st_size),
         ]
-        env = {**os.environ, "CIIGUARD_CACHE_DIR": str(work / "cache")}
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+        env = bench_env(work)
+        say_machine()
         rows = []
         for what, path, size in inputs:
             print(f"{what} ({size / 1e6:.1f} MB)")
@@ -80,10 +76,7 @@ def main() -> int:
                              "peak_mb": m.peak_mb, "peak_per_input": ratio, "exit": m.code})  # fmt: skip
                 print(f"  {label:10s} {m.seconds:6.2f} s  {m.peak_mb:6.0f} MB  "
                       f"{ratio:5.1f}x the input  exit {m.code}")  # fmt: skip
-        if args.out:
-            args.out.write_text(json.dumps({"machine": platform.platform(), "cores": os.cpu_count(),
-                                            "python": platform.python_version(), "rows": rows},
-                                           indent=2) + "\n")  # fmt: skip
+        write_results(args.out, rows=rows)
         return 0
     finally:
         shutil.rmtree(work, ignore_errors=True)
