@@ -23,7 +23,7 @@ from ciiguard.model import Gap, ParseOutput, Resource, ScanIssue, ScanResult, Vi
 from ciiguard.parsers.base import ParseContext, Parser, forget_real
 from ciiguard.plugins.manager import BUILTIN, PluginHost
 from ciiguard.policies.base import Policy, PolicyContext
-from ciiguard.policies.run import run_policies
+from ciiguard.policies.run import PerRoot, run_policies
 from ciiguard.resolve.classify import Classification
 from ciiguard.resolve.discover import discover
 from ciiguard.resolve.locate import resolve
@@ -223,11 +223,32 @@ def _scan(
         resources=resources, settings=settings, catalogue=plugins.catalogue, gaps=gaps
     )
     note(f"running {len(plugins.policies)} policies on {len(resources)} resources")
-    violations = run_policies(plugins.policies, pctx, host.fail)
+    per_root = None
+    if ctx.part_cache is not None:  # built-in findings, root by root (cache.roots)
+        builtin = frozenset(p.id for p in plugins.policies if p.plugin == BUILTIN)
+        per_root = PerRoot(builtin, ctx.known_findings)
+    violations = run_policies(plugins.policies, pctx, host.fail, per_root)
+    if ctx.part_cache is not None and per_root is not None:
+        if not host.failures:
+            for root in ctx.part_cache.stored_roots():
+                ctx.part_cache.keep_findings(root, per_root.found.get(root, []))
+        ctx.part_cache.save()
     if settings.changed_only:  # policies saw every resource (flows, sources); judge the changed
         violations, resources = _changed_only(violations, resources)
     errors.extend(host.failures)
-    violations.sort(key=lambda v: (v.file or "", v.line or 0, v.policy, v.resource, v.message))
+    # ties (a shared module's file in two roots) in root order, a scan-wide finding last: the
+    # order the policies find them in, whether or not some came from the per-root cache
+    violations.sort(
+        key=lambda v: (
+            v.file or "",
+            v.line or 0,
+            v.policy,
+            v.resource,
+            v.message,
+            v.root is None,
+            v.root or "",
+        )
+    )
     errors = _dedupe(errors)
     errors.sort(key=lambda e: (e.file or "", e.line or 0, e.message))
     result = ScanResult(
@@ -241,15 +262,15 @@ def _scan(
 
 
 def _keep_resolved(cache: Any, resources: list[Resource], host: PluginHost) -> None:
-    """Resolution works within each root (flows and parents never cross roots): store each
-    root's resolved resources with its cached evaluation, unless a plugin failed meanwhile."""
+    """Resolution works within each root (flows and parents never cross roots): keep each
+    root's resolved resources with its cached evaluation, unless a plugin failed meanwhile (the
+    entry is saved once the policies ran)."""
     if not host.failures:
         by_root: dict[str, list[Resource]] = {}
         for r in resources:
             by_root.setdefault(r.root, []).append(r)
         for root, group in by_root.items():
             cache.keep_resolved(root, group)
-    cache.save()
 
 
 def _total_size(claimed: Mapping[int, Sequence[Path]]) -> int:

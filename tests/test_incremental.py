@@ -254,3 +254,59 @@ def test_a_tree_read_by_two_processes_caches_and_answers_the_same(tmp_path: Path
         same()
     (t / "m" / "main.tf").write_text(MODULE.replace('"personal"', '"public"'))
     same()
+
+
+def test_built_in_findings_are_reused_per_root_and_plugin_policies_see_everything(
+    tree: Path, evaluated: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The built-in policies judge a resource from within its root, so their findings on a
+    reused root are reused; a plugin's policy may look anywhere, so it runs on every resource."""
+    import ciiguard.scan as scan_module
+    from ciiguard import Finding, Policy, hookimpl
+    from ciiguard.policies.run import PerRoot, run_policies
+
+    seen: list[PerRoot | None] = []
+
+    def spying(*args: object) -> object:
+        seen.append(args[3] if len(args) > 3 else None)  # type: ignore[arg-type]
+        return run_policies(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(scan_module, "run_policies", spying)
+    every = Policy(
+        id="ORG001",
+        name="every-resource",
+        description="flags every resource (a plugin's policy)",
+        validate=lambda r, ctx: [Finding(message=f"seen {r.address}")],
+    )
+
+    class Org:
+        @hookimpl
+        def ciiguard_policies(self) -> list[Policy]:
+            return [every]
+
+    plugin = Org()
+
+    def run(use_cache: bool) -> ScanResult:
+        host = build(autoload=False, objects=[("org", plugin)])
+        return scan([tree], Settings(jobs=1, use_cache=use_cache), host)
+
+    def check() -> tuple[ScanResult, PerRoot | None]:
+        seen.clear()
+        cached = run(True)
+        per_root = seen[0] if seen else None
+        assert cached == run(False)
+        org = [v for v in cached.violations if v.policy == "ORG001"]
+        assert len(org) == len(cached.resources)  # the plugin saw every resource, every time
+        return cached, per_root
+
+    check()
+    check()  # the roots' resolved resources and findings are stored now
+    (tree / "roots" / "a" / "main.tf").write_text(root("us-east-1"))
+    result, per_root = check()
+    assert per_root is not None
+    assert sorted(k.rsplit("/", 1)[-1] for k in per_root.known) == ["b", "c"]
+    assert sorted(k.rsplit("/", 1)[-1] for k in per_root.found) == ["a"]
+    assert [v.resource for v in result.violations if v.policy == "CII001"] == [
+        "module.store.aws_s3_bucket.this",  # in modules/store/main.tf, called by root a
+        "aws_dynamodb_table.t",
+    ]

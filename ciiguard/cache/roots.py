@@ -11,14 +11,16 @@ working directory and scanned paths) holds two tables:
   the fingerprint of everything it read: its own and every called module's files and directory
   listings, tfvars and ``--var-file`` files, the workspace file, ``modules.json``; and once the
   scan has resolved them (``resolve``: locations, scope, flows, all within the root), the
-  resolved resources, which then stand in for the parsed ones.
+  resolved resources, which then stand in for the parsed ones, and the violations the built-in
+  policies found on them (each judges a resource from within its own root).
 
 An entry is used only when every fingerprint matches the tree now (content hashes, never
 mtimes), so a reused root is the one a fresh evaluation would give. Nothing that errored is
 stored: a directory whose files did not parse, or a root whose evaluation reported an error or
 read a module that did, is read and evaluated again on every run (so its errors are reported
-again). Which directories are roots, the policies and the gate (whose baselines and approvals
-span roots) are recomputed on every run.
+again). Which directories are roots, the plugins' policies, the built-in policies' scan-wide
+findings (gaps) and the gate (whose baselines and approvals span roots) are recomputed on every
+run.
 
 Stored through ``store.DiskCache`` (trust checks and HMAC); only plain data and ciiguard's
 model classes are pickled.
@@ -34,9 +36,9 @@ from ciiguard.cache.results import fingerprint
 from ciiguard.cache.store import DiskCache, digest, in_background
 
 if TYPE_CHECKING:
-    from ciiguard.model import Gap, ParseOutput, Resource
+    from ciiguard.model import Gap, ParseOutput, Resource, Violation
 
-FORMAT = 2
+FORMAT = 3
 
 
 class RootCache:
@@ -50,7 +52,7 @@ class RootCache:
         stored = self.disk.get(self.key)
         self.old_dirs, self.old_roots = _tables(stored)
         self.dirs: dict[str, tuple[dict[str, str], list[str]]] = {}
-        self.roots: dict[str, tuple[dict[str, str], Any, Any, Any]] = {}
+        self.roots: dict[str, tuple[dict[str, str], Any, Any, Any, Any]] = {}
         self.shown: dict[str, str] = {}  # a root as resources name it (Resource.root) -> its key
         self.reused = 0
 
@@ -83,18 +85,16 @@ class RootCache:
         self.dirs[directory] = ({f: self.fingerprint(f) for f in files}, list(edges))
 
     # -- root modules -----------------------------------------------------------------------
-    def root(
-        self, directory: str, shown: str
-    ) -> tuple[ParseOutput, list[Gap], dict[str, str], list[Resource] | None] | None:
-        """A root module's stored output (and its resolved resources, when stored), when nothing
-        it read changed."""
+    def root(self, directory: str, shown: str) -> tuple[Any, ...] | None:
+        """A root module's stored output, gaps, manifest, resolved resources and built-in
+        findings (the last two None until stored), when nothing it read changed."""
         found = self.old_roots.get(directory)
         if found is None or not self._matches(found[0]):
             return None
         self.roots[directory] = found
         self.shown[shown] = directory
         self.reused += 1
-        return found[1], found[2], found[0], found[3]
+        return found[1], found[2], found[0], found[3], found[4]
 
     def manifest(self, paths: Iterable[str]) -> dict[str, str]:
         return {p: self.fingerprint(p) for p in sorted(set(paths))}
@@ -107,7 +107,7 @@ class RootCache:
         part: ParseOutput,
         gaps: list[Gap],
     ) -> None:
-        self.roots[directory] = (manifest, part, gaps, None)
+        self.roots[directory] = (manifest, part, gaps, None, None)
         self.shown[shown] = directory
 
     def keep_resolved(self, shown: str, resources: list[Resource]) -> None:
@@ -115,11 +115,23 @@ class RootCache:
         never needed again: resolving them gives these)."""
         directory = self.shown.get(shown)
         found = self.roots.get(directory) if directory is not None else None
-        if found is None or found[3] is not None:
+        if directory is None or found is None or found[3] is not None:
             return
-        manifest, part, gaps, _ = found
+        manifest, part, gaps, _, _ = found
         slim = dataclasses.replace(part, resources=[])
-        self.roots[directory] = (manifest, slim, gaps, list(resources))  # type: ignore[index]
+        self.roots[directory] = (manifest, slim, gaps, list(resources), None)
+
+    def keep_findings(self, shown: str, violations: list[Violation]) -> None:
+        """The built-in policies' violations on a root whose resolved resources are kept."""
+        directory = self.shown.get(shown)
+        found = self.roots.get(directory) if directory is not None else None
+        if directory is None or found is None or found[3] is None or found[4] is not None:
+            return
+        self.roots[directory] = (*found[:4], list(violations))
+
+    def stored_roots(self) -> list[str]:
+        """Roots (as resources name them) whose resolved resources are kept."""
+        return [s for s, d in self.shown.items() if self.roots.get(d, (None,) * 5)[3] is not None]
 
     def save(self) -> None:
         """Write the entry (in the background) when it differs from the stored one."""
@@ -141,6 +153,6 @@ def _tables(stored: object) -> tuple[dict[str, Any], dict[str, Any]]:
     dirs, roots = stored.get("dirs"), stored.get("roots")
     if not isinstance(dirs, dict) or not isinstance(roots, dict):
         return {}, {}
-    if not all(isinstance(v, tuple) and len(v) == 4 for v in roots.values()):
+    if not all(isinstance(v, tuple) and len(v) == 5 for v in roots.values()):
         return {}, {}
     return dirs, roots

@@ -43,6 +43,8 @@ class ParseContext:
     # ``Resource.root``) whose resources a parser took from it already resolved.
     part_cache: Any = None
     resolved_roots: set[str] = field(default_factory=set)
+    # For some of those roots, the violations the built-in policies found on those resources.
+    known_findings: dict[str, list[Any]] = field(default_factory=dict)
     _shown: dict[str, str] = field(default_factory=dict, repr=False)
     _cwd_abs: str = field(default="", repr=False)
 

@@ -7,7 +7,8 @@ Leaves: ``Violation``s; a policy that raises or yields something else is reporte
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from ciiguard.errors import PLUGIN_ERRORS, summarize
 from ciiguard.model import Enforcement, Resource, Violation
@@ -18,7 +19,24 @@ ENFORCEMENTS = {e.value: e for e in Enforcement}
 Fail = Callable[..., None]
 
 
-def run_policies(policies: Iterable[Policy], ctx: PolicyContext, fail: Fail) -> list[Violation]:
+@dataclass
+class PerRoot:
+    """Per-resource findings worked out root by root (the per-root cache, ``cache.roots``).
+
+    ``policies`` are the ids whose ``validate`` judges one resource from its own root module
+    (the built-in ones: they look up other resources only within the resource's root).
+    ``known`` holds, for roots whose resolved resources came from the cache, the violations
+    those policies found there before: those resources are not validated again. ``found``
+    receives, root by root, the violations those policies find now, for the cache."""
+
+    policies: frozenset[str]
+    known: Mapping[str, Sequence[Violation]]
+    found: dict[str, list[Violation]] = field(default_factory=dict)
+
+
+def run_policies(
+    policies: Iterable[Policy], ctx: PolicyContext, fail: Fail, per_root: PerRoot | None = None
+) -> list[Violation]:
     """Every enabled policy over the resolved model; a policy that crashes is reported through
     ``fail`` (plugin, hook, message, exception) and the others still run."""
     out: list[Violation] = []
@@ -26,7 +44,15 @@ def run_policies(policies: Iterable[Policy], ctx: PolicyContext, fail: Fail) -> 
         level = ENFORCEMENTS.get(ctx.settings.enforcement.get(policy.id, ""), policy.enforcement)
         if level is Enforcement.DISABLED:
             continue
-        for resource, f in _findings(policy, ctx, fail):
+        rooted = (
+            per_root
+            if per_root is not None
+            and policy.id in per_root.policies
+            and type(policy).run is Policy.run
+            else None
+        )
+        skip = frozenset(rooted.known) if rooted is not None else frozenset()
+        for resource, f in _findings(policy, ctx, fail, skip):
             address = f.resource or (resource.address if resource else "")
             file = f.file if f.file is not None else (resource.file if resource else None)
             line = f.line if f.line is not None else (resource.line if resource else None)
@@ -53,11 +79,15 @@ def run_policies(policies: Iterable[Policy], ctx: PolicyContext, fail: Fail) -> 
                     root=resource.root if resource else None,
                 )
             )
+            if rooted is not None and resource is not None:
+                rooted.found.setdefault(resource.root, []).append(out[-1])
+        if rooted is not None:
+            out.extend(v for root in skip for v in rooted.known[root] if v.policy == policy.id)
     return out
 
 
 def _findings(
-    policy: Policy, ctx: PolicyContext, fail: Fail
+    policy: Policy, ctx: PolicyContext, fail: Fail, skip: frozenset[str] = frozenset()
 ) -> list[tuple[Resource | None, Finding]]:
     """A policy's findings, each resource validated on its own: a policy that crashes on one
     resource is reported (plugin, policy, exception) and still checks the others."""
@@ -69,7 +99,9 @@ def _findings(
         if policy.validate is not None:
             validate = policy.validate
             calls.extend(
-                ("validate", r, functools.partial(validate, r, ctx)) for r in ctx.resources
+                ("validate", r, functools.partial(validate, r, ctx))
+                for r in ctx.resources
+                if r.root not in skip  # their findings are known (PerRoot)
             )
         if policy.validate_scan is not None:
             calls.append(("validate_scan", None, functools.partial(policy.validate_scan, ctx)))
