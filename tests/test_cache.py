@@ -175,3 +175,31 @@ def test_versions_keep_the_newest_few_and_delete_the_rest(tmp_path: Path) -> Non
     versions.add("listing2", {"f": "fp2"}, {"n": "again"})  # the same tree state: replaced
     assert versions.find(lambda listing, m: listing == "listing2") == {"n": "again"}
     assert len(sorted((tmp_path / "v").rglob("*.pickle"))) == LIMIT + 1
+
+
+def test_the_command_line_lists_the_tree_once_and_forgets_it(tmp_path: Path) -> None:
+    """The replay check and the result cache share one listing per command line; after the
+    command returns, a library caller in the same process lists the tree afresh."""
+    from ciiguard.cache import results
+    from ciiguard.cli.app import main
+
+    tree = copy_examples(tmp_path) / "compliant"
+    calls: list[int] = []
+    real = results._listing
+
+    def counting(paths: object) -> str:
+        calls.append(1)
+        return real(paths)  # type: ignore[arg-type]
+
+    import pytest as _pytest
+
+    with _pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CIIGUARD_CACHE_DIR", str(tmp_path / "cache"))
+        mp.setattr(results, "_listing", counting)
+        main(["scan", str(tree), "--no-config", "--format", "json", "--output",
+              str(tmp_path / "out.json")])  # fmt: skip
+        assert len(calls) == 1
+        assert results._LISTINGS is None
+        results.listing([tree])
+        results.listing([tree])
+        assert len(calls) == 3

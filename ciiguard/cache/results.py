@@ -123,10 +123,34 @@ def fingerprint(path: Path | str) -> str:
         return "missing"
 
 
+# One command line's listings, by scanned paths (``remember_listings``): the replay check and the
+# result cache then walk the tree once. The first walk is the one kept, so a file added or
+# removed later in the run makes the entries stored by this run miss next time (never the
+# other way round). Library callers, which may scan a changing tree again, get no memo.
+_LISTINGS: dict[tuple[str, ...], str] | None = None
+
+
+def remember_listings(on: bool = True) -> None:
+    """For the command line: list each scanned tree once per run (``False`` at its end)."""
+    global _LISTINGS
+    _LISTINGS = {} if on else None
+
+
 def listing(paths: Sequence[Path]) -> str:
     """Digest of every file name under the scanned paths (as the scan's discovery walks them),
     and of where each symbolic link points: re-pointing a link to another module directory
     changes what the scan reads without changing any file name or content."""
+    memo = _LISTINGS
+    key = tuple(os.path.abspath(p) for p in paths)
+    if memo is not None and key in memo:
+        return memo[key]
+    found = _listing(paths)
+    if memo is not None:
+        memo[key] = found
+    return found
+
+
+def _listing(paths: Sequence[Path]) -> str:
     h = hashlib.sha256()
     for path in paths:
         h.update(b"\0root\0" + str(path.resolve()).encode("utf-8", "surrogateescape"))

@@ -186,6 +186,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     finally:
         sys.path[:] = path
+        results = sys.modules.get("ciiguard.cache.results")
+        if results is not None:
+            results.remember_listings(False)  # a caller in this process may change the tree
         join_background()
         allow_background(False)
         gc.set_threshold(*thresholds)
@@ -218,7 +221,9 @@ def _main(argv: list[str]) -> int:
     plan = None
     if args.command == "scan":
         from ciiguard.cache import replay
+        from ciiguard.cache.results import remember_listings
 
+        remember_listings()  # the replay check and the result cache walk the tree once
         plan = replay.prepare(args, argv)
         if plan is not None:
             code = plan.replay(sys.stdout, sys.stderr)

@@ -1081,12 +1081,13 @@ class TerraformParser:
         changed that the whole tree is better read afresh (in two processes)."""
         edges: dict[Path, list[Path]] = {}
         dirty: list[Path] = []
+        paths = {str(d): d for d in dirs}  # the calls are mostly to these: no new Path objects
         for d in dirs:
-            calls = cache.calls(str(d), [os.path.abspath(f) for f in by_dir[d]])
+            calls = cache.calls(str(d), [os.path.join(d, f.name) for f in by_dir[d]])
             if calls is None:
                 dirty.append(d)
             else:
-                edges[d] = [Path(t) for t in calls]
+                edges[d] = [paths.get(t) or Path(t) for t in calls]
         if len(dirty) >= SPLIT_DIRS and _split_allowed(ctx, len(dirs)):
             return None
         edges.update(read(dirty))
@@ -1262,7 +1263,7 @@ def _keep(
             continue
         if any(ctx.display(f) in failed for f in files):
             continue  # read again next time, so its errors are reported again
-        cache.keep_dir(str(d), [os.path.abspath(f) for f in files], [str(t) for t in calls])
+        cache.keep_dir(str(d), [os.path.join(d, f.name) for f in files], [str(t) for t in calls])
     for d in roots:
         part, gaps, paths = done[d]
         if paths is not None and paths is not REUSED:
