@@ -29,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from generate import generate  # noqa: E402
-from run import bench_env, installation, measure, say_machine, write_results  # noqa: E402
+from run import bench_env, installation, measure, say_machine, stage_times, write_results  # noqa: E402
 
 REPOS = [
     "terraform-aws-modules/terraform-aws-s3-bucket",
@@ -44,36 +44,6 @@ REPOS = [
     "aliyun/terraform-provider-alicloud:examples",
 ]
 
-# Runs inside the measured interpreter: the same scan as the command line, each stage timed.
-STAGES = r"""
-import json, sys, time, functools
-times = {}
-def timed(owner, name, label):
-    f = getattr(owner, name)
-    @functools.wraps(f)
-    def w(*a, **k):
-        t = time.perf_counter()
-        try:
-            return f(*a, **k)
-        finally:
-            times[label] = times.get(label, 0.0) + time.perf_counter() - t
-    setattr(owner, name, w)
-import ciiguard.scan as scan, ciiguard.cli.pipeline as pipeline
-from ciiguard.parsers.terraform import parser as tf
-from ciiguard.parsers.terraform.hcl import loader
-timed(scan, "discover", "discover")
-timed(loader.HclLoader, "preload", "read and parse HCL")
-timed(tf.TerraformParser, "_evaluate", "evaluate root modules")
-timed(scan, "resolve", "resolve")
-timed(scan, "run_policies", "policies")
-timed(pipeline, "gate_stage", "gate")
-timed(pipeline, "write_reports", "report")
-from ciiguard.cli.app import main
-t = time.perf_counter()
-main(sys.argv[1:])
-times["total"] = time.perf_counter() - t
-print(json.dumps(times))
-"""
 
 BLOCK = re.compile(rb"^(resource|data|module|variable|output|locals|provider|terraform)\b", re.M)
 
@@ -120,10 +90,8 @@ def scan(tree: Path, env: dict[str, str], work: Path, exe: list[str]) -> dict[st
     doc = json.loads(report.read_text())
     warm = measure(cmd, env)
     again = measure(cmd, env)  # the parse cache admits a directory the second time it is parsed
-    stages = subprocess.run([sys.executable, "-c", STAGES, "scan", str(tree), "--format", "json",
-                             "--output", str(report), "--no-cache"], capture_output=True,
-                            text=True, env=env, check=False)  # fmt: skip
-    lines = stages.stdout.strip().splitlines()
+    stages = stage_times(["scan", str(tree), "--format", "json", "--output", str(report),
+                          "--no-cache"], env)  # fmt: skip
     resources = doc["summary"]["resources"]
     described = describe(tree)
     return {
@@ -135,7 +103,7 @@ def scan(tree: Path, env: dict[str, str], work: Path, exe: list[str]) -> dict[st
         "third_s": again.seconds,
         "resources_per_s": resources / cold.seconds if cold.seconds else 0.0,
         "hcl_bytes_per_resource": described["tf_bytes"] / resources if resources else 0.0,  # type: ignore[operator]
-        "stages_s": json.loads(lines[-1]) if lines else {},
+        "stages_s": stages,
         **described,
     }
 

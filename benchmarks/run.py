@@ -75,6 +75,47 @@ def installation(ap: argparse.ArgumentParser, what: str) -> tuple[argparse.Names
     return args, [args.ciiguard] if args.ciiguard else ciiguard_cmd()
 
 
+# Runs inside the measured interpreter: the same scan as the command line, each stage timed.
+STAGES = r"""
+import json, sys, time, functools
+times = {}
+def timed(owner, name, label):
+    f = getattr(owner, name)
+    @functools.wraps(f)
+    def w(*a, **k):
+        t = time.perf_counter()
+        try:
+            return f(*a, **k)
+        finally:
+            times[label] = times.get(label, 0.0) + time.perf_counter() - t
+    setattr(owner, name, w)
+import ciiguard.scan as scan, ciiguard.cli.pipeline as pipeline
+from ciiguard.parsers.terraform import parser as tf
+from ciiguard.parsers.terraform.hcl import loader
+timed(scan, "discover", "discover")
+timed(scan, "_scan", "scan (discovery to findings)")
+timed(loader.HclLoader, "preload", "read and parse HCL")
+timed(tf.TerraformParser, "_evaluate", "evaluate root modules")
+timed(scan, "resolve", "resolve")
+timed(scan, "run_policies", "policies")
+timed(pipeline, "gate_stage", "gate")
+timed(pipeline, "write_reports", "report")
+from ciiguard.cli.app import main
+t = time.perf_counter()
+main(sys.argv[1:])
+times["total"] = time.perf_counter() - t
+print(json.dumps(times))
+"""
+
+
+def stage_times(args: list[str], env: dict[str, str]) -> dict[str, float]:
+    """One run of ``ciiguard ARGS`` in this interpreter with each stage timed (seconds)."""
+    proc = subprocess.run([sys.executable, "-c", STAGES, *args], capture_output=True, text=True,
+                          env=env, check=False)  # fmt: skip
+    lines = proc.stdout.strip().splitlines()
+    return json.loads(lines[-1]) if lines else {}
+
+
 def ciiguard_cmd() -> list[str]:
     exe = Path(sys.executable).with_name("ciiguard")
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "ciiguard"]
