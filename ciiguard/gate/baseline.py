@@ -43,20 +43,33 @@ def _normalise(message: str) -> str:
     return " ".join(text.split())
 
 
-def _relative(path: str, anchor: Path) -> str:
+def _relative(path: str, anchor: Path, memo: dict[tuple[str, Path], str] | None = None) -> str:
+    """``path`` resolved, relative to ``anchor`` resolved; ``memo`` keeps the answers of one
+    batch of findings (thousands of findings share a few hundred directories)."""
+    found = memo.get((path, anchor)) if memo is not None else None
+    if found is not None:
+        return found
     try:
-        return Path(os.path.relpath(Path(path).resolve(), anchor.resolve())).as_posix()
+        found = Path(os.path.relpath(Path(path).resolve(), anchor.resolve())).as_posix()
     except ValueError:  # another drive on Windows
-        return Path(path).as_posix()
+        found = Path(path).as_posix()
+    if memo is not None:
+        memo[(path, anchor)] = found
+    return found
 
 
-def fingerprint(v: Violation, anchor: Path, with_root: bool = False) -> str:
+def fingerprint(
+    v: Violation,
+    anchor: Path,
+    with_root: bool = False,
+    memo: dict[tuple[str, Path], str] | None = None,
+) -> str:
     """A stable id for ``v``; file directories are taken relative to ``anchor``. With
     ``with_root`` the finding's root module is part of it (see ``fingerprints``)."""
-    directory = _relative(str(Path(v.file).parent), anchor) if v.file else ""
+    directory = _relative(str(Path(v.file).parent), anchor, memo) if v.file else ""
     parts = [v.policy, v.resource, v.region or "", directory, _normalise(v.identity or v.message)]
     if with_root:
-        parts.append("root:" + (_relative(v.root, anchor) if v.root else ""))
+        parts.append("root:" + (_relative(v.root, anchor, memo) if v.root else ""))
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
 
 
@@ -71,12 +84,13 @@ def fingerprints(violations: Sequence[Violation], anchor: Path) -> list[tuple[st
     root in theirs, so a baseline entry for staging can never hide the same finding in prod;
     every other fingerprint is as before, so existing baselines keep matching. Returns
     (fingerprint, fingerprint without the root) per finding."""
-    plain = [fingerprint(v, anchor) for v in violations]
+    memo: dict[tuple[str, Path], str] = {}
+    plain = [fingerprint(v, anchor, memo=memo) for v in violations]
     roots: dict[str, set[str | None]] = {}
     for v, fp in zip(violations, plain, strict=True):
         roots.setdefault(fp, set()).add(v.root)
     return [
-        (fingerprint(v, anchor, with_root=True) if len(roots[fp]) > 1 else fp, fp)
+        (fingerprint(v, anchor, with_root=True, memo=memo) if len(roots[fp]) > 1 else fp, fp)
         for v, fp in zip(violations, plain, strict=True)
     ]
 

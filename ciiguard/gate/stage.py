@@ -460,6 +460,8 @@ class _Gate:
         comments = r.meta.get("comments") if isinstance(r.meta, Mapping) else None
         if not comments or r.line is None:
             return []
+        if not any(map(_mentions_ignore, comments)):
+            return []  # the usual case: no comment near the block says it (checked cheaply)
         by_line: dict[int, str] = {}
         for item in comments:
             try:
@@ -679,6 +681,14 @@ class _Gate:
 
 def _tag_lookup(tags: Mapping[str, Any]) -> dict[str, Any]:
     return {k.strip().lower(): v for k, v in tags.items() if isinstance(k, str)}
+
+
+def _mentions_ignore(item: object) -> bool:
+    """Whether a (line, text) comment item's text contains the suppression mark at all."""
+    try:
+        return IGNORE_MARK in str(item[1])  # type: ignore[index]
+    except (TypeError, IndexError, KeyError):
+        return False
 
 
 def _text(value: Any) -> str:
