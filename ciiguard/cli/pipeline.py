@@ -11,10 +11,10 @@ import datetime as dt
 import os
 import sys
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from ciiguard.catalogue import Catalogue
 from ciiguard.errors import UsageError
@@ -262,29 +262,30 @@ def write_reports(
     """Render each format once and write it; a file that cannot be written is a UsageError."""
     for o in outputs:
         reporter = reporters[o.reporter]
+        # a built-in format that streams (json) is written as it is rendered, never held whole;
+        # any other is rendered before its file is opened (a crash leaves no truncated file)
         writer = reporter.writer() if hasattr(reporter, "writer") else None
-        if writer is not None:  # a built-in format that streams (json): never held whole
-            _stream(writer, report, o.destination, stdout)
-            continue
-        text = reporter.render(report)
+        text = reporter.render(report) if writer is None else ""
         if o.destination == STDOUT:
-            stdout.write(text)
+            _emit(stdout, report, writer, text)
             continue
         try:
-            Path(o.destination).write_text(text, encoding="utf-8")
+            with open(o.destination, "w", encoding="utf-8") as fh:
+                _emit(fh, report, writer, text)
         except OSError as exc:
             raise UsageError(f"cannot write {o.destination}: {exc.strerror or exc}") from None
 
 
-def _stream(writer: Any, report: Report, destination: str, stdout: TextIO) -> None:
-    if destination == STDOUT:
-        writer(report, stdout)
-        return
-    try:
-        with open(destination, "w", encoding="utf-8") as fh:
-            writer(report, fh)
-    except OSError as exc:
-        raise UsageError(f"cannot write {destination}: {exc.strerror or exc}") from None
+def _emit(
+    stream: TextIO,
+    report: Report,
+    writer: Callable[[Report, TextIO], None] | None,
+    text: str,
+) -> None:
+    if writer is not None:
+        writer(report, stream)
+    else:
+        stream.write(text)
 
 
 def _contained(path: Path, config: Config, allowed: bool) -> None:

@@ -22,11 +22,6 @@ def schema_text() -> str:
     )
 
 
-def report_dict(report: Report) -> dict[str, Any]:
-    doc = _report_doc(report)
-    return {k: list(v) if isinstance(v, _Items) else v for k, v in doc.items()}
-
-
 class _Items:
     """A report array built one element at a time while it is written (``write``)."""
 
@@ -174,12 +169,6 @@ class JsonReporter:
         """The report, written to ``stream`` one line at a time: a report of 100,000 resources
         is never held whole in memory, as dictionaries or as text."""
         write_json(_report_doc(report), stream)
-
-
-def render_json(doc: dict[str, Any]) -> str:
-    out = io.StringIO()
-    write_json(doc, out)
-    return out.getvalue()
 
 
 def write_json(doc: dict[str, Any], stream: TextIO) -> None:
