@@ -230,8 +230,7 @@ def _scan(
     violations = run_policies(plugins.policies, pctx, host.fail, per_root)
     if ctx.part_cache is not None and per_root is not None:
         if not host.failures:
-            for root in ctx.part_cache.stored_roots():
-                ctx.part_cache.keep_findings(root, per_root.found.get(root, []))
+            ctx.part_cache.keep_findings(per_root.found)
         ctx.part_cache.save()
     if settings.changed_only:  # policies saw every resource (flows, sources); judge the changed
         violations, resources = _changed_only(violations, resources)

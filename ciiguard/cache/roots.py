@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ciiguard.cache.results import fingerprint
 from ciiguard.cache.store import DiskCache, digest, in_background
@@ -38,7 +38,17 @@ from ciiguard.cache.store import DiskCache, digest, in_background
 if TYPE_CHECKING:
     from ciiguard.model import Gap, ParseOutput, Resource, Violation
 
-FORMAT = 3
+FORMAT = 4
+
+
+class RootEntry(NamedTuple):
+    """What is kept of one root module."""
+
+    manifest: dict[str, str]  # every file and listing its evaluation read -> content hash
+    part: Any  # ParseOutput: its warnings (resources dropped once resolved ones are kept)
+    gaps: Any  # list[Gap]
+    resolved: Any = None  # list[Resource], once the scan resolved them
+    findings: Any = None  # list[Violation]: the built-in policies' findings on those
 
 
 class RootCache:
@@ -52,9 +62,8 @@ class RootCache:
         stored = self.disk.get(self.key)
         self.old_dirs, self.old_roots = _tables(stored)
         self.dirs: dict[str, tuple[dict[str, str], list[str]]] = {}
-        self.roots: dict[str, tuple[dict[str, str], Any, Any, Any, Any]] = {}
+        self.roots: dict[str, RootEntry] = {}
         self.shown: dict[str, str] = {}  # a root as resources name it (Resource.root) -> its key
-        self.reused = 0
 
     @property
     def empty(self) -> bool:
@@ -85,16 +94,14 @@ class RootCache:
         self.dirs[directory] = ({f: self.fingerprint(f) for f in files}, list(edges))
 
     # -- root modules -----------------------------------------------------------------------
-    def root(self, directory: str, shown: str) -> tuple[Any, ...] | None:
-        """A root module's stored output, gaps, manifest, resolved resources and built-in
-        findings (the last two None until stored), when nothing it read changed."""
+    def root(self, directory: str, shown: str) -> RootEntry | None:
+        """A root module's stored entry, when nothing it read changed."""
         found = self.old_roots.get(directory)
-        if found is None or not self._matches(found[0]):
+        if found is None or not self._matches(found.manifest):
             return None
         self.roots[directory] = found
         self.shown[shown] = directory
-        self.reused += 1
-        return found[1], found[2], found[0], found[3], found[4]
+        return found
 
     def manifest(self, paths: Iterable[str]) -> dict[str, str]:
         return {p: self.fingerprint(p) for p in sorted(set(paths))}
@@ -107,31 +114,33 @@ class RootCache:
         part: ParseOutput,
         gaps: list[Gap],
     ) -> None:
-        self.roots[directory] = (manifest, part, gaps, None, None)
+        self.roots[directory] = RootEntry(manifest, part, gaps)
         self.shown[shown] = directory
+
+    def _kept(self, shown: str) -> tuple[str, RootEntry] | None:
+        directory = self.shown.get(shown)
+        found = self.roots.get(directory) if directory is not None else None
+        return (directory, found) if directory is not None and found is not None else None
 
     def keep_resolved(self, shown: str, resources: list[Resource]) -> None:
         """The resolved resources of a root kept above: they replace its parsed ones (which are
         never needed again: resolving them gives these)."""
-        directory = self.shown.get(shown)
-        found = self.roots.get(directory) if directory is not None else None
-        if directory is None or found is None or found[3] is not None:
+        kept = self._kept(shown)
+        if kept is None or kept[1].resolved is not None:
             return
-        manifest, part, gaps, _, _ = found
-        slim = dataclasses.replace(part, resources=[])
-        self.roots[directory] = (manifest, slim, gaps, list(resources), None)
+        directory, entry = kept
+        slim = dataclasses.replace(entry.part, resources=[])
+        self.roots[directory] = entry._replace(part=slim, resolved=list(resources))
 
-    def keep_findings(self, shown: str, violations: list[Violation]) -> None:
-        """The built-in policies' violations on a root whose resolved resources are kept."""
-        directory = self.shown.get(shown)
-        found = self.roots.get(directory) if directory is not None else None
-        if directory is None or found is None or found[3] is None or found[4] is not None:
-            return
-        self.roots[directory] = (*found[:4], list(violations))
-
-    def stored_roots(self) -> list[str]:
-        """Roots (as resources name them) whose resolved resources are kept."""
-        return [s for s, d in self.shown.items() if self.roots.get(d, (None,) * 5)[3] is not None]
+    def keep_findings(self, found: Mapping[str, list[Violation]]) -> None:
+        """The built-in policies' violations (``found``, by root) on every root whose resolved
+        resources are kept and whose findings are not yet."""
+        for shown in self.shown:
+            kept = self._kept(shown)
+            if kept is None or kept[1].resolved is None or kept[1].findings is not None:
+                continue
+            directory, entry = kept
+            self.roots[directory] = entry._replace(findings=list(found.get(shown, [])))
 
     def save(self) -> None:
         """Write the entry (in the background) when it differs from the stored one."""
@@ -146,13 +155,13 @@ class RootCache:
         in_background(lambda: disk.put(key, value))
 
 
-def _tables(stored: object) -> tuple[dict[str, Any], dict[str, Any]]:
+def _tables(stored: object) -> tuple[dict[str, Any], dict[str, RootEntry]]:
     """The stored tables, or empty ones for a missing or foreign entry."""
     if not isinstance(stored, dict) or stored.get("format") != FORMAT:
         return {}, {}
     dirs, roots = stored.get("dirs"), stored.get("roots")
     if not isinstance(dirs, dict) or not isinstance(roots, dict):
         return {}, {}
-    if not all(isinstance(v, tuple) and len(v) == 5 for v in roots.values()):
+    if not all(isinstance(v, RootEntry) for v in roots.values()):
         return {}, {}
     return dirs, roots

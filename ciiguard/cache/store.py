@@ -58,6 +58,7 @@ _SAFE_MODULES = frozenset(
         "ciiguard.parsers.terraform.numbers",
         "ciiguard.parsers.terraform.lang.functions",
         "ciiguard.cache.results",
+        "ciiguard.cache.roots",
         "fractions",
     }
 )

@@ -1100,15 +1100,15 @@ class TerraformParser:
             if hit is None:
                 todo.append(d)
                 continue
-            part, gaps, manifest, resolved, findings = hit
-            if resolved is not None:  # the root's resources as the scan resolved them
-                part = dataclasses.replace(part, resources=resolved)
+            part = hit.part
+            if hit.resolved is not None:  # the root's resources as the scan resolved them
+                part = dataclasses.replace(part, resources=hit.resolved)
                 ctx.resolved_roots.add(shown)
-                if findings is not None:  # and what the built-in policies found on them
-                    ctx.known_findings[shown] = findings
-            done[d] = (part, gaps, REUSED)
-            ctx.read_names.update(manifest)  # the whole-scan caches check them too
-            ctx.digests.update(manifest)
+                if hit.findings is not None:  # and what the built-in policies found on them
+                    ctx.known_findings[shown] = hit.findings
+            done[d] = (part, hit.gaps, REUSED)
+            ctx.read_names.update(hit.manifest)  # the whole-scan caches check them too
+            ctx.digests.update(hit.manifest)
         done.update(self._evaluate(todo, ctx, modules))
         return roots, done, edges
 
