@@ -1168,6 +1168,7 @@ class ModuleReader:
         self.claimed = claimed or {}
         self.cache: dict[Path, ModuleDef] = {}
         self.failed: set[Path] = set()  # directories whose reading reported an error
+        self._paths: dict[Path, tuple[str, ...] | None] = {}  # see _module_paths
 
     def depends(self, root: Path, used: list[Path], reads: set[Path]) -> list[str] | None:
         """Everything a root module's output depends on: the listing and files of every module
@@ -1176,18 +1177,29 @@ class ModuleReader:
         that failed to read, or one reached through a symbolic link (re-pointing the link
         changes the module without changing any file the entry would check)."""
         paths = {str(root)}
-        mapped = self.ctx.settings.module_sources
         for directory in set(used):
-            target = real(directory)
-            mod = self.cache.get(target)
-            if mod is None or target in self.failed:
+            found = self._module_paths(real(directory))
+            if found is None:
                 return None
-            if isinstance(_local_calls(mod, mapped), LinkedCalls):
-                return None
-            paths.add(str(target))
-            paths.update(os.path.abspath(f) for f in self.files(target))
+            paths.update(found)
         paths.update(str(p) for p in reads)
         return sorted(paths)
+
+    def _module_paths(self, target: Path) -> tuple[str, ...] | None:
+        """A used module directory's part of ``depends`` (worked out once per directory: a
+        shared module is used by every root of a monorepo)."""
+        if target in self._paths:
+            return self._paths[target]
+        mod = self.cache.get(target)
+        found: tuple[str, ...] | None = None
+        if (
+            mod is not None
+            and target not in self.failed
+            and not isinstance(_local_calls(mod, self.ctx.settings.module_sources), LinkedCalls)
+        ):
+            found = (str(target), *(os.path.abspath(f) for f in self.files(target)))
+        self._paths[target] = found
+        return found
 
     def files(self, directory: Path) -> list[Path]:
         """A directory's ``.tf``/``.tf.json`` files (an unreadable listing is an error)."""
