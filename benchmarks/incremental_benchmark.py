@@ -17,12 +17,9 @@ timed: the scan itself (discovery to findings), the gate, the report.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from generate import generate  # noqa: E402
-from run import Measure, bench_env, installation, measure, say_machine, stage_times, write_results  # noqa: E402
+from run import bench_env, installation, measure, say_machine, stage_times, write_results  # noqa: E402
 
 SERVICE = "svc00007"
 
@@ -75,15 +72,6 @@ def edits(tree: Path) -> list[tuple[str, Callable[[], None]]]:
     ]
 
 
-def run(cmd: list[str], env: dict[str, str]) -> tuple[Measure, bytes, bytes]:
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
-    out = proc.stdout.read() if proc.stdout else b""
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    return Measure(seconds, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)), out, b""
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--resources", type=int, default=10_000)
@@ -97,16 +85,16 @@ def main() -> int:
         report, fresh = work / "cached.json", work / "fresh.json"
         cached_cmd = [*exe, "scan", str(tree), "--format", "json", "--output", str(report)]
         fresh_cmd = [*exe, "scan", str(tree), "--format", "json", "--output", str(fresh), "--no-cache"]
-        cold, _, _ = run(cached_cmd, env)
+        cold = measure(cached_cmd, env)
         rows = [{"step": "cold", "seconds": cold.seconds, "peak_mb": cold.peak_mb, "exit": cold.code}]
         say_machine()
         print(f"{exact} resources; start-up (ciiguard --version) {startup * 1000:.0f} ms")
         print(f"{'cold':28s} {cold.seconds:6.2f} s  {cold.peak_mb:5.0f} MB  exit {cold.code}")
         for name, edit in edits(tree):
             edit()
-            m, out, _ = run(cached_cmd, env)
-            ref, ref_out, _ = run(fresh_cmd, env)
-            same = (m.code, out, report.read_bytes()) == (ref.code, ref_out, fresh.read_bytes())
+            m = measure(cached_cmd, env, capture=True)
+            ref = measure(fresh_cmd, env, capture=True)
+            same = (m.code, m.stdout, report.read_bytes()) == (ref.code, ref.stdout, fresh.read_bytes())
             if not same:
                 print(f"{name}: the cached scan differs from --no-cache", file=sys.stderr)
                 return 1

@@ -33,16 +33,22 @@ class Measure:
     seconds: float
     peak_mb: float
     code: int
+    stdout: bytes = b""  # with measure(..., capture=True)
 
 
-def measure(cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> Measure:
-    """Run a command once; wall time, and peak RSS of that child alone (via wait4)."""
+def measure(
+    cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None, capture: bool = False
+) -> Measure:
+    """Run a command once; wall time, and peak RSS of that child alone (via wait4); its stdout
+    too with ``capture``."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=cwd)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env=env, cwd=cwd)  # fmt: skip
+    out = proc.stdout.read() if proc.stdout is not None else b""
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
     code = os.waitstatus_to_exitcode(status)
-    return Measure(seconds, usage.ru_maxrss / 1024, code)
+    return Measure(seconds, usage.ru_maxrss / 1024, code, out)
 
 
 def machine() -> dict[str, object]:
