@@ -1259,6 +1259,15 @@ def _match_config_block(cfg: Any, index: int, item: Any, count: int) -> Any:
 _COMPUTED: dict[str, Unknown] = {}
 
 
+def _computed(path: str) -> Unknown:
+    """The unknown value of a computed attribute no expression names (an id, an ARN): one shared
+    object per attribute path, not one per resource (a 100k-resource plan holds millions)."""
+    shared = _COMPUTED.get(path)
+    if shared is None:
+        shared = _COMPUTED[path] = Unknown(f"{path.lstrip('.')} is known only after apply")
+    return shared
+
+
 def overlay_unknown(
     value: Any, unknown: Any, exprs: Any, address: str, prefix: str, path: str = ""
 ) -> Any:
@@ -1271,13 +1280,7 @@ def overlay_unknown(
         refs = resource_refs(exprs.get("references"), prefix) if isinstance(exprs, dict) else None
         if refs:
             return Unknown(f"{address}{path} is known only after apply", refs)
-        # most unknown values are computed attributes no expression names (ids, ARNs): one
-        # shared object per attribute path, not one per resource (a 100k-resource plan holds
-        # millions of them)
-        shared = _COMPUTED.get(path)
-        if shared is None:
-            shared = _COMPUTED[path] = Unknown(f"{path.lstrip('.')} is known only after apply")
-        return shared
+        return _computed(path)
     if isinstance(unknown, dict) and unknown:
         base = value if isinstance(value, dict) else {}
         out = dict(base)
@@ -1288,11 +1291,7 @@ def overlay_unknown(
                 continue
             cfg = exprs if whole else (blocks.get(k) if blocks is not None else None)
             if u is True and not (isinstance(cfg, dict) and cfg.get("references")):
-                at = f"{path}.{k}"  # a computed attribute (the common case), as above
-                shared = _COMPUTED.get(at)
-                if shared is None:
-                    shared = _COMPUTED[at] = Unknown(f"{at.lstrip('.')} is known only after apply")
-                out[k] = shared
+                out[k] = _computed(f"{path}.{k}")  # a computed attribute: the common case
                 continue
             out[k] = overlay_unknown(base.get(k), u, cfg, address, prefix, f"{path}.{k}")
         return out
