@@ -214,8 +214,8 @@ def _scan(
     resources = resolve(
         resources, settings, plugins.catalogue, classifier(host, settings), consume=True
     )
-    if ctx.part_cache is not None:
-        _keep_resolved(ctx.part_cache, resources, host)
+    if ctx.part_cache is not None and not host.failures:  # saved once the policies ran
+        ctx.part_cache.keep_resolved(resources)
     if done:
         resources.extend(ready)
     resources.sort(key=lambda r: (r.root, r.file or "", r.line or 0, r.address))
@@ -258,18 +258,6 @@ def _scan(
         files=sorted(set(files)),
     )
     return result, ctx, [f for fs in claimed.values() for f in fs]
-
-
-def _keep_resolved(cache: Any, resources: list[Resource], host: PluginHost) -> None:
-    """Resolution works within each root (flows and parents never cross roots): keep each
-    root's resolved resources with its cached evaluation, unless a plugin failed meanwhile (the
-    entry is saved once the policies ran)."""
-    if not host.failures:
-        by_root: dict[str, list[Resource]] = {}
-        for r in resources:
-            by_root.setdefault(r.root, []).append(r)
-        for root, group in by_root.items():
-            cache.keep_resolved(root, group)
 
 
 def _total_size(claimed: Mapping[int, Sequence[Path]]) -> int:

@@ -122,15 +122,19 @@ class RootCache:
         found = self.roots.get(directory) if directory is not None else None
         return (directory, found) if directory is not None and found is not None else None
 
-    def keep_resolved(self, shown: str, resources: list[Resource]) -> None:
-        """The resolved resources of a root kept above: they replace its parsed ones (which are
-        never needed again: resolving them gives these)."""
-        kept = self._kept(shown)
-        if kept is None or kept[1].resolved is not None:
-            return
-        directory, entry = kept
-        slim = dataclasses.replace(entry.part, resources=[])
-        self.roots[directory] = entry._replace(part=slim, resolved=list(resources))
+    def keep_resolved(self, resources: Iterable[Resource]) -> None:
+        """The resolved resources of the roots kept above (resolution never crosses roots): they
+        replace each root's parsed ones, which are never needed again."""
+        by_root: dict[str, list[Resource]] = {}
+        for r in resources:
+            by_root.setdefault(r.root, []).append(r)
+        for shown, group in by_root.items():
+            kept = self._kept(shown)
+            if kept is None or kept[1].resolved is not None:
+                continue
+            directory, entry = kept
+            slim = dataclasses.replace(entry.part, resources=[])
+            self.roots[directory] = entry._replace(part=slim, resolved=group)
 
     def keep_findings(self, found: Mapping[str, list[Violation]]) -> None:
         """The built-in policies' violations (``found``, by root) on every root whose resolved
