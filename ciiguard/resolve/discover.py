@@ -39,8 +39,9 @@ def discover(
         shown = ctx.display(exc.filename) if exc.filename else "<scan>"
         errors.append(ScanIssue(shown, None, f"cannot list directory: {exc.strerror or exc}"))
 
-    def offer(f: Path, explicit: bool) -> None:
-        why = _irregular(f, ctx.roots, allow_outside)
+    def offer(f: Path, explicit: bool, regular: bool = False) -> None:
+        """``regular``: the directory listing already says ``f`` is a regular file, not a link."""
+        why = None if regular else _irregular(f, ctx.roots, allow_outside)
         if why is not None:
             if explicit or _looks_like_input(f.name):
                 refuse(f, why)
@@ -71,17 +72,39 @@ def discover(
                 )
             )
 
-    def walk(top: Path) -> None:
-        for dirpath, dirnames, filenames in os.walk(top, followlinks=False, onerror=unreadable):
-            here = Path(dirpath)
-            dirnames[:] = sorted(
-                d for d in dirnames if d not in SKIP_DIRS and not skipped(top, here / d)
-            )
-            for d in [d for d in dirnames if (here / d).is_symlink()]:
-                linked(here / d)
-            for name in sorted(filenames):
-                if not skipped(top, here / name):
-                    offer(here / name, explicit=False)
+    def walk(top: Path, here: Path | None = None) -> None:
+        """``os.walk(top)`` top-down without following links, from one ``scandir`` per directory:
+        the listing's file types spare a ``stat`` per file (a link or an unusual entry is still
+        looked at in full by ``_irregular``)."""
+        here = top if here is None else here
+        try:
+            with os.scandir(here) as it:
+                entries = list(it)
+        except OSError as exc:
+            unreadable(exc)
+            return
+        dirs: list[os.DirEntry[str]] = []
+        files: list[os.DirEntry[str]] = []
+        for entry in entries:
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            (dirs if is_dir else files).append(entry)
+        dirs = sorted(
+            (d for d in dirs if d.name not in SKIP_DIRS and not skipped(top, here / d.name)),
+            key=lambda d: d.name,
+        )
+        for d in dirs:
+            if _is_link(d):
+                linked(here / d.name)
+        for entry in sorted(files, key=lambda e: e.name):
+            f = here / entry.name
+            if not skipped(top, f):
+                offer(f, explicit=False, regular=_is_plain_file(entry))
+        for d in dirs:
+            if not _is_link(d):
+                walk(top, here / d.name)
 
     def skipped(top: Path, path: Path) -> bool:
         """--skip-path: the path relative to the scanned path matches a glob (``*`` also crosses
@@ -124,6 +147,21 @@ def discover(
 
 
 INPUT_SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json", ".json", ".yaml", ".yml", ".hcl")
+
+
+def _is_link(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_symlink()
+    except OSError:
+        return False
+
+
+def _is_plain_file(entry: os.DirEntry[str]) -> bool:
+    """A regular file that is not a symbolic link, by the directory listing."""
+    try:
+        return not entry.is_symlink() and entry.is_file(follow_symlinks=False)
+    except OSError:
+        return False
 
 
 def _looks_like_input(name: str) -> bool:
