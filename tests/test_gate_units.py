@@ -225,3 +225,40 @@ def test_fingerprints_ignore_lines_but_not_substance(tmp_path: Path) -> None:
         assert fingerprint(Violation(**{**base.__dict__, **change}), tmp_path) != fingerprint(
             base, tmp_path
         )
+
+
+def test_the_quick_pass_over_tags_misses_no_suppression_or_approval() -> None:
+    """The gate looks closely only at resources whose tag keys (lower-cased, joined) contain the
+    suppression mark or an approval key, and at every resource when the keys are not ASCII: each
+    key form the full check accepts must still be found, and nothing else."""
+    from ciiguard.gate.stage import _Gate
+
+    forms: list[Any] = [
+        {"ciiguard:ignore:CII001": "short-lived test stack"},
+        {"  CIIGUARD:IGNORE  ": "CII001 padded and shouting"},
+        {"CiiGuard:Ignore:CII001": ""},  # malformed: a warning, and listed as ignored
+        {"name": "ciiguard:ignore CII001 in a value, not a key"},
+        {"Σ-team": "x", "ciiguard:ignore:CII001": "non-ASCII keys take the full check"},
+        {"İ": "x", "ciiguard:ignore": "CII001 dotted capital I lowers to two characters"},
+        {"ΣΑΣ": "x"},
+        {7: "ciiguard:ignore CII001", "owner": "a non-string key"},
+        {" Cross-Border-Approval ": "CAC-9", "CROSS-BORDER-APPROVAL-EXPIRES": "2027-01-01"},
+        {"crossborderapproval": "CAC-0"},
+        {"é": "x", "cross-border-approval": "CAC-8", "cross-border-approval-expires": "2027-01-01"},
+        Unknown("tags from another stack"),
+        {},
+    ]
+    rs = [resource(f"r{i}", tags=t) for i, t in enumerate(forms)]
+    result = ScanResult(rs, [], [], [], ["Pulumi.yaml"])
+    opts = GateOptions(today=TODAY, policy_ids=frozenset({"CII001"}))
+    g = _Gate(result, Settings(), opts)
+    # the full checks, resource by resource, on a gate of its own
+    full = _Gate(ScanResult([], [], [], [], []), Settings(), opts)
+    expected = {r.address: full._tag_suppressions(r) for r in rs}
+    assert {r.address: g._suppressions_of(r) for r in rs} == expected
+    assert [w.message for w in g.warnings] == [w.message for w in full.warnings]
+    assert [r.address for r, s in zip(rs, expected.values()) if s] == ["r0", "r1", "r4", "r5"]
+    approvals = [w.resource for w in g.waivers() if w.kind == "approval"]
+    assert sorted(approvals) == ["r10", "r8"]
+    malformed = [w.resource for w in g.waivers() if w.kind == "suppression"]
+    assert "r2" in malformed

@@ -49,8 +49,13 @@ def _relative(path: str, anchor: Path, memo: dict[tuple[str, Path], str] | None 
     found = memo.get((path, anchor)) if memo is not None else None
     if found is not None:
         return found
+    base = memo.get(("", anchor)) if memo is not None else None
+    if base is None:
+        base = os.path.realpath(anchor)
+        if memo is not None:
+            memo[("", anchor)] = base
     try:
-        found = Path(os.path.relpath(Path(path).resolve(), anchor.resolve())).as_posix()
+        found = Path(os.path.relpath(os.path.realpath(path), base)).as_posix()
     except ValueError:  # another drive on Windows
         found = Path(path).as_posix()
     if memo is not None:

@@ -134,7 +134,7 @@ def gate(result: ScanResult, settings: Settings, options: GateOptions) -> Gated:
             seen.add((w.file, w.line, w.message))
             warnings.append(w)
     gated = dataclasses.replace(result, violations=violations, warnings=warnings)
-    return Gated(gated, gate.waivers(result.resources))
+    return Gated(gated, gate.waivers())
 
 
 def _apply_baseline(
@@ -171,23 +171,34 @@ class _Gate:
         self.by_address: dict[str, Resource] = {}  # the first resource with each address
         self.in_root: dict[tuple[str, str], Resource] = {}
         self.in_file: dict[tuple[str, str | None], Resource] = {}
-        for r in result.resources:
-            self.by_address.setdefault(r.address, r)
-            self.in_root.setdefault((r.root, r.address), r)
-            self.in_file.setdefault((r.address, r.file), r)
         # replica (root, address) -> [(declarer, source address)]
         self.inbound: dict[tuple[str, str], list[tuple[Resource, str | None]]] = {}
-        for r in result.resources:
-            for f in r.flows:
-                if f.destination_resource and f.destination_resource != r.address:
-                    key = (r.root, f.destination_resource)
-                    self.inbound.setdefault(key, []).append((r, f.source))
         self.suppressions: dict[int, list[Suppression]] = {}
         self.none: set[int] = set()  # resources without a suppression (ids, as above)
         self.malformed: list[Waiver] = []  # suppressions ignored for want of a policy or reason
         self.used: Counter[int] = Counter()  # findings each suppression waived, by id()
-        for r in result.resources:  # warn about every malformed suppression, used or not
-            self._suppressions_of(r)
+        self.approval_keys = (settings.approval_key.lower(), settings.approval_expiry_key.lower())
+        self.approval_tagged: list[Resource] = []  # tag keys may name an approval (``waivers``)
+        # one pass over every resource; most have no flow, no suppression and no approval
+        by_address, in_root, in_file = self.by_address, self.in_root, self.in_file
+        none = self.none
+        approval, expiry = self.approval_keys
+        for r in result.resources:
+            address = r.address
+            by_address.setdefault(address, r)
+            in_root.setdefault((r.root, address), r)
+            in_file.setdefault((address, r.file), r)
+            for f in r.flows:
+                if f.destination_resource and f.destination_resource != address:
+                    key = (r.root, f.destination_resource)
+                    self.inbound.setdefault(key, []).append((r, f.source))
+            keys = _tag_keys(r.tags)
+            if keys is None or approval in keys or expiry in keys:
+                self.approval_tagged.append(r)
+            if keys is None or IGNORE_MARK in keys or _comments_mention(r):
+                self._suppressions_of(r)  # warns about every malformed one, used or not
+            else:
+                none.add(id(r))
 
     # -- lookups -----------------------------------------------------------------------------
     def resource_of(self, v: Violation) -> Resource | None:
@@ -599,7 +610,7 @@ class _Gate:
             fix=RELAXATION_POLICY.fix,
         )
 
-    def waivers(self, resources: Sequence[Resource]) -> tuple[Waiver, ...]:
+    def waivers(self) -> tuple[Waiver, ...]:
         """Every suppression and approval in the tree, with what the gate made of it."""
         out = list(self.malformed)
         forbidden = self.options.suppressions == "forbid"
@@ -619,8 +630,8 @@ class _Gate:
                         status=status,
                     )
                 )  # fmt: skip
-        wanted = {self.settings.approval_key.lower(), self.settings.approval_expiry_key.lower()}
-        for r in resources:
+        wanted = set(self.approval_keys)
+        for r in self.approval_tagged:
             tags = r.tags
             if not isinstance(tags, Mapping) or not any(
                 isinstance(k, str) and k.strip().lower() in wanted for k in tags
@@ -681,6 +692,25 @@ class _Gate:
 
 def _tag_lookup(tags: Mapping[str, Any]) -> dict[str, Any]:
     return {k.strip().lower(): v for k, v in tags.items() if isinstance(k, str)}
+
+
+def _tag_keys(tags: object) -> str | None:
+    """The keys of ``tags``, lower-cased and joined, for a cheap test of what they may contain
+    (a key the full check would match contains its word); None when only the full check can
+    tell (lower-casing non-ASCII text may depend on its context: final sigma)."""
+    if not tags or (type(tags) is not dict and not isinstance(tags, Mapping)):
+        return ""
+    keys = "\x00".join(map(str, tags))
+    return keys.lower() if keys.isascii() else None
+
+
+def _comments_mention(r: Resource) -> bool:
+    """Whether a comment kept with the resource's block contains the suppression mark."""
+    meta = r.meta
+    if type(meta) is not dict and not isinstance(meta, Mapping):
+        return False
+    comments: Any = meta.get("comments")
+    return bool(comments) and any(map(_mentions_ignore, comments))
 
 
 def _mentions_ignore(item: object) -> bool:
