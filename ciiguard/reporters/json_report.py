@@ -174,7 +174,7 @@ class JsonReporter:
 def write_json(doc: dict[str, Any], stream: TextIO) -> None:
     """Top-level keys on their own lines and one array element per line: readable, diff-friendly,
     and encoded by the C encoder (``indent=`` would force the slow pure-Python one)."""
-    dump = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
+    dump = _encoder()
     write = stream.write
     write("{\n")
     keys = list(doc)
@@ -194,3 +194,25 @@ def write_json(doc: dict[str, Any], stream: TextIO) -> None:
         else:
             write(f"  {dump(key)}: {dump([] if isinstance(value, _Items) else value)}{comma}\n")
     write("}\n")
+
+
+def _encoder() -> Any:
+    """``JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode``, with the C encoder
+    made once rather than once per call (a report encodes one call per resource): the same C
+    function ``encode`` makes and uses. The plain ``encode`` where the interpreter has none."""
+    from json import encoder as std
+
+    base = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))
+    make, text = getattr(std, "c_make_encoder", None), getattr(std, "c_encode_basestring", None)
+    if make is None or text is None:  # pragma: no cover - CPython has both
+        return base.encode
+    # markers (the cycle check, empty again after each value), default, how strings are
+    # written, indent, separators, sort_keys, skipkeys, allow_nan: as ``base`` has them
+    chunks = make({}, base.default, text, None, ": ", ", ", False, False, True)
+
+    def encode(value: Any) -> str:
+        if isinstance(value, str):
+            return base.encode(value)
+        return "".join(chunks(value, 0))
+
+    return encode
