@@ -428,6 +428,8 @@ def in_background(work: Callable[[], None]) -> None:
         return
     if pid == 0:
         gc.disable()
+        with contextlib.suppress(OSError):
+            os.nice(10)  # the scan keeps its core: writers share what it leaves
         child_exit(work)  # (an unwritable cache only costs speed)
     _CHILDREN.append(pid)
 
