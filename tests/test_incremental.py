@@ -13,6 +13,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -169,6 +170,50 @@ def test_an_edit_sequence_evaluates_only_what_it_touches(tree: Path, evaluated: 
     (tree / "roots" / "d" / "main.tf").write_text(root("ap-southeast-1"))
     result, fresh = both(tree, evaluated)
     assert fresh == ["d"]
+
+
+def test_saving_pickles_only_the_roots_that_changed(
+    tree: Path, evaluated: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each root's entry is pickled on its own: after an edit the saved entry carries the other
+    roots' bytes as they were read, and a root whose bytes are damaged is evaluated again."""
+    import pickle
+
+    from ciiguard.cache import roots as roots_cache
+
+    pickled: list[str] = []
+    dumps = pickle.dumps
+
+    def counting(value: object, *args: Any, **kwargs: Any) -> bytes:
+        if isinstance(value, roots_cache.RootEntry):
+            pickled.append({r.root.rsplit("/", 1)[-1] for r in value.resolved or ()}.pop())
+        return dumps(value, *args, **kwargs)
+
+    monkeypatch.setattr(roots_cache.pickle, "dumps", counting)
+    both(tree, evaluated)
+    assert sorted(pickled) == ["a", "b", "c"]
+    for name, region in (("a", "us-east-1"), ("b", "us-west-2")):
+        pickled.clear()
+        (tree / "roots" / name / "main.tf").write_text(root(region))
+        assert both(tree, evaluated)[1] == [name]
+        assert pickled == [name]
+
+    get = roots_cache.DiskCache.get
+
+    def damaged(self: roots_cache.DiskCache, key: str) -> object:
+        found = get(self, key)
+        if self.namespace == "roots" and isinstance(found, dict):
+            parts = dict(found["roots"])
+            for directory in parts:
+                if directory.endswith("c"):
+                    parts[directory] = b"not a pickle"
+            found = {**found, "roots": parts}
+        return found
+
+    monkeypatch.setattr(roots_cache.DiskCache, "get", damaged)
+    (tree / "roots" / "a" / "main.tf").write_text(root("cn-north-1"))
+    result, fresh = both(tree, evaluated)
+    assert fresh == ["a", "c"] and not result.errors
 
 
 def test_a_scan_error_keeps_everything_else_cached(tree: Path, evaluated: list[str]) -> None:

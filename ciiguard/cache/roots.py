@@ -23,22 +23,25 @@ findings (gaps) and the gate (whose baselines and approvals span roots) are reco
 run.
 
 Stored through ``store.DiskCache`` (trust checks and HMAC); only plain data and ciiguard's
-model classes are pickled.
+model classes are pickled. Each root's entry is pickled on its own, inside the one entry: it is
+unpickled when its root is looked up, and an unchanged root's bytes are written back as they
+were read, so saving after an edit pickles only the roots that changed.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import pickle
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ciiguard.cache.results import fingerprint
-from ciiguard.cache.store import DiskCache, digest, in_background
+from ciiguard.cache.store import DiskCache, digest, in_background, safe_loads
 
 if TYPE_CHECKING:
     from ciiguard.model import Gap, ParseOutput, Resource, Violation
 
-FORMAT = 4
+FORMAT = 5
 
 
 class RootEntry(NamedTuple):
@@ -60,14 +63,15 @@ class RootCache:
         self.known = known if known is not None else {}  # fingerprints of bytes already read
         self._fps: dict[str, str] = {}
         stored = self.disk.get(self.key)
-        self.old_dirs, self.old_roots = _tables(stored)
+        self.old_dirs, self._old_raw = _tables(stored)
+        self._old_roots: dict[str, RootEntry] = {}  # those unpickled so far
         self.dirs: dict[str, tuple[dict[str, str], list[str]]] = {}
         self.roots: dict[str, RootEntry] = {}
         self.shown: dict[str, str] = {}  # a root as resources name it (Resource.root) -> its key
 
     @property
     def empty(self) -> bool:
-        return not self.old_dirs and not self.old_roots
+        return not self.old_dirs and not self._old_raw
 
     def fingerprint(self, path: str) -> str:
         found = self.known.get(path) or self._fps.get(path)
@@ -96,11 +100,27 @@ class RootCache:
     # -- root modules -----------------------------------------------------------------------
     def root(self, directory: str, shown: str) -> RootEntry | None:
         """A root module's stored entry, when nothing it read changed."""
-        found = self.old_roots.get(directory)
+        found = self._old_root(directory)
         if found is None or not self._matches(found.manifest):
             return None
         self.roots[directory] = found
         self.shown[shown] = directory
+        return found
+
+    def _old_root(self, directory: str) -> RootEntry | None:
+        found = self._old_roots.get(directory)
+        if found is None:
+            raw = self._old_raw.get(directory)
+            if raw is None:
+                return None
+            try:
+                found = safe_loads(raw)
+            except Exception:  # noqa: BLE001 - a corrupt part is a miss, rewritten at the end
+                found = None
+            if not isinstance(found, RootEntry):
+                del self._old_raw[directory]
+                return None
+            self._old_roots[directory] = found
         return found
 
     def manifest(self, paths: Iterable[str]) -> dict[str, str]:
@@ -148,24 +168,36 @@ class RootCache:
 
     def save(self) -> None:
         """Write the entry (in the background) when it differs from the stored one."""
+        old = self._old_roots
         if (
             self.dirs == self.old_dirs
-            and self.roots.keys() == self.old_roots.keys()
-            and all(self.roots[k] is self.old_roots[k] for k in self.roots)
+            and self.roots.keys() == self._old_raw.keys()
+            and all(self.roots[k] is old.get(k) for k in self.roots)
         ):
             return
-        disk, key, value = self.disk, self.key, {"format": FORMAT, "dirs": self.dirs,
-                                                 "roots": self.roots}  # fmt: skip
-        in_background(lambda: disk.put(key, value))
+        roots: dict[str, bytes | RootEntry] = {
+            k: self._old_raw[k] if e is old.get(k) else e for k, e in self.roots.items()
+        }
+        disk, key, dirs = self.disk, self.key, self.dirs
+
+        def write() -> None:
+            parts = {
+                k: v if isinstance(v, bytes) else pickle.dumps(v, pickle.HIGHEST_PROTOCOL)
+                for k, v in roots.items()
+            }
+            disk.put(key, {"format": FORMAT, "dirs": dirs, "roots": parts})
+
+        in_background(write)
 
 
-def _tables(stored: object) -> tuple[dict[str, Any], dict[str, RootEntry]]:
-    """The stored tables, or empty ones for a missing or foreign entry."""
+def _tables(stored: object) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """The stored tables (each root still pickled), or empty ones for a missing or foreign
+    entry."""
     if not isinstance(stored, dict) or stored.get("format") != FORMAT:
         return {}, {}
     dirs, roots = stored.get("dirs"), stored.get("roots")
     if not isinstance(dirs, dict) or not isinstance(roots, dict):
         return {}, {}
-    if not all(isinstance(v, RootEntry) for v in roots.values()):
+    if not all(isinstance(v, bytes) for v in roots.values()):
         return {}, {}
     return dirs, roots
