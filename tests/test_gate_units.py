@@ -257,7 +257,7 @@ def test_the_quick_pass_over_tags_misses_no_suppression_or_approval() -> None:
     expected = {r.address: full._tag_suppressions(r) for r in rs}
     assert {r.address: g._suppressions_of(r) for r in rs} == expected
     assert [w.message for w in g.warnings] == [w.message for w in full.warnings]
-    assert [r.address for r, s in zip(rs, expected.values()) if s] == ["r0", "r1", "r4", "r5"]
+    assert [a for a, s in expected.items() if s] == ["r0", "r1", "r4", "r5"]
     approvals = [w.resource for w in g.waivers() if w.kind == "approval"]
     assert sorted(approvals) == ["r10", "r8"]
     malformed = [w.resource for w in g.waivers() if w.kind == "suppression"]
