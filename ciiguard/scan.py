@@ -75,14 +75,16 @@ def gather(host: PluginHost) -> Plugins:
     return Plugins(catalogue, parsers, policies)
 
 
-def classifier(host: PluginHost, settings: Settings) -> Callable[[Resource], Classification | None]:
+def classifier(
+    host: PluginHost, settings: Settings
+) -> Callable[[Resource], Classification | None] | None:
     """The plugins' ``ciiguard_classify`` hook for one resource (first answer wins).
 
-    When the built-in plugin is the hook's only implementation its answer is the tag convention,
-    which ``resolve`` applies itself when the hook answers nothing: the hook is not called."""
+    None when the built-in plugin is the hook's only implementation: its answer is the tag
+    convention, which ``resolve`` applies itself, so the hook is not called."""
     impls = host.pm.hook.ciiguard_classify.get_hookimpls()
     if all(impl.plugin_name == BUILTIN for impl in impls):
-        return lambda resource: None
+        return None
 
     def classify(resource: Resource) -> Classification | None:
         found = host.first(

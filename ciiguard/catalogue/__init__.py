@@ -288,10 +288,14 @@ class Catalogue:
         self.arn_formats: list[ArnFormat] = []
         # type -> where the storage a resource stands for is named (first rule with a value wins)
         self.located_by: dict[str, list[ReplicationRule]] = {}
+        # location() answers, by (provider, region): a scan asks about the same few regions for
+        # every resource (cleared whenever a contribution is added)
+        self._located: dict[tuple[str, str], tuple[Location, str]] = {}
         for c in contributions:
             self._add(c)
 
     def _add(self, c: Mapping[str, Any]) -> None:
+        self._located.clear()
         name = str(c["provider"])
         facts = self.providers.get(name)
         if facts is None:
@@ -421,6 +425,13 @@ class Catalogue:
 
     def location(self, provider: str, region: str) -> tuple[Location, str]:
         """Whether ``region`` at ``provider`` is in mainland China, and why."""
+        key = (provider, region)
+        found = self._located.get(key)
+        if found is None:
+            found = self._located[key] = self._location(provider, region)
+        return found
+
+    def _location(self, provider: str, region: str) -> tuple[Location, str]:
         facts = self.facts(provider)
         if facts is None:
             return Location.UNKNOWN, f"no region catalogue for provider {provider!r}"

@@ -22,13 +22,13 @@ def resolve(
     resources: list[Resource],
     settings: Settings,
     catalogue: Catalogue,
-    classify: Callable[[Resource], Classification | None] = lambda r: None,
+    classify: Callable[[Resource], Classification | None] | None = None,
     consume: bool = False,
 ) -> list[Resource]:
     """Location verdicts, data-bearing and scope, then flows (which need the others' locations).
 
-    ``classify`` is the plugins' ``ciiguard_classify`` hook; where it answers nothing (or not a
-    ``Classification``), the tag convention decides. ``consume``: the caller hands the list
+    ``classify`` is the plugins' ``ciiguard_classify`` hook (None: no plugin implements it);
+    where it answers nothing (or not a ``Classification``), the tag convention decides. ``consume``: the caller hands the list
     over, and it is emptied as soon as its resources have their located copies (a big scan then
     never holds both generations through the rest of resolution).
     """
@@ -39,11 +39,17 @@ def resolve(
         else:
             loc, note = Location.UNKNOWN, r.region.unknown_reason or "region unknown"
         data = catalogue.is_data_bearing(r.type)
-        r = evolve(r, location=loc, location_note=note, data_bearing=data)
-        if data or r.type in catalogue.located_by:  # what stands for storage is classified too
-            cls = classify(r)
-            if not isinstance(cls, Classification):
-                cls = classify_by_tags(r, settings)
+        if not data and r.type not in catalogue.located_by:
+            r = evolve(r, location=loc, location_note=note, data_bearing=data)
+        elif classify is None:  # the tag convention reads the tags alone: one copy
+            cls = classify_by_tags(r, settings)
+            r = evolve(r, location=loc, location_note=note, data_bearing=data,
+                       in_scope=cls.in_scope, classification=cls.value,
+                       scope_reason=cls.reason)  # fmt: skip
+        else:  # what stands for storage is classified too; a plugin sees the located resource
+            r = evolve(r, location=loc, location_note=note, data_bearing=data)
+            answer = classify(r)
+            cls = answer if isinstance(answer, Classification) else classify_by_tags(r, settings)
             r = evolve(r, in_scope=cls.in_scope, classification=cls.value, scope_reason=cls.reason)
         located.append(r)
     if consume:
