@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from ciiguard.errors import PLUGIN_ERRORS, summarize
 from ciiguard.model import Enforcement, Resource, Violation
@@ -92,31 +93,38 @@ def _findings(
     """A policy's findings, each resource validated on its own: a policy that crashes on one
     resource is reported (plugin, policy, exception) and still checks the others."""
     owner = policy.plugin or policy.id
-    calls: list[tuple[str, Resource | None, Callable[[], Iterable[Finding]]]] = []
-    if type(policy).run is not Policy.run:  # a subclass with its own run(): one call
-        calls.append(("run", None, lambda: (f for _, f in policy.run(ctx.resources, ctx))))
-    else:
-        if policy.validate is not None:
-            validate = policy.validate
-            calls.extend(
-                ("validate", r, functools.partial(validate, r, ctx))
-                for r in ctx.resources
-                if r.root not in skip  # their findings are known (PerRoot)
-            )
-        if policy.validate_scan is not None:
-            calls.append(("validate_scan", None, functools.partial(policy.validate_scan, ctx)))
     out: list[tuple[Resource | None, Finding]] = []
-    for what, resource, call in calls:
-        hook = f"policy {policy.id} {what}"
+
+    def call(what: str, resource: Resource | None, found: Any) -> None:
+        """``found()``'s findings into ``out``; its failure, or anything not a Finding, to
+        ``fail`` (most calls find nothing: the hook's name is only made for a report)."""
         try:
-            found = list(call() or ())
+            found = found()
+            if not found:
+                return
+            found = list(found)
         except PLUGIN_ERRORS as exc:  # isolate a crashing policy, fail the run
             on = f" on {resource.address}" if resource is not None else ""
-            fail(owner, hook, f"{summarize(exc)}{on}", exc)
-            continue
+            fail(owner, f"policy {policy.id} {what}", f"{summarize(exc)}{on}", exc)
+            return
         for f in found:
             if isinstance(f, Finding):
                 out.append((resource, f))
             else:
-                fail(owner, hook, f"yielded {type(f).__name__}, not ciiguard.Finding")
+                fail(
+                    owner,
+                    f"policy {policy.id} {what}",
+                    f"yielded {type(f).__name__}, not ciiguard.Finding",
+                )
+
+    if type(policy).run is not Policy.run:  # a subclass with its own run(): one call
+        call("run", None, lambda: (f for _, f in policy.run(ctx.resources, ctx)))
+        return out
+    validate = policy.validate
+    if validate is not None:
+        for r in ctx.resources:
+            if r.root not in skip:  # else their findings are known (PerRoot)
+                call("validate", r, functools.partial(validate, r, ctx))
+    if policy.validate_scan is not None:
+        call("validate_scan", None, functools.partial(policy.validate_scan, ctx))
     return out
