@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -267,7 +268,7 @@ def _total_size(claimed: Mapping[int, Sequence[Path]]) -> int:
     for files in claimed.values():
         for f in files:
             with contextlib.suppress(OSError):  # the parser reports an unreadable file itself
-                total += f.stat().st_size
+                total += os.stat(f).st_size
     return total
 
 

@@ -59,7 +59,9 @@ class ParseContext:
             if absolute == cwd:
                 shown = "."
             elif absolute.startswith(cwd.rstrip(os.sep) + os.sep):
-                shown = Path(absolute[len(cwd.rstrip(os.sep)) + 1 :]).as_posix()
+                shown = absolute[len(cwd.rstrip(os.sep)) + 1 :]
+                if os.sep != "/":  # (abspath has normalised it: on POSIX it is written so)
+                    shown = Path(shown).as_posix()
             else:
                 shown = Path(key).as_posix()
             self._shown[key] = shown

@@ -1014,13 +1014,12 @@ class TerraformParser:
 
     def parse(self, files: list[Path], ctx: ParseContext) -> ParseOutput:
         out = ParseOutput()
-        by_dir: dict[Path, list[Path]] = {}
-        real_dirs: dict[Path, Path] = {}
+        by_name: dict[str, list[Path]] = {}  # (grouped by name first: no Path per file)
         for f in files:
-            parent = real_dirs.get(f.parent)
-            if parent is None:
-                parent = real_dirs[f.parent] = real(f.parent)
-            by_dir.setdefault(parent, []).append(f)
+            by_name.setdefault(os.path.dirname(f), []).append(f)
+        by_dir: dict[Path, list[Path]] = {}
+        for group in by_name.values():
+            by_dir.setdefault(real(group[0].parent), []).extend(group)
         loader = HclLoader(ctx.read_bytes, ctx.display, ctx.settings.use_cache, ctx.settings.jobs)
         self.load = loader.load
         try:
