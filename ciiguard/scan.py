@@ -135,8 +135,17 @@ def scan(
         result, ctx, claimed = _scan(paths, settings, host, plugins, progress, key)
         if result.errors or ctx.uncacheable:
             return result
+        # After an edit the per-root cache answered most of the tree, and answers this tree
+        # again about as fast: the whole result is not pickled a second time (in CI's and the
+        # terminal's common case, one command per tree, the run would wait for that writer).
         entry = cache.store(
-            key, paths, [*ctx.reads, *ctx.read_names, *claimed], result, ctx.digests, before
+            key,
+            paths,
+            [*ctx.reads, *ctx.read_names, *claimed],
+            result,
+            ctx.digests,
+            before,
+            write=not ctx.resolved_roots,
         )
     if record is not None:
         record["listing"], record["manifest"] = entry.listing, entry.manifest

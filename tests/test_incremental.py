@@ -216,6 +216,32 @@ def test_saving_pickles_only_the_roots_that_changed(
     assert fresh == ["a", "c"] and not result.errors
 
 
+def test_a_scan_answered_by_the_per_root_cache_stores_no_whole_result(
+    tree: Path, evaluated: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole result is stored after a scan that evaluated every root, not after one the
+    per-root cache answered (it answers that tree again just as well); what the result depends
+    on is still worked out, for the replay cache."""
+    from ciiguard.cache import versions
+
+    added: list[str] = []
+    add = versions.Versions.add
+
+    def counting(self: versions.Versions, *args: Any) -> None:
+        added.append(self.disk.namespace)
+        add(self, *args)
+
+    monkeypatch.setattr(versions.Versions, "add", counting)
+    both(tree, evaluated)
+    assert added == ["results"]
+    added.clear()
+    (tree / "roots" / "a" / "main.tf").write_text(root("us-east-1"))
+    record: dict[str, object] = {}
+    scan([tree], Settings(jobs=1), build(autoload=False), record=record)
+    assert added == [] and evaluated[-1:] == ["a"]
+    assert str(tree / "roots" / "a" / "main.tf") in record["manifest"]  # type: ignore[operator]
+
+
 def test_a_scan_error_keeps_everything_else_cached(tree: Path, evaluated: list[str]) -> None:
     both(tree, evaluated)
     broken = tree / "roots" / "b" / "broken.tf"

@@ -272,9 +272,11 @@ class ResultCache:
         result: ScanResult,
         known: Mapping[str, str] | None = None,
         current: str | None = None,
+        write: bool = True,
     ) -> Entry:
         """Store a result; ``known`` holds fingerprints already taken (of the bytes the scan
-        parsed), the other files are fingerprinted now. Written in the background."""
+        parsed), the other files are fingerprinted now. Written in the background; with
+        ``write`` false only the entry is made (what it depends on, for the replay cache)."""
         known = known or {}
         manifest = {
             p: known.get(p) or fingerprint(Path(p))
@@ -285,5 +287,6 @@ class ResultCache:
         from ciiguard.cache.versions import Versions
 
         versions = Versions(self.disk, key)
-        in_background(lambda: versions.add(entry.listing, entry.manifest, entry))
+        if write:
+            in_background(lambda: versions.add(entry.listing, entry.manifest, entry))
         return entry
