@@ -65,15 +65,26 @@ _SAFE_MODULES = frozenset(
 _SAFE_BUILTINS = frozenset({"set", "frozenset", "complex", "bytearray", "range", "slice"})
 
 
+# Classes find_class allowed, by (module, name): a per-root entry holds hundreds of pickles,
+# each naming the same few classes again.
+_ALLOWED: dict[tuple[str, str], type] = {}
+
+
 class _SafeUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
+        found = _ALLOWED.get((module, name))
+        if found is not None:
+            return found
         if module == "builtins" and name in _SAFE_BUILTINS:
-            return super().find_class(module, name)
-        if module in _SAFE_MODULES:
             obj = super().find_class(module, name)
-            if isinstance(obj, type):  # classes only: no function can be called on load
-                return obj
-        raise pickle.UnpicklingError(f"cache entry refers to {module}.{name}")
+        elif module in _SAFE_MODULES:
+            obj = super().find_class(module, name)
+            if not isinstance(obj, type):  # classes only: no function can be called on load
+                raise pickle.UnpicklingError(f"cache entry refers to {module}.{name}")
+        else:
+            raise pickle.UnpicklingError(f"cache entry refers to {module}.{name}")
+        _ALLOWED[(module, name)] = obj
+        return obj
 
 
 def safe_loads(data: bytes) -> Any:
