@@ -12,12 +12,20 @@ reports must be byte-identical (the script fails otherwise). ``own`` is the wall
 ``--ciiguard`` runs another installation (an older commit's virtualenv) for before/after
 figures on the same machine. Without it, one more change is scanned in-process with each stage
 timed: the scan itself (discovery to findings), the gate, the report.
+
+``--compare OLD NEW`` (two executables) measures small differences on a noisy machine: the same
+one-file change, made again and again, is scanned by each in turn (each with its own cache
+directory), with the default text output and with a JSON report, and the medians are reported
+with every sample.
+
+    python benchmarks/incremental_benchmark.py --compare OLD/bin/ciiguard NEW/bin/ciiguard
 """
 
 from __future__ import annotations
 
 import argparse
 import shutil
+import statistics
 import sys
 import tempfile
 from collections.abc import Callable
@@ -72,10 +80,47 @@ def edits(tree: Path) -> list[tuple[str, Callable[[], None]]]:
     ]
 
 
+def compare(old: str, new: str, resources: int, rounds: int, out: Path | None) -> int:
+    """Alternating one-file re-scans by two installations (see the module's docstring)."""
+    work = Path(tempfile.mkdtemp(prefix="ciiguard-compare-"))
+    try:
+        tree = work / "tree"
+        exact = generate(tree, resources)
+        main = tree / "services" / SERVICE / "main.tf"
+        say_machine()
+        print(f"{exact} resources; {rounds} alternating rounds per output")
+        results: dict[str, dict[str, list[float]]] = {}
+        for output in ("text", "json"):
+            extra = [] if output == "text" else ["--format", "json", "--output", str(work / "r.json")]
+            samples: dict[str, list[float]] = {"old": [], "new": []}
+            envs = {label: bench_env(work / f"{label}-{output}") for label in samples}
+            for label, exe in (("old", old), ("new", new)):  # cold: fills each one's caches
+                measure([exe, "scan", str(tree), *extra], envs[label])
+            for n in range(rounds):
+                for label, exe in (("old", old), ("new", new)):
+                    with main.open("a") as fh:  # a change each run: never a replay
+                        fh.write(f"\n# edit {output} {n} {label}\n")
+                    samples[label].append(measure([exe, "scan", str(tree), *extra], envs[label]).seconds)
+            results[output] = samples
+            mid = {k: statistics.median(v) for k, v in samples.items()}
+            print(f"{output:5s} median: old {mid['old']:.3f} s, new {mid['new']:.3f} s "
+                  f"({mid['new'] / mid['old']:.2f}x)")  # fmt: skip
+        write_results(out, resources=exact, old=old, new=new, rounds=rounds, samples_s=results,
+                      medians_s={o: {k: statistics.median(v) for k, v in s.items()}
+                                 for o, s in results.items()})  # fmt: skip
+        return 0
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--resources", type=int, default=10_000)
+    ap.add_argument("--compare", nargs=2, metavar=("OLD", "NEW"), help="alternate two installations")
+    ap.add_argument("--rounds", type=int, default=9, help="with --compare: changes per output")
     args, exe = installation(ap, "to measure")
+    if args.compare:
+        return compare(*args.compare, args.resources, args.rounds, args.out)
     work = Path(tempfile.mkdtemp(prefix="ciiguard-incr-"))
     try:
         tree = work / "tree"
