@@ -48,7 +48,6 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -145,15 +144,20 @@ class ProviderFacts:
 
 def load_builtin() -> list[Mapping[str, Any]]:
     """The catalogue data shipped with ciiguard, one mapping per cloud."""
-    out = []
-    for name in BUILTIN_FILES:
-        text = (
-            resources.files("ciiguard")
-            .joinpath(f"catalogue/data/{name}.json")
-            .read_text(encoding="utf-8")
-        )
-        out.append(json.loads(text))
-    return out
+    return [json.loads(data_text(f"{name}.json")) for name in BUILTIN_FILES]
+
+
+def data_text(name: str) -> str:
+    """A file of ``catalogue/data``: read beside this module (importing ``importlib.resources``
+    costs a scan's start more than reading all of them), through it when the package is not a
+    directory on disk (a zip)."""
+    here = Path(__file__).parent / "data" / name
+    try:
+        return here.read_text(encoding="utf-8")
+    except (FileNotFoundError, NotADirectoryError):
+        from importlib import resources
+
+        return resources.files("ciiguard").joinpath(f"catalogue/data/{name}").read_text("utf-8")
 
 
 def _rule(entry: Mapping[str, Any]) -> ReplicationRule:

@@ -10,7 +10,6 @@ import argparse
 import dataclasses
 import gc
 import os
-import platform
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -58,7 +57,7 @@ def build_parser() -> _Parser:
     p.add_argument(
         "--version",
         action="version",
-        version=f"ciiguard {__version__} (Python {platform.python_version()}, plugin API "
+        version=f"ciiguard {__version__} (Python {sys.version.split()[0]}, plugin API "
         f"{PLUGIN_API})",
     )
     sub = p.add_subparsers(dest="command", parser_class=_Parser)

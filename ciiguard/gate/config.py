@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import difflib
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -353,7 +352,7 @@ class _Reader:
     def known(self, table: Mapping[str, Any], allowed: Sequence[str], where: str) -> None:
         for k in table:
             if k not in allowed:
-                close = difflib.get_close_matches(str(k), allowed, n=1)
+                close = _close(str(k), allowed, n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 known = ", ".join(allowed)
                 raise self.error(f"{where}{k}", f"unknown key{hint}; known keys: {known}")
@@ -591,7 +590,7 @@ def check_against(config: Config, policy_ids: Iterable[str], catalogue: Catalogu
     ids = sorted(policy_ids)
 
     def unknown_policy(key: str, pid: str) -> ConfigError:
-        close = difflib.get_close_matches(pid, ids, n=1)
+        close = _close(pid, ids, n=1)
         hint = f" (did you mean {close[0]}?)" if close else ""
         return ConfigError(
             config.display,
@@ -645,3 +644,10 @@ def _show(value: Any) -> str:
     if isinstance(value, (dict, list)):
         return "a table" if isinstance(value, dict) else "a list"
     return repr(value)
+
+
+def _close(word: str, choices: Any, n: int = 1) -> list[str]:
+    """``difflib.get_close_matches`` (imported when a config file has a typo, not on every run)."""
+    import difflib
+
+    return difflib.get_close_matches(word, choices, n=n)

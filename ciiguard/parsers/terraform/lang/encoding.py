@@ -11,8 +11,6 @@ import base64
 import binascii
 import hashlib
 import re
-import urllib.parse
-import uuid
 from collections.abc import Callable
 
 from ciiguard.parsers.terraform.lang.functions import (
@@ -116,6 +114,8 @@ def _textdecodebase64(a: list[Value]) -> Value:
 def _urlencode(a: list[Value]) -> Value:
     """Go's url.QueryEscape: unreserved characters kept, space as '+', the rest %XX."""
     arity(a, "urlencode", 1)
+    import urllib.parse  # (these functions' modules are imported when a configuration calls them)
+
     return urllib.parse.quote_plus(_utf8(as_str(a[0], "urlencode")), safe="")
 
 
@@ -123,19 +123,16 @@ _UUID = re.compile(
     r"(?:urn:uuid:)?(\{)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
     r"[0-9a-fA-F]{12}(?(1)\})|[0-9a-fA-F]{32}"
 )
-_NAMESPACES = {
-    "dns": uuid.NAMESPACE_DNS,
-    "url": uuid.NAMESPACE_URL,
-    "oid": uuid.NAMESPACE_OID,
-    "x500": uuid.NAMESPACE_X500,
-}
+_NAMESPACES = ("dns", "url", "oid", "x500")  # uuid.NAMESPACE_<NAME>
 
 
 def _uuidv5(a: list[Value]) -> Value:
     """uuidv5 with a named namespace or one in a form github.com/google/uuid parses."""
     arity(a, "uuidv5", 2)
     ns_text, name = as_str(a[0], "uuidv5"), as_str(a[1], "uuidv5")
-    namespace = _NAMESPACES.get(ns_text)
+    import uuid
+
+    namespace = getattr(uuid, f"NAMESPACE_{ns_text.upper()}") if ns_text in _NAMESPACES else None
     if namespace is None:
         if not _UUID.fullmatch(ns_text):
             raise FunctionError(f"uuidv5: namespace {ns_text!r} is not supported")
