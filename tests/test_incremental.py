@@ -10,6 +10,7 @@ inputs changed.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -381,3 +382,93 @@ def test_built_in_findings_are_reused_per_root_and_plugin_policies_see_everythin
         "module.store.aws_s3_bucket.this",  # in modules/store/main.tf, called by root a
         "aws_dynamodb_table.t",
     ]
+
+
+# Random edit sequences: every step of a seeded walk through the kinds of edit a developer makes
+# (a region in a root or a module, variables files, renames, deletions, new module calls and
+# roots, a for_each, a syntax error, reverts), scanned through the caches and with --no-cache.
+REGIONS = ("cn-north-1", "us-east-1", "cn-northwest-1", "ap-east-1")
+
+
+def _random_edit(tree: Path, rng: random.Random, saved: list[tuple[Path, str | None]]) -> str:
+    tfs = sorted(p for p in tree.rglob("*.tf") if p.is_file())
+    roots = sorted(p for p in (tree / "roots").iterdir() if p.is_dir())
+    kinds = "region region module tfvars rename delete call root for_each broken revert revert"
+    kind = rng.choice(kinds.split())
+    if kind == "region":  # in a .tf file or a variables file
+        f = rng.choice([*tfs, *sorted(tree.rglob("*.tfvars"))])
+        text = f.read_text()
+        found = [r for r in REGIONS if f'"{r}"' in text]
+        if found:
+            saved.append((f, text))
+            f.write_text(text.replace(f'"{rng.choice(found)}"', f'"{rng.choice(REGIONS)}"', 1))
+            return f"region in {f.relative_to(tree)}"
+    if kind == "module":
+        f = tree / "modules" / "store" / "main.tf"
+        saved.append((f, f.read_text()))
+        f.write_text(f.read_text().replace('"personal"', f'"{rng.choice(["public", "personal"])}"'))
+        return "the shared module"
+    if kind == "tfvars" and roots:
+        d = rng.choice(roots)
+        vars_file = d / "terraform.tfvars"
+        before = vars_file.read_text() if vars_file.exists() else None
+        saved.append((vars_file, before))
+        region = rng.choice([r for r in REGIONS if f'"{r}"' not in (before or "")])
+        vars_file.write_text(f'region = "{region}"\n')
+        return f"tfvars in {d.name}"
+    if kind == "rename" and tfs:
+        f = rng.choice(tfs)
+        f.rename(f.with_name(f"{f.stem}_{rng.randrange(100)}.tf"))
+        return f"rename {f.relative_to(tree)}"
+    if kind == "delete" and tfs:
+        f = rng.choice(tfs)
+        saved.append((f, f.read_text()))
+        f.unlink()
+        return f"delete {f.relative_to(tree)}"
+    if kind == "call" and roots:
+        d = rng.choice(roots)
+        f = d / f"call_{rng.randrange(100)}.tf"
+        module = rng.choice(["store", "other"])
+        saved.append((f, None))
+        f.write_text(f'module "m{rng.randrange(100)}" {{\n  source = "../../modules/{module}"\n'
+                     f'  name   = "x"\n}}\n')  # fmt: skip
+        return f"call {module} from {d.name}"
+    if kind == "root":
+        d = tree / "roots" / f"r{rng.randrange(100)}"
+        d.mkdir(exist_ok=True)
+        (d / "main.tf").write_text(root(rng.choice(REGIONS)))
+        return f"new root {d.name}"
+    if kind == "for_each" and roots:
+        d = rng.choice(roots)
+        f = d / "each.tf"
+        saved.append((f, f.read_text() if f.exists() else None))
+        regions = ", ".join(f'"{r}"' for r in rng.sample(REGIONS, 2))
+        f.write_text(f'module "each" {{\n  source   = "../../modules/store"\n'
+                     f'  for_each = toset([{regions}])\n  name     = each.key\n}}\n')  # fmt: skip
+        return f"for_each in {d.name}"
+    if kind == "broken" and roots:
+        f = rng.choice(roots) / "broken.tf"
+        saved.append((f, None))
+        f.write_text('resource "aws_s3_bucket" "x" {\n  bucket = \n}\n')
+        return f"broken file in {f.parent.name}"
+    if kind == "revert" and saved:
+        f, text = saved.pop(rng.randrange(len(saved)))
+        if text is None:
+            f.unlink(missing_ok=True)
+        elif f.parent.is_dir():
+            f.write_text(text)
+        return f"revert {f.relative_to(tree)}"
+    return "nothing"
+
+
+@pytest.mark.parametrize("seed", range(1, 7))
+def test_random_edit_sequences_answer_as_no_cache(
+    tree: Path, evaluated: list[str], seed: int
+) -> None:
+    add_other(tree)
+    rng = random.Random(seed)
+    saved: list[tuple[Path, str | None]] = []
+    both(tree, evaluated)
+    for _ in range(14):
+        what = _random_edit(tree, rng, saved)
+        assert both(tree, evaluated), what  # both() compares the cached and the fresh answer
