@@ -28,9 +28,10 @@ def resolve(
     """Location verdicts, data-bearing and scope, then flows (which need the others' locations).
 
     ``classify`` is the plugins' ``ciiguard_classify`` hook (None: no plugin implements it);
-    where it answers nothing (or not a ``Classification``), the tag convention decides. ``consume``: the caller hands the list
-    over, and it is emptied as soon as its resources have their located copies (a big scan then
-    never holds both generations through the rest of resolution).
+    where it answers nothing (or not a ``Classification``), the tag convention decides.
+    ``consume``: the caller hands the list over, and it is emptied as soon as its resources have
+    their located copies (a big scan then never holds both generations through the rest of
+    resolution).
     """
     located: list[Resource] = []
     for r in inherit_regions(resources, catalogue):
