@@ -15,7 +15,7 @@ import os
 import pickle
 import signal
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -98,6 +98,8 @@ class ProviderConfig:
     line: int | None
     implicit: bool = False
     profile: Any = None  # a shared-config profile the provider reads (its region may come from it)
+    # the region every resource without its own takes from it: one object for all of them
+    inherited: RegionInfo | None = field(default=None, repr=False, compare=False)
 
 
 def _instance_key(key: Any) -> str:
@@ -823,7 +825,10 @@ class RootEvaluation:
                     continue
                 return region_info(value, (hop, *trace), f"{arg} argument is unknown")
         if cfg.region is not None:
-            return region_info(cfg.region, cfg.hops, f"region of provider {cfg.key} is unknown")
+            if cfg.inherited is None:
+                what = f"region of provider {cfg.key} is unknown"
+                cfg.inherited = region_info(cfg.region, cfg.hops, what)
+            return cfg.inherited
         if facts is not None:
             if (
                 facts.default_region

@@ -802,6 +802,15 @@ class ProviderInfo:
     region: Any  # value, Unknown, or None when the configuration sets none
     hops: tuple[Hop, ...]
     default_tags: Any
+    # the region every resource without its own takes from it: one object for all of them
+    inherited: RegionInfo | None = field(default=None, repr=False, compare=False)
+
+    def inherited_region(self) -> RegionInfo:
+        """``region_info`` of the configured region (not None), made once."""
+        if self.inherited is None:
+            what = f"region of provider {self.key} is unknown"
+            self.inherited = region_info(self.region, self.hops, what)
+        return self.inherited
 
 
 class _PlanEvaluation:
@@ -1189,7 +1198,7 @@ class _PlanEvaluation:
                 if isinstance(value, str) and value:
                     # Computed by the provider (AWS v6 fills region from its configuration).
                     if provider.region == value:
-                        return RegionInfo(value, provider.hops)
+                        return provider.inherited_region()  # (the same: a string region)
                     hop = Hop(
                         f"{arg} of {label} as planned by provider {provider.key}",
                         "planned values",
@@ -1198,9 +1207,7 @@ class _PlanEvaluation:
                     )
                     return RegionInfo(value, (hop,))
         if provider.region is not None:
-            return region_info(
-                provider.region, provider.hops, f"region of provider {provider.key} is unknown"
-            )
+            return provider.inherited_region()
         if facts is not None:
             found = environment_or_default(facts, self.ctx.settings.environment, provider.hops)
             if found is not None:
