@@ -53,6 +53,8 @@ def merge_tags(default_tags: Any, tags: Any) -> Any:
         return (
             default_tags if not isinstance(tags, Mapping) else {**tags, "__unknown__": default_tags}
         )
+    if type(tags) is dict and (default_tags is None or default_tags == {}):
+        return tags  # nothing to merge: the resource's own (shared with its attributes)
     merged: dict[str, Any] = {}
     if isinstance(default_tags, Mapping):
         merged.update(default_tags)
