@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from ciiguard.model import Resource, Unknown
@@ -49,9 +50,9 @@ def classify_by_tags(resource: Resource, settings: Settings) -> Classification:
         )
     text = str(value).strip().lower() if value is not None else ""
     if text in settings.in_scope_values:
-        return Classification(True, text, f"tagged {settings.classification_key}={text}")
+        return _tagged(True, text, settings.classification_key)
     if text in settings.out_of_scope_values:
-        return Classification(False, text, f"tagged {settings.classification_key}={text}")
+        return _tagged(False, text, settings.classification_key)
     return Classification(
         True,
         text or None,
@@ -67,3 +68,10 @@ def _leniency(value: object, settings: Settings) -> int:
     if text in settings.in_scope_values:
         return 1
     return 3 if text in settings.out_of_scope_values else 2
+
+
+@functools.lru_cache(maxsize=256)
+def _tagged(in_scope: bool, text: str, key: str) -> Classification:
+    """A recognised tag's classification: one object (and one reason) for every resource tagged
+    alike, not one each."""
+    return Classification(in_scope, text, f"tagged {key}={text}")
