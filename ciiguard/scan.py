@@ -240,7 +240,7 @@ def _scan(
         builtin = frozenset(p.id for p in plugins.policies if p.plugin == BUILTIN)
         per_root = PerRoot(builtin, ctx.known_findings)
     violations = run_policies(plugins.policies, pctx, host.fail, per_root)
-    if ctx.part_cache is not None and per_root is not None:
+    if per_root is not None:
         if not host.failures:
             ctx.part_cache.keep_findings(per_root.found)
         ctx.part_cache.save()

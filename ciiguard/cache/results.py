@@ -284,9 +284,9 @@ class ResultCache:
         }
         # the listing taken before the scan: a file added or removed meanwhile is a miss next time
         entry = Entry(current if current is not None else listing(paths), manifest, result)
-        from ciiguard.cache.versions import Versions
-
-        versions = Versions(self.disk, key)
         if write:
+            from ciiguard.cache.versions import Versions
+
+            versions = Versions(self.disk, key)
             in_background(lambda: versions.add(entry.listing, entry.manifest, entry))
         return entry

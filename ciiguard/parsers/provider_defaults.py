@@ -25,6 +25,16 @@ def region_info(value: Any, hops: tuple[Hop, ...], what: str) -> RegionInfo:
     return RegionInfo(None, hops, f"{what}: not a region name ({render_value(value)})")
 
 
+def provider_region(provider: Any) -> RegionInfo:
+    """``region_info`` of a provider configuration's region (set, not None), made once and kept
+    on it (``inherited``): every resource that takes its provider's region shares the object."""
+    if provider.inherited is None:
+        what = f"region of provider {provider.key} is unknown"
+        provider.inherited = region_info(provider.region, provider.hops, what)
+    found: RegionInfo = provider.inherited
+    return found
+
+
 def environment_or_default(
     facts: ProviderFacts, environment: Mapping[str, str], hops: tuple[Hop, ...]
 ) -> RegionInfo | None:

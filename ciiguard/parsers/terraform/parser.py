@@ -27,6 +27,7 @@ from ciiguard.parsers.base import ParseContext, real
 from ciiguard.parsers.provider_defaults import (
     environment_or_default,
     merge_tags,
+    provider_region,
     region_info,
     unset_variables,
 )
@@ -825,10 +826,7 @@ class RootEvaluation:
                     continue
                 return region_info(value, (hop, *trace), f"{arg} argument is unknown")
         if cfg.region is not None:
-            if cfg.inherited is None:
-                what = f"region of provider {cfg.key} is unknown"
-                cfg.inherited = region_info(cfg.region, cfg.hops, what)
-            return cfg.inherited
+            return provider_region(cfg)
         if facts is not None:
             if (
                 facts.default_region

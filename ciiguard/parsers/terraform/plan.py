@@ -25,6 +25,7 @@ from ciiguard.parsers.base import ParseContext
 from ciiguard.parsers.provider_defaults import (
     environment_or_default,
     merge_tags,
+    provider_region,
     region_info,
     unset_variables,
 )
@@ -805,13 +806,6 @@ class ProviderInfo:
     # the region every resource without its own takes from it: one object for all of them
     inherited: RegionInfo | None = field(default=None, repr=False, compare=False)
 
-    def inherited_region(self) -> RegionInfo:
-        """``region_info`` of the configured region (not None), made once."""
-        if self.inherited is None:
-            what = f"region of provider {self.key} is unknown"
-            self.inherited = region_info(self.region, self.hops, what)
-        return self.inherited
-
 
 class _PlanEvaluation:
     """Turns one plan document into resolved resources."""
@@ -1198,7 +1192,7 @@ class _PlanEvaluation:
                 if isinstance(value, str) and value:
                     # Computed by the provider (AWS v6 fills region from its configuration).
                     if provider.region == value:
-                        return provider.inherited_region()  # (the same: a string region)
+                        return provider_region(provider)  # (the same: a string region)
                     hop = Hop(
                         f"{arg} of {label} as planned by provider {provider.key}",
                         "planned values",
@@ -1207,7 +1201,7 @@ class _PlanEvaluation:
                     )
                     return RegionInfo(value, (hop,))
         if provider.region is not None:
-            return provider.inherited_region()
+            return provider_region(provider)
         if facts is not None:
             found = environment_or_default(facts, self.ctx.settings.environment, provider.hops)
             if found is not None:
@@ -1228,12 +1222,6 @@ class _PlanEvaluation:
 def _is_expression(exprs: Any) -> bool:
     """An attribute's expression (as opposed to a block of expressions)."""
     return isinstance(exprs, dict) and ("references" in exprs or "constant_value" in exprs)
-
-
-def _block_expr(exprs: Any, key: str) -> Any:
-    if _is_expression(exprs):
-        return exprs  # inside an object-valued attribute: the attribute's references apply
-    return exprs.get(key) if isinstance(exprs, dict) else None
 
 
 def _match_config_block(cfg: Any, index: int, item: Any, count: int) -> Any:
