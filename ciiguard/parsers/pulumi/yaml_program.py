@@ -20,6 +20,7 @@ from typing import Any
 from ciiguard.errors import InputError
 from ciiguard.model import Hop, ParseOutput, ScanIssue, Unknown
 from ciiguard.parsers.base import ParseContext
+from ciiguard.parsers.comments import CommentWindow
 from ciiguard.parsers.pulumi.common import (
     PROVIDER_PREFIX,
     LineList,
@@ -171,7 +172,7 @@ class _Program:
         if not isinstance(doc, LineMap):
             raise InputError(self.file, None, "a Pulumi YAML program must be a mapping")
         self.doc = doc
-        self.comments = _yaml_comments(template_path)
+        self.comments = CommentWindow(_yaml_comments(template_path))
         self.pc = pulumi_catalogue()
         self.warnings: dict[str, ScanIssue] = {}  # one per config key left unknown
         self.declared: dict[str, Any] = {}  # config keys the template declares -> default
@@ -212,6 +213,8 @@ class _Program:
             )
         self._urns: dict[str, str] = {}
         self._qualified: dict[str, str] = {}
+        # package -> its declared ``defaultProvider: true`` provider (None: the stack's default)
+        self._default_decl: dict[str, _Decl | None] = {}
 
     # -- names ----------------------------------------------------------------------------------
     def qualified_type(self, key: str, seen: frozenset[str] = frozenset()) -> str:
@@ -629,14 +632,20 @@ class _Program:
         )
 
     def default_provider_for(self, package: str) -> ProviderInfo:
-        for d in self.decls.values():
-            if (
-                d.is_provider
-                and d.token == f"{PROVIDER_PREFIX}{package}"
-                and _field(d.body, "defaultProvider") is True
-            ):
-                return self.provider_info(d)
-        return default_provider(package, self.project)
+        if package not in self._default_decl:  # one pass per package, not one per resource
+            wanted = f"{PROVIDER_PREFIX}{package}"
+            self._default_decl[package] = next(
+                (
+                    d
+                    for d in self.decls.values()
+                    if d.token == wanted and _field(d.body, "defaultProvider") is True
+                ),
+                None,
+            )
+        found = self._default_decl[package]
+        if found is None:
+            return default_provider(package, self.project)
+        return self.provider_info(found)
 
     def provider_for(
         self, decl: _Decl, package: str, seen: frozenset[str] = frozenset()
@@ -717,9 +726,7 @@ class _Program:
                     "pulumi_project": self.project.name,
                     "end_line": (end := _max_line(decl.body, decl.line or 0)),
                     # the comments just above and inside the declaration (inline suppressions)
-                    "comments": tuple(
-                        c for c in self.comments if (decl.line or 0) - 8 <= c[0] <= end
-                    ),
+                    "comments": self.comments.between((decl.line or 0) - 8, end),
                 },
                 root=self.project.display,
             )

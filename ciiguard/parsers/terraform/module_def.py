@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ciiguard.errors import InputError
+from ciiguard.parsers.comments import CommentWindows
 from ciiguard.parsers.terraform.hcl.nodes import (
     Attribute,
     Block,
@@ -54,12 +56,40 @@ class ModuleDef:
     errors: list[InputError] = field(default_factory=list)
     # provider local name -> provider type, from required_providers ("amazon" -> "aws")
     provider_types: dict[str, str] = field(default_factory=dict)
+    # ``resource_block``'s table, and how many resources it was made from
+    _by_name: dict[tuple[str, ...], Located] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _indexed: int = field(default=-1, init=False, repr=False, compare=False)
 
     def resource_block(self, rtype: str, name: str) -> Located | None:
-        for r in self.resources:
-            if r.block.labels[:2] == (rtype, name):
-                return r
-        return None
+        """The first ``resource "rtype" "name"`` block (by a table: one search per reference
+        made a module of N resources that refer to each other take N x N steps)."""
+        if self._indexed != len(self.resources):  # made on first use, again if blocks were added
+            by_name: dict[tuple[str, ...], Located] = {}
+            for r in self.resources:
+                by_name.setdefault(r.block.labels[:2], r)
+            self._by_name, self._indexed = by_name, len(self.resources)
+        return self._by_name.get((rtype, name))
+
+
+def block_comments(
+    windows: CommentWindows, files: Sequence[HclFile], located: Located
+) -> tuple[tuple[int, str], ...]:
+    """The comments from two lines above a block to its end (where inline suppressions and
+    approvals are read), as ``(line, text)`` in the file's order; () when no file is the block's."""
+    block = located.block
+    window = windows.window(
+        (id(files), located.file), files, lambda: _comments_of(files, located.file)
+    )
+    return window.between(block.line - 2, block.end_line)
+
+
+def _comments_of(files: Sequence[HclFile], path: str) -> list[tuple[int, str]]:
+    for f in files:
+        if f.path == path:
+            return [(c.line, c.text) for c in f.comments]
+    return []
 
 
 def provider_ref(expr: Expr) -> str | None:

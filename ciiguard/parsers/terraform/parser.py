@@ -24,6 +24,7 @@ from ciiguard.errors import InputError
 from ciiguard.model import Gap, Hop, Location, ParseOutput, RegionInfo, Resource, ScanIssue, Unknown
 from ciiguard.parsers.arm import AZAPI_TYPES, translate
 from ciiguard.parsers.base import ParseContext, real
+from ciiguard.parsers.comments import CommentWindows
 from ciiguard.parsers.provider_defaults import (
     environment_or_default,
     merge_tags,
@@ -56,6 +57,7 @@ from ciiguard.parsers.terraform.lang.functions import FunctionError, TfSet, to_n
 from ciiguard.parsers.terraform.module_def import (
     Located,
     ModuleDef,
+    block_comments,
     passed_providers,
     provider_ref,
 )
@@ -416,6 +418,7 @@ class RootEvaluation:
         self.budget = Budget()
         self.remote_dirs = self._remote_module_dirs()
         self._workspace: tuple[Any, Hop] | None = None
+        self.comment_windows = CommentWindows()
 
     def workspace(self) -> tuple[Any, Hop]:
         """The selected workspace (``files.selected_workspace``), read once per root."""
@@ -781,18 +784,9 @@ class RootEvaluation:
                 )
             )
 
-    @staticmethod
-    def comments_near(mod: ModuleDef, located: Located) -> tuple[tuple[int, str], ...]:
+    def comments_near(self, mod: ModuleDef, located: Located) -> tuple[tuple[int, str], ...]:
         """Comments on the lines just above a block and inside it (for inline suppressions)."""
-        block = located.block
-        for f in mod.files:
-            if f.path == located.file:
-                return tuple(
-                    (c.line, c.text)
-                    for c in f.comments
-                    if block.line - 2 <= c.line <= block.end_line
-                )
-        return ()
+        return block_comments(self.comment_windows, mod.files, located)
 
     # -- regions -------------------------------------------------------------
     def resolve_region(

@@ -22,6 +22,7 @@ from ciiguard.errors import InputError
 from ciiguard.model import Hop, Location, ParseOutput, RegionInfo, Resource, ScanIssue, Unknown
 from ciiguard.parsers.arm import AZAPI_TYPES, translate
 from ciiguard.parsers.base import ParseContext
+from ciiguard.parsers.comments import CommentWindows
 from ciiguard.parsers.provider_defaults import (
     environment_or_default,
     merge_tags,
@@ -40,7 +41,12 @@ from ciiguard.parsers.terraform.hcl.nodes import (
 )
 from ciiguard.parsers.terraform.hcl.reader import parse_expression, parse_hcl
 from ciiguard.parsers.terraform.lang.evaluator import Evaluator, Scope, render_value
-from ciiguard.parsers.terraform.module_def import Located, LocatedAttr, passed_providers
+from ciiguard.parsers.terraform.module_def import (
+    Located,
+    LocatedAttr,
+    block_comments,
+    passed_providers,
+)
 from ciiguard.settings import module_source_key
 
 PEEK_BYTES = 64 * 1024
@@ -828,6 +834,7 @@ class _PlanEvaluation:
         self.parsed: dict[str, Expr | None] = {}
         self.missing_source: set[str] = set()
         self.warnings: list[ScanIssue] = []
+        self.comment_windows = CommentWindows()
 
     def workspace(self) -> tuple[Any, Hop]:
         """The workspace the plan was made in: ``TF_WORKSPACE``, else the one selected in the
@@ -1124,7 +1131,8 @@ class _PlanEvaluation:
             block = located.block
             meta["block_lines"] = block_lines(block.body, attrs)
             meta["end_line"] = block.end_line
-            meta["comments"] = _comments_near(hcl, located)
+            files = hcl.files if hcl is not None else []
+            meta["comments"] = block_comments(self.comment_windows, files, located)
             file, line = located.file, block.line
         else:
             file, line = self.display, change.line if change else None
@@ -1343,18 +1351,6 @@ def block_lines(body: Body, values: Mapping[str, Any], path: str = "") -> dict[s
             if isinstance(item, dict):
                 lines.update(block_lines(blk.body, item, sub + "."))
     return lines
-
-
-def _comments_near(mod: SourceModule | None, located: Located) -> tuple[tuple[int, str], ...]:
-    if mod is None:
-        return ()
-    block = located.block
-    for f in mod.files:
-        if f.path == located.file:
-            return tuple(
-                (c.line, c.text) for c in f.comments if block.line - 2 <= c.line <= block.end_line
-            )
-    return ()
 
 
 # -- parser -----------------------------------------------------------------------------------
