@@ -201,6 +201,8 @@ def apply_override(mod: ModuleDef, hcl: HclFile) -> list[InputError]:
             errors.append(_missing(hcl, block.line, key[0]))
             continue
         target.block = merge_blocks(target.block, block)
+        if target.origins is None:
+            target.origins = {}
         for a in block.body.attributes:
             target.origins[a.name] = hcl.path
     return errors

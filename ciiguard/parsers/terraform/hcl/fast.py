@@ -124,6 +124,7 @@ class _Parser:
         self.ends = array("q")  # the line each token ends on (heredocs and comments span)
         self.starts = array("q")
         self.comments: list[Comment] = []
+        self.strings: dict[str, Literal] = {}  # one node per distinct quoted string (immutable)
         self.line = 1
         self._code(0, False)
         for _ in range(2):  # the end, and a lookahead past it, stay "eof"
@@ -308,7 +309,8 @@ class _Parser:
                 if name in names:
                     raise Fallback  # the Lark path names the redefinition
                 names.add(name)
-                attrs.append(Attribute(name, expr, self.lines[p], self.ends[self.p - 1]))
+                line, end = self.lines[p], self.ends[self.p - 1]
+                attrs.append(Attribute(name, expr, line, line if end == line else end))
             else:
                 blocks.append(self.block())
             kind = kinds[self.p]
@@ -347,6 +349,14 @@ class _Parser:
         return Block(btype, tuple(labels), body, self.lines[start], end)
 
     # -- expressions -----------------------------------------------------------------------
+    def string(self, text: str) -> Literal:
+        """A quoted string without interpolations: tag keys and values, types and regions repeat
+        in every block, and a big file's tree holds one node for each distinct one."""
+        node = self.strings.get(text)
+        if node is None:
+            node = self.strings[text] = Literal(_nfc(text))
+        return node
+
     def expr(self) -> Expr:
         cond = self.binary(1)
         if self.kinds[self.p] != "?":
@@ -411,7 +421,7 @@ class _Parser:
         elif kind == "str":
             v = vals[p]
             assert isinstance(v, str)
-            e = Literal(_nfc(v))
+            e = self.string(v)
             self.p = p + 1
         elif kind == "num" or (kind == "-" and self._negative_literal()):
             q = p + 1 if kind == "-" else p
@@ -549,7 +559,7 @@ class _Parser:
         if kinds[self.p] == "str":
             v = str(vals[self.p])
             self.p += 1
-            return Literal(_nfc(v))
+            return self.string(v)
         line = self.lines[self.p]
         self.p += 1  # tbeg
         pieces: list[Piece] = []
