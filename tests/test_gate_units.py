@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 from pathlib import Path
 from typing import Any
 
@@ -207,6 +208,73 @@ def test_exemption_patterns_treat_brackets_literally() -> None:
     assert not Exemption("aws_s3_bucket.log?", "CII002", "r", TODAY, "s").matches(
         "CII001", "aws_s3_bucket.logs"
     )
+
+
+def test_exemption_index_picks_what_the_loop_over_every_exemption_picked() -> None:
+    """The gate finds exemptions by table (exact patterns) and in order (wildcards): the winner
+    is still the first exemption in force, in config order, whose policy and pattern match;
+    expired ones and ones beyond exemption_max_days never win, duplicates keep the first."""
+    rng = random.Random(20260301)
+    alphabet = ["a", "b", ".", "[", "]", "0", '"', "*", "?", "\n", "\u00e9", "\\"]
+
+    def text(wild: bool) -> str:
+        chars = alphabet if wild else alphabet[:6]
+        return "".join(rng.choice(chars) for _ in range(rng.randint(0, 4)))
+
+    def in_force_loop(
+        exs: list[Exemption], policy: str, address: str, most: int | None
+    ) -> Exemption | None:  # the gate's loop before the index
+        for ex in exs:
+            if most is not None and (ex.expires - TODAY).days > most:
+                continue
+            if ex.expires >= TODAY and ex.matches(policy, address):
+                return ex
+        return None
+
+    for _ in range(150):
+        exs: list[Exemption] = []
+        for i in range(rng.randint(0, 12)):
+            resource = text(rng.random() < 0.4)
+            if exs and rng.random() < 0.3:  # the same pattern again, later
+                resource = rng.choice(exs).resource
+            exs.append(
+                Exemption(
+                    resource,
+                    rng.choice(["*", "CII001", "CII002"]),
+                    f"reason {i}",
+                    TODAY + dt.timedelta(days=rng.choice([-3, -1, 0, 1, 30, 400])),
+                    f"c.toml exemptions[{i}]",
+                )
+            )
+        addresses = [text(False) for _ in range(10)]
+        addresses += [f"{a}[0]" for a in addresses[:3]]
+        addresses += [e.resource for e in exs] + [f'{e.resource}["k"]' for e in exs]
+        vs = [violation(a, rng.choice(["CII001", "CII002"])) for a in addresses]
+        most = rng.choice([None, 100])
+        out = gate([], vs, exemptions=tuple(exs), exemption_max_days=most)
+        for v, got in zip(vs, out.violations, strict=True):
+            want = in_force_loop(exs, v.policy, v.resource, most)
+            assert got.resource == v.resource
+            if want is None:
+                assert got.status.value == "violation", (exs, v.resource)
+            else:
+                assert got.status.value == "exempted", (exs, v.resource)
+                assert got.suppression_source == (
+                    f"{want.source} (until {want.expires.isoformat()})"
+                ), (exs, v.policy, v.resource)
+
+
+def test_exemption_without_wildcard_matches_only_its_own_text() -> None:
+    """The index relies on it: a pattern without * or ? fullmatches exactly itself."""
+    for pattern in ["", "a.b", 'x["k"]', "a+b", "(x)|y", "^$", "a\\b", "\u00e9\n", "[0]"]:
+        ex = Exemption(pattern, "*", "r", TODAY, "s")
+        assert ex.literal
+        for address in ["", "a.b", "aXb", 'x["k"]', "a+b", "aab", "(x)|y", "y", "^$", "a\\b"]:
+            assert ex.matches("CII001", address) == (
+                address == pattern or (address.endswith("]") and address.split("[")[0] == pattern)
+            ), (pattern, address)
+    assert not Exemption("a*", "*", "r", TODAY, "s").literal
+    assert not Exemption("a?", "*", "r", TODAY, "s").literal
 
 
 def test_fingerprints_ignore_lines_but_not_substance(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from urllib.parse import quote
 
 import jsonschema
 import pytest
@@ -157,6 +158,66 @@ def test_inputs_outside_the_working_directory_are_relative_to_their_root(
     assert run["originalUriBaseIds"]["ROOT1"]["uri"] == tmp_path.resolve().as_uri() + "/"
     assert run["automationDetails"]["id"] == "ciiguard/"
     assert run["tool"]["driver"]["fullName"].startswith("ciiguard ")
+
+
+def test_nested_roots_outside_the_working_directory_map_files_to_the_nearest(
+    validator, tmp_path: Path
+) -> None:
+    """Roots inside roots: a file belongs to its nearest root's base id (the deeper one comes
+    first), whichever order the results come in."""
+    body = (
+        'provider "aws" {\n  region = "eu-west-1"\n}\n'
+        'resource "aws_s3_bucket" "b" {\n  tags = { "data-classification" = "core" }\n}\n'
+    )
+    for sub in ("a", "a/b", "a/b/c", "z"):
+        (tmp_path / sub).mkdir(parents=True, exist_ok=True)
+        (tmp_path / sub / "main.tf").write_text(body)
+    doc = valid(validator, sarif_of(tmp_path, str(tmp_path), code=1))
+    run = doc["runs"][0]
+    bases = {k: v["uri"] for k, v in run["originalUriBaseIds"].items() if k != "SRCROOT"}
+    seen = set()
+    for result in run["results"]:
+        art = result["locations"][0]["physicalLocation"]["artifactLocation"]
+        assert art["uri"] == "main.tf", art
+        seen.add(bases[art["uriBaseId"]])
+    root = tmp_path.resolve().as_uri()
+    assert seen == {f"{root}/a/", f"{root}/a/b/", f"{root}/a/b/c/", f"{root}/z/"}
+    assert bases["ROOT1"] == f"{root}/a/b/c/"
+
+
+def test_the_base_table_picks_what_the_loop_over_every_base_picked() -> None:
+    """``_uri`` looks a file's base up by its parents: the result is the first base, in the
+    order given, that the file is relative to, as when each base was tried in turn."""
+    import random
+
+    from ciiguard.reporters.sarif import SRCROOT, _Bases, _uri
+
+    def loop(file: str, bases: dict[str, Path]) -> tuple[str, str | None]:  # the old _uri
+        path = Path(file)
+        if path.is_absolute():
+            for base, root in bases.items():
+                try:
+                    rel = path.relative_to(root)
+                except ValueError:
+                    continue
+                return quote(rel.as_posix()), base
+            return path.as_uri(), None
+        return quote(path.as_posix()), SRCROOT
+
+    rng = random.Random(7)
+    names = ["a", "b", "..", "c d", "%", "\u00e9"]
+    for _ in range(300):
+        dirs = [
+            "/" + "/".join(rng.choice(names) for _ in range(rng.randint(0, 3))) for _ in range(6)
+        ]
+        dirs.append(rng.choice(["", ".", "a", "//a"]))  # not absolute, or POSIX's own // root
+        rng.shuffle(dirs)
+        bases = {f"ROOT{i + 1}": Path(d) for i, d in enumerate(dirs)}
+        files = [d + rng.choice(["", "/main.tf", "/a/x.tf", "x.tf"]) for d in dirs]
+        files += ["/elsewhere/main.tf", "rel/main.tf", "/"]
+        table = _Bases(bases)
+        for file in files:
+            assert _uri(file, table) == loop(file, bases), (file, bases)
 
 
 def test_baselined_results_are_accepted_so_code_scanning_shows_them_closed(

@@ -25,7 +25,7 @@ import dataclasses
 import datetime as dt
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -179,6 +179,10 @@ class _Gate:
         self.used: Counter[int] = Counter()  # findings each suppression waived, by id()
         self.approval_keys = (settings.approval_key.lower(), settings.approval_expiry_key.lower())
         self.approval_tagged: list[Resource] = []  # tag keys may name an approval (``waivers``)
+        self.exemptions = _Exemptions(
+            options.exemptions,
+            lambda ex: not self._too_long(ex) and ex.expires >= options.today,
+        )
         # one pass over every resource; most have no flow, no suppression and no approval
         by_address, in_root, in_file = self.by_address, self.in_root, self.in_file
         none = self.none
@@ -273,17 +277,15 @@ class _Gate:
                         suppression_reason=s.reason,
                         suppression_source=s.source,
                     )
-        for ex in self.options.exemptions:
-            if self._too_long(ex):
-                continue
-            if ex.expires >= self.options.today and ex.matches(v.policy, v.resource):
-                return dataclasses.replace(
-                    v,
-                    status=ViolationStatus.EXEMPTED,
-                    suppressed=True,
-                    suppression_reason=ex.reason,
-                    suppression_source=f"{ex.source} (until {ex.expires.isoformat()})",
-                )
+        ex = self.exemptions.first(v.policy, v.resource)
+        if ex is not None:
+            return dataclasses.replace(
+                v,
+                status=ViolationStatus.EXEMPTED,
+                suppressed=True,
+                suppression_reason=ex.reason,
+                suppression_source=f"{ex.source} (until {ex.expires.isoformat()})",
+            )
         return v
 
     @staticmethod
@@ -688,6 +690,46 @@ class _Gate:
                     f"{what} expires on {ex.expires.isoformat()} (in {days} "
                     f"day{'' if days == 1 else 's'})",
                 )
+
+
+class _Exemptions:
+    """The exemptions in force (not expired, not beyond ``exemption_max_days``), indexed.
+
+    Testing every exemption against every finding was N findings x M exemptions. A pattern
+    without a wildcard matches only its own text (the address, or the address without its
+    ``[index]``), so those are found by (policy, text); the ones with wildcards are still tried
+    in order. ``first`` gives what the loop over ``options.exemptions`` gave: the earliest
+    exemption in force that matches.
+    """
+
+    def __init__(
+        self, exemptions: Sequence[Exemption], in_force: Callable[[Exemption], bool]
+    ) -> None:
+        self.all = tuple(exemptions)
+        self.exact: dict[tuple[str, str], int] = {}  # (policy or "*", resource) -> first index
+        self.wild: list[tuple[int, Exemption]] = []  # in config order
+        for i, ex in enumerate(self.all):
+            if not in_force(ex):
+                continue
+            if ex.literal:
+                self.exact.setdefault((ex.policy, ex.resource), i)
+            else:
+                self.wild.append((i, ex))
+
+    def first(self, policy: str, address: str) -> Exemption | None:
+        best = len(self.all)
+        if self.exact:
+            base = address.split("[", 1)[0] if address.endswith("]") else address
+            for key in ((policy, address), ("*", address), (policy, base), ("*", base)):
+                i = self.exact.get(key)
+                if i is not None and i < best:
+                    best = i
+        for i, ex in self.wild:
+            if i >= best:
+                break
+            if ex.matches(policy, address):
+                return ex
+        return self.all[best] if best < len(self.all) else None
 
 
 def _tag_lookup(tags: Mapping[str, Any]) -> dict[str, Any]:

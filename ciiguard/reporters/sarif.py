@@ -36,18 +36,42 @@ def _level(enforcement: Enforcement) -> str:
     }[enforcement]
 
 
-def _uri(file: str, bases: dict[str, Path]) -> tuple[str, str | None]:
+class _Bases:
+    """The ROOTn base ids and their directories, with a table from directory to base id.
+
+    Trying ``Path.relative_to`` against every base for every result was N results x N roots
+    when many roots outside the working directory were scanned. A file is under a base exactly
+    when the base's directory is the file's path or one of its parents (both compare parts), so
+    the candidates are looked up for those few paths; the earliest base in ``bases`` order among
+    them is the one the loop over ``bases`` returned (nested roots included).
+    """
+
+    def __init__(self, bases: dict[str, Path]) -> None:
+        self.bases = bases
+        self.first: dict[Path, tuple[int, str]] = {}  # directory -> its earliest base id
+        for i, (base, root) in enumerate(bases.items()):
+            self.first.setdefault(root, (i, base))
+
+    def of(self, path: Path) -> tuple[str, Path] | None:
+        """The first base (in order) whose directory ``path`` is relative to, and that directory."""
+        first = self.first
+        hits = [first[p] for p in (path, *path.parents) if p in first]
+        if not hits:
+            return None
+        base = min(hits)[1]
+        return base, self.bases[base]
+
+
+def _uri(file: str, bases: _Bases) -> tuple[str, str | None]:
     """``(uri, uriBaseId)``: relative paths resolve against the scan's working directory, a file
     under a scanned root outside it against that root's base id (``bases``: GitHub rejects results
     located by an absolute file:// URI)."""
     path = Path(file)
     if path.is_absolute():
-        for base, root in bases.items():
-            try:
-                rel = path.relative_to(root)
-            except ValueError:
-                continue
-            return quote(rel.as_posix()), base
+        found = bases.of(path)
+        if found is not None:
+            base, root = found
+            return quote(path.relative_to(root).as_posix()), base
         return path.as_uri(), None
     return quote(path.as_posix()), SRCROOT
 
@@ -153,7 +177,7 @@ def _suppressions(v: Violation) -> list[dict[str, Any]]:
 
 
 def _result(
-    v: Violation, rule_index: dict[str, int], with_baseline: bool, bases: dict[str, Path]
+    v: Violation, rule_index: dict[str, int], with_baseline: bool, bases: _Bases
 ) -> dict[str, Any]:
     if v.status is ViolationStatus.APPROVED_TRANSFER:
         level = "warning" if v.approval_warning else "note"
@@ -205,7 +229,7 @@ def _result(
     return out
 
 
-def _physical(file: str, line: int | None, bases: dict[str, Path]) -> dict[str, Any]:
+def _physical(file: str, line: int | None, bases: _Bases) -> dict[str, Any]:
     uri, base = _uri(file, bases)
     artifact: dict[str, Any] = {"uri": uri}
     if base:
@@ -216,7 +240,7 @@ def _physical(file: str, line: int | None, bases: dict[str, Path]) -> dict[str, 
     return physical
 
 
-def _location(v: Violation, bases: dict[str, Path]) -> dict[str, Any]:
+def _location(v: Violation, bases: _Bases) -> dict[str, Any]:
     loc: dict[str, Any] = {
         "logicalLocations": [{"fullyQualifiedName": v.resource, "kind": "resource"}]
     }
@@ -225,7 +249,7 @@ def _location(v: Violation, bases: dict[str, Path]) -> dict[str, Any]:
     return loc
 
 
-def _notification(issue: ScanIssue, level: str, bases: dict[str, Path]) -> dict[str, Any]:
+def _notification(issue: ScanIssue, level: str, bases: _Bases) -> dict[str, Any]:
     note: dict[str, Any] = {"level": level, "message": {"text": issue.message}}
     if issue.file:
         note["locations"] = [{"physicalLocation": _physical(issue.file, issue.line, bases)}]
@@ -283,6 +307,7 @@ def sarif_dict(report: Report) -> dict[str, Any]:
     roots = _outside_roots(report)
     bases: dict[str, Any] = {SRCROOT: {"uri": _directory_uri(Path.cwd())}}
     bases.update({k: {"uri": _directory_uri(d)} for k, d in roots.items()})
+    under = _Bases(roots)
     run: dict[str, Any] = {
         "tool": {
             "driver": {
@@ -301,11 +326,11 @@ def sarif_dict(report: Report) -> dict[str, Any]:
         "invocations": [
             {
                 "executionSuccessful": not res.errors,
-                "toolExecutionNotifications": [_notification(e, "error", roots) for e in res.errors]
-                + [_notification(w, "warning", roots) for w in res.warnings],
+                "toolExecutionNotifications": [_notification(e, "error", under) for e in res.errors]
+                + [_notification(w, "warning", under) for w in res.warnings],
             }
         ],
-        "results": [_result(v, index, with_baseline, roots) for v in res.violations],
+        "results": [_result(v, index, with_baseline, under) for v in res.violations],
         "columnKind": "unicodeCodePoints",
     }
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
