@@ -1259,6 +1259,99 @@ def _match_config_block(cfg: Any, index: int, item: Any, count: int) -> Any:
     return None
 
 
+def _constants(block: dict[Any, Any]) -> dict[Any, Any]:
+    """A configuration block's constant arguments (the ones _match_config_block compares)."""
+    return {
+        k: e["constant_value"]
+        for k, e in block.items()
+        if isinstance(e, dict) and "constant_value" in e
+    }
+
+
+def _frozen(value: Any, top: bool = True) -> Any:
+    """A hashable stand-in for a JSON value, equal (``==``) to another's exactly when the values
+    are: lists and objects become tagged tuples and frozensets (whose comparisons, like a list's
+    and a dict's, treat an element identical to itself as equal). A NaN compared directly is
+    never equal, not even to itself, while a set lookup would find the same NaN object (json
+    shares one between every NaN of a document); so a NaN at the top becomes a new object,
+    equal to nothing else."""
+    if isinstance(value, list):
+        return ("list", tuple(_frozen(v, False) for v in value))
+    if isinstance(value, dict):
+        return ("dict", frozenset((k, _frozen(v, False)) for k, v in value.items()))
+    if top and isinstance(value, float) and value != value:
+        return object()
+    hash(value)  # TypeError for anything unexpected: the caller falls back to the linear scan
+    return value
+
+
+class _BlockMatcher:
+    """``_match_config_block`` for every element of one planned list of blocks, by table.
+
+    Scanning every configuration block for each planned element made N elements x N blocks (a
+    replication configuration with thousands of rules). Blocks are grouped by the names of their
+    constant arguments; for the names a planned element has, a group's table maps the frozen
+    constants to the blocks holding them, so an element costs one lookup per group. The result
+    is the linear scan's: a block matches when every constant argument the element also has is
+    equal to the element's value, and only a single match is taken.
+    """
+
+    def __init__(self, cfg: Any) -> None:
+        self.cfg = cfg
+        self.linear = not isinstance(cfg, list) or not cfg
+        # group key (constant names) -> (names in a fixed order, blocks in configuration order)
+        self.groups: dict[frozenset[Any], tuple[tuple[Any, ...], list[dict[Any, Any]]]] = {}
+        self.tables: dict[tuple[frozenset[Any], tuple[Any, ...]], dict[Any, list[Any]]] = {}
+        if self.linear:
+            return
+        for c in cfg:
+            if not isinstance(c, dict):
+                continue  # never a match
+            consts = _constants(c)
+            names = frozenset(consts)
+            group = self.groups.get(names)
+            if group is None:
+                group = self.groups[names] = (tuple(consts), [])
+            group[1].append(c)
+
+    def match(self, index: int, item: Any, count: int) -> Any:
+        cfg = self.cfg
+        if self.linear or not isinstance(item, dict):
+            return _match_config_block(cfg, index, item, count)
+        if len(cfg) > 1 or count == 1:
+            try:
+                found, n = self._matches(item)
+            except (TypeError, RecursionError):
+                return _match_config_block(cfg, index, item, count)
+            if n == 1:
+                return found
+        if len(cfg) == count and index < count:
+            return cfg[index]
+        return None
+
+    def _matches(self, item: dict[Any, Any]) -> tuple[Any, int]:
+        """The first matching block and how many match (counting stops at two)."""
+        found: Any = None
+        n = 0
+        for names, (order, blocks) in self.groups.items():
+            present = tuple(k for k in order if k in item)
+            table = self.tables.get((names, present))
+            if table is None:
+                table = {}
+                for c in blocks:
+                    key = tuple(_frozen(c[k]["constant_value"]) for k in present)
+                    table.setdefault(key, []).append(c)
+                self.tables[(names, present)] = table
+            hits = table.get(tuple(_frozen(item[k]) for k in present))
+            if hits:
+                if n == 0:
+                    found = hits[0]
+                n += len(hits)
+                if n > 1:
+                    break
+        return found, n
+
+
 _COMPUTED: dict[str, Unknown] = {}
 
 
@@ -1302,13 +1395,16 @@ def overlay_unknown(
         items = list(value) if isinstance(value, list) else []
         while len(items) < len(unknown):
             items.append(None)
+        matcher: _BlockMatcher | None = None
         for i, u in enumerate(unknown):
             if u is False or u == {} or u == []:
                 continue
             if _is_expression(exprs):
                 cfg = exprs  # an element of a list attribute shares the attribute's references
             else:
-                cfg = _match_config_block(exprs, i, items[i], len(items))
+                if matcher is None:
+                    matcher = _BlockMatcher(exprs)
+                cfg = matcher.match(i, items[i], len(items))
             items[i] = overlay_unknown(items[i], u, cfg, address, prefix, f"{path}[{i}]")
         return items
     return value

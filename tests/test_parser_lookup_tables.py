@@ -1,0 +1,111 @@
+"""Lookups the parsers answer by table instead of by a pass per question: each table must give
+exactly what the pass gave, including on the odd inputs (first match wins, repeated names, NaN,
+keys that look like separators), since the verdicts follow from them."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from ciiguard.parsers.terraform.plan import (
+    _BlockMatcher,
+    _match_config_block,
+    overlay_unknown,
+)
+
+NAN = float("nan")  # one object, as json.loads shares it between every NaN of a document
+
+
+# -- plan JSON: the configuration block behind each planned list element ------------------------
+def _values(rnd: random.Random) -> list[Any]:
+    other_nan = float("nan")
+    return [
+        0, 1, True, False, 1.0, -0.0, None, "a", "b", "1", [], [1], [True], [1, 2], {}, {"k": 1},
+        {"k": True}, {"k": [1]}, NAN, other_nan, [NAN], [other_nan], {"k": NAN},
+        rnd.randint(0, 3),
+    ]  # fmt: skip
+
+
+def _random_cfg(rnd: random.Random) -> list[Any]:
+    values = _values(rnd)
+    cfg: list[Any] = []
+    for _ in range(rnd.randint(0, 7)):
+        if rnd.random() < 0.05:
+            cfg.append(rnd.choice(["x", None, [], 3]))  # not a block: never matched
+            continue
+        block: dict[str, Any] = {}
+        for k in rnd.sample(["id", "status", "priority", "d"], rnd.randint(0, 4)):
+            r = rnd.random()
+            if r < 0.7:
+                block[k] = {"constant_value": rnd.choice(values)}
+            elif r < 0.85:
+                block[k] = {"references": [f"aws_s3_bucket.b{rnd.randint(0, 3)}"]}
+            elif r < 0.95:
+                block[k] = [{"bucket": {"constant_value": rnd.choice(values)}}]
+            else:
+                block[k] = "not an expression"
+        cfg.append(block)
+    return cfg
+
+
+def _random_item(rnd: random.Random, cfg: list[Any]) -> Any:
+    if rnd.random() < 0.1:
+        return rnd.choice([None, "x", [1], 2])
+    values = _values(rnd)
+    item: dict[str, Any] = {}
+    blocks = [c for c in cfg if isinstance(c, dict)]
+    model = rnd.choice(blocks) if blocks and rnd.random() < 0.6 else None
+    for k in ["id", "status", "priority", "d", "extra"]:
+        if rnd.random() < 0.3:
+            continue
+        e = model.get(k) if model is not None else None
+        if isinstance(e, dict) and "constant_value" in e and rnd.random() < 0.8:
+            item[k] = e["constant_value"]  # the same object, as planned values rarely are
+        else:
+            item[k] = rnd.choice(values)
+    return item
+
+
+def test_the_block_table_picks_what_the_scan_over_every_block_picked() -> None:
+    rnd = random.Random(1729)
+    for _ in range(3000):
+        cfg: Any = _random_cfg(rnd) if rnd.random() < 0.95 else rnd.choice([None, {}, "x"])
+        matcher = _BlockMatcher(cfg)
+        count = rnd.randint(0, 8)
+        for index in range(count + 1):
+            item = _random_item(rnd, cfg if isinstance(cfg, list) else [])
+            want = _match_config_block(cfg, index, item, count)
+            assert matcher.match(index, item, count) is want, (cfg, index, item, count)
+
+
+def test_the_block_table_keeps_nan_unequal_and_numbers_equal_across_types() -> None:
+    cfg = [
+        {"p": {"constant_value": NAN}, "q": {"constant_value": 0}},
+        {"p": {"constant_value": [NAN]}, "q": {"constant_value": 0}},
+        {"q": {"constant_value": 1}},
+    ]
+    m = _BlockMatcher(cfg)
+    for item in ({"p": NAN}, {"p": [NAN]}, {"q": True}, {"q": 1.0}, {"p": NAN, "q": True}):
+        assert m.match(0, item, 2) is _match_config_block(cfg, 0, item, 2)
+    assert m.match(0, {"p": [NAN], "q": 0}, 2) is cfg[1]  # the same NaN inside a list is equal
+    # a NaN itself is never equal, not even to itself
+    assert m.match(0, {"p": NAN, "q": 0}, 2) is None
+    assert m.match(0, {"q": True}, 2) is cfg[2]  # True == 1
+
+
+def test_unknown_rules_follow_the_block_whose_constants_they_carry() -> None:
+    # planned (set) order differs from the configuration's: the id decides, not the position
+    cfg = [
+        {"id": {"constant_value": f"r{k}"}, "destination": [{"bucket": {"references": [f"aws_s3_bucket.d{k}.arn"]}}]}
+        for k in range(4)
+    ]  # fmt: skip
+    planned = [{"id": f"r{k}", "destination": [{}]} for k in (2, 0, 3, 1)]
+    unknown = [{"destination": [{"bucket": True}]}] * 4
+    out = overlay_unknown({"rule": planned}, {"rule": unknown}, {"rule": cfg}, "x.r", "")
+    refs = [sorted(r["destination"][0]["bucket"].refs) for r in out["rule"]]
+    assert refs == [
+        ["aws_s3_bucket.d2"],
+        ["aws_s3_bucket.d0"],
+        ["aws_s3_bucket.d3"],
+        ["aws_s3_bucket.d1"],
+    ]
