@@ -4,14 +4,25 @@ keys that look like separators), since the verdicts follow from them."""
 
 from __future__ import annotations
 
+import json
 import random
+from pathlib import Path
 from typing import Any
 
+from ciiguard.parsers.terraform.hcl.nodes import (
+    Attribute,
+    Block,
+    Body,
+    HclFile,
+    Literal,
+)
 from ciiguard.parsers.terraform.plan import (
+    SourceModule,
     _BlockMatcher,
     _match_config_block,
     overlay_unknown,
 )
+from ciiguard.testing import Scanner
 
 NAN = float("nan")  # one object, as json.loads shares it between every NaN of a document
 
@@ -109,3 +120,79 @@ def test_unknown_rules_follow_the_block_whose_constants_they_carry() -> None:
         ["aws_s3_bucket.d3"],
         ["aws_s3_bucket.d1"],
     ]
+
+
+# -- plan JSON with --source: the argument of a module call behind each variable --------------------
+def _attr(name: str, line: int) -> Attribute:
+    return Attribute(name, Literal(name), line, line)
+
+
+def test_a_calls_argument_table_gives_the_first_argument_of_a_name_like_body_attr() -> None:
+    args = (_attr("a", 2), _attr("b", 3), _attr("a", 4), _attr("c", 5))
+    call = Block("module", ("m",), Body(args, ()), 1, 6)
+    later = Block("module", ("m",), Body((_attr("a", 9),), ()), 8, 10)  # a second declaration
+    mod = SourceModule(dir=Path("."))
+    mod.add(HclFile("main.tf", Body((), (call,))))
+    for name in ("a", "b", "c", "zz", ""):
+        assert mod.call_argument("m", name) is call.body.attr(name)
+    assert mod.call_argument("other", "a") is None
+    mod.add(
+        HclFile(
+            "more.tf",
+            Body((), (later, Block("module", ("n",), Body((_attr("x", 12),), ()), 11, 13))),
+        )
+    )
+    assert mod.call_argument("m", "a") is call.body.attr("a")  # the first call block still wins
+    assert mod.call_argument("n", "x") is not None  # a call from a file added after a lookup
+
+
+def _modargs_plan(n: int, region_var: str) -> dict[str, Any]:
+    provider = {
+        "name": "aws",
+        "full_name": "registry.terraform.io/hashicorp/aws",
+        "module_address": "module.m",
+        "expressions": {"region": {"references": [f"var.{region_var}"]}},
+    }
+    resource = {"address": "aws_s3_bucket.b", "mode": "managed", "type": "aws_s3_bucket", "name": "b",
+                "provider_config_key": "module.m:aws", "expressions": {"bucket": {"constant_value": "bkt"}}}  # fmt: skip
+    region = {
+        f"v{i}": {"constant_value": "cn-north-1" if i == 4 else "us-east-1"} for i in range(n)
+    }
+    call = {"source": "./mod", "expressions": region,
+            "module": {"resources": [resource], "variables": {f"v{i}": {} for i in range(n)}}}  # fmt: skip
+    planned = {"address": "module.m.aws_s3_bucket.b", "mode": "managed", "type": "aws_s3_bucket", "name": "b",
+               "values": {"bucket": "bkt", "tags": {"data-classification": "personal"}}}  # fmt: skip
+    return {
+        "format_version": "1.2",
+        "planned_values": {
+            "root_module": {"child_modules": [{"address": "module.m", "resources": [planned]}]}
+        },
+        "resource_changes": [
+            {
+                "address": "module.m.aws_s3_bucket.b",
+                "mode": "managed",
+                "type": "aws_s3_bucket",
+                "name": "b",
+                "change": {"actions": ["create"], "after_unknown": {}},
+            }
+        ],
+        "configuration": {
+            "provider_config": {"module.m:aws": provider},
+            "root_module": {"module_calls": {"m": call}},
+        },
+    }
+
+
+def test_a_module_variable_names_the_line_of_its_argument_in_the_call() -> None:
+    n = 6
+    args = "".join(f'  v{i} = "{"cn-north-1" if i == 4 else "us-east-1"}"\n' for i in range(n))
+    files = {
+        "src/main.tf": f'module "m" {{\n  source = "./mod"\n{args}}}\n',
+        "src/mod/main.tf": "".join(f'variable "v{i}" {{}}\n' for i in range(n))
+        + 'provider "aws" {\n  region = var.v4\n}\nresource "aws_s3_bucket" "b" {\n  bucket = "bkt"\n}\n',
+        "plan.json": json.dumps(_modargs_plan(n, "v4")),
+    }
+    out = Scanner().files(files, source_dir="src", check=False)
+    r = out.resource("module.m.aws_s3_bucket.b")
+    assert r.region.region == "cn-north-1"
+    assert "module.m.var.v4 (src/main.tf:7)" in r.region.explain()

@@ -33,6 +33,7 @@ from ciiguard.parsers.provider_defaults import (
 from ciiguard.parsers.surrogates import may_hold_surrogates, scrub
 from ciiguard.parsers.terraform.files import LocalValues, selected_workspace
 from ciiguard.parsers.terraform.hcl.nodes import (
+    Attribute,
     Block,
     Body,
     Expr,
@@ -564,9 +565,11 @@ class SourceModule:
     providers: list[Located] = field(default_factory=list)
     locals: dict[str, LocatedAttr] = field(default_factory=dict)
     module_calls: dict[str, Located] = field(default_factory=dict)
+    _call_args: dict[str, dict[str, Attribute]] = field(default_factory=dict, repr=False)
 
     def add(self, hcl: HclFile) -> None:
         self.files.append(hcl)
+        self._call_args.clear()  # (a call's table is built from the files added so far)
         for block in hcl.body.blocks:
             if block.type == "resource" and len(block.labels) >= 2:
                 self.resources.setdefault(
@@ -582,6 +585,20 @@ class SourceModule:
 
     def resource_block(self, rtype: str, name: str) -> Located | None:
         return self.resources.get((rtype, name))
+
+    def call_argument(self, call: str, name: str) -> Attribute | None:
+        """``module_calls[call].block.body.attr(name)``, by a table built once per call: a pass
+        over the call's arguments for each variable made variables x arguments for a module call
+        passing thousands. The first argument of a name wins, as in ``Body.attr``."""
+        table = self._call_args.get(call)
+        if table is None:
+            located = self.module_calls.get(call)
+            table = {}
+            if located is not None:
+                for a in located.block.body.attributes:
+                    table.setdefault(a.name, a)
+            self._call_args[call] = table
+        return table.get(name)
 
     def provider_block(self, name: str, alias: str | None) -> Located | None:
         for located in self.providers:
@@ -756,7 +773,7 @@ class ModuleScope(Scope):
             where: tuple[str, int | None] = (PLAN_CONFIG, None)
             if self.parent.hcl is not None:
                 block = self.parent.hcl.module_calls.get(call_name)
-                attr = block.block.body.attr(name) if block else None
+                attr = self.parent.hcl.call_argument(call_name, name) if block else None
                 if block is not None and attr is not None:
                     hcl_expr, where = attr.expr, (block.file, attr.line)
             value, trace = self.ev.expression(expr, self.parent, hcl_expr, self.bindings())
