@@ -15,7 +15,9 @@ from ciiguard.parsers.terraform.hcl.nodes import (
     Body,
     HclFile,
     Literal,
+    ObjectExpr,
 )
+from ciiguard.parsers.terraform.overrides import _first_repeated, repeated_arguments
 from ciiguard.parsers.terraform.plan import (
     SourceModule,
     _BlockMatcher,
@@ -196,3 +198,33 @@ def test_a_module_variable_names_the_line_of_its_argument_in_the_call() -> None:
     r = out.resource("module.m.aws_s3_bucket.b")
     assert r.region.region == "cn-north-1"
     assert "module.m.var.v4 (src/main.tf:7)" in r.region.explain()
+
+
+# -- .tf.json: the first key repeated in one object ---------------------------------------------
+def _first_repeated_by_scan(keys: list[object]) -> object:
+    return next((k for i, k in enumerate(keys) if k in keys[:i]), None)
+
+
+def test_the_first_repeated_key_is_the_one_the_scan_over_earlier_keys_found() -> None:
+    rnd = random.Random(7)
+    pool: list[object] = ["a", "b", "c", "", "A", 1, True, 1.0, 0, False, None, NAN, float("nan")]
+    for _ in range(3000):
+        keys = [rnd.choice(pool) for _ in range(rnd.randint(0, 8))]
+        assert _first_repeated(keys) is _first_repeated_by_scan(keys), keys
+    assert _first_repeated(["a", ["x"], "b", ["x"], "a"]) == ["x"]  # unhashable: the scan's answer
+    assert _first_repeated(["x", None, "y", None, "x"]) is None  # (None repeated first hides "x")
+
+
+def test_repeated_json_keys_are_reported_once_per_object_in_the_same_order() -> None:
+    def obj(*keys: str) -> ObjectExpr:
+        return ObjectExpr(tuple((Literal(k), Literal(1)) for k in keys))
+
+    inner = obj("p", "q", "p")
+    tags = ObjectExpr(((Literal("x"), Literal(1)), (Literal("y"), inner), (Literal("x"), Literal(2)), (Literal("y"), Literal(3))))  # fmt: skip
+    body = Body((Attribute("tags", tags, 3, 9), Attribute("other", obj("k", "k"), 10, 10)), ())
+    errors = repeated_arguments(HclFile("main.tf.json", body))
+    assert [(e.line, e.message) for e in errors] == [
+        (3, 'key "x" appears twice in one JSON object of "tags"; Terraform rejects this'),
+        (3, 'key "p" appears twice in one JSON object of "tags"; Terraform rejects this'),
+        (10, 'key "k" appears twice in one JSON object of "other"; Terraform rejects this'),
+    ]
