@@ -9,6 +9,8 @@ import random
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ciiguard.parsers.terraform.hcl.nodes import (
     Attribute,
     Block,
@@ -24,6 +26,7 @@ from ciiguard.parsers.terraform.plan import (
     _match_config_block,
     overlay_unknown,
 )
+from ciiguard.parsers.terragrunt.config import _key_line_scan, _key_table, _plain_key
 from ciiguard.testing import Scanner
 
 NAN = float("nan")  # one object, as json.loads shares it between every NaN of a document
@@ -228,3 +231,71 @@ def test_repeated_json_keys_are_reported_once_per_object_in_the_same_order() -> 
         (3, 'key "p" appears twice in one JSON object of "tags"; Terraform rejects this'),
         (10, 'key "k" appears twice in one JSON object of "other"; Terraform rejects this'),
     ]
+
+
+# -- Terragrunt: the line an inputs key is written on -------------------------------------------
+CHARS = ["a", "b", "k", " ", "\t", "\u3000", "\u00a0", "=", ":", '"', "#", "{", "}", ".", "\\"]
+
+
+def _text(rnd: random.Random, longest: int) -> str:
+    return "".join(rnd.choice(CHARS) for _ in range(rnd.randint(0, longest)))
+
+
+def _line(rnd: random.Random) -> str:
+    if rnd.random() < 0.4:
+        return _text(rnd, 12)
+    ws = rnd.choice(["", " ", "  ", "\t", "\u3000 "])
+    key = rnd.choice(["a", "k", "ab", "a b", "a.b", "a\\", "#a", "{", ""]) + _text(rnd, 2) * (
+        rnd.random() < 0.3
+    )
+    quote = '"' if rnd.random() < 0.3 else ""
+    gap = rnd.choice(["", " ", " \t"])
+    return f"{ws}{quote}{key}{quote}{gap}{rnd.choice('=:')}{_text(rnd, 6)}"
+
+
+def _key_line_by_table(key: str, a: Attribute, lines: list[str]) -> int:
+    if not _plain_key(key):
+        return _key_line_scan(key, a, lines)
+    return _key_table(a, lines).get(key, a.line)
+
+
+def test_the_key_line_table_gives_the_line_the_per_key_pattern_found() -> None:
+    rnd = random.Random(99)
+    found = 0
+    for _ in range(300):
+        lines = [_line(rnd) for _ in range(rnd.randint(0, 8))]
+        first = rnd.randint(1, len(lines) + 1)
+        a = Attribute("inputs", Literal(None), first, rnd.randint(first - 1, len(lines) + 2))
+        keys = {_line(rnd) for _ in range(6)}
+        for text in lines:  # and keys cut from the lines themselves, where matches are
+            i, j = sorted((rnd.randint(0, len(text)), rnd.randint(0, len(text))))
+            bare = text.strip()
+            keys.update({text[i:j], text[i:j].strip(), bare.strip('"').split('"')[0]})
+            keys.update({bare.split("=")[0].strip(), bare.split(":")[0].strip()})
+        for key in keys:
+            want = _key_line_scan(key, a, lines)
+            assert _key_line_by_table(key, a, lines) == want, (key, lines, a)
+            found += want != a.line
+    assert found > 150  # (the keys do match lines, for both kinds of key)
+
+
+@pytest.mark.parametrize(
+    ("key", "line"),
+    [("region", 5), ("name", 4), ("tags", 6), ("owner", 7), ("team", 2), ("v", 8), ("absent", 2)],
+)
+def test_an_inputs_key_is_located_on_the_first_line_that_writes_it(key: str, line: int) -> None:
+    lines = [
+        "locals {}",
+        "inputs = {",  # 2: the attribute's first line, the answer for a key written nowhere
+        '  # team = "in a comment: the line starts with #, so it is not where team is written"',
+        '  "name" = "n"',
+        '  region   :   "cn-north-1"',
+        "  tags = {",
+        '    owner = "nested"',
+        "    v = 1 # region = no",
+        "  }",
+        '  region = "later: not this line"',
+        "}",
+    ]
+    a = Attribute("inputs", Literal(None), 2, 11)
+    assert _key_line_by_table(key, a, lines) == _key_line_scan(key, a, lines) == line
