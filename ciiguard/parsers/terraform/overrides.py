@@ -77,7 +77,7 @@ def _repeated_json_keys(path: str, attr: Attribute) -> Iterator[InputError]:
         if not isinstance(expr, ObjectExpr):
             continue
         keys = [k.value for k, _ in expr.items if isinstance(k, Literal)]
-        dup = next((k for i, k in enumerate(keys) if k in keys[:i]), None)
+        dup = _first_repeated(keys)
         if dup is not None:
             yield InputError(
                 path,
@@ -85,6 +85,22 @@ def _repeated_json_keys(path: str, attr: Attribute) -> Iterator[InputError]:
                 f'key "{dup}" appears twice in one JSON object of "{attr.name}"; Terraform '
                 "rejects this",
             )
+
+
+def _first_repeated(keys: list[object]) -> object:
+    """The first key equal to one before it (None when none is): ``k in keys[:i]`` for each
+    ``i`` made a JSON object with N keys cost N x N, so the keys seen are kept in a set (which
+    compares like the list did: identity, then equality). Unhashable keys cannot come from JSON,
+    but are still answered the linear way."""
+    seen: set[object] = set()
+    for k in keys:
+        try:
+            if k in seen:
+                return k
+            seen.add(k)
+        except TypeError:
+            return next((k for i, k in enumerate(keys) if k in keys[:i]), None)
+    return None
 
 
 def _walk(expr: Expr) -> Iterator[Expr]:

@@ -33,6 +33,7 @@ from ciiguard.parsers.provider_defaults import (
 from ciiguard.parsers.surrogates import may_hold_surrogates, scrub
 from ciiguard.parsers.terraform.files import LocalValues, selected_workspace
 from ciiguard.parsers.terraform.hcl.nodes import (
+    Attribute,
     Block,
     Body,
     Expr,
@@ -564,9 +565,11 @@ class SourceModule:
     providers: list[Located] = field(default_factory=list)
     locals: dict[str, LocatedAttr] = field(default_factory=dict)
     module_calls: dict[str, Located] = field(default_factory=dict)
+    _call_args: dict[str, dict[str, Attribute]] = field(default_factory=dict, repr=False)
 
     def add(self, hcl: HclFile) -> None:
         self.files.append(hcl)
+        self._call_args.clear()  # (a call's table is built from the files added so far)
         for block in hcl.body.blocks:
             if block.type == "resource" and len(block.labels) >= 2:
                 self.resources.setdefault(
@@ -582,6 +585,20 @@ class SourceModule:
 
     def resource_block(self, rtype: str, name: str) -> Located | None:
         return self.resources.get((rtype, name))
+
+    def call_argument(self, call: str, name: str) -> Attribute | None:
+        """``module_calls[call].block.body.attr(name)``, by a table built once per call: a pass
+        over the call's arguments for each variable made variables x arguments for a module call
+        passing thousands. The first argument of a name wins, as in ``Body.attr``."""
+        table = self._call_args.get(call)
+        if table is None:
+            located = self.module_calls.get(call)
+            table = {}
+            if located is not None:
+                for a in located.block.body.attributes:
+                    table.setdefault(a.name, a)
+            self._call_args[call] = table
+        return table.get(name)
 
     def provider_block(self, name: str, alias: str | None) -> Located | None:
         for located in self.providers:
@@ -756,7 +773,7 @@ class ModuleScope(Scope):
             where: tuple[str, int | None] = (PLAN_CONFIG, None)
             if self.parent.hcl is not None:
                 block = self.parent.hcl.module_calls.get(call_name)
-                attr = block.block.body.attr(name) if block else None
+                attr = self.parent.hcl.call_argument(call_name, name) if block else None
                 if block is not None and attr is not None:
                     hcl_expr, where = attr.expr, (block.file, attr.line)
             value, trace = self.ev.expression(expr, self.parent, hcl_expr, self.bindings())
@@ -1259,6 +1276,99 @@ def _match_config_block(cfg: Any, index: int, item: Any, count: int) -> Any:
     return None
 
 
+def _constants(block: dict[Any, Any]) -> dict[Any, Any]:
+    """A configuration block's constant arguments (the ones _match_config_block compares)."""
+    return {
+        k: e["constant_value"]
+        for k, e in block.items()
+        if isinstance(e, dict) and "constant_value" in e
+    }
+
+
+def _frozen(value: Any, top: bool = True) -> Any:
+    """A hashable stand-in for a JSON value, equal (``==``) to another's exactly when the values
+    are: lists and objects become tagged tuples and frozensets (whose comparisons, like a list's
+    and a dict's, treat an element identical to itself as equal). A NaN compared directly is
+    never equal, not even to itself, while a set lookup would find the same NaN object (json
+    shares one between every NaN of a document); so a NaN at the top becomes a new object,
+    equal to nothing else."""
+    if isinstance(value, list):
+        return ("list", tuple(_frozen(v, False) for v in value))
+    if isinstance(value, dict):
+        return ("dict", frozenset((k, _frozen(v, False)) for k, v in value.items()))
+    if top and isinstance(value, float) and value != value:
+        return object()
+    hash(value)  # TypeError for anything unexpected: the caller falls back to the linear scan
+    return value
+
+
+class _BlockMatcher:
+    """``_match_config_block`` for every element of one planned list of blocks, by table.
+
+    Scanning every configuration block for each planned element made N elements x N blocks (a
+    replication configuration with thousands of rules). Blocks are grouped by the names of their
+    constant arguments; for the names a planned element has, a group's table maps the frozen
+    constants to the blocks holding them, so an element costs one lookup per group. The result
+    is the linear scan's: a block matches when every constant argument the element also has is
+    equal to the element's value, and only a single match is taken.
+    """
+
+    def __init__(self, cfg: Any) -> None:
+        self.cfg = cfg
+        self.linear = not isinstance(cfg, list) or not cfg
+        # group key (constant names) -> (names in a fixed order, blocks in configuration order)
+        self.groups: dict[frozenset[Any], tuple[tuple[Any, ...], list[dict[Any, Any]]]] = {}
+        self.tables: dict[tuple[frozenset[Any], tuple[Any, ...]], dict[Any, list[Any]]] = {}
+        if self.linear:
+            return
+        for c in cfg:
+            if not isinstance(c, dict):
+                continue  # never a match
+            consts = _constants(c)
+            names = frozenset(consts)
+            group = self.groups.get(names)
+            if group is None:
+                group = self.groups[names] = (tuple(consts), [])
+            group[1].append(c)
+
+    def match(self, index: int, item: Any, count: int) -> Any:
+        cfg = self.cfg
+        if self.linear or not isinstance(item, dict):
+            return _match_config_block(cfg, index, item, count)
+        if len(cfg) > 1 or count == 1:
+            try:
+                found, n = self._matches(item)
+            except (TypeError, RecursionError):
+                return _match_config_block(cfg, index, item, count)
+            if n == 1:
+                return found
+        if len(cfg) == count and index < count:
+            return cfg[index]
+        return None
+
+    def _matches(self, item: dict[Any, Any]) -> tuple[Any, int]:
+        """The first matching block and how many match (counting stops at two)."""
+        found: Any = None
+        n = 0
+        for names, (order, blocks) in self.groups.items():
+            present = tuple(k for k in order if k in item)
+            table = self.tables.get((names, present))
+            if table is None:
+                table = {}
+                for c in blocks:
+                    key = tuple(_frozen(c[k]["constant_value"]) for k in present)
+                    table.setdefault(key, []).append(c)
+                self.tables[(names, present)] = table
+            hits = table.get(tuple(_frozen(item[k]) for k in present))
+            if hits:
+                if n == 0:
+                    found = hits[0]
+                n += len(hits)
+                if n > 1:
+                    break
+        return found, n
+
+
 _COMPUTED: dict[str, Unknown] = {}
 
 
@@ -1302,13 +1412,16 @@ def overlay_unknown(
         items = list(value) if isinstance(value, list) else []
         while len(items) < len(unknown):
             items.append(None)
+        matcher: _BlockMatcher | None = None
         for i, u in enumerate(unknown):
             if u is False or u == {} or u == []:
                 continue
             if _is_expression(exprs):
                 cfg = exprs  # an element of a list attribute shares the attribute's references
             else:
-                cfg = _match_config_block(exprs, i, items[i], len(items))
+                if matcher is None:
+                    matcher = _BlockMatcher(exprs)
+                cfg = matcher.match(i, items[i], len(items))
             items[i] = overlay_unknown(items[i], u, cfg, address, prefix, f"{path}[{i}]")
         return items
     return value

@@ -198,6 +198,7 @@ class FileConfig(Scope):
         self._locals = LocalValues()
         self._features: dict[str, Value] | None = None
         self._own: Rendered | None = None
+        self._key_tables: dict[tuple[int, int], tuple[list[str], dict[str, int]]] = {}
         for b in hcl.body.blocks_of("locals"):
             for a in b.body.attributes:
                 self.locals_decl[a.name] = LocatedAttr(self.shown, a)
@@ -502,13 +503,18 @@ class FileConfig(Scope):
         return out
 
     def _key_line(self, key: str, a: Attribute) -> int:
-        """The line where an object key is written inside attribute ``a`` (else its first line)."""
+        """The line where an object key is written inside attribute ``a`` (else its first line):
+        the first line ``_key_line_scan`` matches. Compiling a pattern and scanning the lines for
+        each key made keys x lines for an ``inputs`` map of thousands of keys; a plain key (see
+        ``_plain_key``) can match a line in only one place, so one pass over the attribute's
+        lines lists the keys each line could hold, first line first."""
         lines = self.files.lines(self.path)
-        pattern = re.compile(rf'^\s*(?:{re.escape(key)}|"{re.escape(key)}")\s*[=:]')
-        for n in range(a.line, min(a.end_line, len(lines)) + 1):
-            if pattern.match(lines[n - 1]):
-                return n
-        return a.line
+        if not _plain_key(key):
+            return _key_line_scan(key, a, lines)
+        cached = self._key_tables.get((a.line, a.end_line))
+        if cached is None or cached[0] is not lines:
+            cached = self._key_tables[(a.line, a.end_line)] = (lines, _key_table(a, lines))
+        return cached[1].get(key, a.line)
 
     def _generate(self, b: Block) -> Generated:
         get = b.body.attr
@@ -849,3 +855,47 @@ def _by_name(parent: list[Any], child: list[Any]) -> list[Any]:
         else:
             out[at] = c
     return out
+
+
+def _key_line_scan(key: str, a: Attribute, lines: list[str]) -> int:
+    """The first line of attribute ``a`` where ``key`` (bare or quoted) is followed by = or :."""
+    pattern = re.compile(rf'^\s*(?:{re.escape(key)}|"{re.escape(key)}")\s*[=:]')
+    for n in range(a.line, min(a.end_line, len(lines)) + 1):
+        if pattern.match(lines[n - 1]):
+            return n
+    return a.line
+
+
+def _plain_key(key: str) -> bool:
+    """A key with no =, : or " in it that neither starts nor ends with white space. Such a key
+    can match a line (``_key_line_scan``) only right after its leading white space, and only as
+    the text before the line's first = or : (white space after it dropped), or as the text
+    between a leading quote and the next quote when = or : follows."""
+    return (
+        bool(key)
+        and not key[0].isspace()  # (str.isspace is exactly the pattern's \s)
+        and not key[-1].isspace()
+        and "=" not in key
+        and ":" not in key
+        and '"' not in key
+    )
+
+
+_SEPARATOR = re.compile(r"[=:]")
+_QUOTED_END = re.compile(r"\s*[=:]")
+
+
+def _key_table(a: Attribute, lines: list[str]) -> dict[str, int]:
+    """For each text a plain key could be, the first line of ``a`` ``_key_line_scan`` finds it on
+    (texts that are not plain keys are listed too, and never asked for)."""
+    table: dict[str, int] = {}
+    for n in range(a.line, min(a.end_line, len(lines)) + 1):
+        rest = lines[n - 1].lstrip()
+        sep = _SEPARATOR.search(rest)
+        if sep is not None:
+            table.setdefault(rest[: sep.start()].rstrip(), n)
+        if rest.startswith('"'):
+            close = rest.find('"', 1)
+            if close > 0 and _QUOTED_END.match(rest, close + 1):
+                table.setdefault(rest[1:close], n)
+    return table
