@@ -185,6 +185,30 @@ def test_nested_roots_outside_the_working_directory_map_files_to_the_nearest(
     assert bases["ROOT1"] == f"{root}/a/b/c/"
 
 
+def test_root_base_ids_do_not_depend_on_the_hash_seed(tmp_path: Path) -> None:
+    """Sibling roots at one depth were numbered in a set's order, which changes with
+    PYTHONHASHSEED: the same scan gave ROOT1 and ROOT2 the other way round in another run."""
+    body = (
+        'provider "aws" {\n  region = "eu-west-1"\n}\n'
+        'resource "aws_s3_bucket" "b" {\n  tags = { "data-classification" = "core" }\n}\n'
+    )
+    for sub in ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot"):
+        (tmp_path / sub).mkdir()
+        (tmp_path / sub / "main.tf").write_text(body)
+    outputs = set()
+    for seed in ("0", "1", "2", "3", "4"):
+        run = run_cli(
+            "scan", str(tmp_path), "--format", "sarif", "--no-cache", "--no-config",
+            env=clean_env(PYTHONHASHSEED=seed),
+        )  # fmt: skip
+        assert run.code == 1, run.stderr
+        bases = json.loads(run.stdout)["runs"][0]["originalUriBaseIds"]
+        outputs.add(tuple((k, v["uri"]) for k, v in sorted(bases.items())))
+    assert len(outputs) == 1
+    ((_, first), *_) = [b for b in next(iter(outputs)) if b[0] == "ROOT1"]
+    assert first.endswith("/alpha/")
+
+
 def test_the_base_table_picks_what_the_loop_over_every_base_picked() -> None:
     """``_uri`` looks a file's base up by its parents: the result is the first base, in the
     order given, that the file is relative to, as when each base was tried in turn."""

@@ -87,7 +87,10 @@ def _outside_roots(report: Report) -> dict[str, Path]:
         ]
         if r and Path(r).is_absolute()
     }
-    dirs = sorted({p if p.suffix == "" else p.parent for p in roots}, key=lambda p: -len(p.parts))
+    # ties by path: a set's order changes with the interpreter's hash seed, and so did the ids
+    dirs = sorted(
+        {p if p.suffix == "" else p.parent for p in roots}, key=lambda p: (-len(p.parts), p)
+    )
     return {f"ROOT{i + 1}": d for i, d in enumerate(dirs)}
 
 
