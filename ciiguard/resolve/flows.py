@@ -62,13 +62,29 @@ class ResourceIndex:
             out.extend(r for r in found if not types or r.type in types)
         return out
 
+    # Per tuple of types, built on first use (the index is not changed once built): name ->
+    # resources of those types with that name, in the order a pass over them finds them. One pass
+    # per lookup made N name-valued references x N resources.
+    _names: dict[tuple[str, ...], dict[str, list[Resource]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
     def by_name(self, name: str, types: tuple[str, ...]) -> list[Resource]:
-        found = []
-        for t in types:
-            for r in self.by_type.get(t, []):
-                if any(r.attributes.get(a) == name for a in NAME_ATTRIBUTES):
-                    found.append(r)
-        return found
+        """The resources of ``types`` (in that order) with ``name`` under one of
+        ``NAME_ATTRIBUTES``."""
+        table = self._names.get(types)
+        if table is None:
+            table = self._names[types] = {}
+            for t in types:
+                for r in self.by_type.get(t, []):
+                    seen: set[str] = set()  # a resource is found once, whatever names it
+                    for a in NAME_ATTRIBUTES:
+                        v = r.attributes.get(a)
+                        # only a string equals the (string) name a lookup gives
+                        if isinstance(v, str) and v not in seen:
+                            seen.add(v)
+                            table.setdefault(v, []).append(r)
+        return list(table.get(name, ()))
 
     def of_types(self, types: tuple[str, ...]) -> list[Resource]:
         return [r for t in types for r in self.by_type.get(t, [])]

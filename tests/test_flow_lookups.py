@@ -1,0 +1,149 @@
+"""The tables flow resolution looks resources up in give what a pass over the resources gave.
+
+Each lookup was a pass over every resource of some types (by name, by group name, by region, by
+reference) or over every block of a resource (a flow's line); they are tables now. These tests keep
+the passes as the reference and compare them over random and tricky inputs: the same resources, in
+the same order, the first match winning, duplicates kept.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+
+from ciiguard.model import Location, RegionInfo, Resource, Unknown
+from ciiguard.resolve.flows import (
+    NAME_ATTRIBUTES,
+    ResourceIndex,
+)
+
+TYPES = ("aws_a", "aws_b", "aws_c")
+NAMES = ("x", "y", "X", "x ", "", "a/b", "arn:aws-cn:s3:::x", "0", "1")
+
+
+def res(
+    address: str,
+    rtype: str = "aws_a",
+    attributes: dict[str, Any] | None = None,
+    region: str | None = "cn-north-1",
+    in_scope: bool = False,
+    meta: dict[str, Any] | None = None,
+    line: int | None = 1,
+) -> Resource:
+    return Resource(
+        address=address,
+        type=rtype,
+        name=address.rsplit(".", 1)[-1],
+        provider="aws",
+        provider_config=None,
+        region=RegionInfo(region),
+        location=Location.MAINLAND,
+        tags={},
+        attributes=attributes if attributes is not None else {},
+        file="main.tf",
+        line=line,
+        input="terraform",
+        in_scope=in_scope,
+        meta=meta or {},
+    )
+
+
+def a_value(rng: random.Random) -> Any:
+    """A name, or a value that is no name (never equal to one)."""
+    return rng.choice(
+        [
+            *NAMES,
+            *NAMES,
+            None,
+            0,
+            1,
+            True,
+            ["x"],
+            {"x": "x"},
+            Unknown("after apply", frozenset({"aws_a.r0"})),
+        ]
+    )
+
+
+def random_resources(rng: random.Random, n: int) -> list[Resource]:
+    out = []
+    for _ in range(n):
+        attrs = {
+            a: a_value(rng) for a in [*rng.sample(NAME_ATTRIBUTES, rng.randint(0, 4)), "other"]
+        }
+        # duplicate addresses too: the index keeps every one of them by type
+        address = f"{rng.choice(TYPES)}.r{rng.randint(0, n // 2)}"
+        if rng.random() < 0.3:
+            address += f'["{rng.randint(0, 2)}"]'
+        out.append(
+            res(
+                address,
+                rtype=rng.choice(TYPES),
+                attributes=attrs,
+                region=rng.choice(["cn-north-1", "cn-northwest-1", "", None]),
+                in_scope=rng.random() < 0.4,
+            )
+        )
+    return out
+
+
+def type_tuples(rng: random.Random) -> list[tuple[str, ...]]:
+    return [
+        (),
+        ("aws_a",),
+        ("aws_b", "aws_a"),
+        TYPES,
+        ("aws_a", "aws_a"),  # a type named twice finds its resources twice
+        ("aws_missing", "aws_c"),
+        tuple(rng.sample(TYPES, 2)),
+    ]
+
+
+# -- by name ------------------------------------------------------------------------------------
+def by_name_pass(index: ResourceIndex, name: str, types: tuple[str, ...]) -> list[Resource]:
+    found = []
+    for t in types:
+        for r in index.by_type.get(t, []):
+            if any(r.attributes.get(a) == name for a in NAME_ATTRIBUTES):
+                found.append(r)
+    return found
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_by_name_finds_what_a_pass_found(seed: int) -> None:
+    rng = random.Random(seed)
+    index = ResourceIndex.build(random_resources(rng, rng.randint(0, 30)))
+    for types in type_tuples(rng):
+        for name in (*NAMES, "absent"):
+            assert index.by_name(name, types) == by_name_pass(index, name, types), (name, types)
+
+
+def test_by_name_keeps_order_and_duplicates_and_finds_a_resource_once() -> None:
+    one = res("aws_a.one", attributes={"bucket": "n", "name": "n", "identifier": "n"})
+    two = res("aws_b.two", "aws_b", {"topic_name": "n"})
+    three = res("aws_a.three", attributes={"name": "n"})
+    twin = res("aws_a.three", attributes={"bucket": "n"})  # the same address again
+    index = ResourceIndex.build([one, two, three, twin])
+    assert index.by_name("n", ("aws_b", "aws_a")) == [two, one, three, twin]
+    assert index.by_name("n", ("aws_a", "aws_a")) == [one, three, twin, one, three, twin]
+    assert index.by_name("N", ("aws_a", "aws_b")) == []  # no case folding, no trimming
+    assert index.by_name("n ", ("aws_a", "aws_b")) == []
+
+
+def test_by_name_answers_a_fresh_list_each_time() -> None:
+    index = ResourceIndex.build([res("aws_a.one", attributes={"bucket": "n"})])
+    found = index.by_name("n", ("aws_a",))
+    found.clear()
+    assert [r.address for r in index.by_name("n", ("aws_a",))] == ["aws_a.one"]
+
+
+def test_no_value_but_a_string_is_a_name() -> None:
+    weird = res(
+        "aws_a.w",
+        attributes={"bucket": 1, "name": True, "identifier": Unknown("u"), "vault_name": ["n"]},
+    )
+    index = ResourceIndex.build([weird])
+    for name in ("1", "True", "n", "['n']", "u"):
+        assert index.by_name(name, ("aws_a",)) == []
