@@ -13,9 +13,11 @@ from typing import Any
 
 import pytest
 
+from ciiguard.catalogue import Catalogue, ReplicationRule
 from ciiguard.model import Location, RegionInfo, Resource, Unknown
 from ciiguard.resolve.flows import (
     NAME_ATTRIBUTES,
+    FlowBuilder,
     ResourceIndex,
 )
 
@@ -147,3 +149,62 @@ def test_no_value_but_a_string_is_a_name() -> None:
     index = ResourceIndex.build([weird])
     for name in ("1", "True", "n", "['n']", "u"):
         assert index.by_name(name, ("aws_a",)) == []
+
+
+# -- group names --------------------------------------------------------------------------------
+def builder(resources: list[Resource]) -> FlowBuilder:
+    return FlowBuilder(Catalogue([]), ResourceIndex.build(resources))
+
+
+def group_key_pass(
+    index: ResourceIndex, rule: ReplicationRule, value: Any
+) -> tuple[str | None, str | None]:
+    if isinstance(value, Unknown):
+        found = index.resolve(value.refs, rule.group_types)
+        return (f"res:{found[0].address}", found[0].address) if found else (None, None)
+    if isinstance(value, str) and value:
+        if rule.group_name_attribute:
+            for g in index.of_types(rule.group_types):
+                if g.attributes.get(rule.group_name_attribute) == value:
+                    return f"res:{g.address}", g.address
+        return f"name:{value}", None
+    return None, None
+
+
+def group_rule(types: tuple[str, ...], attribute: str | None) -> ReplicationRule:
+    return ReplicationRule(
+        type="aws_member",
+        path="global_cluster_identifier",
+        kind="replication",
+        destination="group-member",
+        source_path=None,
+        source="group",
+        group_types=types,
+        group_name_attribute=attribute,
+    )
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_group_key_is_what_a_pass_over_the_groups_gave(seed: int) -> None:
+    rng = random.Random(seed)
+    groups = random_resources(rng, rng.randint(0, 30))
+    index = ResourceIndex.build(groups)
+    b = FlowBuilder(Catalogue([]), index)
+    values: list[Any] = [*NAMES, "absent", None, 3, Unknown("u", frozenset({"aws_a.r1"}))]
+    for types in type_tuples(rng):
+        for attribute in (None, "", "name", "bucket", "other"):
+            rule = group_rule(types, attribute)
+            for value in values:
+                assert b._group_key(rule, value) == group_key_pass(index, rule, value)
+
+
+def test_the_first_group_of_a_name_wins() -> None:
+    first = res("aws_g.first", "aws_g", {"global_cluster_identifier": "gc"})
+    second = res("aws_g.second", "aws_g", {"global_cluster_identifier": "gc"})
+    other = res("aws_h.other", "aws_h", {"global_cluster_identifier": "gc"})
+    b = builder([first, second, other])
+    rule = group_rule(("aws_h", "aws_g"), "global_cluster_identifier")
+    assert b._group_key(rule, "gc") == ("res:aws_h.other", "aws_h.other")
+    rule = group_rule(("aws_g",), "global_cluster_identifier")
+    assert b._group_key(rule, "gc") == ("res:aws_g.first", "aws_g.first")
+    assert b._group_key(rule, "gc2") == ("name:gc2", None)

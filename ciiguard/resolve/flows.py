@@ -337,6 +337,7 @@ class FlowBuilder:
         self.index = index
         self.endpoints = tuple(endpoints)
         self._groups: dict[tuple[str, ...], dict[str, list[Resource]]] = {}
+        self._group_tables: dict[tuple[tuple[str, ...], str], dict[str, Resource]] = {}
 
     def flows_of(self, r: Resource) -> tuple[Flow, ...]:
         flows: list[Flow] = []
@@ -805,11 +806,24 @@ class FlowBuilder:
             return (f"res:{found[0].address}", found[0].address) if found else (None, None)
         if isinstance(value, str) and value:
             if rule.group_name_attribute:
-                for g in self.index.of_types(rule.group_types):
-                    if g.attributes.get(rule.group_name_attribute) == value:
-                        return f"res:{g.address}", g.address
+                g = self._group_names(rule.group_types, rule.group_name_attribute).get(value)
+                if g is not None:
+                    return f"res:{g.address}", g.address
             return f"name:{value}", None
         return None, None
+
+    def _group_names(self, types: tuple[str, ...], attribute: str) -> dict[str, Resource]:
+        """Name -> the first group resource of ``types`` with that name under ``attribute``, built
+        once: a pass over every group per member made N members x N groups."""
+        key = (types, attribute)
+        table = self._group_tables.get(key)
+        if table is None:
+            table = self._group_tables[key] = {}
+            for g in self.index.of_types(types):
+                name = g.attributes.get(attribute)
+                if isinstance(name, str):  # only a string equals the (string) name looked up
+                    table.setdefault(name, g)  # the first wins, as in a pass
+        return table
 
     def _members(self, rule: ReplicationRule) -> dict[str, list[Resource]]:
         cached = self._groups.get(rule.group_types)
