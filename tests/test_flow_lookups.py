@@ -208,3 +208,35 @@ def test_the_first_group_of_a_name_wins() -> None:
     rule = group_rule(("aws_g",), "global_cluster_identifier")
     assert b._group_key(rule, "gc") == ("res:aws_g.first", "aws_g.first")
     assert b._group_key(rule, "gc2") == ("name:gc2", None)
+
+
+# -- same region --------------------------------------------------------------------------------
+def same_region_pass(index: ResourceIndex, types: tuple[str, ...], r: Resource) -> Resource | None:
+    same = [
+        x
+        for x in index.of_types(types)
+        if x.region.region is not None and x.region.region == r.region.region
+    ]
+    same.sort(key=lambda x: (not x.in_scope, x.address))
+    return same[0] if same else None
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_same_region_source_is_what_the_sort_gave(seed: int) -> None:
+    rng = random.Random(seed)
+    index = ResourceIndex.build(random_resources(rng, rng.randint(0, 30)))
+    b = FlowBuilder(Catalogue([]), index)
+    for types in type_tuples(rng):
+        for region in ("cn-north-1", "cn-northwest-1", "", None, "us-east-1"):
+            r = res("aws_x.declarer", "aws_x", region=region)
+            got = b._same_region(types).get(region) if region is not None else None
+            assert got is same_region_pass(index, types, r), (types, region)
+
+
+def test_same_region_ties_keep_the_first() -> None:
+    # the same address twice (hostile input): a stable sort kept the first of them
+    a1 = res("aws_a.a", in_scope=True, attributes={"n": 1})
+    a2 = res("aws_a.a", in_scope=True, attributes={"n": 2})
+    out_of_scope = res("aws_a.0", in_scope=False)
+    b = builder([out_of_scope, a1, a2])
+    assert b._same_region(("aws_a",))["cn-north-1"] is a1

@@ -338,6 +338,7 @@ class FlowBuilder:
         self.endpoints = tuple(endpoints)
         self._groups: dict[tuple[str, ...], dict[str, list[Resource]]] = {}
         self._group_tables: dict[tuple[tuple[str, ...], str], dict[str, Resource]] = {}
+        self._same_region_tables: dict[tuple[str, ...], dict[str, Resource]] = {}
 
     def flows_of(self, r: Resource) -> tuple[Flow, ...]:
         flows: list[Flow] = []
@@ -532,13 +533,10 @@ class FlowBuilder:
                 return _Origin(origin.address, origin.region, origin.location, why)
             return self._origin_of(src, r, rule, arg)
         if rule.source_same_region_types:
-            same = [
-                x
-                for x in self.index.of_types(rule.source_same_region_types)
-                if x.region.region is not None and x.region.region == r.region.region
-            ]
-            same.sort(key=lambda x: (not x.in_scope, x.address))
-            return self._origin_of(same[0] if same else None, r, rule, arg)
+            region = r.region.region
+            types = rule.source_same_region_types
+            src = self._same_region(types).get(region) if region is not None else None
+            return self._origin_of(src, r, rule, arg)
         if rule.source_referrers:
             for rtype, path in rule.source_referrers:
                 for x in self.index.of_types((rtype,)):
@@ -552,6 +550,22 @@ class FlowBuilder:
             declared = self._origin_of(None, r, rule, arg)
             return _Origin(r.address, declared.region, declared.location)
         return _Origin(r.address, r.region.region, r.location)
+
+    def _same_region(self, types: tuple[str, ...]) -> dict[str, Resource]:
+        """Region -> the resource of ``types`` there that sorts first by (not in scope, address),
+        built once: filtering and sorting them all per flow made N flows x N resources."""
+        table = self._same_region_tables.get(types)
+        if table is None:
+            table = self._same_region_tables[types] = {}
+            for x in self.index.of_types(types):
+                region = x.region.region
+                if region is None:
+                    continue
+                held = table.get(region)
+                # strictly less: on a tie the earlier one stays, as a stable sort keeps it first
+                if held is None or (not x.in_scope, x.address) < (not held.in_scope, held.address):
+                    table[region] = x
+        return table
 
     def _places(self, value: Unknown, rule: ReplicationRule, r: Resource) -> list[str]:
         """The distinct places the resources an unknown value may name are in, as
