@@ -19,6 +19,9 @@ from ciiguard.resolve.flows import (
     NAME_ATTRIBUTES,
     FlowBuilder,
     ResourceIndex,
+    _base,
+    refs_in,
+    walk_path,
 )
 
 TYPES = ("aws_a", "aws_b", "aws_c")
@@ -240,3 +243,80 @@ def test_same_region_ties_keep_the_first() -> None:
     out_of_scope = res("aws_a.0", in_scope=False)
     b = builder([out_of_scope, a1, a2])
     assert b._same_region(("aws_a",))["cn-north-1"] is a1
+
+
+# -- referrers ----------------------------------------------------------------------------------
+def referrer_pass(index: ResourceIndex, rtype: str, path: str, address: str) -> Resource | None:
+    for x in index.of_types((rtype,)):
+        refs: frozenset[str] = frozenset()
+        for _, v in walk_path(x.attributes, path):
+            refs |= refs_in(v)
+        if address in refs or _base(address) in refs:
+            return x
+    return None
+
+
+def referrers(rng: random.Random, n: int) -> list[Resource]:
+    out = []
+    for i in range(n):
+        refs = frozenset(
+            rng.sample(
+                ["aws_t.v0", "aws_t.v1", "aws_t.v2", 'aws_t.v1["k"]', "aws_t.v3[0]", "other.x"],
+                rng.randint(0, 3),
+            )
+        )
+        value = rng.choice(
+            [
+                Unknown("u", refs),
+                [Unknown("u", refs), "literal"],
+                {"k": Unknown("u", refs)},
+                "literal",
+                None,
+            ]
+        )
+        attrs: dict[str, Any] = rng.choice(
+            [
+                {"policy_id": value},
+                {"rule": [{"vault": value}, {"vault": Unknown("u", frozenset({"aws_t.v4"}))}]},
+                {"rule": {"vault": value}},
+                {},
+            ]
+        )
+        out.append(res(f"aws_r.r{i}", rng.choice(["aws_r", "aws_s"]), attrs))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_the_referrer_found_is_the_first_a_pass_found(seed: int) -> None:
+    rng = random.Random(seed)
+    index = ResourceIndex.build(referrers(rng, rng.randint(0, 25)))
+    b = FlowBuilder(Catalogue([]), index)
+    queries = [
+        (rtype, path, address)
+        for rtype in ("aws_r", "aws_s", "aws_none")
+        for path in ("policy_id", "rule[].vault", "rule")
+        for address in ("aws_t.v0", "aws_t.v1", 'aws_t.v1["k"]', "aws_t.v3[0]", "aws_t.v4", "x")
+    ]
+    rng.shuffle(queries)  # whatever order the lookups come in
+    for rtype, path, address in queries + queries:
+        got = b._referrer(rtype, path, address)
+        assert got is referrer_pass(index, rtype, path, address), (rtype, path, address)
+
+
+class _Unreadable(dict[str, Any]):
+    """Attributes that cannot be read (stands for any value reading fails on)."""
+
+    def __contains__(self, key: object) -> bool:
+        raise RuntimeError("unreadable")
+
+
+def test_a_referrer_is_read_only_when_a_pass_would_have_read_it() -> None:
+    ref = Unknown("u", frozenset({"aws_t.v0"}))
+    first = res("aws_r.first", "aws_r", {"policy_id": ref})
+    bad = res("aws_r.bad", "aws_r", _Unreadable())
+    b = builder([first, bad])
+    assert b._referrer("aws_r", "policy_id", "aws_t.v0") is first  # found before the bad one
+    for _ in range(2):  # a lookup that has to read it fails, each time, as a pass did
+        with pytest.raises(RuntimeError):
+            b._referrer("aws_r", "policy_id", "aws_t.v9")
+    assert b._referrer("aws_r", "policy_id", "aws_t.v0") is first

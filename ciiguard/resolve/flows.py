@@ -326,6 +326,16 @@ class _Origin:
     unknown: str | None = None  # why the source cannot be told (see Flow.source_unknown)
 
 
+@dataclass
+class _ReferrerScan:
+    """How far a pass over the resources of one (type, path) referrer has read: the first
+    resource read so far that refers to each address, with its position."""
+
+    candidates: list[Resource]
+    done: int = 0
+    first: dict[str, tuple[int, Resource]] = field(default_factory=dict)
+
+
 class FlowBuilder:
     def __init__(
         self,
@@ -339,6 +349,7 @@ class FlowBuilder:
         self._groups: dict[tuple[str, ...], dict[str, list[Resource]]] = {}
         self._group_tables: dict[tuple[tuple[str, ...], str], dict[str, Resource]] = {}
         self._same_region_tables: dict[tuple[str, ...], dict[str, Resource]] = {}
+        self._referrer_scans: dict[tuple[str, str], _ReferrerScan] = {}
 
     def flows_of(self, r: Resource) -> tuple[Flow, ...]:
         flows: list[Flow] = []
@@ -539,12 +550,9 @@ class FlowBuilder:
             return self._origin_of(src, r, rule, arg)
         if rule.source_referrers:
             for rtype, path in rule.source_referrers:
-                for x in self.index.of_types((rtype,)):
-                    refs: frozenset[str] = frozenset()
-                    for _, v in walk_path(x.attributes, path):
-                        refs |= refs_in(v)
-                    if r.address in refs or _base(r.address) in refs:
-                        return self._origin_of(x, r, rule, arg)
+                x = self._referrer(rtype, path, r.address)
+                if x is not None:
+                    return self._origin_of(x, r, rule, arg)
             return self._origin_of(None, r, rule, arg)
         if rule.source_region_path:  # the declarer links two endpoints it names by region
             declared = self._origin_of(None, r, rule, arg)
@@ -566,6 +574,35 @@ class FlowBuilder:
                 if held is None or (not x.in_scope, x.address) < (not held.in_scope, held.address):
                     table[region] = x
         return table
+
+    def _referrer(self, rtype: str, path: str, address: str) -> Resource | None:
+        """The first resource of ``rtype`` (in index order) whose ``path`` refers to ``address``
+        (or to its base address). Each resource's references are read once and remembered, and
+        only as far down the list as a lookup has needed (so a value that cannot be read is read
+        when, and only when, a pass per lookup would have read it): a pass per flow made N flows x
+        N referrers."""
+        state = self._referrer_scans.get((rtype, path))
+        if state is None:
+            state = self._referrer_scans[(rtype, path)] = _ReferrerScan(
+                self.index.of_types((rtype,))
+            )
+        base = _base(address)
+        # the earliest referrer read so far names one of them, when any does
+        hits = [state.first[a] for a in (address, base) if a in state.first]
+        if hits:
+            return min(hits, key=lambda hit: hit[0])[1]
+        while state.done < len(state.candidates):
+            i = state.done
+            x = state.candidates[i]
+            refs: frozenset[str] = frozenset()
+            for _, v in walk_path(x.attributes, path):
+                refs |= refs_in(v)
+            for ref in refs:
+                state.first.setdefault(ref, (i, x))
+            state.done = i + 1
+            if address in refs or base in refs:
+                return x
+        return None
 
     def _places(self, value: Unknown, rule: ReplicationRule, r: Resource) -> list[str]:
         """The distinct places the resources an unknown value may name are in, as
