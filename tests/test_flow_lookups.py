@@ -20,6 +20,7 @@ from ciiguard.resolve.flows import (
     FlowBuilder,
     ResourceIndex,
     _base,
+    _line_for,
     refs_in,
     walk_path,
 )
@@ -320,3 +321,55 @@ def test_a_referrer_is_read_only_when_a_pass_would_have_read_it() -> None:
         with pytest.raises(RuntimeError):
             b._referrer("aws_r", "policy_id", "aws_t.v9")
     assert b._referrer("aws_r", "policy_id", "aws_t.v0") is first
+
+
+# -- a flow's line ------------------------------------------------------------------------------
+def line_for_pass(resource: Resource, arg: str) -> int | None:
+    lines = resource.meta.get("block_lines") if isinstance(resource.meta, dict) else None
+    if not lines:
+        return resource.line
+    best = None
+    for p, line in lines.items():
+        if (arg == p or arg.startswith(p + ".")) and (best is None or len(p) > len(best[0])):
+            best = (p, line)
+    return best[1] if best else resource.line
+
+
+ARGS = (
+    "rule[0].destination[0].bucket",
+    "rule[0].destination[0]",
+    "rule[1].destination[0].bucket",
+    "rule[10].destination[0].bucket",
+    "rule",
+    "bucket",
+    ".bucket",
+    "a..b",
+    "",
+)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_a_flows_line_is_what_a_pass_over_the_blocks_gave(seed: int) -> None:
+    rng = random.Random(seed)
+    paths = [
+        "rule",
+        "rule[0]",
+        "rule[1]",
+        "rule[10]",
+        "rule[0].destination[0]",
+        "rule[1].destination[0]",
+        "rule[0].destination",
+        "rule[1",
+        "rule[0].destination[0].bucket",
+        "",
+        "a",
+        "a.",
+        "a..b",
+        ".",
+        "bucket",
+    ]
+    lines = {p: rng.randint(1, 99) for p in rng.sample(paths, rng.randint(0, len(paths)))}
+    for meta in ({"block_lines": lines}, {}, {"block_lines": {}}):
+        r = res("aws_a.r", meta=meta, line=rng.choice([7, None]))
+        for arg in ARGS:
+            assert _line_for(r, arg) == line_for_pass(r, arg), (lines, arg)

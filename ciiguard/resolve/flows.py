@@ -309,11 +309,18 @@ def _line_for(resource: Resource, arg: str) -> int | None:
     lines = resource.meta.get("block_lines") if isinstance(resource.meta, dict) else None
     if not lines:
         return resource.line
-    best = None
-    for p, line in lines.items():
-        if (arg == p or arg.startswith(p + ".")) and (best is None or len(p) > len(best[0])):
-            best = (p, line)
-    return best[1] if best else resource.line
+    # The longest block path that is ``arg`` or ends where one of its "." does: only ``arg``'s
+    # own prefixes can be, so they are looked up, longest first (at most one has each length). A
+    # pass over every block path per flow made N blocks x N flows.
+    if arg in lines:
+        return lines[arg]  # type: ignore[no-any-return]
+    end = arg.rfind(".")
+    while end >= 0:
+        p = arg[:end]
+        if p in lines:
+            return lines[p]  # type: ignore[no-any-return]
+        end = arg.rfind(".", 0, end)
+    return resource.line
 
 
 @dataclass(frozen=True)
