@@ -62,13 +62,29 @@ class ResourceIndex:
             out.extend(r for r in found if not types or r.type in types)
         return out
 
+    # Per tuple of types, built on first use (the index is not changed once built): name ->
+    # resources of those types with that name, in the order a pass over them finds them. One pass
+    # per lookup made N name-valued references x N resources.
+    _names: dict[tuple[str, ...], dict[str, list[Resource]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
     def by_name(self, name: str, types: tuple[str, ...]) -> list[Resource]:
-        found = []
-        for t in types:
-            for r in self.by_type.get(t, []):
-                if any(r.attributes.get(a) == name for a in NAME_ATTRIBUTES):
-                    found.append(r)
-        return found
+        """The resources of ``types`` (in that order) with ``name`` under one of
+        ``NAME_ATTRIBUTES``."""
+        table = self._names.get(types)
+        if table is None:
+            table = self._names[types] = {}
+            for t in types:
+                for r in self.by_type.get(t, []):
+                    seen: set[str] = set()  # a resource is found once, whatever names it
+                    for a in NAME_ATTRIBUTES:
+                        v = r.attributes.get(a)
+                        # only a string equals the (string) name a lookup gives
+                        if isinstance(v, str) and v not in seen:
+                            seen.add(v)
+                            table.setdefault(v, []).append(r)
+        return list(table.get(name, ()))
 
     def of_types(self, types: tuple[str, ...]) -> list[Resource]:
         return [r for t in types for r in self.by_type.get(t, [])]
@@ -293,11 +309,18 @@ def _line_for(resource: Resource, arg: str) -> int | None:
     lines = resource.meta.get("block_lines") if isinstance(resource.meta, dict) else None
     if not lines:
         return resource.line
-    best = None
-    for p, line in lines.items():
-        if (arg == p or arg.startswith(p + ".")) and (best is None or len(p) > len(best[0])):
-            best = (p, line)
-    return best[1] if best else resource.line
+    # The longest block path that is ``arg`` or ends where one of its "." does: only ``arg``'s
+    # own prefixes can be, so they are looked up, longest first (at most one has each length). A
+    # pass over every block path per flow made N blocks x N flows.
+    if arg in lines:
+        return lines[arg]  # type: ignore[no-any-return]
+    end = arg.rfind(".")
+    while end >= 0:
+        p = arg[:end]
+        if p in lines:
+            return lines[p]  # type: ignore[no-any-return]
+        end = arg.rfind(".", 0, end)
+    return resource.line
 
 
 @dataclass(frozen=True)
@@ -308,6 +331,16 @@ class _Origin:
     region: str | None = None
     location: Location = Location.UNKNOWN
     unknown: str | None = None  # why the source cannot be told (see Flow.source_unknown)
+
+
+@dataclass
+class _ReferrerScan:
+    """How far a pass over the resources of one (type, path) referrer has read: the first
+    resource read so far that refers to each address, with its position."""
+
+    candidates: list[Resource]
+    done: int = 0
+    first: dict[str, tuple[int, Resource]] = field(default_factory=dict)
 
 
 class FlowBuilder:
@@ -321,6 +354,9 @@ class FlowBuilder:
         self.index = index
         self.endpoints = tuple(endpoints)
         self._groups: dict[tuple[str, ...], dict[str, list[Resource]]] = {}
+        self._group_tables: dict[tuple[tuple[str, ...], str], dict[str, Resource]] = {}
+        self._same_region_tables: dict[tuple[str, ...], dict[str, Resource]] = {}
+        self._referrer_scans: dict[tuple[str, str], _ReferrerScan] = {}
 
     def flows_of(self, r: Resource) -> tuple[Flow, ...]:
         flows: list[Flow] = []
@@ -515,26 +551,65 @@ class FlowBuilder:
                 return _Origin(origin.address, origin.region, origin.location, why)
             return self._origin_of(src, r, rule, arg)
         if rule.source_same_region_types:
-            same = [
-                x
-                for x in self.index.of_types(rule.source_same_region_types)
-                if x.region.region is not None and x.region.region == r.region.region
-            ]
-            same.sort(key=lambda x: (not x.in_scope, x.address))
-            return self._origin_of(same[0] if same else None, r, rule, arg)
+            region = r.region.region
+            types = rule.source_same_region_types
+            src = self._same_region(types).get(region) if region is not None else None
+            return self._origin_of(src, r, rule, arg)
         if rule.source_referrers:
             for rtype, path in rule.source_referrers:
-                for x in self.index.of_types((rtype,)):
-                    refs: frozenset[str] = frozenset()
-                    for _, v in walk_path(x.attributes, path):
-                        refs |= refs_in(v)
-                    if r.address in refs or _base(r.address) in refs:
-                        return self._origin_of(x, r, rule, arg)
+                x = self._referrer(rtype, path, r.address)
+                if x is not None:
+                    return self._origin_of(x, r, rule, arg)
             return self._origin_of(None, r, rule, arg)
         if rule.source_region_path:  # the declarer links two endpoints it names by region
             declared = self._origin_of(None, r, rule, arg)
             return _Origin(r.address, declared.region, declared.location)
         return _Origin(r.address, r.region.region, r.location)
+
+    def _same_region(self, types: tuple[str, ...]) -> dict[str, Resource]:
+        """Region -> the resource of ``types`` there that sorts first by (not in scope, address),
+        built once: filtering and sorting them all per flow made N flows x N resources."""
+        table = self._same_region_tables.get(types)
+        if table is None:
+            table = self._same_region_tables[types] = {}
+            for x in self.index.of_types(types):
+                region = x.region.region
+                if region is None:
+                    continue
+                held = table.get(region)
+                # strictly less: on a tie the earlier one stays, as a stable sort keeps it first
+                if held is None or (not x.in_scope, x.address) < (not held.in_scope, held.address):
+                    table[region] = x
+        return table
+
+    def _referrer(self, rtype: str, path: str, address: str) -> Resource | None:
+        """The first resource of ``rtype`` (in index order) whose ``path`` refers to ``address``
+        (or to its base address). Each resource's references are read once and remembered, and
+        only as far down the list as a lookup has needed (so a value that cannot be read is read
+        when, and only when, a pass per lookup would have read it): a pass per flow made N flows x
+        N referrers."""
+        state = self._referrer_scans.get((rtype, path))
+        if state is None:
+            state = self._referrer_scans[(rtype, path)] = _ReferrerScan(
+                self.index.of_types((rtype,))
+            )
+        base = _base(address)
+        # the earliest referrer read so far names one of them, when any does
+        hits = [state.first[a] for a in (address, base) if a in state.first]
+        if hits:
+            return min(hits, key=lambda hit: hit[0])[1]
+        while state.done < len(state.candidates):
+            i = state.done
+            x = state.candidates[i]
+            refs: frozenset[str] = frozenset()
+            for _, v in walk_path(x.attributes, path):
+                refs |= refs_in(v)
+            for ref in refs:
+                state.first.setdefault(ref, (i, x))
+            state.done = i + 1
+            if address in refs or base in refs:
+                return x
+        return None
 
     def _places(self, value: Unknown, rule: ReplicationRule, r: Resource) -> list[str]:
         """The distinct places the resources an unknown value may name are in, as
@@ -789,11 +864,24 @@ class FlowBuilder:
             return (f"res:{found[0].address}", found[0].address) if found else (None, None)
         if isinstance(value, str) and value:
             if rule.group_name_attribute:
-                for g in self.index.of_types(rule.group_types):
-                    if g.attributes.get(rule.group_name_attribute) == value:
-                        return f"res:{g.address}", g.address
+                g = self._group_names(rule.group_types, rule.group_name_attribute).get(value)
+                if g is not None:
+                    return f"res:{g.address}", g.address
             return f"name:{value}", None
         return None, None
+
+    def _group_names(self, types: tuple[str, ...], attribute: str) -> dict[str, Resource]:
+        """Name -> the first group resource of ``types`` with that name under ``attribute``, built
+        once: a pass over every group per member made N members x N groups."""
+        key = (types, attribute)
+        table = self._group_tables.get(key)
+        if table is None:
+            table = self._group_tables[key] = {}
+            for g in self.index.of_types(types):
+                name = g.attributes.get(attribute)
+                if isinstance(name, str):  # only a string equals the (string) name looked up
+                    table.setdefault(name, g)  # the first wins, as in a pass
+        return table
 
     def _members(self, rule: ReplicationRule) -> dict[str, list[Resource]]:
         cached = self._groups.get(rule.group_types)
