@@ -135,6 +135,11 @@ class ModuleInstance(Scope):
         # arguments: evaluated once, for the resource itself and for every reference to it
         self._instances: dict[str, list[tuple[Any, dict[str, Any]]]] = {}
         self._configured: dict[str, tuple[dict[str, Any], dict[str, int]] | None] = {}
+        # the value of each resource with count/for_each as a whole (``resource_value``), once
+        # all its instances' arguments are evaluated: one rebuild of every instance per
+        # reference made N references to N instances (``aws_s3_bucket.b[each.key].id``) take
+        # N x N steps
+        self._values: dict[str, tuple[Located, Any]] = {}
         for located in mod.providers:
             cfg = self._provider_config(located)
             providers[cfg.key.split(":", 1)[-1]] = cfg
@@ -228,20 +233,52 @@ class ModuleInstance(Scope):
 
     def resource_value(self, located: Located, base: str) -> Any:
         """``aws_s3_bucket.b`` as a value: one instance object, a list (``count``) or a map
-        (``for_each``) of them; unknown, naming the resource, when its expansion is unknown."""
+        (``for_each``) of them; unknown, naming the resource, when its expansion is unknown.
+
+        The list or map of a resource with ``count``/``for_each`` is made once and then shared
+        by every reference (one rebuild of every instance per reference made N references to N
+        instances take N x N steps), but only once no instance's arguments were still being
+        evaluated when it was made (an instance that refers to its own resource sees itself
+        without arguments, and later references see it whole, as when it was made afresh for
+        each), and only when nothing in it could be changed in place: an empty list, or a list
+        ``_owned`` made (a block of an argument's name appends to the argument's list:
+        ``evaluate_body``), was one of its own for each reference."""
+        cached = self._values.get(base)
+        if cached is not None and cached[0] is located:
+            return cached[1]
         instances = self.instances_of(located, base)
         if any(key == "*" for key, _ in instances):
             return Unknown(f"the instances of {base} are not known before apply", frozenset({base}))
         block = located.block
-        values = {key: self._instance_value(located, base, key, b) for key, b in instances}
+        made = [False]  # whether _owned made a list holding no list or map (see _owning)
+        values = {key: self._instance_value(located, base, key, b, made) for key, b in instances}
+        value: Any
         if block.body.attr("count") is not None:
-            return [values[k] for k in sorted(values)]
-        if block.body.attr("for_each") is not None:
-            return {k: values[k] for k in sorted(values)}
-        return values.get(None, Unknown(f"{base} is not deployed", frozenset({base})))
+            value = [values[k] for k in sorted(values)]
+        elif block.body.attr("for_each") is not None:
+            value = {k: values[k] for k in sorted(values)}
+        else:
+            value = values.get(None, Unknown(f"{base} is not deployed", frozenset({base})))
+        if (
+            values
+            and isinstance(value, (list, dict))
+            and not isinstance(value, ResourceValue)
+            and not made[0]
+            and all(
+                self._configured.get(base + (_instance_key(k) if k is not None else "")) is not None
+                for k in values
+            )
+        ):
+            self._values[base] = (located, value)
+        return value
 
     def _instance_value(
-        self, located: Located, base: str, key: Any, bindings: dict[str, Any]
+        self,
+        located: Located,
+        base: str,
+        key: Any,
+        bindings: dict[str, Any],
+        made: list[bool] | None = None,
     ) -> ResourceValue:
         address = base + (_instance_key(key) if key is not None else "")
         attrs, _ = self.configured(address, located, bindings)
@@ -257,7 +294,7 @@ class ModuleInstance(Scope):
             return (Hop(f"{address}.{name}", located.file_of(name), attr.line, shown), *trace)
 
         where = f"{located.file}:{located.block.line}"
-        return ResourceValue(address, _owned(attrs, address), provenance, where)
+        return ResourceValue(address, _owned(attrs, address, made), provenance, where)
 
     # -- providers ----------------------------------------------------------
     def _provider_config(self, located: Located) -> ProviderConfig:
@@ -868,25 +905,35 @@ def _unknown_each(why: str, origin: Unknown | None = None) -> list[tuple[Any, di
     return [("*", {"each": {"key": unknown, "value": unknown}})]
 
 
-def _owned(attrs: dict[str, Any], address: str) -> dict[str, Any]:
+def _owned(attrs: dict[str, Any], address: str, made: list[bool] | None = None) -> dict[str, Any]:
     """An instance's configured arguments as other expressions see them: an argument that is
-    itself unknown still names the instance (``aws_s3_bucket.b.bucket`` is b's bucket)."""
+    itself unknown still names the instance (``aws_s3_bucket.b.bucket`` is b's bucket).
+    ``made[0]`` is set when a list holding no list or map was made (``_owning``)."""
     out = dict(attrs)
     for name, value in attrs.items():
         if isinstance(value, Unknown):
             out[name] = Unknown(value.reason, value.refs | {address}, value.error, (name,))
         elif isinstance(value, (list, dict)) and deep_unknown(value) is not None:
-            out[name] = _owning(value, address)
+            out[name] = _owning(value, address, made)
     return out
 
 
-def _owning(value: Any, address: str) -> Any:
+def _owning(value: Any, address: str, made: list[bool] | None = None) -> Any:
+    """``value`` with every Unknown in it naming ``address``; its lists and maps are new ones.
+
+    A new list holding no list or map is recorded in ``made``: an argument set to it is stored
+    as it is (``settle``), and a block of the argument's name appends to it in place
+    (``evaluate_body``), so it must not be shared where a new one was made for each use
+    (``ModuleInstance.resource_value``)."""
     if isinstance(value, Unknown):
         return Unknown(value.reason, value.refs | {address}, value.error, value.path)
     if isinstance(value, list):
-        return type(value)(_owning(v, address) for v in value)
+        copied = type(value)(_owning(v, address, made) for v in value)
+        if made is not None and not any(isinstance(v, (list, dict)) for v in copied):
+            made[0] = True
+        return copied
     if isinstance(value, dict):
-        return {k: _owning(v, address) for k, v in value.items()}
+        return {k: _owning(v, address, made) for k, v in value.items()}
     return value
 
 

