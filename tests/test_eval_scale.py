@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import random
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
 
 from ciiguard.parsers.terraform import parser as tf
+from ciiguard.parsers.terraform.lang import evaluator
 from ciiguard.testing import Scanner
 
 
@@ -59,6 +61,20 @@ def _without_resource_values(monkeypatch: pytest.MonkeyPatch) -> None:
         self._values = _Forgetful()
 
     monkeypatch.setattr(tf.ModuleInstance, "__init__", fresh)
+
+
+def _without_memo(monkeypatch: pytest.MonkeyPatch) -> None:
+    def work_it_out(
+        self: evaluator.Budget,
+        what: str,
+        v: Any,
+        other: Any,
+        work: Callable[[], Any],
+        keep: Callable[[Any], bool] | None = None,
+    ) -> Any:
+        return work()
+
+    monkeypatch.setattr(evaluator.Budget, "recall", work_it_out)
 
 
 def _same_without(
@@ -183,6 +199,68 @@ resource "aws_s3_bucket" "e" {
 )
 
 
+def _appended_in_place() -> str:
+    items = ", ".join(f'"v{i}"' for i in range(20))
+    cls = "\n".join(f'    k{i} = "personal"' for i in range(20))
+    return (
+        PROVIDER
+        + f"""
+resource "aws_security_group" "sg" {{
+  name = "x"
+}}
+locals {{
+  l = [{items}]
+  m = {{
+{cls}
+  }}
+  mu = merge(local.m, {{ k99 = aws_security_group.sg.id }})
+}}
+resource "aws_s3_bucket" "a" {{
+  count  = 3
+  bucket = element(local.l, count.index)
+  tags   = {{ "data-classification" = length(local.l) == 20 ? "personal" : "public" }}
+}}
+resource "aws_s3_bucket" "m" {{
+  bucket = "m"
+  rule   = local.l
+  rule {{
+    x = lookup(local.m, "k1", "public")
+  }}
+  rule {{
+    x = length(local.l)
+    y = aws_security_group.sg.id
+  }}
+}}
+resource "aws_s3_bucket" "n" {{
+  count  = 3
+  bucket = element(local.l, count.index)
+  tags   = {{ "data-classification" = length(local.l) == 22 ? "personal" : "public" }}
+}}
+resource "aws_s3_bucket" "dyn" {{
+  bucket = "dyn"
+  rule   = local.m
+  dynamic "rule" {{
+    for_each = ["p", "q"]
+    content {{
+      y = length(local.l)
+    }}
+  }}
+}}
+resource "aws_s3_bucket" "u" {{
+  for_each = local.m
+  bucket   = lookup(local.mu, each.key, "x")
+  region   = lookup(local.mu, "k99", "x")
+  tags     = {{ "data-classification" = lookup(local.m, each.key, "public") }}
+}}
+resource "aws_s3_bucket" "t" {{
+  count  = 2
+  bucket = try(lookup(local.mu, "k1"), "fallback")
+  region = coalesce(lookup(local.mu, "nope", null), "cn-north-1")
+}}
+"""
+    )
+
+
 def _classes(scanned: Any) -> dict[str, Any]:
     resources = scanned[1][0][1]
     out = {}
@@ -204,3 +282,69 @@ def test_a_block_appending_to_a_referenced_list_changes_only_its_own_copy(
     scanned = _same_without(monkeypatch, {"main.tf": APPENDED_COPY}, _without_resource_values)
     classes = _classes(scanned)
     assert classes["aws_s3_bucket.d"] == classes["aws_s3_bucket.e"] == "public"
+
+
+def test_function_arguments_changed_in_place_are_walked_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    scanned = _same_without(monkeypatch, {"main.tf": _appended_in_place()}, _without_memo)
+    classes = _classes(scanned)
+    # local.l had 20 elements, then m's two rule blocks were appended to it (one unknown)
+    assert classes["aws_s3_bucket.a[0]"] == "personal"
+    assert classes["aws_s3_bucket.n[0]"] is None
+
+
+def test_remembered_values_follow_their_identity_not_their_equality() -> None:
+    budget = evaluator.Budget()
+    calls: list[int] = []
+
+    def work(v: Any) -> Callable[[], Any]:
+        return lambda: calls.append(1) or len(v)
+
+    big = list(range(evaluator.MEMO_MIN))
+    equal = list(big)
+    assert budget.recall("n", big, None, work(big)) == evaluator.MEMO_MIN
+    assert budget.recall("n", big, None, work(big)) == evaluator.MEMO_MIN
+    assert budget.recall("n", equal, None, work(equal)) == evaluator.MEMO_MIN
+    assert len(calls) == 2  # once per object
+    big.append(0)  # changed in place: forget() must be told
+    budget.forget()
+    assert budget.recall("n", big, None, work(big)) == evaluator.MEMO_MIN + 1
+    small = [1]
+    assert budget.recall("n", small, None, work(small)) == 1
+    assert budget.recall("n", small, None, work(small)) == 1
+    assert len(calls) == 5  # small values are not remembered
+    refused = list(range(20))
+    assert budget.recall("n", refused, None, work(refused), lambda r: False) == 20
+    assert budget.recall("n", refused, None, work(refused), lambda r: False) == 20
+    assert len(calls) == 7
+    for i in range(evaluator.MEMO_SIZE * 2):  # at most MEMO_SIZE kept
+        x = list(range(evaluator.MEMO_MIN + i))
+        budget.recall("n", x, None, work(x))
+    assert len(budget._memo) <= evaluator.MEMO_SIZE
+
+
+def test_deep_unknown_remembered_is_deep_unknown() -> None:
+    from ciiguard.model import Unknown
+
+    rng = random.Random(7)
+    budget = evaluator.Budget()
+    for _ in range(200):
+        n = rng.randrange(evaluator.MEMO_MIN - 2, evaluator.MEMO_MIN + 6)
+        value: Any = [
+            rng.choice(
+                [
+                    "s",
+                    1,
+                    None,
+                    Unknown(f"u{i}", frozenset({f"r{i}"}), rng.random() < 0.3),
+                    {"k": Unknown("in", frozenset({"x"}))},
+                    [],
+                ]
+            )
+            for i in range(n)
+        ]
+        if rng.random() < 0.5:
+            value = {f"k{i}": v for i, v in enumerate(value)}
+        for _ in range(2):
+            assert budget.deep_unknown(value) == evaluator.deep_unknown(value)

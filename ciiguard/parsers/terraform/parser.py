@@ -966,11 +966,14 @@ def evaluate_body(
         if top and a.name in RESOURCE_META_ARGS:
             continue
         out[a.name] = settle(ev.evaluate(a.expr))
+    # an argument's list (a local's, a variable's: a value others share) that a block of the
+    # same name appends to is changed in place: what the budget remembered of it goes
+    given = frozenset(out) if body.blocks else frozenset()
     for b in body.blocks:
         if top and b.type in ("lifecycle", "provisioner", "connection"):
             continue
         if b.type == "dynamic" and b.labels:
-            _expand_dynamic(ev, b, path, lines, out)
+            _expand_dynamic(ev, b, path, lines, out, b.labels[0] in given)
             continue
         items = out.setdefault(b.type, [])
         if not isinstance(items, list):
@@ -978,12 +981,27 @@ def evaluate_body(
         sub = f"{path}{b.type}[{len(items)}]"
         lines[sub] = b.line
         items.append(evaluate_body(ev, b.body, sub + ".", lines))
+        if b.type in given:
+            _changed(ev)
     return out
 
 
+def _changed(ev: Evaluator) -> None:
+    """A value was changed in place (``evaluate_body``)."""
+    if ev.scope.budget is not None:
+        ev.scope.budget.forget()
+
+
 def _expand_dynamic(
-    ev: Evaluator, b: Block, path: str, lines: dict[str, int], out: dict[str, Any]
+    ev: Evaluator,
+    b: Block,
+    path: str,
+    lines: dict[str, int],
+    out: dict[str, Any],
+    shared: bool = False,
 ) -> None:
+    """The blocks of a ``dynamic`` block appended to ``out``'s list of its name (``shared``: a
+    list an argument of that name gave, changed in place)."""
     name = b.labels[0]
     fe = b.body.attr("for_each")
     it_attr = b.body.attr("iterator")
@@ -999,6 +1017,8 @@ def _expand_dynamic(
         sub = f"{path}{name}[{len(items)}]"
         lines[sub] = b.line
         items.append(Unknown(f'dynamic "{name}" for_each is unknown: {coll.reason}', coll.refs))
+        if shared:
+            _changed(ev)
         return
     if isinstance(coll, dict):
         pairs: list[tuple[Any, Any]] = [(k, coll[k]) for k in sorted(coll)]
@@ -1006,6 +1026,8 @@ def _expand_dynamic(
         pairs = list(enumerate(coll))
     else:
         items.append(Unknown(f'dynamic "{name}" for_each is not a collection', error=True))
+        if shared:
+            _changed(ev)
         return
     if len(pairs) > MAX_INSTANCES:  # never judge a silently truncated list of blocks
         lines[f"{path}{name}[{len(items)}]"] = b.line
@@ -1015,12 +1037,16 @@ def _expand_dynamic(
                 f"{MAX_INSTANCES}"
             )
         )
+        if shared:
+            _changed(ev)
         return
     for k, v in pairs:
         sub = f"{path}{name}[{len(items)}]"
         lines[sub] = content.line
         inner = ev.with_bindings({iterator: {"key": k, "value": v}})
         items.append(evaluate_body(inner, content.body, sub + ".", lines))
+        if shared:
+            _changed(ev)
 
 
 class TerraformParser:
