@@ -14,6 +14,7 @@ import dataclasses
 import enum
 import random
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -348,3 +349,22 @@ def test_deep_unknown_remembered_is_deep_unknown() -> None:
             value = {f"k{i}": v for i, v in enumerate(value)}
         for _ in range(2):
             assert budget.deep_unknown(value) == evaluator.deep_unknown(value)
+
+
+def test_a_module_reference_finds_the_first_call_of_that_name(tmp_path: Path) -> None:
+    from ciiguard.parsers.terraform.hcl.nodes import Block, Body
+    from ciiguard.parsers.terraform.module_def import Located, ModuleDef
+
+    def call(file: str, name: str) -> Located:
+        return Located(file, Block("module", (name,), Body((), ()), 1, 2))
+
+    mod = ModuleDef(tmp_path)
+    mod.module_calls += [call("a.tf", "m"), call("b.tf", "m"), call("a.tf", "n")]
+    inst = tf.ModuleInstance.__new__(tf.ModuleInstance)
+    inst.mod = mod
+    inst._calls, inst._calls_indexed = {}, -1
+    for name in ("m", "n", "o"):
+        linear = next((c for c in mod.module_calls if c.block.labels[0] == name), None)
+        assert inst._module_call(name) is linear
+    mod.module_calls.append(call("c.tf", "o"))  # added after a lookup
+    assert inst._module_call("o") is mod.module_calls[3]

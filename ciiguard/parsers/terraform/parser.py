@@ -140,6 +140,10 @@ class ModuleInstance(Scope):
         # reference made N references to N instances (``aws_s3_bucket.b[each.key].id``) take
         # N x N steps
         self._values: dict[str, tuple[Located, Any]] = {}
+        # module calls by name (``_module_value``), the first of each name, and how many calls
+        # the table was made from
+        self._calls: dict[str, Located] = {}
+        self._calls_indexed = -1
         for located in mod.providers:
             cfg = self._provider_config(located)
             providers[cfg.key.split(":", 1)[-1]] = cfg
@@ -377,8 +381,19 @@ class ModuleInstance(Scope):
         return rtype.split("_", 1)[0]
 
     # -- modules -----------------------------------------------------------
+    def _module_call(self, name: str) -> Located | None:
+        """The first ``module "name"`` call, by a table (a search of every call per
+        ``module.X.out`` reference made N calls each referred to take N x N steps)."""
+        calls = self.mod.module_calls
+        if self._calls_indexed != len(calls):  # made on first use, again if calls were added
+            table: dict[str, Located] = {}
+            for c in calls:
+                table.setdefault(c.block.labels[0], c)
+            self._calls, self._calls_indexed = table, len(calls)
+        return self._calls.get(name)
+
     def _module_value(self, parts: tuple[str, ...]) -> Any:
-        call = next((c for c in self.mod.module_calls if c.block.labels[0] == parts[0]), None)
+        call = self._module_call(parts[0])
         if call is None:
             return Unknown(f"module.{parts[0]} is not declared", error=True)
         children = self.children(call)
