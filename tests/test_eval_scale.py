@@ -368,3 +368,22 @@ def test_a_module_reference_finds_the_first_call_of_that_name(tmp_path: Path) ->
         assert inst._module_call(name) is linear
     mod.module_calls.append(call("c.tf", "o"))  # added after a lookup
     assert inst._module_call("o") is mod.module_calls[3]
+
+
+def test_a_module_calls_arguments_by_name_give_each_variable_its_value() -> None:
+    variables = "".join(
+        f'variable "v{i}" {{\n  type = string\n  default = "d{i}"\n}}\n' for i in range(30)
+    )
+    variables += 'variable "source" {\n  default = "own"\n}\n'
+    tags = ", ".join(f'"t{i}" = var.v{i}' for i in range(30))
+    module = variables + (
+        f'resource "aws_s3_bucket" "b" {{\n  bucket = var.source\n  tags = {{ {tags} }}\n}}\n'
+    )
+    args = "".join(f'  v{i} = "a{i}"\n' for i in range(0, 30, 2))
+    root = PROVIDER + f'module "m" {{\n  source = "./mod"\n{args}}}\n'
+    result = Scanner().files({"main.tf": root, "mod/main.tf": module}).result
+    (bucket,) = result.resources
+    assert bucket.attributes["bucket"] == "own"  # a meta-argument is not the variable's value
+    assert bucket.attributes["tags"] == {
+        f"t{i}": (f"a{i}" if i % 2 == 0 else f"d{i}") for i in range(30)
+    }

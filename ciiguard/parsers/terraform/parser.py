@@ -42,7 +42,7 @@ from ciiguard.parsers.terraform.files import (
     typed,
 )
 from ciiguard.parsers.terraform.hcl.loader import HclLoader
-from ciiguard.parsers.terraform.hcl.nodes import Block, Body, HclFile, Literal, Name
+from ciiguard.parsers.terraform.hcl.nodes import Attribute, Block, Body, HclFile, Literal, Name
 from ciiguard.parsers.terraform.lang.evaluator import (
     Budget,
     Evaluator,
@@ -588,8 +588,13 @@ class RootEvaluation:
     ) -> ModuleInstance:
         block = call.block
         values: dict[str, VarValue] = {}
+        # the call's arguments by name, the first of each as ``Body.attr`` finds it: a search of
+        # every argument per variable made a call passing N variables take N x N steps
+        args: dict[str, Attribute] = {}
+        for a in block.body.attributes:
+            args.setdefault(a.name, a)
         for vname, var in mod.variables.items():
-            arg = block.body.attr(vname)
+            arg = args.get(vname)
             if arg is not None and vname not in META_ARGS:
                 trace: list[Hop] = []
                 v = (
