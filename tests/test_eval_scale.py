@@ -262,6 +262,92 @@ resource "aws_s3_bucket" "t" {{
     )
 
 
+def _module_arguments() -> dict[str, str]:
+    cls = "\n".join(f'    k{i} = "{"personal" if i % 2 else "public"}"' for i in range(20))
+    objs = "\n".join(f'    k{i} = {{ c = "x{i}" }}' for i in range(20))
+    items = ", ".join(f'"v{i}"' for i in range(20))
+    module = """
+variable "name" {
+  type = string
+}
+variable "all" {
+  type = map(string)
+}
+variable "lst" {
+  type = list(string)
+}
+variable "anyv" {
+  type = any
+}
+variable "objs" {
+  type = map(object({ c = string, extra = optional(string, "d") }))
+}
+variable "count" {
+  default = "c"
+}
+resource "aws_security_group" "sg" {
+  name = var.name
+}
+resource "aws_s3_bucket" "b" {
+  bucket = var.name
+  rule   = var.lst
+  rule {
+    x = aws_security_group.sg.id
+  }
+  tags = {
+    "data-classification" = var.all[var.name]
+    n                     = length(var.lst)
+    m                     = length(var.anyv)
+    o                     = var.objs[var.name].extra
+    c                     = var.count
+  }
+}
+resource "aws_s3_bucket" "c" {
+  bucket = "${var.name}-c"
+  tags   = { "data-classification" = try(length(var.lst) == 20 ? "personal" : "public", "internal") }
+}
+output "name" {
+  value = var.name
+}
+"""
+    root = (
+        PROVIDER
+        + f"""
+locals {{
+  cls = {{
+{cls}
+  }}
+  objs = {{
+{objs}
+  }}
+  lst = [{items}]
+}}
+module "m" {{
+  source   = "./mod"
+  for_each = local.cls
+  name     = each.key
+  all      = local.cls
+  lst      = local.lst
+  anyv     = local.lst
+  objs     = local.objs
+}}
+module "n" {{
+  source   = "./mod"
+  for_each = local.cls
+  name     = each.key
+  all      = {{ for k, v in local.cls : k => v }}
+  lst      = local.lst
+  anyv     = local.cls
+  objs     = local.objs
+}}
+resource "aws_s3_bucket" "x" {{
+  bucket = module.m["k1"].name
+}}
+"""
+    )
+    return {"main.tf": root, "mod/main.tf": module}
+
+
 def _classes(scanned: Any) -> dict[str, Any]:
     resources = scanned[1][0][1]
     out = {}
@@ -293,6 +379,14 @@ def test_function_arguments_changed_in_place_are_walked_again(
     # local.l had 20 elements, then m's two rule blocks were appended to it (one unknown)
     assert classes["aws_s3_bucket.a[0]"] == "personal"
     assert classes["aws_s3_bucket.n[0]"] is None
+
+
+def test_module_arguments_converted_once_are_what_converting_each_gave(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    files = _module_arguments()
+    _same_without(monkeypatch, files, _without_memo)
+    _same_without(monkeypatch, files, _without_memo, _without_resource_values)
 
 
 def test_remembered_values_follow_their_identity_not_their_equality() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import os
 import pickle
@@ -39,7 +40,6 @@ from ciiguard.parsers.terraform.files import (
     load_module,
     root_variable_values,
     selected_workspace,
-    typed,
 )
 from ciiguard.parsers.terraform.hcl.loader import HclLoader
 from ciiguard.parsers.terraform.hcl.nodes import Attribute, Block, Body, HclFile, Literal, Name
@@ -48,6 +48,7 @@ from ciiguard.parsers.terraform.lang.evaluator import (
     Evaluator,
     ResourceValue,
     Scope,
+    convert_to_type,
     deep_unknown,
     is_unknown,
     render_value,
@@ -602,8 +603,13 @@ class RootEvaluation:
                     .with_bindings(ev.bindings[-1] if ev.bindings else {})
                     .evaluate(arg.expr)
                 )
+                # the same big value given to every instance (``all = local.map`` in a module
+                # with for_each) is displayed once, not once per instance
+                shown = self.budget.recall(
+                    "render_value", v, None, functools.partial(render_value, v)
+                )
                 values[vname] = VarValue(
-                    v, (Hop(f"{prefix}var.{vname}", call.file, arg.line, render_value(v)), *trace)
+                    v, (Hop(f"{prefix}var.{vname}", call.file, arg.line, shown), *trace)
                 )
                 continue
             default = var.block.body.attr("default")
@@ -616,7 +622,7 @@ class RootEvaluation:
                 values[vname] = VarValue(
                     Unknown(f"{prefix}var.{vname} is not set by the module call"), ()
                 )
-        values = {n: typed(vv, mod.variables[n]) for n, vv in values.items()}
+        values = {n: _typed(self.budget, vv, mod.variables[n]) for n, vv in values.items()}
         providers: dict[str, ProviderConfig] = {}
         pmap = block.body.attr("providers")
         if pmap is not None:
@@ -955,6 +961,41 @@ def _owning(value: Any, address: str, made: list[bool] | None = None) -> Any:
     if isinstance(value, dict):
         return {k: _owning(v, address, made) for k, v in value.items()}
     return value
+
+
+def _typed(budget: Budget, vv: VarValue, var: Located) -> VarValue:
+    """``typed(vv, var)``. The conversion of a big value is made once and shared by the module
+    instances given the same value (each of N instances converted a map of N), unless it holds a
+    list holding no list or map: a block could append to it in place (see ``_owning``), and each
+    instance had one of its own."""
+    t = var.block.body.attr("type")
+    if t is None or isinstance(vv.value, Unknown):
+        return vv
+    value, type_expr = vv.value, t.expr
+    converted = budget.recall(
+        "typed",
+        value,
+        type_expr,
+        lambda: convert_to_type(value, type_expr),
+        lambda c: not _holds_flat_list(c),
+    )
+    if converted is value:
+        return vv
+    return VarValue(converted, vv.hops)
+
+
+def _holds_flat_list(value: Any) -> bool:
+    """Whether a list holding no list or map is in ``value`` (or is it)."""
+    stack = [value]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, list):
+            if not any(isinstance(y, (list, dict)) for y in x):
+                return True
+            stack.extend(x)
+        elif isinstance(x, dict):
+            stack.extend(x.values())
+    return False
 
 
 def _strip_keys(key: str) -> str:
