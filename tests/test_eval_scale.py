@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import os
 import random
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from ciiguard.parsers.base import ParseContext, forget_real
 from ciiguard.parsers.terraform import parser as tf
 from ciiguard.parsers.terraform.lang import evaluator
 from ciiguard.testing import Scanner
@@ -481,3 +483,87 @@ def test_a_module_calls_arguments_by_name_give_each_variable_its_value() -> None
     assert bucket.attributes["tags"] == {
         f"t{i}": (f"a{i}" if i % 2 == 0 else f"d{i}") for i in range(30)
     }
+
+
+def test_scanned_roots_answer_what_asking_each_root_answered(tmp_path: Path) -> None:
+    rng = random.Random(11)
+    dirs = [tmp_path / p for p in ("a", "a/b", "a/b/c", "d", "d/e", "f", "ab")]
+    for d in dirs:
+        d.mkdir(parents=True)
+    files = [d / "main.tf" for d in dirs]
+    for f in files:
+        f.write_text("")
+    (tmp_path / "d" / "to_a").symlink_to(tmp_path / "a")
+    (tmp_path / "f" / "to_main").symlink_to(tmp_path / "d" / "main.tf")
+    candidates = [
+        *dirs,
+        *files,
+        tmp_path,
+        tmp_path / "d" / "to_a",
+        tmp_path / "d" / "to_a" / "b",
+        tmp_path / "f" / "to_main",
+        tmp_path / "missing",
+        tmp_path / "a" / ".." / "d",
+    ]
+    forget_real()
+    for _ in range(150):
+        roots = [rng.choice(candidates) for _ in range(rng.randrange(0, 5))]
+        ctx = ParseContext(settings=None, catalogue=None, roots=roots)  # type: ignore[arg-type]
+        scanned = tf._ScannedRoots(ctx)
+        for path in candidates:
+            resolved = tf.real(path)
+            expected = any(tf._within(resolved, r) for r in roots)
+            assert scanned.contain(resolved) is expected, (roots, path)
+            assert scanned.contain(path) is any(tf._within(path, r) for r in roots)
+
+
+def test_scanned_roots_are_made_again_for_another_scan_or_other_roots(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    parser = tf.TerraformParser()
+    ctx = ParseContext(settings=None, catalogue=None, roots=[tmp_path / "a"])  # type: ignore[arg-type]
+    first = parser.scanned_roots(ctx)
+    assert parser.scanned_roots(ctx) is first
+    ctx.roots.append(tmp_path)
+    assert parser.scanned_roots(ctx).contain(tmp_path)
+    other = ParseContext(settings=None, catalogue=None, roots=[tmp_path / "a"])  # type: ignore[arg-type]
+    assert parser.scanned_roots(other) is not first
+    assert not parser.scanned_roots(other).contain(tmp_path)
+
+
+def test_many_scanned_paths_each_calling_a_shared_module(tmp_path: Path) -> None:
+    module = 'variable "name" {\n  type = string\n}\nresource "aws_s3_bucket" "b" {\n  bucket = var.name\n}\n'
+    (tmp_path / "mod").mkdir()
+    (tmp_path / "mod" / "main.tf").write_text(module)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "x.tfvars").write_text('v = "z"\n')
+    for i in range(6):
+        d = tmp_path / f"r{i}"
+        d.mkdir()
+        (d / "main.tf").write_text(
+            PROVIDER + f'variable "v" {{\n  default = "x"\n}}\n'
+            f'module "m" {{\n  source = "../mod"\n  name = "b-{i}"\n}}\n'
+        )
+        if i % 2:
+            (d / "terraform.tfvars").symlink_to(tmp_path / "other" / "x.tfvars")
+    from ciiguard.scan import scan
+    from ciiguard.testing import _host, _settings
+
+    def run(paths: list[str]) -> Any:
+        cwd = os.getcwd()
+        os.chdir(tmp_path)
+        try:
+            result = scan([Path(p) for p in paths], _settings({}), _host((), [], False))
+        finally:
+            os.chdir(cwd)
+        return _norm([result.resources, result.errors])
+
+    roots = [f"r{i}" for i in range(6)]
+    for paths in (roots, [*roots, "mod"], [*roots, "mod", "other"], ["r0/main.tf", "mod"]):
+        tabled = run(paths)
+        with pytest.MonkeyPatch.context() as m:
+            m.setattr(
+                tf._ScannedRoots,
+                "contain",
+                lambda self, path: any(tf._within(path, r) for r in self.roots),
+            )
+            assert run(paths) == tabled

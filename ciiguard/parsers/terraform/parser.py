@@ -533,7 +533,11 @@ class RootEvaluation:
             resolved = real(path)
         except (OSError, RuntimeError):
             return True
-        return not any(_within(resolved, r) for r in self.ctx.roots)
+        return not self._inside(resolved)
+
+    def _inside(self, path: Path) -> bool:
+        """Whether a resolved path is one of the scanned paths or below one."""
+        return self.parser.scanned_roots(self.ctx).contain(path)
 
     def walk(self, inst: ModuleInstance, module_key: str) -> None:
         for located in inst.mod.resources:
@@ -649,9 +653,7 @@ class RootEvaluation:
                     )
                 )
                 return None
-            if not self.ctx.settings.allow_outside_root and not any(
-                _within(target, r) for r in self.ctx.roots
-            ):
+            if not self.ctx.settings.allow_outside_root and not self._inside(target):
                 self.out.errors.append(
                     ScanIssue(
                         call.file,
@@ -675,9 +677,7 @@ class RootEvaluation:
         manifest_key = _strip_keys(manifest_key)
         if manifest_key in self.remote_dirs and self.remote_dirs[manifest_key].is_dir():
             target = real(self.remote_dirs[manifest_key])
-            if self.ctx.settings.allow_outside_root or any(
-                _within(target, r) for r in self.ctx.roots
-            ):
+            if self.ctx.settings.allow_outside_root or self._inside(target):
                 return target
             self.out.errors.append(
                 ScanIssue(
@@ -723,9 +723,7 @@ class RootEvaluation:
                 ScanIssue(call.file, call.block.line, f"{where} is a symbolic link loop")
             )
             return True, None
-        if not self.ctx.settings.allow_outside_root and not any(
-            _within(target, r) for r in self.ctx.roots
-        ):
+        if not self.ctx.settings.allow_outside_root and not self._inside(target):
             why = (
                 f"{where} is outside the scanned directory (use --allow-outside-root to follow it)"
             )
@@ -1018,6 +1016,35 @@ def _within(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
 
+class _ScannedRoots:
+    """``any(_within(path, r) for r in ctx.roots)`` by a set of the roots' directories, made
+    once: ``path`` or one of its parents is in it. Should resolving a root fail, every question is
+    asked root by root as before (the same answer, or the same exception at the same point)."""
+
+    __slots__ = ("ctx", "dirs", "roots")
+
+    def __init__(self, ctx: ParseContext) -> None:
+        self.ctx = ctx
+        self.roots = list(ctx.roots)
+        dirs: set[Path] = set()
+        try:
+            for r in self.roots:
+                root = real(r)
+                if root.is_file():
+                    root = root.parent
+                dirs.add(root)
+        except (OSError, RuntimeError, ValueError):
+            self.dirs: set[Path] | None = None
+        else:
+            self.dirs = dirs
+
+    def contain(self, path: Path) -> bool:
+        dirs = self.dirs
+        if dirs is None:
+            return any(_within(path, r) for r in self.roots)
+        return path in dirs or any(p in dirs for p in path.parents)
+
+
 def evaluate_body(
     ev: Evaluator, body: Body, path: str, lines: dict[str, int], top: bool = False
 ) -> dict[str, Any]:
@@ -1124,6 +1151,15 @@ class TerraformParser:
         return path.suffix == ".tf" or path.name.endswith(".tf.json")
 
     elsewhere: frozenset[Path] = frozenset()  # set per scan from ParseContext.wrapped_roots
+    _scanned: _ScannedRoots | None = None  # the scan's roots as ``_within`` sees them
+
+    def scanned_roots(self, ctx: ParseContext) -> _ScannedRoots:
+        """The scanned paths, resolved once per scan (not once per module call and tfvars file:
+        a stat of every root for each made N roots calling a module take N x N stats)."""
+        found = self._scanned
+        if found is None or found.ctx is not ctx or found.roots != ctx.roots:
+            found = self._scanned = _ScannedRoots(ctx)
+        return found
 
     def _roots(self, dirs: list[Path], edges: Mapping[Path, list[Path]]) -> list[Path]:
         """Directories nobody calls are roots; so is every directory only reachable through a cycle.
@@ -1157,6 +1193,7 @@ class TerraformParser:
             return self._parse(by_dir, ctx, loader, out)
         finally:
             self.load = None  # the syntax trees go with the loader: this parser outlives the scan
+            self._scanned = None
 
     def _parse(
         self,
