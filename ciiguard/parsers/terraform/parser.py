@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import os
 import pickle
@@ -39,15 +40,15 @@ from ciiguard.parsers.terraform.files import (
     load_module,
     root_variable_values,
     selected_workspace,
-    typed,
 )
 from ciiguard.parsers.terraform.hcl.loader import HclLoader
-from ciiguard.parsers.terraform.hcl.nodes import Block, Body, HclFile, Literal, Name
+from ciiguard.parsers.terraform.hcl.nodes import Attribute, Block, Body, HclFile, Literal, Name
 from ciiguard.parsers.terraform.lang.evaluator import (
     Budget,
     Evaluator,
     ResourceValue,
     Scope,
+    convert_to_type,
     deep_unknown,
     is_unknown,
     render_value,
@@ -135,6 +136,15 @@ class ModuleInstance(Scope):
         # arguments: evaluated once, for the resource itself and for every reference to it
         self._instances: dict[str, list[tuple[Any, dict[str, Any]]]] = {}
         self._configured: dict[str, tuple[dict[str, Any], dict[str, int]] | None] = {}
+        # the value of each resource with count/for_each as a whole (``resource_value``), once
+        # all its instances' arguments are evaluated: one rebuild of every instance per
+        # reference made N references to N instances (``aws_s3_bucket.b[each.key].id``) take
+        # N x N steps
+        self._values: dict[str, tuple[Located, Any]] = {}
+        # module calls by name (``_module_value``), the first of each name, and how many calls
+        # the table was made from
+        self._calls: dict[str, Located] = {}
+        self._calls_indexed = -1
         for located in mod.providers:
             cfg = self._provider_config(located)
             providers[cfg.key.split(":", 1)[-1]] = cfg
@@ -228,20 +238,52 @@ class ModuleInstance(Scope):
 
     def resource_value(self, located: Located, base: str) -> Any:
         """``aws_s3_bucket.b`` as a value: one instance object, a list (``count``) or a map
-        (``for_each``) of them; unknown, naming the resource, when its expansion is unknown."""
+        (``for_each``) of them; unknown, naming the resource, when its expansion is unknown.
+
+        The list or map of a resource with ``count``/``for_each`` is made once and then shared
+        by every reference (one rebuild of every instance per reference made N references to N
+        instances take N x N steps), but only once no instance's arguments were still being
+        evaluated when it was made (an instance that refers to its own resource sees itself
+        without arguments, and later references see it whole, as when it was made afresh for
+        each), and only when nothing in it could be changed in place: an empty list, or a list
+        ``_owned`` made (a block of an argument's name appends to the argument's list:
+        ``evaluate_body``), was one of its own for each reference."""
+        cached = self._values.get(base)
+        if cached is not None and cached[0] is located:
+            return cached[1]
         instances = self.instances_of(located, base)
         if any(key == "*" for key, _ in instances):
             return Unknown(f"the instances of {base} are not known before apply", frozenset({base}))
         block = located.block
-        values = {key: self._instance_value(located, base, key, b) for key, b in instances}
+        made = [False]  # whether _owned made a list holding no list or map (see _owning)
+        values = {key: self._instance_value(located, base, key, b, made) for key, b in instances}
+        value: Any
         if block.body.attr("count") is not None:
-            return [values[k] for k in sorted(values)]
-        if block.body.attr("for_each") is not None:
-            return {k: values[k] for k in sorted(values)}
-        return values.get(None, Unknown(f"{base} is not deployed", frozenset({base})))
+            value = [values[k] for k in sorted(values)]
+        elif block.body.attr("for_each") is not None:
+            value = {k: values[k] for k in sorted(values)}
+        else:
+            value = values.get(None, Unknown(f"{base} is not deployed", frozenset({base})))
+        if (
+            values
+            and isinstance(value, (list, dict))
+            and not isinstance(value, ResourceValue)
+            and not made[0]
+            and all(
+                self._configured.get(base + (_instance_key(k) if k is not None else "")) is not None
+                for k in values
+            )
+        ):
+            self._values[base] = (located, value)
+        return value
 
     def _instance_value(
-        self, located: Located, base: str, key: Any, bindings: dict[str, Any]
+        self,
+        located: Located,
+        base: str,
+        key: Any,
+        bindings: dict[str, Any],
+        made: list[bool] | None = None,
     ) -> ResourceValue:
         address = base + (_instance_key(key) if key is not None else "")
         attrs, _ = self.configured(address, located, bindings)
@@ -257,7 +299,7 @@ class ModuleInstance(Scope):
             return (Hop(f"{address}.{name}", located.file_of(name), attr.line, shown), *trace)
 
         where = f"{located.file}:{located.block.line}"
-        return ResourceValue(address, _owned(attrs, address), provenance, where)
+        return ResourceValue(address, _owned(attrs, address, made), provenance, where)
 
     # -- providers ----------------------------------------------------------
     def _provider_config(self, located: Located) -> ProviderConfig:
@@ -340,8 +382,19 @@ class ModuleInstance(Scope):
         return rtype.split("_", 1)[0]
 
     # -- modules -----------------------------------------------------------
+    def _module_call(self, name: str) -> Located | None:
+        """The first ``module "name"`` call, by a table (a search of every call per
+        ``module.X.out`` reference made N calls each referred to take N x N steps)."""
+        calls = self.mod.module_calls
+        if self._calls_indexed != len(calls):  # made on first use, again if calls were added
+            table: dict[str, Located] = {}
+            for c in calls:
+                table.setdefault(c.block.labels[0], c)
+            self._calls, self._calls_indexed = table, len(calls)
+        return self._calls.get(name)
+
     def _module_value(self, parts: tuple[str, ...]) -> Any:
-        call = next((c for c in self.mod.module_calls if c.block.labels[0] == parts[0]), None)
+        call = self._module_call(parts[0])
         if call is None:
             return Unknown(f"module.{parts[0]} is not declared", error=True)
         children = self.children(call)
@@ -480,7 +533,11 @@ class RootEvaluation:
             resolved = real(path)
         except (OSError, RuntimeError):
             return True
-        return not any(_within(resolved, r) for r in self.ctx.roots)
+        return not self._inside(resolved)
+
+    def _inside(self, path: Path) -> bool:
+        """Whether a resolved path is one of the scanned paths or below one."""
+        return self.parser.scanned_roots(self.ctx).contain(path)
 
     def walk(self, inst: ModuleInstance, module_key: str) -> None:
         for located in inst.mod.resources:
@@ -536,8 +593,13 @@ class RootEvaluation:
     ) -> ModuleInstance:
         block = call.block
         values: dict[str, VarValue] = {}
+        # the call's arguments by name, the first of each as ``Body.attr`` finds it: a search of
+        # every argument per variable made a call passing N variables take N x N steps
+        args: dict[str, Attribute] = {}
+        for a in block.body.attributes:
+            args.setdefault(a.name, a)
         for vname, var in mod.variables.items():
-            arg = block.body.attr(vname)
+            arg = args.get(vname)
             if arg is not None and vname not in META_ARGS:
                 trace: list[Hop] = []
                 v = (
@@ -545,8 +607,13 @@ class RootEvaluation:
                     .with_bindings(ev.bindings[-1] if ev.bindings else {})
                     .evaluate(arg.expr)
                 )
+                # the same big value given to every instance (``all = local.map`` in a module
+                # with for_each) is displayed once, not once per instance
+                shown = self.budget.recall(
+                    "render_value", v, None, functools.partial(render_value, v)
+                )
                 values[vname] = VarValue(
-                    v, (Hop(f"{prefix}var.{vname}", call.file, arg.line, render_value(v)), *trace)
+                    v, (Hop(f"{prefix}var.{vname}", call.file, arg.line, shown), *trace)
                 )
                 continue
             default = var.block.body.attr("default")
@@ -559,7 +626,7 @@ class RootEvaluation:
                 values[vname] = VarValue(
                     Unknown(f"{prefix}var.{vname} is not set by the module call"), ()
                 )
-        values = {n: typed(vv, mod.variables[n]) for n, vv in values.items()}
+        values = {n: _typed(self.budget, vv, mod.variables[n]) for n, vv in values.items()}
         providers: dict[str, ProviderConfig] = {}
         pmap = block.body.attr("providers")
         if pmap is not None:
@@ -586,9 +653,7 @@ class RootEvaluation:
                     )
                 )
                 return None
-            if not self.ctx.settings.allow_outside_root and not any(
-                _within(target, r) for r in self.ctx.roots
-            ):
+            if not self.ctx.settings.allow_outside_root and not self._inside(target):
                 self.out.errors.append(
                     ScanIssue(
                         call.file,
@@ -612,9 +677,7 @@ class RootEvaluation:
         manifest_key = _strip_keys(manifest_key)
         if manifest_key in self.remote_dirs and self.remote_dirs[manifest_key].is_dir():
             target = real(self.remote_dirs[manifest_key])
-            if self.ctx.settings.allow_outside_root or any(
-                _within(target, r) for r in self.ctx.roots
-            ):
+            if self.ctx.settings.allow_outside_root or self._inside(target):
                 return target
             self.out.errors.append(
                 ScanIssue(
@@ -660,9 +723,7 @@ class RootEvaluation:
                 ScanIssue(call.file, call.block.line, f"{where} is a symbolic link loop")
             )
             return True, None
-        if not self.ctx.settings.allow_outside_root and not any(
-            _within(target, r) for r in self.ctx.roots
-        ):
+        if not self.ctx.settings.allow_outside_root and not self._inside(target):
             why = (
                 f"{where} is outside the scanned directory (use --allow-outside-root to follow it)"
             )
@@ -868,26 +929,71 @@ def _unknown_each(why: str, origin: Unknown | None = None) -> list[tuple[Any, di
     return [("*", {"each": {"key": unknown, "value": unknown}})]
 
 
-def _owned(attrs: dict[str, Any], address: str) -> dict[str, Any]:
+def _owned(attrs: dict[str, Any], address: str, made: list[bool] | None = None) -> dict[str, Any]:
     """An instance's configured arguments as other expressions see them: an argument that is
-    itself unknown still names the instance (``aws_s3_bucket.b.bucket`` is b's bucket)."""
+    itself unknown still names the instance (``aws_s3_bucket.b.bucket`` is b's bucket).
+    ``made[0]`` is set when a list holding no list or map was made (``_owning``)."""
     out = dict(attrs)
     for name, value in attrs.items():
         if isinstance(value, Unknown):
             out[name] = Unknown(value.reason, value.refs | {address}, value.error, (name,))
         elif isinstance(value, (list, dict)) and deep_unknown(value) is not None:
-            out[name] = _owning(value, address)
+            out[name] = _owning(value, address, made)
     return out
 
 
-def _owning(value: Any, address: str) -> Any:
+def _owning(value: Any, address: str, made: list[bool] | None = None) -> Any:
+    """``value`` with every Unknown in it naming ``address``; its lists and maps are new ones.
+
+    A new list holding no list or map is recorded in ``made``: an argument set to it is stored
+    as it is (``settle``), and a block of the argument's name appends to it in place
+    (``evaluate_body``), so it must not be shared where a new one was made for each use
+    (``ModuleInstance.resource_value``)."""
     if isinstance(value, Unknown):
         return Unknown(value.reason, value.refs | {address}, value.error, value.path)
     if isinstance(value, list):
-        return type(value)(_owning(v, address) for v in value)
+        copied = type(value)(_owning(v, address, made) for v in value)
+        if made is not None and not any(isinstance(v, (list, dict)) for v in copied):
+            made[0] = True
+        return copied
     if isinstance(value, dict):
-        return {k: _owning(v, address) for k, v in value.items()}
+        return {k: _owning(v, address, made) for k, v in value.items()}
     return value
+
+
+def _typed(budget: Budget, vv: VarValue, var: Located) -> VarValue:
+    """``typed(vv, var)``. The conversion of a big value is made once and shared by the module
+    instances given the same value (each of N instances converted a map of N), unless it holds a
+    list holding no list or map: a block could append to it in place (see ``_owning``), and each
+    instance had one of its own."""
+    t = var.block.body.attr("type")
+    if t is None or isinstance(vv.value, Unknown):
+        return vv
+    value, type_expr = vv.value, t.expr
+    converted = budget.recall(
+        "typed",
+        value,
+        type_expr,
+        lambda: convert_to_type(value, type_expr),
+        lambda c: not _holds_flat_list(c),
+    )
+    if converted is value:
+        return vv
+    return VarValue(converted, vv.hops)
+
+
+def _holds_flat_list(value: Any) -> bool:
+    """Whether a list holding no list or map is in ``value`` (or is it)."""
+    stack = [value]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, list):
+            if not any(isinstance(y, (list, dict)) for y in x):
+                return True
+            stack.extend(x)
+        elif isinstance(x, dict):
+            stack.extend(x.values())
+    return False
 
 
 def _strip_keys(key: str) -> str:
@@ -910,6 +1016,35 @@ def _within(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
 
+class _ScannedRoots:
+    """``any(_within(path, r) for r in ctx.roots)`` by a set of the roots' directories, made
+    once: ``path`` or one of its parents is in it. Should resolving a root fail, every question is
+    asked root by root as before (the same answer, or the same exception at the same point)."""
+
+    __slots__ = ("ctx", "dirs", "roots")
+
+    def __init__(self, ctx: ParseContext) -> None:
+        self.ctx = ctx
+        self.roots = list(ctx.roots)
+        dirs: set[Path] = set()
+        try:
+            for r in self.roots:
+                root = real(r)
+                if root.is_file():
+                    root = root.parent
+                dirs.add(root)
+        except (OSError, RuntimeError, ValueError):
+            self.dirs: set[Path] | None = None
+        else:
+            self.dirs = dirs
+
+    def contain(self, path: Path) -> bool:
+        dirs = self.dirs
+        if dirs is None:
+            return any(_within(path, r) for r in self.roots)
+        return path in dirs or any(p in dirs for p in path.parents)
+
+
 def evaluate_body(
     ev: Evaluator, body: Body, path: str, lines: dict[str, int], top: bool = False
 ) -> dict[str, Any]:
@@ -919,11 +1054,14 @@ def evaluate_body(
         if top and a.name in RESOURCE_META_ARGS:
             continue
         out[a.name] = settle(ev.evaluate(a.expr))
+    # an argument's list (a local's, a variable's: a value others share) that a block of the
+    # same name appends to is changed in place: what the budget remembered of it goes
+    given = frozenset(out) if body.blocks else frozenset()
     for b in body.blocks:
         if top and b.type in ("lifecycle", "provisioner", "connection"):
             continue
         if b.type == "dynamic" and b.labels:
-            _expand_dynamic(ev, b, path, lines, out)
+            _expand_dynamic(ev, b, path, lines, out, b.labels[0] in given)
             continue
         items = out.setdefault(b.type, [])
         if not isinstance(items, list):
@@ -931,12 +1069,27 @@ def evaluate_body(
         sub = f"{path}{b.type}[{len(items)}]"
         lines[sub] = b.line
         items.append(evaluate_body(ev, b.body, sub + ".", lines))
+        if b.type in given:
+            _changed(ev)
     return out
 
 
+def _changed(ev: Evaluator) -> None:
+    """A value was changed in place (``evaluate_body``)."""
+    if ev.scope.budget is not None:
+        ev.scope.budget.forget()
+
+
 def _expand_dynamic(
-    ev: Evaluator, b: Block, path: str, lines: dict[str, int], out: dict[str, Any]
+    ev: Evaluator,
+    b: Block,
+    path: str,
+    lines: dict[str, int],
+    out: dict[str, Any],
+    shared: bool = False,
 ) -> None:
+    """The blocks of a ``dynamic`` block appended to ``out``'s list of its name (``shared``: a
+    list an argument of that name gave, changed in place)."""
     name = b.labels[0]
     fe = b.body.attr("for_each")
     it_attr = b.body.attr("iterator")
@@ -952,6 +1105,8 @@ def _expand_dynamic(
         sub = f"{path}{name}[{len(items)}]"
         lines[sub] = b.line
         items.append(Unknown(f'dynamic "{name}" for_each is unknown: {coll.reason}', coll.refs))
+        if shared:
+            _changed(ev)
         return
     if isinstance(coll, dict):
         pairs: list[tuple[Any, Any]] = [(k, coll[k]) for k in sorted(coll)]
@@ -959,6 +1114,8 @@ def _expand_dynamic(
         pairs = list(enumerate(coll))
     else:
         items.append(Unknown(f'dynamic "{name}" for_each is not a collection', error=True))
+        if shared:
+            _changed(ev)
         return
     if len(pairs) > MAX_INSTANCES:  # never judge a silently truncated list of blocks
         lines[f"{path}{name}[{len(items)}]"] = b.line
@@ -968,12 +1125,16 @@ def _expand_dynamic(
                 f"{MAX_INSTANCES}"
             )
         )
+        if shared:
+            _changed(ev)
         return
     for k, v in pairs:
         sub = f"{path}{name}[{len(items)}]"
         lines[sub] = content.line
         inner = ev.with_bindings({iterator: {"key": k, "value": v}})
         items.append(evaluate_body(inner, content.body, sub + ".", lines))
+        if shared:
+            _changed(ev)
 
 
 class TerraformParser:
@@ -990,6 +1151,15 @@ class TerraformParser:
         return path.suffix == ".tf" or path.name.endswith(".tf.json")
 
     elsewhere: frozenset[Path] = frozenset()  # set per scan from ParseContext.wrapped_roots
+    _scanned: _ScannedRoots | None = None  # the scan's roots as ``_within`` sees them
+
+    def scanned_roots(self, ctx: ParseContext) -> _ScannedRoots:
+        """The scanned paths, resolved once per scan (not once per module call and tfvars file:
+        a stat of every root for each made N roots calling a module take N x N stats)."""
+        found = self._scanned
+        if found is None or found.ctx is not ctx or found.roots != ctx.roots:
+            found = self._scanned = _ScannedRoots(ctx)
+        return found
 
     def _roots(self, dirs: list[Path], edges: Mapping[Path, list[Path]]) -> list[Path]:
         """Directories nobody calls are roots; so is every directory only reachable through a cycle.
@@ -1023,6 +1193,7 @@ class TerraformParser:
             return self._parse(by_dir, ctx, loader, out)
         finally:
             self.load = None  # the syntax trees go with the loader: this parser outlives the scan
+            self._scanned = None
 
     def _parse(
         self,

@@ -58,13 +58,64 @@ MAX_STEPS = 200_000
 MAX_BUDGET = 10_000_000
 
 
-class Budget:
-    """Evaluation steps left for one configuration; shared through ``Scope.budget``."""
+# ``Budget`` remembers what it works out of collections of at least MEMO_MIN elements, for the
+# last MEMO_SIZE of them
+MEMO_MIN = 16
+MEMO_SIZE = 64
 
-    __slots__ = ("left",)
+
+class Budget:
+    """Evaluation steps left for one configuration; shared through ``Scope.budget``.
+
+    Also remembers, by identity, what was worked out of the last few big collections: a
+    function call walked its whole argument each time (``deep_unknown``), so
+    ``lookup(local.map, each.key, "")`` in each of N instances of a map of N took N x N steps;
+    a module instance converted and displayed the value of each argument (``recall``). Values
+    are not changed once made, except where a block appends to an argument's list of its name
+    (``evaluate_body``), which calls ``forget``.
+    """
+
+    __slots__ = ("_memo", "left")
 
     def __init__(self, steps: int = MAX_BUDGET) -> None:
         self.left = steps
+        # (what, id(collection), id(other)) -> (the collection and other, kept alive so that
+        # their ids are not reused; the result)
+        self._memo: dict[tuple[str, int, int], tuple[Value, Value, Any]] = {}
+
+    def recall(
+        self,
+        what: str,
+        v: Value,
+        other: Value,
+        work: Callable[[], Any],
+        keep: Callable[[Any], bool] | None = None,
+    ) -> Any:
+        """``work()``, a function of ``what``, the value ``v`` and ``other`` alone: remembered
+        when ``v`` is a big list or map (and ``keep`` accepts the result)."""
+        if not isinstance(v, (list, dict)) or len(v) < MEMO_MIN:
+            return work()
+        memo = self._memo
+        key = (what, id(v), id(other))
+        hit = memo.get(key)
+        if hit is not None and hit[0] is v and hit[1] is other:
+            return hit[2]
+        found = work()
+        if keep is not None and not keep(found):
+            return found
+        if len(memo) >= MEMO_SIZE:
+            del memo[next(iter(memo))]  # the oldest
+        memo[key] = (v, other, found)
+        return found
+
+    def deep_unknown(self, v: Value) -> Unknown | None:
+        """``deep_unknown(v)``, remembered for a big list or map."""
+        found: Unknown | None = self.recall("deep_unknown", v, None, lambda: deep_unknown(v))
+        return found
+
+    def forget(self) -> None:
+        """A value was changed in place: what was remembered may no longer hold."""
+        self._memo.clear()
 
 
 class Namespace:
@@ -665,7 +716,9 @@ class Evaluator:
         over = self._spend(sum(len(a) for a in args if isinstance(a, (list, dict, str))) // 8)
         if over is not None:
             return over
-        unknowns = [u for u in (deep_unknown(a) for a in args) if u is not None]
+        budget = self.scope.budget
+        unknown_in = deep_unknown if budget is None else budget.deep_unknown
+        unknowns = [u for u in (unknown_in(a) for a in args) if u is not None]
         errors = [u for u in unknowns if u.error]
         if errors:
             return merge_unknown(errors)
