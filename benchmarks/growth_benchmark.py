@@ -387,6 +387,7 @@ def sarif_outside_cwd(root: Path, n: int) -> list[str]:
         write(root / "tree" / f"r{i}" / "main.tf",
               'provider "aws" {\n  region = "us-east-1"\n}\n'
               f'resource "aws_s3_bucket" "b" {{\n  bucket = "acme-{i}"\n{TAGGED}}}\n')  # fmt: skip
+    (root / "cwd").mkdir()  # the scan runs from here: the roots are outside its directory
     return [str(root / "tree"), "--format", "sarif"]
 
 
@@ -414,20 +415,20 @@ SHAPES: dict[str, tuple[Shape, int]] = {
     "one module, resources referring to each other": (referring_resources, 4000),
     "for_each resources referring by each.key": (for_each_references, 2000),
     "a function given a whole map, per key": (function_over_a_map, 2000),
-    "module outputs, one per bucket": (module_outputs, 2000),
-    "one module call with N arguments": (module_arguments, 4000),
+    "module outputs, one per bucket": (module_outputs, 4000),
+    "one module call with N arguments": (module_arguments, 8000),
     ".tf.json object with N keys": (json_object_keys, 8000),
     "N root directories on the command line": (many_scan_paths, 150),
     "replication naming buckets by name and ARN": (replication_by_name, 1500),
     "backup vaults found through their policy": (backup_policies, 1000),
-    "Aurora clusters joined by identifier": (global_clusters, 2000),
+    "Aurora clusters joined by identifier": (global_clusters, 4000),
     "ECR replication beside repositories": (registry_replication, 2000),
-    "one replication configuration, N rules": (replication_rules, 500),
+    "one replication configuration, N rules": (replication_rules, 1000),
     "plan: one resource, N rules of unknown destination": (plan_rules, 500),
     "Terragrunt unit with N inputs": (terragrunt_inputs, 2000),
     "N findings, N/2 exemptions in the policy config": (exemptions, 500),
-    "SARIF, N roots scanned from outside the tree": (sarif_outside_cwd, 200),
-    "Pulumi YAML, a comment at every resource": (pulumi_yaml, 1000),
+    "SARIF, N roots scanned from outside the tree": (sarif_outside_cwd, 500),
+    "Pulumi YAML, a comment at every resource": (pulumi_yaml, 2000),
 }
 
 
@@ -460,7 +461,7 @@ def main() -> int:
                     scan += ["--format", "json"]
                 cmd = [*exe, "scan", *scan, "--no-cache", "--no-config",
                        "--output", str(work / "report")]  # fmt: skip
-                m = measure(cmd, env, cwd=root)
+                m = measure(cmd, env, cwd=root / "cwd" if (root / "cwd").is_dir() else root)
                 if m.code not in (0, 1):
                     print(f"{what}: exit {m.code} at N={n}", file=sys.stderr)
                     return 2
