@@ -41,28 +41,36 @@ def write(path: Path, text: str) -> None:
     path.write_text(text)
 
 
+def one_file(
+    root: Path, count: int, block: Callable[[int], str], head: str = PROVIDER
+) -> list[str]:
+    """``main.tf``: ``head``, then ``block(i)`` for i below ``count``; the scan's arguments."""
+    write(root / "main.tf", head + "".join(block(i) for i in range(count)))
+    return ["."]
+
+
 def commented_buckets(root: Path, n: int) -> list[str]:
     """One file; a comment above each bucket and one inside it (inline suppressions live there)."""
-    parts = [PROVIDER]
-    for i in range(n):
-        parts.append(
+    return one_file(
+        root,
+        n,
+        lambda i: (
             f'# bucket {i}\nresource "aws_s3_bucket" "b{i}" {{\n'
             f'  bucket = "acme-{i}" # inline {i}\n{TAGGED}}}\n'
-        )
-    write(root / "main.tf", "".join(parts))
-    return ["."]
+        ),
+    )
 
 
 def referring_resources(root: Path, n: int) -> list[str]:
     """One module: each bucket is named by a resource that refers to it."""
-    parts = [PROVIDER]
-    for i in range(n // 2):
-        parts.append(
+    return one_file(
+        root,
+        n // 2,
+        lambda i: (
             f'resource "aws_s3_bucket" "b{i}" {{\n  bucket = "acme-{i}"\n{TAGGED}}}\n'
             f'resource "aws_s3_bucket_versioning" "v{i}" {{\n  bucket = aws_s3_bucket.b{i}.id\n}}\n'
-        )
-    write(root / "main.tf", "".join(parts))
-    return ["."]
+        ),
+    )
 
 
 def for_each_references(root: Path, n: int) -> list[str]:
@@ -111,14 +119,14 @@ resource "aws_s3_bucket" "b" {{
 def module_outputs(root: Path, n: int) -> list[str]:
     """N module calls, each one's output named by a bucket."""
     write(root / "mod" / "main.tf", 'variable "name" {}\noutput "name" {\n  value = var.name\n}\n')
-    parts = [PROVIDER]
-    for i in range(n):
-        parts.append(
+    return one_file(
+        root,
+        n,
+        lambda i: (
             f'module "m{i}" {{\n  source = "./mod"\n  name   = "acme-{i}"\n}}\n'
             f'resource "aws_s3_bucket" "b{i}" {{\n  bucket = module.m{i}.name\n{TAGGED}}}\n'
-        )
-    write(root / "main.tf", "".join(parts))
-    return ["."]
+        ),
+    )
 
 
 def module_arguments(root: Path, n: int) -> list[str]:
@@ -161,9 +169,11 @@ def many_scan_paths(root: Path, n: int) -> list[str]:
 
 def replication_by_name(root: Path, n: int) -> list[str]:
     """Replication configurations naming their buckets by name and ARN, not by reference."""
-    parts = [PROVIDER]
-    for i in range(n // 3):
-        parts.append(f"""resource "aws_s3_bucket" "src{i}" {{
+    return one_file(
+        root,
+        n // 3,
+        lambda i: (
+            f"""resource "aws_s3_bucket" "src{i}" {{
   bucket = "src-{i}"
 {TAGGED}}}
 resource "aws_s3_bucket" "dst{i}" {{
@@ -179,17 +189,19 @@ resource "aws_s3_bucket_replication_configuration" "r{i}" {{
     }}
   }}
 }}
-""")
-    write(root / "main.tf", "".join(parts))
-    return ["."]
+"""
+        ),
+    )
 
 
 def backup_policies(root: Path, n: int) -> list[str]:
     """Huawei backup vaults, each replicated by the policy that names it (a flow found from the
     vaults that refer to the policy)."""
-    parts = ['provider "huaweicloud" {\n  region = "cn-north-4"\n}\n']
-    for i in range(n // 2):
-        parts.append(f"""resource "huaweicloud_cbr_policy" "p{i}" {{
+    return one_file(
+        root,
+        n // 2,
+        lambda i: (
+            f"""resource "huaweicloud_cbr_policy" "p{i}" {{
   name                   = "p{i}"
   type                   = "replication"
   destination_region     = "cn-east-3"
@@ -202,29 +214,32 @@ resource "huaweicloud_cbr_vault" "v{i}" {{
   size            = 100
   policy_id       = huaweicloud_cbr_policy.p{i}.id
 {TAGGED}}}
-""")
-    write(root / "main.tf", "".join(parts))
-    return ["."]
+"""
+        ),
+        head='provider "huaweicloud" {\n  region = "cn-north-4"\n}\n',
+    )
 
 
 def global_clusters(root: Path, n: int) -> list[str]:
     """Aurora clusters joined to their global clusters by a literal identifier."""
-    parts = [PROVIDER]
-    for i in range(n // 2):
-        parts.append(
+    return one_file(
+        root,
+        n // 2,
+        lambda i: (
             f'resource "aws_rds_global_cluster" "g{i}" {{\n  global_cluster_identifier = "gc-{i}"\n}}\n'
             f'resource "aws_rds_cluster" "c{i}" {{\n  cluster_identifier        = "c-{i}"\n'
             f'  global_cluster_identifier = "gc-{i}"\n{TAGGED}}}\n'
-        )
-    write(root / "main.tf", "".join(parts))
-    return ["."]
+        ),
+    )
 
 
 def registry_replication(root: Path, n: int) -> list[str]:
     """ECR repositories beside registry-wide replication configurations (same region)."""
-    parts = [PROVIDER]
-    for i in range(n // 2):
-        parts.append(f"""resource "aws_ecr_repository" "e{i}" {{
+    return one_file(
+        root,
+        n // 2,
+        lambda i: (
+            f"""resource "aws_ecr_repository" "e{i}" {{
   name = "e{i}"
 {TAGGED}}}
 resource "aws_ecr_replication_configuration" "c{i}" {{
@@ -237,9 +252,9 @@ resource "aws_ecr_replication_configuration" "c{i}" {{
     }}
   }}
 }}
-""")
-    write(root / "main.tf", "".join(parts))
-    return ["."]
+"""
+        ),
+    )
 
 
 def replication_rules(root: Path, n: int) -> list[str]:
