@@ -1,5 +1,6 @@
 """Terraform evaluation remembers what it worked out instead of working it out per reference, and
-answers exactly what working it out each time answered (issue: quadratic evaluation).
+answers exactly what working it out each time answered (issue 24: evaluation that grew
+quadratically).
 
 Each remembered answer is checked against the scan made with it switched off (the code before
 it: made afresh every time), on configurations chosen for the edge cases: instances that refer
