@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from ciiguard.parsers.base import ParseContext, forget_real
+from ciiguard.parsers.base import ParseContext, _within, forget_real
 from ciiguard.parsers.terraform import parser as tf
 from ciiguard.parsers.terraform.lang import evaluator
 from ciiguard.testing import Scanner
@@ -457,14 +457,11 @@ def test_a_module_reference_finds_the_first_call_of_that_name(tmp_path: Path) ->
 
     mod = ModuleDef(tmp_path)
     mod.module_calls += [call("a.tf", "m"), call("b.tf", "m"), call("a.tf", "n")]
-    inst = tf.ModuleInstance.__new__(tf.ModuleInstance)
-    inst.mod = mod
-    inst._calls, inst._calls_indexed = {}, -1
     for name in ("m", "n", "o"):
         linear = next((c for c in mod.module_calls if c.block.labels[0] == name), None)
-        assert inst._module_call(name) is linear
+        assert mod.module_call(name) is linear
     mod.module_calls.append(call("c.tf", "o"))  # added after a lookup
-    assert inst._module_call("o") is mod.module_calls[3]
+    assert mod.module_call("o") is mod.module_calls[3]
 
 
 def test_a_module_calls_arguments_by_name_give_each_variable_its_value() -> None:
@@ -510,25 +507,25 @@ def test_scanned_roots_answer_what_asking_each_root_answered(tmp_path: Path) -> 
     for _ in range(150):
         roots = [rng.choice(candidates) for _ in range(rng.randrange(0, 5))]
         ctx = ParseContext(settings=None, catalogue=None, roots=roots)  # type: ignore[arg-type]
-        scanned = tf._ScannedRoots(ctx)
         for path in candidates:
             resolved = tf.real(path)
-            expected = any(tf._within(resolved, r) for r in roots)
-            assert scanned.contain(resolved) is expected, (roots, path)
-            assert scanned.contain(path) is any(tf._within(path, r) for r in roots)
+            expected = any(_within(resolved, r) for r in roots)
+            assert ctx.inside(resolved) is expected, (roots, path)
+            assert ctx.inside(path) is any(_within(path, r) for r in roots)
 
 
 def test_scanned_roots_are_made_again_for_another_scan_or_other_roots(tmp_path: Path) -> None:
     (tmp_path / "a").mkdir()
-    parser = tf.TerraformParser()
     ctx = ParseContext(settings=None, catalogue=None, roots=[tmp_path / "a"])  # type: ignore[arg-type]
-    first = parser.scanned_roots(ctx)
-    assert parser.scanned_roots(ctx) is first
+    assert not ctx.inside(tmp_path)
+    first = ctx._root_dirs
+    assert not ctx.inside(tmp_path / "b")
+    assert ctx._root_dirs is first
     ctx.roots.append(tmp_path)
-    assert parser.scanned_roots(ctx).contain(tmp_path)
+    assert ctx.inside(tmp_path)
     other = ParseContext(settings=None, catalogue=None, roots=[tmp_path / "a"])  # type: ignore[arg-type]
-    assert parser.scanned_roots(other) is not first
-    assert not parser.scanned_roots(other).contain(tmp_path)
+    assert not other.inside(tmp_path)
+    assert other._root_dirs is not first
 
 
 def test_many_scanned_paths_each_calling_a_shared_module(tmp_path: Path) -> None:
@@ -563,8 +560,8 @@ def test_many_scanned_paths_each_calling_a_shared_module(tmp_path: Path) -> None
         tabled = run(paths)
         with pytest.MonkeyPatch.context() as m:
             m.setattr(
-                tf._ScannedRoots,
-                "contain",
-                lambda self, path: any(tf._within(path, r) for r in self.roots),
+                ParseContext,
+                "inside",
+                lambda self, path: any(_within(path, r) for r in self.roots),
             )
             assert run(paths) == tabled

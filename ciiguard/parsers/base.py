@@ -47,6 +47,27 @@ class ParseContext:
     known_findings: dict[str, list[Any]] = field(default_factory=dict)
     _shown: dict[str, str] = field(default_factory=dict, repr=False)
     _cwd_abs: str = field(default="", repr=False)
+    # ``inside``'s directories of the scanned paths, and the list (and its length) they were
+    # made from
+    _root_dirs: set[Path] | None = field(default=None, repr=False)
+    _root_dirs_of: tuple[int, int] = field(default=(0, -1), repr=False)
+
+    def inside(self, resolved: Path) -> bool:
+        """Whether a resolved path is one of the scanned paths or below one (a scanned file
+        stands for its directory).
+
+        The scanned paths are resolved once per scan, and the path's own parents looked up in
+        them: resolving every root for each module call and tfvars file made N roots calling a
+        module (``scan envs/*``, pre-commit's file lists) take N x N stats. Should resolving a
+        root fail, the question is asked root by root, as it was (the same exception, raised at
+        the same point)."""
+        made_of = (id(self.roots), len(self.roots))
+        if self._root_dirs_of != made_of:  # made once per scan, again if roots were added
+            self._root_dirs_of, self._root_dirs = made_of, _resolved_dirs(self.roots)
+        dirs = self._root_dirs
+        if dirs is None:
+            return any(_within(resolved, r) for r in self.roots)
+        return resolved in dirs or any(p in dirs for p in resolved.parents)
 
     def display(self, path: Path | str) -> str:
         """A path as users should see it: relative to the working directory when below it."""
@@ -87,6 +108,24 @@ class Parser(Protocol):
     def claims(self, path: Path) -> bool: ...
 
     def parse(self, files: list[Path], ctx: ParseContext) -> ParseOutput: ...
+
+
+def _root_dir(root: Path) -> Path:
+    """A scanned path resolved, as a directory (a scanned file stands for its directory)."""
+    resolved = real(root)
+    return resolved.parent if resolved.is_file() else resolved
+
+
+def _within(path: Path, root: Path) -> bool:
+    directory = _root_dir(root)
+    return path == directory or directory in path.parents
+
+
+def _resolved_dirs(roots: list[Path]) -> set[Path] | None:
+    try:
+        return {_root_dir(r) for r in roots}
+    except (OSError, RuntimeError, ValueError):
+        return None
 
 
 _REAL: dict[Path, Path] = {}

@@ -59,21 +59,33 @@ class ModuleDef:
     errors: list[InputError] = field(default_factory=list)
     # provider local name -> provider type, from required_providers ("amazon" -> "aws")
     provider_types: dict[str, str] = field(default_factory=dict)
-    # ``resource_block``'s table, and how many resources it was made from
-    _by_name: dict[tuple[str, ...], Located] = field(
+    # ``resource_block``'s and ``module_call``'s tables: (first block by labels, made from how
+    # many blocks)
+    _tables: dict[str, tuple[dict[tuple[str, ...], Located], int]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
-    _indexed: int = field(default=-1, init=False, repr=False, compare=False)
 
     def resource_block(self, rtype: str, name: str) -> Located | None:
-        """The first ``resource "rtype" "name"`` block (by a table: one search per reference
-        made a module of N resources that refer to each other take N x N steps)."""
-        if self._indexed != len(self.resources):  # made on first use, again if blocks were added
-            by_name: dict[tuple[str, ...], Located] = {}
-            for r in self.resources:
-                by_name.setdefault(r.block.labels[:2], r)
-            self._by_name, self._indexed = by_name, len(self.resources)
-        return self._by_name.get((rtype, name))
+        """The first ``resource "rtype" "name"`` block."""
+        return self._first("resources", self.resources, 2).get((rtype, name))
+
+    def module_call(self, name: str) -> Located | None:
+        """The first ``module "name"`` call."""
+        return self._first("module_calls", self.module_calls, 1).get((name,))
+
+    def _first(
+        self, what: str, blocks: list[Located], labels: int
+    ) -> dict[tuple[str, ...], Located]:
+        """The first of ``blocks`` by its first ``labels`` labels, by a table made on first use
+        and again when blocks were added: a search of the list per reference made N references
+        to N resources (or module calls) take N x N steps."""
+        found = self._tables.get(what)
+        if found is None or found[1] != len(blocks):
+            table: dict[tuple[str, ...], Located] = {}
+            for b in blocks:
+                table.setdefault(b.block.labels[:labels], b)
+            found = self._tables[what] = (table, len(blocks))
+        return found[0]
 
 
 def block_comments(

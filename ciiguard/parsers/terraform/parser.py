@@ -42,7 +42,7 @@ from ciiguard.parsers.terraform.files import (
     selected_workspace,
 )
 from ciiguard.parsers.terraform.hcl.loader import HclLoader
-from ciiguard.parsers.terraform.hcl.nodes import Attribute, Block, Body, HclFile, Literal, Name
+from ciiguard.parsers.terraform.hcl.nodes import Block, Body, HclFile, Literal, Name
 from ciiguard.parsers.terraform.lang.evaluator import (
     Budget,
     Evaluator,
@@ -141,10 +141,6 @@ class ModuleInstance(Scope):
         # reference made N references to N instances (``aws_s3_bucket.b[each.key].id``) take
         # N x N steps
         self._values: dict[str, tuple[Located, Any]] = {}
-        # module calls by name (``_module_value``), the first of each name, and how many calls
-        # the table was made from
-        self._calls: dict[str, Located] = {}
-        self._calls_indexed = -1
         for located in mod.providers:
             cfg = self._provider_config(located)
             providers[cfg.key.split(":", 1)[-1]] = cfg
@@ -382,19 +378,8 @@ class ModuleInstance(Scope):
         return rtype.split("_", 1)[0]
 
     # -- modules -----------------------------------------------------------
-    def _module_call(self, name: str) -> Located | None:
-        """The first ``module "name"`` call, by a table (a search of every call per
-        ``module.X.out`` reference made N calls each referred to take N x N steps)."""
-        calls = self.mod.module_calls
-        if self._calls_indexed != len(calls):  # made on first use, again if calls were added
-            table: dict[str, Located] = {}
-            for c in calls:
-                table.setdefault(c.block.labels[0], c)
-            self._calls, self._calls_indexed = table, len(calls)
-        return self._calls.get(name)
-
     def _module_value(self, parts: tuple[str, ...]) -> Any:
-        call = self._module_call(parts[0])
+        call = self.mod.module_call(parts[0])
         if call is None:
             return Unknown(f"module.{parts[0]} is not declared", error=True)
         children = self.children(call)
@@ -533,11 +518,7 @@ class RootEvaluation:
             resolved = real(path)
         except (OSError, RuntimeError):
             return True
-        return not self._inside(resolved)
-
-    def _inside(self, path: Path) -> bool:
-        """Whether a resolved path is one of the scanned paths or below one."""
-        return self.parser.scanned_roots(self.ctx).contain(path)
+        return not self.ctx.inside(resolved)
 
     def walk(self, inst: ModuleInstance, module_key: str) -> None:
         for located in inst.mod.resources:
@@ -593,11 +574,7 @@ class RootEvaluation:
     ) -> ModuleInstance:
         block = call.block
         values: dict[str, VarValue] = {}
-        # the call's arguments by name, the first of each as ``Body.attr`` finds it: a search of
-        # every argument per variable made a call passing N variables take N x N steps
-        args: dict[str, Attribute] = {}
-        for a in block.body.attributes:
-            args.setdefault(a.name, a)
+        args = block.body.attrs_by_name()
         for vname, var in mod.variables.items():
             arg = args.get(vname)
             if arg is not None and vname not in META_ARGS:
@@ -653,7 +630,7 @@ class RootEvaluation:
                     )
                 )
                 return None
-            if not self.ctx.settings.allow_outside_root and not self._inside(target):
+            if not self.ctx.settings.allow_outside_root and not self.ctx.inside(target):
                 self.out.errors.append(
                     ScanIssue(
                         call.file,
@@ -677,7 +654,7 @@ class RootEvaluation:
         manifest_key = _strip_keys(manifest_key)
         if manifest_key in self.remote_dirs and self.remote_dirs[manifest_key].is_dir():
             target = real(self.remote_dirs[manifest_key])
-            if self.ctx.settings.allow_outside_root or self._inside(target):
+            if self.ctx.settings.allow_outside_root or self.ctx.inside(target):
                 return target
             self.out.errors.append(
                 ScanIssue(
@@ -723,7 +700,7 @@ class RootEvaluation:
                 ScanIssue(call.file, call.block.line, f"{where} is a symbolic link loop")
             )
             return True, None
-        if not self.ctx.settings.allow_outside_root and not self._inside(target):
+        if not self.ctx.settings.allow_outside_root and not self.ctx.inside(target):
             why = (
                 f"{where} is outside the scanned directory (use --allow-outside-root to follow it)"
             )
@@ -1009,42 +986,6 @@ def _strip_keys(key: str) -> str:
     return "".join(out)
 
 
-def _within(path: Path, root: Path) -> bool:
-    root = real(root)
-    if root.is_file():
-        root = root.parent
-    return path == root or root in path.parents
-
-
-class _ScannedRoots:
-    """``any(_within(path, r) for r in ctx.roots)`` by a set of the roots' directories, made
-    once: ``path`` or one of its parents is in it. Should resolving a root fail, every question is
-    asked root by root as before (the same answer, or the same exception at the same point)."""
-
-    __slots__ = ("ctx", "dirs", "roots")
-
-    def __init__(self, ctx: ParseContext) -> None:
-        self.ctx = ctx
-        self.roots = list(ctx.roots)
-        dirs: set[Path] = set()
-        try:
-            for r in self.roots:
-                root = real(r)
-                if root.is_file():
-                    root = root.parent
-                dirs.add(root)
-        except (OSError, RuntimeError, ValueError):
-            self.dirs: set[Path] | None = None
-        else:
-            self.dirs = dirs
-
-    def contain(self, path: Path) -> bool:
-        dirs = self.dirs
-        if dirs is None:
-            return any(_within(path, r) for r in self.roots)
-        return path in dirs or any(p in dirs for p in path.parents)
-
-
 def evaluate_body(
     ev: Evaluator, body: Body, path: str, lines: dict[str, int], top: bool = False
 ) -> dict[str, Any]:
@@ -1151,15 +1092,6 @@ class TerraformParser:
         return path.suffix == ".tf" or path.name.endswith(".tf.json")
 
     elsewhere: frozenset[Path] = frozenset()  # set per scan from ParseContext.wrapped_roots
-    _scanned: _ScannedRoots | None = None  # the scan's roots as ``_within`` sees them
-
-    def scanned_roots(self, ctx: ParseContext) -> _ScannedRoots:
-        """The scanned paths, resolved once per scan (not once per module call and tfvars file:
-        a stat of every root for each made N roots calling a module take N x N stats)."""
-        found = self._scanned
-        if found is None or found.ctx is not ctx or found.roots != ctx.roots:
-            found = self._scanned = _ScannedRoots(ctx)
-        return found
 
     def _roots(self, dirs: list[Path], edges: Mapping[Path, list[Path]]) -> list[Path]:
         """Directories nobody calls are roots; so is every directory only reachable through a cycle.
@@ -1193,7 +1125,6 @@ class TerraformParser:
             return self._parse(by_dir, ctx, loader, out)
         finally:
             self.load = None  # the syntax trees go with the loader: this parser outlives the scan
-            self._scanned = None
 
     def _parse(
         self,

@@ -593,11 +593,7 @@ class SourceModule:
         table = self._call_args.get(call)
         if table is None:
             located = self.module_calls.get(call)
-            table = {}
-            if located is not None:
-                for a in located.block.body.attributes:
-                    table.setdefault(a.name, a)
-            self._call_args[call] = table
+            table = self._call_args[call] = located.block.body.attrs_by_name() if located else {}
         return table.get(name)
 
     def provider_block(self, name: str, alias: str | None) -> Located | None:

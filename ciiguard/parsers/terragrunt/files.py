@@ -66,13 +66,7 @@ class ConfigFiles:
             resolved = real(path)
         except (OSError, RuntimeError):
             return True
-        for root in self.ctx.roots:
-            base = real(root)
-            if base.is_file():
-                base = base.parent
-            if resolved == base or base in resolved.parents:
-                return False
-        return True
+        return not self.ctx.inside(resolved)
 
     def refuse_outside(self, path: Path, what: str) -> None:
         if self.outside(path):

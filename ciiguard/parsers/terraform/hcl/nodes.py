@@ -201,6 +201,15 @@ class Body(Node):
                 return a
         return None
 
+    def attrs_by_name(self) -> dict[str, Attribute]:
+        """``attr`` for every name at once (the first attribute of each name), for a caller
+        that asks for many: one ``attr`` per variable of a module call passing N arguments was
+        N x N steps."""
+        table: dict[str, Attribute] = {}
+        for a in self.attributes:
+            table.setdefault(a.name, a)
+        return table
+
     def blocks_of(self, block_type: str) -> tuple[Block, ...]:
         return tuple(b for b in self.blocks if b.type == block_type)
 
