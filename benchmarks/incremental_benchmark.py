@@ -28,6 +28,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -80,7 +81,9 @@ def edits(tree: Path) -> list[tuple[str, Callable[[], None]]]:
     ]
 
 
-def compare(old: str, new: str, resources: int, rounds: int, out: Path | None) -> int:
+def compare(
+    old: str, new: str, resources: int, rounds: int, out: Path | None, pause: float = 0.0
+) -> int:
     """Alternating one-file re-scans by two installations (see the module's docstring)."""
     work = Path(tempfile.mkdtemp(prefix="ciiguard-compare-"))
     try:
@@ -88,7 +91,7 @@ def compare(old: str, new: str, resources: int, rounds: int, out: Path | None) -
         exact = generate(tree, resources)
         main = tree / "services" / SERVICE / "main.tf"
         say_machine()
-        print(f"{exact} resources; {rounds} alternating rounds per output")
+        print(f"{exact} resources; {rounds} alternating rounds per output; {pause} s between runs")
         results: dict[str, dict[str, list[float]]] = {}
         for output in ("text", "json"):
             extra = [] if output == "text" else ["--format", "json", "--output", str(work / "r.json")]
@@ -100,12 +103,14 @@ def compare(old: str, new: str, resources: int, rounds: int, out: Path | None) -
                 for label, exe in (("old", old), ("new", new)):
                     with main.open("a") as fh:  # a change each run: never a replay
                         fh.write(f"\n# edit {output} {n} {label}\n")
+                    time.sleep(pause)  # a developer's edit (the last run's cache writers finish)
                     samples[label].append(measure([exe, "scan", str(tree), *extra], envs[label]).seconds)
             results[output] = samples
             mid = {k: statistics.median(v) for k, v in samples.items()}
             print(f"{output:5s} median: old {mid['old']:.3f} s, new {mid['new']:.3f} s "
                   f"({mid['new'] / mid['old']:.2f}x)")  # fmt: skip
-        write_results(out, resources=exact, old=old, new=new, rounds=rounds, samples_s=results,
+        write_results(out, resources=exact, old=old, new=new, rounds=rounds, pause_s=pause,
+                      samples_s=results,
                       medians_s={o: {k: statistics.median(v) for k, v in s.items()}
                                  for o, s in results.items()})  # fmt: skip
         return 0
@@ -118,9 +123,12 @@ def main() -> int:
     ap.add_argument("--resources", type=int, default=10_000)
     ap.add_argument("--compare", nargs=2, metavar=("OLD", "NEW"), help="alternate two installations")
     ap.add_argument("--rounds", type=int, default=9, help="with --compare: changes per output")
+    ap.add_argument("--pause", type=float, default=0.0,
+                    help="with --compare: seconds between an edit and its scan (0: back to back, "
+                         "so a run may wait for the cache writers the last one left)")  # fmt: skip
     args, exe = installation(ap, "to measure")
     if args.compare:
-        return compare(*args.compare, args.resources, args.rounds, args.out)
+        return compare(*args.compare, args.resources, args.rounds, args.out, args.pause)
     work = Path(tempfile.mkdtemp(prefix="ciiguard-incr-"))
     try:
         tree = work / "tree"

@@ -52,8 +52,13 @@ def run(capsys: pytest.CaptureFixture[str], argv: list[str], files: list[Path] =
 
 
 def entries(env: Path) -> list[Path]:
-    """The stored runs (the namespace also holds each key's index of stored versions)."""
+    """The stored runs (the namespace also holds each key's index of stored versions), once the
+    writers the last run left behind are done."""
     import pickle
+
+    from ciiguard.cache.store import join_background
+
+    join_background()
 
     def stored_run(path: Path) -> bool:
         try:

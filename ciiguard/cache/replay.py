@@ -96,6 +96,7 @@ class Plan:
             texts = {d: Path(d).read_text(encoding="utf-8") for d in files}
         except (OSError, UnicodeDecodeError):
             return
+        from ciiguard.cache.store import in_background
         from ciiguard.cache.versions import Versions
 
         entry = {
@@ -106,7 +107,9 @@ class Plan:
             "stderr": err,
             "files": texts,
         }
-        Versions(self.disk, self.key).add(entry["listing"], manifest, entry)
+        versions = Versions(self.disk, self.key)
+        # everything it records was read above, by this process: only the writing is left
+        in_background(lambda: versions.add(entry["listing"], manifest, entry))
 
 
 def _valid(entry: object) -> bool:

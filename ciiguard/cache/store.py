@@ -302,6 +302,8 @@ class DiskCache:
     def _namespace(self, create: bool) -> _Dir | None:
         if self._ns is not None:
             return self._ns
+        if _BACKGROUND:
+            wait_for_writers()  # a command line's first cache access: the last run's writers
         root = _Dir.root(self.root, create)
         if root is None:
             return None
@@ -411,17 +413,27 @@ class DiskCache:
 
 # -- writing in the background -------------------------------------------------------------------
 # Pickling and writing cache entries is pure overhead for the run that writes them (a third of a
-# cold scan). The command line lets a forked child do it while the scan goes on, and waits for
-# it before exiting, so the entries are complete when the next run starts.
+# cold scan). The command line lets a forked child do it while the scan goes on, and does not wait
+# for it: the verdict and the reports are out when they are written. Each writer holds a shared
+# lock on the cache root's ``writers.lock`` from before it is forked until it exits, and the next
+# command line's first cache access takes that lock exclusively (for a moment), so it sees every
+# entry the last run wrote, as when the command waited for its writers. A writer still at work
+# after WRITER_WAIT seconds is no longer waited for: entries are written atomically and checked
+# against the tree before use, so a run that starts meanwhile only misses what is not written yet.
 _BACKGROUND = False
 _CHILDREN: list[int] = []
 _DEFERRED: list[Callable[[], None]] | None = None
+WRITER_WAIT = 10.0
+_LOCK_NAME = "writers.lock"
+_WAITED: set[str] = set()  # cache roots whose writers this command line waited for
+_WRITER = False  # this process is a writer (it holds the lock: it never waits for it)
 
 
 def allow_background(allowed: bool) -> None:
     """Let ``in_background`` fork (the command line turns this on; library callers do not)."""
     global _BACKGROUND
     _BACKGROUND = allowed and hasattr(os, "fork")
+    _WAITED.clear()  # each command line waits (once) for the writers before it
 
 
 def in_background(work: Callable[[], None]) -> None:
@@ -433,7 +445,7 @@ def in_background(work: Callable[[], None]) -> None:
         work()
         return
     try:
-        pid = os.fork()
+        pid = fork()
     except OSError:
         work()
         return
@@ -441,8 +453,105 @@ def in_background(work: Callable[[], None]) -> None:
         gc.disable()
         with contextlib.suppress(OSError):
             os.nice(10)  # the scan keeps its core: writers share what it leaves
+        quiet()
         child_exit(work)  # (an unwritable cache only costs speed)
     _CHILDREN.append(pid)
+
+
+def fork() -> int:
+    """``os.fork`` for a cache writer or a worker that writes cache entries: the child holds the
+    writers' lock until it exits (the parent's copy is closed), and never waits for it itself."""
+    wait_for_writers()  # before the first child holds the lock: this run waits for the last one's
+    lock = _writers_lock(create=True)
+    if lock is not None:
+        _flock(lock, shared=True, wait=True)
+    try:
+        pid = os.fork()
+    except OSError:
+        if lock is not None:
+            os.close(lock)
+        raise
+    if pid == 0:
+        global _WRITER
+        _WRITER = True  # a writer never waits for the writers (itself among them)
+        _reap(forget=True)  # the parent's children are not this process's
+    elif lock is not None:
+        os.close(lock)
+    return pid
+
+
+def quiet() -> None:
+    """In a writer, which may outlive the command: let go of the command's standard streams, so
+    whoever reads them until they close (a pipe, a CI step, ``$(...)``) is not held up by it."""
+    try:
+        null = os.open(os.devnull, os.O_RDWR)
+    except OSError:
+        return
+    for fd in (0, 1, 2):
+        with contextlib.suppress(OSError):
+            os.dup2(null, fd)
+    os.close(null)
+
+
+def wait_for_writers(timeout: float | None = None) -> None:
+    """Once per process and cache root, on the command line: wait (at most ``timeout``, default
+    ``WRITER_WAIT``) until the writers an earlier run left behind are done."""
+    root = str(cache_dir())
+    if not _BACKGROUND or _WRITER or root in _WAITED:
+        return
+    _WAITED.add(root)
+    lock = _writers_lock(create=False)
+    if lock is None:
+        return
+    try:
+        _flock(lock, shared=False, wait=False, timeout=WRITER_WAIT if timeout is None else timeout)
+    finally:
+        os.close(lock)  # (releases it)
+
+
+def _writers_lock(create: bool) -> int | None:
+    """The cache root's lock file, opened (ours alone, not through a link), or None."""
+    if not _SECURE:  # pragma: no cover - no O_NOFOLLOW / dir_fd (Windows: no fork either)
+        return None
+    root = _Dir.root(cache_dir(), create)
+    if root is None:
+        return None
+    flags = os.O_RDWR | _NOFOLLOW | (os.O_CREAT if create else 0)
+    try:
+        fd = os.open(_LOCK_NAME, flags, 0o600, dir_fd=root.fd)
+    except OSError:
+        return None
+    finally:
+        root.close()
+    try:
+        ok = _ours(os.fstat(fd), stat.S_IFREG)
+    except OSError:
+        ok = False
+    if not ok:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _flock(fd: int, shared: bool, wait: bool, timeout: float = 0.0) -> bool:
+    """Take ``fd``'s lock; without ``wait``, try for at most ``timeout`` seconds."""
+    import fcntl
+    import time
+
+    kind = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
+    deadline = time.monotonic() + timeout
+    pause = 0.002
+    while True:
+        try:
+            fcntl.flock(fd, kind if wait else kind | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+        except OSError:
+            return False
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
 
 
 def child_exit(work: Callable[[], None]) -> NoReturn:
@@ -459,11 +568,30 @@ def child_exit(work: Callable[[], None]) -> NoReturn:
 
 
 def join_background() -> None:
-    """Wait for every background writer."""
+    """Wait for every background writer (library callers and tests; the command line does not)."""
     while _CHILDREN:
         pid = _CHILDREN.pop()
         with contextlib.suppress(ChildProcessError, InterruptedError):
             os.waitpid(pid, 0)
+
+
+def release_background() -> None:
+    """The command line's end: its writers finish on their own (the next run waits for them,
+    see ``wait_for_writers``); those already done are reaped."""
+    _reap(forget=False)
+
+
+def _reap(forget: bool) -> None:
+    """Collect the writers that have exited (all of them are forgotten with ``forget``)."""
+    for pid in list(_CHILDREN):
+        done = forget
+        if not forget:
+            try:
+                done = os.waitpid(pid, os.WNOHANG)[0] != 0
+            except (ChildProcessError, InterruptedError):
+                done = True
+        if done:
+            _CHILDREN.remove(pid)
 
 
 def can_fork() -> bool:
@@ -484,5 +612,5 @@ def run_deferred() -> None:
 
 
 def adopt(pid: int) -> None:
-    """A forked worker still writing cache entries: waited for by ``join_background``."""
+    """A forked worker (see ``fork``) still writing cache entries, like a background writer."""
     _CHILDREN.append(pid)

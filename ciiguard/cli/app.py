@@ -169,9 +169,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # with the same peak memory (benchmarks/, docs/performance.md).
     thresholds = gc.get_threshold()
     gc.set_threshold(2_000_000, 50, 100)
-    from ciiguard.cache.store import allow_background, join_background
+    from ciiguard.cache.store import allow_background, release_background
 
-    allow_background(True)  # cache writes in a forked child (waited for below)
+    allow_background(True)  # cache writes in forked children (the next run waits for them)
     path = list(sys.path)  # restored below, for callers in this process
     try:
         return _main(list(sys.argv[1:] if argv is None else argv))
@@ -191,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         results = sys.modules.get("ciiguard.cache.results")
         if results is not None:
             results.remember_listings(False)  # a caller in this process may change the tree
-        join_background()
+        release_background()
         allow_background(False)
         gc.set_threshold(*thresholds)
 

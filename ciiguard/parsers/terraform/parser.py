@@ -1405,12 +1405,12 @@ def _split(
     and then its roots' output. Forking before anything is parsed keeps copy-on-write cheap.
     Anything wrong with the child (it failed, died, or sent nothing readable): this process
     reads and evaluates the rest itself, so the answer never depends on the child."""
-    from ciiguard.cache.store import adopt, child_exit, defer_background, run_deferred
+    from ciiguard.cache.store import adopt, child_exit, defer_background, fork, quiet, run_deferred
 
     theirs, mine = dirs[1::2], dirs[0::2]
     up_r, up_w = os.pipe()  # child -> parent: module calls, then the roots' output
     down_r, down_w = os.pipe()  # parent -> child: the roots
-    pid = os.fork()
+    pid = fork()
     if pid == 0:  # the child (if it fails, the parent does the work itself)
 
         def child() -> None:
@@ -1423,6 +1423,7 @@ def _split(
                 own = set(theirs)
                 ours = parser._evaluate([r for r in wanted if r in own], ctx, modules)
                 _send(up, (ours, out.errors, ctx.reads, ctx.digests))
+            quiet()  # from here on a cache writer, which may outlive the command
             run_deferred()
 
         child_exit(child)
@@ -1460,7 +1461,7 @@ def _split(
             with contextlib.suppress(ChildProcessError, InterruptedError):
                 os.waitpid(pid, 0)
         else:
-            adopt(pid)  # it writes its cache entries now; the command waits for it at the end
+            adopt(pid)  # it writes its cache entries now, as a background writer
     if child_done is None:  # nothing usable from the child: the rest is read and done here
         edges.update(read(theirs))
         roots = parser._roots(dirs, edges)
