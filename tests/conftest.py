@@ -98,14 +98,20 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> Run:
+    env = env if env is not None else clean_env()
     proc = subprocess.run(
         [*ciiguard_exe(), *args],
         capture_output=True,
         text=True,
-        env=env if env is not None else clean_env(),
+        env=env,
         cwd=cwd or ROOT,
         timeout=300,
     )
+    cache = env.get("CIIGUARD_CACHE_DIR")
+    if cache:  # the command's cache writers outlive it: a test looks at what they wrote
+        from ciiguard.cache.store import settle
+
+        assert settle(Path(cache), timeout=120), "cache writers still at work after 120 s"
     return Run(proc.returncode, proc.stdout, proc.stderr)
 
 

@@ -163,3 +163,18 @@ def test_a_lock_file_that_is_not_ours_alone_is_never_used(background: Path) -> N
     store.join_background()
     assert store.DiskCache("bg").get("k" * 64) == 2
     assert not elsewhere.exists()
+
+
+def test_settle_tells_whether_writers_are_still_at_work(background: Path, tmp_path: Path) -> None:
+    """``settle`` (for whoever reads or copies a cache directory after a command: a test, a CI
+    step saving it) waits for the writers, or says they are not done."""
+    go = tmp_path / "go"
+    assert store.settle(background, timeout=0)  # no cache yet: nothing to wait for
+    store.DiskCache("bg").get("0" * 64)
+    store.in_background(lambda: (_wait_for(go), store.DiskCache("bg").put("k" * 64, 3)))
+    try:
+        assert not store.settle(background, timeout=0.2)
+    finally:
+        go.touch()
+    assert store.settle(background, timeout=30)
+    assert store.DiskCache("bg").get("k" * 64) == 3

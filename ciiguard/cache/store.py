@@ -500,29 +500,38 @@ def wait_for_writers(timeout: float | None = None) -> None:
     if not _BACKGROUND or _WRITER or root in _WAITED:
         return
     _WAITED.add(root)
-    lock = _writers_lock(create=False)
+    settle(timeout=timeout)
+
+
+def settle(root: Path | None = None, timeout: float | None = None) -> bool:
+    """Wait (at most ``timeout`` seconds, default ``WRITER_WAIT``) until no cache writer is at
+    work in ``root`` (default: ``cache_dir()``): whoever reads or copies a cache directory
+    after a command line (a test, a CI step saving it) sees every entry it wrote. True when
+    none is left."""
+    lock = _writers_lock(create=False, root=root)
     if lock is None:
-        return
+        return True
     try:
-        _flock(lock, shared=False, wait=False, timeout=WRITER_WAIT if timeout is None else timeout)
+        limit = WRITER_WAIT if timeout is None else timeout
+        return _flock(lock, shared=False, wait=False, timeout=limit)
     finally:
         os.close(lock)  # (releases it)
 
 
-def _writers_lock(create: bool) -> int | None:
+def _writers_lock(create: bool, root: Path | None = None) -> int | None:
     """The cache root's lock file, opened (ours alone, not through a link), or None."""
     if not _SECURE:  # pragma: no cover - no O_NOFOLLOW / dir_fd (Windows: no fork either)
         return None
-    root = _Dir.root(cache_dir(), create)
-    if root is None:
+    folder = _Dir.root(root or cache_dir(), create)
+    if folder is None:
         return None
     flags = os.O_RDWR | _NOFOLLOW | (os.O_CREAT if create else 0)
     try:
-        fd = os.open(_LOCK_NAME, flags, 0o600, dir_fd=root.fd)
+        fd = os.open(_LOCK_NAME, flags, 0o600, dir_fd=folder.fd)
     except OSError:
         return None
     finally:
-        root.close()
+        folder.close()
     try:
         ok = _ours(os.fstat(fd), stat.S_IFREG)
     except OSError:
