@@ -170,3 +170,20 @@ def test_a_cache_others_can_write_is_not_trusted(tmp_path: Path) -> None:
     (cache / "results").chmod(0o777)
     shared = run_cli("scan", ".", "--format", "json", "--no-config", env=env, cwd=case)
     assert (shared.code, shared.stdout) == (first.code, first.stdout)
+
+
+def test_maps_are_byte_identical_across_hash_seeds(tmp_path: Path) -> None:
+    """The residency map in every format, at the most detailed level, whatever the hash seed (the
+    html page's verdict tables were once built from a set: their order changed with it)."""
+    tree = FIXTURES / "gate"  # blocking, suppressed and passing verdicts
+    outputs: dict[str, set[bytes]] = {}
+    for seed in ("0", "1", "2"):
+        for fmt in ("html", "svg", "mermaid", "dot"):
+            out = tmp_path / f"{seed}.{fmt}"
+            run = run_cli("map", str(tree), "--format", fmt, "--detail", "resources",
+                          "--no-cache", "--no-config", "--output", str(out),
+                          env=clean_env(PYTHONHASHSEED=seed))  # fmt: skip
+            assert run.code == 0, run.stderr
+            outputs.setdefault(fmt, set()).add(out.read_bytes())
+    assert b'"suppressed"' in next(iter(outputs["html"]))  # verdicts beyond pass and blocking
+    assert {fmt: len(found) for fmt, found in outputs.items()} == dict.fromkeys(outputs, 1)

@@ -738,7 +738,11 @@ def _data(m: ResidencyMap) -> tuple[dict[str, Any], str]:
         [a.id, unit_index[a.source], unit_index[a.target], [eindex[e] for e in a.edges], a.verdict]
         for a in view.arrows
     ]
-    flags = {violation_flag(v.violation) for v in m.violations} | {PASS, "blocking"}
+    # in rank order: a set's order changes with the hash seed, and the page must not
+    flags = sorted(
+        {violation_flag(v.violation) for v in m.violations} | {PASS, "blocking"},
+        key=lambda f: (verdict_rank(f), f),
+    )
     data: dict[str, Any] = {
         "regions": regions,
         "nodes": nodes,
