@@ -15,6 +15,7 @@ import pytest
 
 from ciiguard.model import Location, ScanIssue
 from ciiguard.residency_map import build_map, render
+from ciiguard.residency_map import layout as layout_module
 from ciiguard.residency_map.layout import (
     CHIP_CHAR,
     LABEL_CHAR,
@@ -549,3 +550,77 @@ def test_dot_renders_with_graphviz(builder, detail) -> None:
     assert len(edges) == len(v.arrows)
     red = [g for g in edges if "cross-border" in (g.get("class") or "")]
     assert len(red) == sum(1 for a in v.arrows if a.cross_border)
+
+
+def _brute_place(
+    spots: list[tuple[float, float]], w: float, h: float, placed: list[Box]
+) -> tuple[float, float]:
+    """The placement rule with every box compared: the first spot (nudged up and down) whose
+    label overlaps nothing drawn so far."""
+    for nudge in (0.0, -LABEL_H, LABEL_H, -2 * LABEL_H, 2 * LABEL_H):
+        for cx, cy in spots:
+            box = Box(cx - w / 2, cy + nudge - LABEL_H + 2, w, h)
+            if not any(layout_module._overlaps(box, other) for other in placed):
+                placed.append(box)
+                return cx, cy + nudge
+    return spots[0]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_label_placement_through_the_grid_is_the_placement_with_every_box_compared(
+    seed: int,
+) -> None:
+    """``_Occupied`` (a grid of cells) gives the same spot for every label as comparing with
+    every box: random boxes and labels, crowded so that most first choices are taken, with
+    negative coordinates, boxes on cell edges and boxes wider and taller than a cell."""
+    import random
+
+    rng = random.Random(seed)
+    cell_w, cell_h = layout_module._Occupied.CELL_W, layout_module._Occupied.CELL_H
+
+    def coord(scale: float) -> float:
+        if rng.random() < 0.2:  # exactly on a cell edge
+            return rng.randint(-4, 8) * scale
+        return rng.uniform(-300, 1200)
+
+    nodes = [
+        Box(coord(cell_w), coord(cell_h), rng.choice([20.0, cell_w, 3 * cell_w + 1]),
+            rng.choice([10.0, cell_h, 2.5 * cell_h]))
+        for _ in range(rng.randint(0, 60))
+    ]  # fmt: skip
+    grid = layout_module._Occupied(list(nodes))
+    flat = list(nodes)
+    for _ in range(400):
+        x, y = coord(cell_w), coord(cell_h)
+        spots = [(x + rng.uniform(-200, 200), y + rng.uniform(-150, 150)) for _ in range(7)]
+        w = rng.choice([LABEL_CHAR * rng.randint(1, 40) + 6, cell_w])
+        h = LABEL_H * rng.randint(1, 3)
+        assert layout_module._place_label(spots, w, h, grid) == _brute_place(spots, w, h, flat)
+
+
+def test_label_placement_looks_at_a_bounded_number_of_boxes_per_label(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Arrows between far-apart rows of two dense columns (each crossing all the others): the
+    boxes compared per label stay bounded as the map grows (they grew with the map before)."""
+    calls = 0
+    real = layout_module._overlaps
+
+    def counting(a: Box, b: Box) -> bool:
+        nonlocal calls
+        calls += 1
+        return real(a, b)
+
+    monkeypatch.setattr(layout_module, "_overlaps", counting)
+    per_label = []
+    for n in (200, 400, 800):
+        calls = 0
+        nodes = [Box(0, 40.0 * i, 200, 30) for i in range(n)]
+        nodes += [Box(600, 40.0 * i, 200, 30) for i in range(n)]
+        grid = layout_module._Occupied(nodes)
+        for i in range(n):  # left row i to right row n-1-i: every arrow crosses the others
+            y1, y2 = 40.0 * i + 15, 40.0 * (n - 1 - i) + 15
+            spots = [(200 + 400 * t, y1 + (y2 - y1) * t) for t in (0.5, 0.4, 0.6, 0.3, 0.7)]
+            layout_module._place_label(spots, LABEL_CHAR * 12 + 6, LABEL_H, grid)
+        per_label.append(calls / n)
+    assert per_label[2] < 1.5 * per_label[0], per_label
