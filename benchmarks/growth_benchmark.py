@@ -6,7 +6,7 @@ Each shape puts many of one thing where a lookup per item could pass over all th
 comment above every block, resources referring to each other by name, by ``each.key`` or by
 name and ARN, module outputs and arguments, JSON object keys, root directories named one by one,
 replication rules, plan rules of unknown destination, Terragrunt inputs, exemptions, SARIF from
-outside the tree, Pulumi YAML. Each is generated at N, 2N and 4N (N per shape, times
+outside the tree, Pulumi YAML, a residency map of crossing arrows (``ciiguard map``). Each is generated at N, 2N and 4N (N per shape, times
 ``--scale``) and scanned once per size (``--no-cache``, a JSON report unless the shape asks for
 another format). Linear work takes about 2x per doubling: the script prints the ratio for each
 doubling and exits 1 when a shape grows by more than ``--limit`` (3x) at its larger doubling,
@@ -406,6 +406,41 @@ def sarif_outside_cwd(root: Path, n: int) -> list[str]:
     return [str(root / "tree"), "--format", "sarif"]
 
 
+def map_crossing_arrows(root: Path, n: int) -> list[str]:
+    """``ciiguard map --detail resources``: N replications from mainland buckets to buckets in two
+    other regions, in reverse order, so that every arrow crosses the others."""
+    head = PROVIDER + "".join(
+        f'provider "aws" {{\n  alias = "{a}"\n  region = "{r}"\n}}\n'
+        for a, r in (("us", "us-east-1"), ("hk", "ap-east-1"))
+    )
+    one_file(
+        root,
+        n,
+        lambda i: (
+            f"""resource "aws_s3_bucket" "s{i}" {{
+  bucket = "src-{i}"
+{TAGGED}}}
+resource "aws_s3_bucket" "d{n - 1 - i}" {{
+  provider = aws.{"us" if i % 2 else "hk"}
+  bucket   = "dst-{n - 1 - i}"
+{TAGGED}}}
+resource "aws_s3_bucket_replication_configuration" "r{i}" {{
+  bucket = aws_s3_bucket.s{i}.id
+  role   = "r"
+  rule {{
+    status = "Enabled"
+    destination {{
+      bucket = aws_s3_bucket.d{n - 1 - i}.arn
+    }}
+  }}
+}}
+"""
+        ),
+        head,
+    )
+    return ["map", ".", "--detail", "resources", "--format", "svg"]
+
+
 def pulumi_yaml(root: Path, n: int) -> list[str]:
     """A Pulumi YAML program with a comment above each resource."""
     lines = ["name: dense", "runtime: yaml", "resources:"]
@@ -444,6 +479,7 @@ SHAPES: dict[str, tuple[Shape, int]] = {
     "N findings, N/2 exemptions in the policy config": (exemptions, 500),
     "SARIF, N roots scanned from outside the tree": (sarif_outside_cwd, 500),
     "Pulumi YAML, a comment at every resource": (pulumi_yaml, 2000),
+    "map of N crossing replications, per resource": (map_crossing_arrows, 1000),
 }
 
 
@@ -474,7 +510,8 @@ def main() -> int:
                 scan = make(root, n)
                 if "--format" not in scan:
                     scan += ["--format", "json"]
-                cmd = [*exe, "scan", *scan, "--no-cache", "--no-config",
+                command = scan.pop(0) if scan[0] == "map" else "scan"
+                cmd = [*exe, command, *scan, "--no-cache", "--no-config",
                        "--output", str(work / "report")]  # fmt: skip
                 m = measure(cmd, env, cwd=root / "cwd" if (root / "cwd").is_dir() else root)
                 if m.code not in (0, 1):
