@@ -1,8 +1,9 @@
 """Every cache ciiguard keeps, and what each one trusts.
 
 - ``store``: the on-disk store (``$CIIGUARD_CACHE_DIR``, else the user cache directory). Keys are
-  content hashes, writes are atomic and happen in a forked child, entries are unpickled into
-  ciiguard's own classes only. An entry counts only when every directory down to it and the
+  content hashes, writes are atomic and happen in a forked child that may outlive the command
+  (the next command line waits for it through ``writers.lock``; ``store.settle`` waits for it
+  from outside), entries are unpickled into ciiguard's own classes only. An entry counts only when every directory down to it and the
   entry itself are the current user's and writable by nobody else (no link followed), and it
   carries the HMAC of this installation's key (``store.key_file``, outside the cache directory).
 - the parse cache (``DiskCache("parse")``, kept by ``parsers/terraform/hcl/loader``): syntax
