@@ -6,7 +6,8 @@ Each shape puts many of one thing where a lookup per item could pass over all th
 comment above every block, resources referring to each other by name, by ``each.key`` or by
 name and ARN, module outputs and arguments, JSON object keys, root directories named one by one,
 replication rules, plan rules of unknown destination, Terragrunt inputs, exemptions, SARIF from
-outside the tree, Pulumi YAML, a residency map of crossing arrows (``ciiguard map``). Each is generated at N, 2N and 4N (N per shape, times
+outside the tree, Pulumi YAML, `count` instances holding an unknown in a list, a residency map
+of crossing arrows (``ciiguard map``). Each is generated at N, 2N and 4N (N per shape, times
 ``--scale``) and scanned once per size (``--no-cache``, a JSON report unless the shape asks for
 another format). Linear work takes about 2x per doubling: the script prints the ratio for each
 doubling and exits 1 when a shape grows by more than ``--limit`` (3x) at its larger doubling,
@@ -406,6 +407,23 @@ def sarif_outside_cwd(root: Path, n: int) -> list[str]:
     return [str(root / "tree"), "--format", "sarif"]
 
 
+def counted_with_unknown_list(root: Path, n: int) -> list[str]:
+    """N ``count`` instances whose security group ids are not known before apply (a list with an
+    unknown in it), each referred to by one volume."""
+    head = PROVIDER + 'resource "aws_security_group" "sg" {\n  name = "sg"\n}\n'
+    head += f'resource "aws_instance" "web" {{\n  count = {n}\n  ami   = "ami-1"\n'
+    head += "  vpc_security_group_ids = [aws_security_group.sg.id]\n}\n"
+    return one_file(
+        root,
+        n,
+        lambda i: (
+            f'resource "aws_ebs_volume" "v{i}" {{\n'
+            f"  availability_zone = aws_instance.web[{i}].availability_zone\n{TAGGED}}}\n"
+        ),
+        head,
+    )
+
+
 def map_crossing_arrows(root: Path, n: int) -> list[str]:
     """``ciiguard map --detail resources``: N replications from mainland buckets to buckets in two
     other regions, in reverse order, so that every arrow crosses the others."""
@@ -479,6 +497,7 @@ SHAPES: dict[str, tuple[Shape, int]] = {
     "N findings, N/2 exemptions in the policy config": (exemptions, 500),
     "SARIF, N roots scanned from outside the tree": (sarif_outside_cwd, 500),
     "Pulumi YAML, a comment at every resource": (pulumi_yaml, 2000),
+    "count instances holding an unknown in a list": (counted_with_unknown_list, 1000),
     "map of N crossing replications, per resource": (map_crossing_arrows, 1000),
 }
 

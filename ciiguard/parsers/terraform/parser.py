@@ -241,9 +241,8 @@ class ModuleInstance(Scope):
         instances take N x N steps), but only once no instance's arguments were still being
         evaluated when it was made (an instance that refers to its own resource sees itself
         without arguments, and later references see it whole, as when it was made afresh for
-        each), and only when nothing in it could be changed in place: an empty list, or a list
-        ``_owned`` made (a block of an argument's name appends to the argument's list:
-        ``evaluate_body``), was one of its own for each reference."""
+        each). Nothing changes it afterwards: a block of an argument's name appends to a copy of
+        the argument's list (``evaluate_body``)."""
         cached = self._values.get(base)
         if cached is not None and cached[0] is located:
             return cached[1]
@@ -251,8 +250,7 @@ class ModuleInstance(Scope):
         if any(key == "*" for key, _ in instances):
             return Unknown(f"the instances of {base} are not known before apply", frozenset({base}))
         block = located.block
-        made = [False]  # whether _owned made a list holding no list or map (see _owning)
-        values = {key: self._instance_value(located, base, key, b, made) for key, b in instances}
+        values = {key: self._instance_value(located, base, key, b) for key, b in instances}
         value: Any
         if block.body.attr("count") is not None:
             value = [values[k] for k in sorted(values)]
@@ -264,7 +262,6 @@ class ModuleInstance(Scope):
             values
             and isinstance(value, (list, dict))
             and not isinstance(value, ResourceValue)
-            and not made[0]
             and all(
                 self._configured.get(base + (_instance_key(k) if k is not None else "")) is not None
                 for k in values
@@ -279,7 +276,6 @@ class ModuleInstance(Scope):
         base: str,
         key: Any,
         bindings: dict[str, Any],
-        made: list[bool] | None = None,
     ) -> ResourceValue:
         address = base + (_instance_key(key) if key is not None else "")
         attrs, _ = self.configured(address, located, bindings)
@@ -295,7 +291,7 @@ class ModuleInstance(Scope):
             return (Hop(f"{address}.{name}", located.file_of(name), attr.line, shown), *trace)
 
         where = f"{located.file}:{located.block.line}"
-        return ResourceValue(address, _owned(attrs, address, made), provenance, where)
+        return ResourceValue(address, _owned(attrs, address), provenance, where)
 
     # -- providers ----------------------------------------------------------
     def _provider_config(self, located: Located) -> ProviderConfig:
@@ -906,43 +902,33 @@ def _unknown_each(why: str, origin: Unknown | None = None) -> list[tuple[Any, di
     return [("*", {"each": {"key": unknown, "value": unknown}})]
 
 
-def _owned(attrs: dict[str, Any], address: str, made: list[bool] | None = None) -> dict[str, Any]:
+def _owned(attrs: dict[str, Any], address: str) -> dict[str, Any]:
     """An instance's configured arguments as other expressions see them: an argument that is
-    itself unknown still names the instance (``aws_s3_bucket.b.bucket`` is b's bucket).
-    ``made[0]`` is set when a list holding no list or map was made (``_owning``)."""
+    itself unknown still names the instance (``aws_s3_bucket.b.bucket`` is b's bucket)."""
     out = dict(attrs)
     for name, value in attrs.items():
         if isinstance(value, Unknown):
             out[name] = Unknown(value.reason, value.refs | {address}, value.error, (name,))
         elif isinstance(value, (list, dict)) and deep_unknown(value) is not None:
-            out[name] = _owning(value, address, made)
+            out[name] = _owning(value, address)
     return out
 
 
-def _owning(value: Any, address: str, made: list[bool] | None = None) -> Any:
-    """``value`` with every Unknown in it naming ``address``; its lists and maps are new ones.
-
-    A new list holding no list or map is recorded in ``made``: an argument set to it is stored
-    as it is (``settle``), and a block of the argument's name appends to it in place
-    (``evaluate_body``), so it must not be shared where a new one was made for each use
-    (``ModuleInstance.resource_value``)."""
+def _owning(value: Any, address: str) -> Any:
+    """``value`` with every Unknown in it naming ``address``; its lists and maps are new ones."""
     if isinstance(value, Unknown):
         return Unknown(value.reason, value.refs | {address}, value.error, value.path)
     if isinstance(value, list):
-        copied = type(value)(_owning(v, address, made) for v in value)
-        if made is not None and not any(isinstance(v, (list, dict)) for v in copied):
-            made[0] = True
-        return copied
+        return type(value)(_owning(v, address) for v in value)
     if isinstance(value, dict):
-        return {k: _owning(v, address, made) for k, v in value.items()}
+        return {k: _owning(v, address) for k, v in value.items()}
     return value
 
 
 def _typed(budget: Budget, vv: VarValue, var: Located) -> VarValue:
     """``typed(vv, var)``. The conversion of a big value is made once and shared by the module
-    instances given the same value (each of N instances converted a map of N), unless it holds a
-    list holding no list or map: a block could append to it in place (see ``_owning``), and each
-    instance had one of its own."""
+    instances given the same value (each of N instances converted a map of N); nothing changes it
+    in place (see ``evaluate_body``)."""
     t = var.block.body.attr("type")
     if t is None or isinstance(vv.value, Unknown):
         return vv
@@ -952,25 +938,10 @@ def _typed(budget: Budget, vv: VarValue, var: Located) -> VarValue:
         value,
         type_expr,
         lambda: convert_to_type(value, type_expr),
-        lambda c: not _holds_flat_list(c),
     )
     if converted is value:
         return vv
     return VarValue(converted, vv.hops)
-
-
-def _holds_flat_list(value: Any) -> bool:
-    """Whether a list holding no list or map is in ``value`` (or is it)."""
-    stack = [value]
-    while stack:
-        x = stack.pop()
-        if isinstance(x, list):
-            if not any(isinstance(y, (list, dict)) for y in x):
-                return True
-            stack.extend(x)
-        elif isinstance(x, dict):
-            stack.extend(x.values())
-    return False
 
 
 def _strip_keys(key: str) -> str:
@@ -995,14 +966,21 @@ def evaluate_body(
         if top and a.name in RESOURCE_META_ARGS:
             continue
         out[a.name] = settle(ev.evaluate(a.expr))
-    # an argument's list (a local's, a variable's: a value others share) that a block of the
-    # same name appends to is changed in place: what the budget remembered of it goes
-    given = frozenset(out) if body.blocks else frozenset()
+    if not body.blocks:
+        return out
+    # A block of an argument's name appends to the argument's list. That list may be a value
+    # others hold (a local's, a variable's, another resource's argument): the blocks go into a
+    # copy of it, this body's own, and no value is ever changed in place (values are shared:
+    # remembered by the budget, a count/for_each resource's value made once).
+    for name in {b.labels[0] if b.type == "dynamic" and b.labels else b.type for b in body.blocks}:
+        given = out.get(name)
+        if isinstance(given, list):
+            out[name] = type(given)(given)
     for b in body.blocks:
         if top and b.type in ("lifecycle", "provisioner", "connection"):
             continue
         if b.type == "dynamic" and b.labels:
-            _expand_dynamic(ev, b, path, lines, out, b.labels[0] in given)
+            _expand_dynamic(ev, b, path, lines, out)
             continue
         items = out.setdefault(b.type, [])
         if not isinstance(items, list):
@@ -1010,27 +988,13 @@ def evaluate_body(
         sub = f"{path}{b.type}[{len(items)}]"
         lines[sub] = b.line
         items.append(evaluate_body(ev, b.body, sub + ".", lines))
-        if b.type in given:
-            _changed(ev)
     return out
 
 
-def _changed(ev: Evaluator) -> None:
-    """A value was changed in place (``evaluate_body``)."""
-    if ev.scope.budget is not None:
-        ev.scope.budget.forget()
-
-
 def _expand_dynamic(
-    ev: Evaluator,
-    b: Block,
-    path: str,
-    lines: dict[str, int],
-    out: dict[str, Any],
-    shared: bool = False,
+    ev: Evaluator, b: Block, path: str, lines: dict[str, int], out: dict[str, Any]
 ) -> None:
-    """The blocks of a ``dynamic`` block appended to ``out``'s list of its name (``shared``: a
-    list an argument of that name gave, changed in place)."""
+    """The blocks of a ``dynamic`` block appended to ``out``'s list of its name."""
     name = b.labels[0]
     fe = b.body.attr("for_each")
     it_attr = b.body.attr("iterator")
@@ -1046,8 +1010,6 @@ def _expand_dynamic(
         sub = f"{path}{name}[{len(items)}]"
         lines[sub] = b.line
         items.append(Unknown(f'dynamic "{name}" for_each is unknown: {coll.reason}', coll.refs))
-        if shared:
-            _changed(ev)
         return
     if isinstance(coll, dict):
         pairs: list[tuple[Any, Any]] = [(k, coll[k]) for k in sorted(coll)]
@@ -1055,8 +1017,6 @@ def _expand_dynamic(
         pairs = list(enumerate(coll))
     else:
         items.append(Unknown(f'dynamic "{name}" for_each is not a collection', error=True))
-        if shared:
-            _changed(ev)
         return
     if len(pairs) > MAX_INSTANCES:  # never judge a silently truncated list of blocks
         lines[f"{path}{name}[{len(items)}]"] = b.line
@@ -1066,16 +1026,12 @@ def _expand_dynamic(
                 f"{MAX_INSTANCES}"
             )
         )
-        if shared:
-            _changed(ev)
         return
     for k, v in pairs:
         sub = f"{path}{name}[{len(items)}]"
         lines[sub] = content.line
         inner = ev.with_bindings({iterator: {"key": k, "value": v}})
         items.append(evaluate_body(inner, content.body, sub + ".", lines))
-        if shared:
-            _changed(ev)
 
 
 class TerraformParser:

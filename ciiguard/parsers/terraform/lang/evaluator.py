@@ -71,8 +71,8 @@ class Budget:
     function call walked its whole argument each time (``deep_unknown``), so
     ``lookup(local.map, each.key, "")`` in each of N instances of a map of N took N x N steps;
     a module instance converted and displayed the value of each argument (``recall``). Values
-    are not changed once made, except where a block appends to an argument's list of its name
-    (``evaluate_body``), which calls ``forget``.
+    are not changed once made (a block of an argument's name appends to a copy of the
+    argument's list: ``evaluate_body``); whoever changes one in place must call ``forget``.
     """
 
     __slots__ = ("_memo", "left")
