@@ -549,7 +549,7 @@ def _flock(fd: int, shared: bool, wait: bool, timeout: float = 0.0) -> bool:
 
     kind = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
     deadline = time.monotonic() + timeout
-    pause = 0.002
+    pause = 0.001
     while True:
         try:
             fcntl.flock(fd, kind if wait else kind | fcntl.LOCK_NB)
@@ -560,7 +560,7 @@ def _flock(fd: int, shared: bool, wait: bool, timeout: float = 0.0) -> bool:
         except OSError:
             return False
         time.sleep(pause)
-        pause = min(pause * 2, 0.05)
+        pause = min(pause * 2, 0.005)  # (a writer finishing lets the next run go at once)
 
 
 def child_exit(work: Callable[[], None]) -> NoReturn:
