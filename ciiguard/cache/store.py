@@ -120,6 +120,18 @@ def _ours(st: os.stat_result, kind: int) -> bool:
     )
 
 
+def _kept_if_ours(fd: int, kind: int) -> int | None:
+    """``fd`` when what it opened is ours alone and of ``kind`` (``_ours``); else it is closed."""
+    try:
+        ok = _ours(os.fstat(fd), kind)
+    except OSError:
+        ok = False
+    if not ok:
+        os.close(fd)
+        return None
+    return fd
+
+
 _SECRET: dict[str, bytes | None] = {}
 
 
@@ -204,14 +216,8 @@ class _Dir:
 
     @staticmethod
     def checked(fd: int) -> _Dir | None:
-        try:
-            ok = _ours(os.fstat(fd), stat.S_IFDIR)
-        except OSError:
-            ok = False
-        if not ok:
-            os.close(fd)
-            return None
-        return _Dir(fd)
+        kept = _kept_if_ours(fd, stat.S_IFDIR)
+        return _Dir(kept) if kept is not None else None
 
     def child(self, name: str, create: bool) -> _Dir | None:
         flags = os.O_RDONLY | _DIRECTORY | _NOFOLLOW
@@ -532,14 +538,7 @@ def _writers_lock(create: bool, root: Path | None = None) -> int | None:
         return None
     finally:
         folder.close()
-    try:
-        ok = _ours(os.fstat(fd), stat.S_IFREG)
-    except OSError:
-        ok = False
-    if not ok:
-        os.close(fd)
-        return None
-    return fd
+    return _kept_if_ours(fd, stat.S_IFREG)
 
 
 def _flock(fd: int, shared: bool, wait: bool, timeout: float = 0.0) -> bool:
