@@ -103,6 +103,9 @@ def test_concurrent_runs_share_the_cache_safely(tmp_path: Path) -> None:
     outs = [p.communicate(timeout=300) for p in procs]
     assert all(p.returncode == expected[0] for p in procs), [o[1] for o in outs]
     assert all(o[0] == expected[1] for o in outs)
+    from ciiguard.cache.store import settle
+
+    assert settle(cache, timeout=120)  # the writers the four runs left behind are done too
     assert not [p for p in cache.rglob(".tmp-*") if os.path.exists(p)]  # no torn temp files left
 
 
@@ -203,3 +206,60 @@ def test_the_command_line_lists_the_tree_once_and_forgets_it(tmp_path: Path) -> 
         results.listing([tree])
         results.listing([tree])
         assert len(calls) == 3
+
+
+def _fingerprint_as_before(path: Path | str) -> str:
+    """The fingerprint as it was first written: a file object per file, a failed open per
+    directory."""
+    import hashlib
+
+    from ciiguard.cache.store import digest
+
+    name = os.fspath(path)
+    try:
+        with open(name, "rb") as fh:
+            return "file:" + hashlib.sha256(fh.read()).hexdigest()
+    except OSError:
+        try:
+            if os.path.isdir(name):
+                return "dir:" + digest(*sorted(os.listdir(name)))
+        except OSError:
+            pass
+        return "missing"
+
+
+def test_fingerprints_are_what_they_were_for_every_kind_of_path(tmp_path: Path) -> None:
+    """Files (empty, big, binary), directories (empty, full, through a link), links to each,
+    dangling links, missing paths, unreadable files and directories: the same answer as the
+    first fingerprint, so stored entries stay valid."""
+    from ciiguard.cache.results import fingerprint
+
+    (tmp_path / "empty").write_bytes(b"")
+    (tmp_path / "big").write_bytes(os.urandom(300_000))
+    (tmp_path / "text.tf").write_text('resource "a" "b" {}\n')
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "x").write_text("x")
+    (tmp_path / "d" / "y").mkdir()
+    for i in range(40):  # more than the file system's own order happens to sort
+        (tmp_path / "d" / f"{(i * 7919) % 97:02d}-{os.urandom(3).hex()}").write_text(str(i))
+    (tmp_path / "e").mkdir()
+    (tmp_path / "to-file").symlink_to(tmp_path / "text.tf")
+    (tmp_path / "to-dir").symlink_to(tmp_path / "d")
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    (tmp_path / "locked").write_text("secret")
+    (tmp_path / "locked").chmod(0)
+    (tmp_path / "closed").mkdir()
+    (tmp_path / "closed" / "z").write_text("z")
+    (tmp_path / "closed").chmod(0)
+    try:
+        names = ["empty", "big", "text.tf", "d", "d/x", "d/y", "e", "to-file", "to-dir",
+                 "dangling", "nowhere", "locked", "closed", "closed/z"]  # fmt: skip
+        for name in names:
+            for path in (tmp_path / name, str(tmp_path / name)):
+                assert fingerprint(path) == _fingerprint_as_before(path), name
+        assert fingerprint(tmp_path / "d").startswith("dir:")
+        assert fingerprint(tmp_path / "big").startswith("file:")
+        assert fingerprint(tmp_path / "nowhere") == "missing"
+    finally:
+        (tmp_path / "locked").chmod(0o600)
+        (tmp_path / "closed").chmod(0o700)
