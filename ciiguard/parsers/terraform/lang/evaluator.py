@@ -71,8 +71,8 @@ class Budget:
     function call walked its whole argument each time (``deep_unknown``), so
     ``lookup(local.map, each.key, "")`` in each of N instances of a map of N took N x N steps;
     a module instance converted and displayed the value of each argument (``recall``). Values
-    are not changed once made (a block of an argument's name appends to a copy of the
-    argument's list: ``evaluate_body``); whoever changes one in place must call ``forget``.
+    are never changed once made (a block of an argument's name appends to a copy of the
+    argument's list: ``evaluate_body``), so what is remembered of one stays true.
     """
 
     __slots__ = ("_memo", "left")
@@ -89,10 +89,9 @@ class Budget:
         v: Value,
         other: Value,
         work: Callable[[], Any],
-        keep: Callable[[Any], bool] | None = None,
     ) -> Any:
         """``work()``, a function of ``what``, the value ``v`` and ``other`` alone: remembered
-        when ``v`` is a big list or map (and ``keep`` accepts the result)."""
+        when ``v`` is a big list or map."""
         if not isinstance(v, (list, dict)) or len(v) < MEMO_MIN:
             return work()
         memo = self._memo
@@ -101,8 +100,6 @@ class Budget:
         if hit is not None and hit[0] is v and hit[1] is other:
             return hit[2]
         found = work()
-        if keep is not None and not keep(found):
-            return found
         if len(memo) >= MEMO_SIZE:
             del memo[next(iter(memo))]  # the oldest
         memo[key] = (v, other, found)
@@ -112,10 +109,6 @@ class Budget:
         """``deep_unknown(v)``, remembered for a big list or map."""
         found: Unknown | None = self.recall("deep_unknown", v, None, lambda: deep_unknown(v))
         return found
-
-    def forget(self) -> None:
-        """A value was changed in place: what was remembered may no longer hold."""
-        self._memo.clear()
 
 
 class Namespace:
