@@ -142,7 +142,13 @@ def ciiguard_root(
     )
     values, errors = root_variable_values(mod, env, var_inputs, ctx.display, workdir)
     assert not errors, errors
-    root_eval = RootEvaluation(TerraformParser(), ctx, workdir, lambda _d: mod, ParseOutput())
+
+    def module(directory: Path) -> Any:  # the root, or a local module it calls
+        if directory == workdir.resolve():
+            return mod
+        return load_module(directory, sorted(directory.glob("*.tf")), _load)
+
+    root_eval = RootEvaluation(TerraformParser(), ctx, workdir, module, ParseOutput())
     root = ModuleInstance(root_eval, mod, "", values, {}, (workdir.resolve(),))
     return root, {name: vv.value for name, vv in values.items()}
 

@@ -12,7 +12,7 @@ import pytest
 from ciiguard.settings import module_source_key
 from ciiguard.testing import scan_path
 from tests.conftest import FIXTURES, clean_env, run_cli
-from tests.test_differential import Terraform, ciiguard_root, terraform  # noqa: F401
+from tests.test_differential import Terraform, ciiguard_root, same, terraform  # noqa: F401
 
 PT = FIXTURES / "plan-time"
 
@@ -247,3 +247,116 @@ def test_the_mapping_is_part_of_what_a_cached_result_depends_on(tmp_path: Path) 
         "module.net",
         "module.unmapped",
     ]
+
+
+# -- nullable = false ---------------------------------------------------------------------------
+
+
+def test_a_null_for_a_non_nullable_variable_is_its_default() -> None:
+    """``region = null`` in a module call, for a variable declared ``nullable = false``, is its
+    default (Terraform's rule), not null: the bucket is in cn-north-1, and a for_each over such
+    a variable given null iterates its default (no instances) instead of failing the scan."""
+    outcome = scan_path(PT / "nullable", check=False, use_cache=False)
+    assert outcome.issues == [] and outcome.exit_code == 0
+    assert regions(outcome) == {"module.db.aws_s3_bucket.orders": "cn-north-1"}
+    (bucket,) = outcome.resources
+    hops = [h.what for h in bucket.region.provenance]
+    assert "module.db.var.region (null given; nullable = false takes the default)" in hops
+
+
+@pytest.mark.slow
+def test_nullable_matches_terraform(terraform: Terraform, tmp_path: Path) -> None:  # noqa: F811
+    work = tmp_path / "nullable"
+    shutil.copytree(PT / "nullable", work)
+    (work / "mod" / "aws.tf").unlink()  # the provider: terraform plans the rest offline
+    terraform.init(work)
+    plan = terraform.plan_json(work)
+    root, _ = ciiguard_root(work)
+    outputs = plan["planned_values"]["outputs"]
+    assert {k: v["value"] for k, v in outputs.items()} == {
+        "region": "cn-north-1",
+        "diag_settings": {},
+        "label": "(null)",  # nullable (the default): the null stays
+        "home": "cn-northwest-1",  # a root variable set to null in terraform.tfvars
+    }
+    for name, v in outputs.items():
+        same(v["value"], root.output(name), f"output {name}")
+
+
+def test_a_null_for_a_non_nullable_variable_without_a_default_is_never_decided(
+    tmp_path: Path,
+) -> None:
+    """Terraform stops ("required variable may not be set to null"): no region is decided."""
+    shutil.copytree(PT / "nullable", tmp_path / "w")
+    mod = tmp_path / "w" / "mod" / "main.tf"
+    mod.write_text(mod.read_text().replace('  default  = "cn-north-1"\n', "", 1))
+    outcome = scan_path(tmp_path / "w", check=False, use_cache=False)
+    assert regions(outcome) == {"module.db.aws_s3_bucket.orders": None}
+    assert [v.policy for v in outcome.violations] == ["CII003"]
+    assert "nullable = false" in outcome.violations[0].message
+
+
+def _plan_passing_null(tmp_path: Path) -> tuple[Path, Path]:
+    """modules.json with the store module's region given null, and a default; and its source
+    with that variable declared nullable = false."""
+    plan = json.loads((FIXTURES / "plan" / "modules.json").read_text())
+    call = plan["configuration"]["root_module"]["module_calls"]["store"]
+    call["expressions"]["region"] = {"constant_value": None}
+    call["module"]["variables"]["region"]["default"] = "cn-north-1"
+    # the root provider's var.home_region: given null (as the plan records a tfvars null)
+    plan["variables"]["home_region"]["value"] = None
+    plan["configuration"]["root_module"].setdefault("variables", {})["home_region"] = {
+        "default": "cn-northwest-1"
+    }
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan))
+    src = tmp_path / "src"
+    shutil.copytree(FIXTURES / "plan" / "modules-source", src)
+    root = src / "main.tf"
+    home = 'variable "home_region" {\n  default = "cn-north-1"\n}\n'
+    assert home in root.read_text()
+    root.write_text(
+        root.read_text().replace(
+            home, 'variable "home_region" {\n  default  = "cn-northwest-1"\n  nullable = false\n}\n'
+        )
+    )
+    store = src / "store" / "main.tf"
+    declared = 'variable "region" {\n  description = "where the store lives"\n}\n'
+    assert declared in store.read_text()
+    store.write_text(
+        store.read_text().replace(
+            declared,
+            'variable "region" {\n  description = "where the store lives"\n'
+            '  default     = "cn-north-1"\n  nullable    = false\n}\n',
+        )
+    )
+    return path, src
+
+
+STORE, LOGS = "module.store.aws_s3_bucket.data", "aws_s3_bucket.logs[0]"
+
+
+def test_a_plan_without_its_source_cannot_tell_a_null_from_the_default(tmp_path: Path) -> None:
+    """The configuration JSON does not record ``nullable``: a null given to a variable with a
+    default (by a module call, or to a root variable, which the plan records as given) may be
+    either, so the region is unknown and says why; with --source it is decided."""
+    plan, src = _plan_passing_null(tmp_path)
+    outcome = scan_path(plan, check=False, use_cache=False)
+    assert {a: r for a, r in regions(outcome).items() if a in (STORE, LOGS)} == {
+        STORE: None,
+        LOGS: None,
+    }
+    for address in (STORE, LOGS):
+        (why,) = [v.message for v in outcome.violations if v.resource == address]
+        assert "given null and has a default" in why and "--source DIR" in why, why
+    outcome = scan_path(plan, check=False, use_cache=False, source_dir=str(src))
+    assert regions(outcome)[STORE] == "cn-north-1"
+    assert regions(outcome)[LOGS] == "cn-northwest-1"
+    # declared nullable (no nullable = false): the null stays null, as Terraform keeps it
+    for main in (src / "main.tf", src / "store" / "main.tf"):
+        text = main.read_text()
+        main.write_text(
+            text.replace("  nullable    = false\n", "").replace("  nullable = false\n", "")
+        )
+    outcome = scan_path(plan, check=False, use_cache=False, source_dir=str(src))
+    assert (regions(outcome)[STORE], regions(outcome)[LOGS]) == (None, None)

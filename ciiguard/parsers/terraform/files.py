@@ -335,7 +335,7 @@ def root_variable_values(
             values[name] = VarValue(v, (Hop(f"var.{name}", what, None, render_value(v)),))
     for name, var in mod.variables.items():
         if name in values:
-            values[name] = typed(values[name], var)
+            values[name] = typed(non_null(f"var.{name}", values[name], var), var)
     for name in mod.variables:
         if name not in values:
             values[name] = VarValue(
@@ -350,6 +350,33 @@ def root_variable_values(
                 ),
             )
     return values, errors
+
+
+def non_null(what: str, vv: VarValue, var: Located) -> VarValue:
+    """A null given to a variable declared ``nullable = false`` is its default, as Terraform
+    does (``module "m" { x = null }`` then means "the default"); with a null default or none,
+    Terraform stops, and the value is an error."""
+    if vv.value is not None:
+        return vv
+    nullable = var.block.body.attr("nullable")
+    if nullable is None or Evaluator(Scope()).evaluate(nullable.expr) is not False:
+        return vv
+    default = var.block.body.attr("default")
+    v = Evaluator(Scope()).evaluate(default.expr) if default is not None else None
+    if default is None or v is None:
+        return VarValue(
+            Unknown(
+                f"{what} is null, which its declaration (nullable = false) refuses", error=True
+            ),
+            vv.hops,
+        )
+    hop = Hop(
+        f"{what} (null given; nullable = false takes the default)",
+        var.file_of("default"),
+        default.line,
+        render_value(v),
+    )
+    return VarValue(v, (hop, *vv.hops))
 
 
 def typed(vv: VarValue, var: Located) -> VarValue:

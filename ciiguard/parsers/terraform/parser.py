@@ -38,6 +38,7 @@ from ciiguard.parsers.terraform.files import (
     LocalValues,
     VarValue,
     load_module,
+    non_null,
     root_variable_values,
     selected_workspace,
 )
@@ -599,7 +600,12 @@ class RootEvaluation:
                 values[vname] = VarValue(
                     Unknown(f"{prefix}var.{vname} is not set by the module call"), ()
                 )
-        values = {n: _typed(self.budget, vv, mod.variables[n]) for n, vv in values.items()}
+        values = {
+            n: _typed(
+                self.budget, non_null(f"{prefix}var.{n}", vv, mod.variables[n]), mod.variables[n]
+            )
+            for n, vv in values.items()
+        }
         providers: dict[str, ProviderConfig] = {}
         pmap = block.body.attr("providers")
         if pmap is not None:

@@ -31,7 +31,7 @@ from ciiguard.parsers.provider_defaults import (
     unset_variables,
 )
 from ciiguard.parsers.surrogates import may_hold_surrogates, scrub
-from ciiguard.parsers.terraform.files import LocalValues, selected_workspace
+from ciiguard.parsers.terraform.files import LocalValues, VarValue, non_null, selected_workspace
 from ciiguard.parsers.terraform.hcl.nodes import (
     Attribute,
     Block,
@@ -565,6 +565,7 @@ class SourceModule:
     providers: list[Located] = field(default_factory=list)
     locals: dict[str, LocatedAttr] = field(default_factory=dict)
     module_calls: dict[str, Located] = field(default_factory=dict)
+    variables: dict[str, Located] = field(default_factory=dict)
     _call_args: dict[str, dict[str, Attribute]] = field(default_factory=dict, repr=False)
 
     def add(self, hcl: HclFile) -> None:
@@ -582,6 +583,8 @@ class SourceModule:
                     self.locals[a.name] = LocatedAttr(hcl.path, a)
             elif block.type == "module" and block.labels:
                 self.module_calls.setdefault(block.labels[0], Located(hcl.path, block))
+            elif block.type == "variable" and block.labels:
+                self.variables.setdefault(block.labels[0], Located(hcl.path, block))
 
     def resource_block(self, rtype: str, name: str) -> Located | None:
         return self.resources.get((rtype, name))
@@ -751,6 +754,8 @@ class ModuleScope(Scope):
                     v,
                     (Hop(f"var.{name}", PLAN_VARIABLES, None, render_value(v)),),
                 )
+                if v is None:  # the plan records the value given, before nullable = false
+                    result = self._null_argument(name, f"var.{name}", result[1])
             else:
                 result = (Unknown(f"var.{name} is not in the plan's variables", error=True), ())
         else:
@@ -773,14 +778,39 @@ class ModuleScope(Scope):
                 if block is not None and attr is not None:
                     hcl_expr, where = attr.expr, (block.file, attr.line)
             value, trace = self.ev.expression(expr, self.parent, hcl_expr, self.bindings())
-            return value, (
+            hops = (
                 Hop(what, where[0], where[1], render_value(value) if not trace else None),
                 *trace,
             )
+            if value is None:
+                return self._null_argument(name, what, hops)
+            return value, hops
         has, default = self.config.variable_default(name)
         if has:
             return default, (Hop(what, PLAN_CONFIG, None, render_value(default)),)
         return Unknown(f"{what} is not set by the module call"), ()
+
+    def _null_argument(
+        self, name: str, what: str, hops: tuple[Hop, ...]
+    ) -> tuple[Any, tuple[Hop, ...]]:
+        """A null given to a variable (by a module call, or to a root module's variable, which
+        the plan records as given): the variable's default when it is declared ``nullable =
+        false`` (``files.non_null``). The configuration JSON does not record ``nullable``:
+        without the source, a null given to a variable with a default may be either. (With no
+        default, or a null one, it is null: Terraform made this plan, and refuses a null for a
+        non-nullable variable without a default.)"""
+        declared = self.hcl.variables.get(name) if self.hcl is not None else None
+        if declared is not None:
+            vv = non_null(what, VarValue(None, hops), declared)
+            return vv.value, vv.hops
+        has, default = self.config.variable_default(name)
+        if not has or default is None:
+            return None, hops
+        return Unknown(
+            f"{what} is given null and has a default: the plan JSON does not record whether the "
+            "variable is declared nullable = false (then Terraform takes the default); scan with "
+            "--source DIR"
+        ), hops
 
     def local(self, name: str, ev: Evaluator) -> tuple[Any, tuple[Hop, ...]]:
         la = self.hcl.locals.get(name) if self.hcl is not None else None
