@@ -36,6 +36,10 @@ class Severity(str, enum.Enum):
     LOW = "low"
 
 
+# ``Unknown.path`` of a value chosen by something unknown (see there)
+CHOSEN: tuple[str, ...] = ("(chosen)",)
+
+
 @dataclass(frozen=True)
 class Unknown:
     """A value ciiguard cannot decide before deployment; never treated as 'inside'.
@@ -46,7 +50,10 @@ class Unknown:
     ``path`` is set while the value is exactly an attribute of one resource: ``()`` for the
     resource, ``("region",)`` for ``aws_s3_bucket.b.region``, ``("tags", '["dr"]')`` for
     ``.tags["dr"]``; any computation on it drops it (None). Flows tie a region-valued argument to
-    a referenced resource's own region only through ``.region``/``.location``.
+    a referenced resource's own region only through ``.region``/``.location``. ``CHOSEN`` marks a
+    value chosen among others by something unknown (a condition, a key, an index): ``refs`` still
+    name what it was derived from, but it stands for none of them as a flow's destination
+    (``x.arn == "" ? "ap-east-1" : "cn-north-1"`` is one of two regions, not x's).
     """
 
     reason: str

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ciiguard.catalogue import Catalogue, ReplicationRule
-from ciiguard.model import Flow, Hop, Location, RegionInfo, Resource, Unknown, evolve
+from ciiguard.model import CHOSEN, Flow, Hop, Location, RegionInfo, Resource, Unknown, evolve
 from ciiguard.settings import DeclaredEndpoint
 
 # Attributes under which resources carry the name other resources use to point at them.
@@ -97,9 +97,12 @@ def _base(address: str) -> str:
 def _names_the_resource(value: Unknown, rule: ReplicationRule) -> bool:
     """Whether an unknown destination stands for the resource it refers to: its ``.region`` or
     ``.location`` for a region-valued argument, an attribute of its own (``.arn``, ``.id``) for
-    the others. Readers that do not track the attribute path (``path`` None) are trusted."""
+    the others. Readers that do not track the attribute path (``path`` None) are trusted; a value
+    chosen by something unknown (``CHOSEN``) never stands for what it names."""
     if value.path is None:
         return True
+    if value.path[: len(CHOSEN)] == CHOSEN:
+        return False
     if rule.destination in ("region", "location"):
         return value.path in (("region",), ("location",))
     return len(value.path) <= 1

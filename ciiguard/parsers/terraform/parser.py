@@ -22,7 +22,17 @@ from typing import TYPE_CHECKING, Any
 
 from ciiguard.catalogue import Catalogue
 from ciiguard.errors import InputError
-from ciiguard.model import Gap, Hop, Location, ParseOutput, RegionInfo, Resource, ScanIssue, Unknown
+from ciiguard.model import (
+    CHOSEN,
+    Gap,
+    Hop,
+    Location,
+    ParseOutput,
+    RegionInfo,
+    Resource,
+    ScanIssue,
+    Unknown,
+)
 from ciiguard.parsers.arm import AZAPI_TYPES, translate
 from ciiguard.parsers.base import ParseContext, real
 from ciiguard.parsers.comments import CommentWindows
@@ -1015,7 +1025,10 @@ def _expand_dynamic(
     if isinstance(coll, Unknown):
         sub = f"{path}{name}[{len(items)}]"
         lines[sub] = b.line
-        items.append(Unknown(f'dynamic "{name}" for_each is unknown: {coll.reason}', coll.refs))
+        # CHOSEN: the blocks' contents derive from the collection, but a destination in them is
+        # not the resource the collection was derived from (``evaluator.chosen``)
+        reason = f'dynamic "{name}" for_each is unknown: {coll.reason}'
+        items.append(Unknown(reason, coll.refs, coll.error, CHOSEN))
         return
     if isinstance(coll, dict):
         pairs: list[tuple[Any, Any]] = [(k, coll[k]) for k in sorted(coll)]

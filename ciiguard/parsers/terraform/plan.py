@@ -503,6 +503,31 @@ def resource_refs(references: Any, prefix: str) -> frozenset[str]:
     return frozenset(keyed | {b for b in bare if b not in covered})
 
 
+def reference_path(references: Any) -> tuple[str, ...] | None:
+    """The attribute path (``Unknown.path``) of the one resource attribute an expression's
+    references are all steps of: ``("region",)`` for ``["aws_s3_bucket.b.region",
+    "aws_s3_bucket.b"]``, ``()`` for the resource itself; None for anything else.
+
+    The configuration JSON records an expression's references, not the expression: a function
+    of that one attribute (``x.arn == "" ? "ap-east-1" : "cn-north-1"``) has the same ones. So
+    a region-valued flow argument is tied to a resource's region only through its ``region``
+    or ``location`` (``resolve.flows``), never through another attribute it was computed from."""
+    if not isinstance(references, list):
+        return None
+    one = _single_traversal([r for r in references if isinstance(r, str)])
+    if one is None:
+        return None
+    parts = split_address(one)
+    if len(parts) < 2 or parts[0] in NON_RESOURCE_ROOTS or "[" in parts[0]:
+        return None
+    steps: list[str] = []
+    for part in parts[2:]:
+        name = part.split("[", 1)[0]
+        steps.append(name)
+        steps.extend("[]" for _ in range(part.count("[")))
+    return tuple(steps)
+
+
 # -- configuration ----------------------------------------------------------------------------
 @dataclass
 class ConfigModule:
@@ -1416,9 +1441,12 @@ def overlay_unknown(
     resource references become ``Unknown.refs`` so flows find the destination resource.
     """
     if unknown is True:
-        refs = resource_refs(exprs.get("references"), prefix) if isinstance(exprs, dict) else None
+        references = exprs.get("references") if isinstance(exprs, dict) else None
+        refs = resource_refs(references, prefix)
         if refs:
-            return Unknown(f"{address}{path} is known only after apply", refs)
+            return Unknown(
+                f"{address}{path} is known only after apply", refs, path=reference_path(references)
+            )
         return _computed(path)
     if isinstance(unknown, dict) and unknown:
         base = value if isinstance(value, dict) else {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ciiguard.model import Hop, Unknown
+from ciiguard.model import CHOSEN, Hop, Unknown
 from ciiguard.parsers.terraform import numbers as num
 from ciiguard.parsers.terraform.hcl.nodes import (
     BinaryOp,
@@ -258,7 +258,13 @@ def merge_unknown(
     refs: frozenset[str] = frozenset().union(
         *(u.refs for u in (origins or values)), *(u.refs for u in values)
     )
-    return Unknown(reason or values[0].reason, refs, any(u.error for u in values))
+    chosen_one = any(u.path == CHOSEN for u in values)  # what is made of a choice is one too
+    return Unknown(
+        reason or values[0].reason,
+        refs,
+        any(u.error for u in values),
+        CHOSEN if chosen_one else None,
+    )
 
 
 def refs_of(*values: Value) -> frozenset[str]:
@@ -269,6 +275,18 @@ def refs_of(*values: Value) -> frozenset[str]:
         if u is not None:
             out |= u.refs
     return out
+
+
+def chosen(reason: str, selector: Unknown, *candidates: Value) -> Unknown:
+    """A value chosen among ``candidates`` by the unknown ``selector`` (a condition, a key, an
+    index). When every candidate is itself unknown it is one of them and names their resources
+    (a flow's destination is one of those); otherwise it may be a known candidate, and is
+    ``CHOSEN``: its refs name what it was derived from, the selector's too, but a flow never takes
+    it for one of them (``x.arn == "" ? "ap-east-1" : "cn-north-1"`` is not in x's region)."""
+    if candidates and all(isinstance(c, Unknown) and c.path != CHOSEN for c in candidates):
+        refs = frozenset().union(*(c.refs for c in candidates if isinstance(c, Unknown)))
+        return Unknown(reason, refs, selector.error)
+    return Unknown(reason, refs_of(selector, *candidates), selector.error, CHOSEN)
 
 
 def _err(msg: str) -> Unknown:
@@ -390,8 +408,8 @@ class Evaluator:
         base = self._traversal(e.obj) if _rooted(e.obj) else self.evaluate(e.obj)
         key = self.evaluate(e.key)
         if isinstance(base, Namespace):
-            if is_unknown(key):
-                return key
+            if is_unknown(key):  # an instance chosen by an unknown key (``chosen``)
+                return Unknown(f"the key is unknown ({key.reason})", key.refs, key.error, CHOSEN)
             if isinstance(key, (list, dict)) or key is None:
                 return _err("invalid index key")
             return self._step(base, to_string(key), index=key)
@@ -434,7 +452,16 @@ class Evaluator:
         if is_unknown(base):
             return _deeper(base, "[]")
         if is_unknown(key):
-            return key
+            members = base.values() if isinstance(base, dict) else base
+            return chosen(
+                f"the key is unknown ({key.reason})",
+                key,
+                *(
+                    members
+                    if isinstance(base, (list, dict)) and not isinstance(base, TfSet)
+                    else ()
+                ),
+            )
         if isinstance(key, (list, dict)) or key is None:
             return _err(f"a {type_name(key)} cannot be used as an index")
         if isinstance(base, TfSet):
@@ -502,7 +529,7 @@ class Evaluator:
             known = deep_unknown(a) is None and deep_unknown(b) is None
             if known and not collection_in(a) and type_name(a) == type_name(b) and equal(a, b):
                 return a
-            return Unknown(f"condition is unknown ({cond.reason})", refs_of(cond, a, b))
+            return chosen(f"condition is unknown ({cond.reason})", cond, a, b)
         if cond is None:
             return _err("the condition value is null")
         try:
@@ -532,6 +559,10 @@ class Evaluator:
             if is_unknown(v) and v.error:
                 return v
         if op in ("==", "!="):
+            if (left is None or right is None) and not is_unknown(left) and not is_unknown(right):
+                # a known value against null: known, whatever it holds (cty compares nulls
+                # first: ``var.list_of_objects == null`` is false with an unknown inside)
+                return (left is None and right is None) == (op == "==")
             lu, ru = deep_unknown(left), deep_unknown(right)
             if lu or ru:
                 return merge_unknown([u for u in (lu, ru) if u])
@@ -617,7 +648,7 @@ class Evaluator:
         cond = self.evaluate(e.cond)
         if is_unknown(cond):
             return Unknown(
-                f"template condition is unknown ({cond.reason})", refs_of(cond), cond.error
+                f"template condition is unknown ({cond.reason})", refs_of(cond), cond.error, CHOSEN
             )
         if cond is None:
             return _err("the template condition is null")
@@ -731,6 +762,8 @@ class Evaluator:
             for a in args:
                 out.update(a or {})
             return out
+        if unknowns and name in ("lookup", "element") and len(args) >= 2 and is_unknown(args[1]):
+            return self._chosen_by_key(name, args)
         if unknowns:
             return merge_unknown(unknowns)
         try:
@@ -760,6 +793,23 @@ class Evaluator:
             elif isinstance(node, tuple):
                 stack.extend(node)
         return None
+
+    @staticmethod
+    def _chosen_by_key(name: str, args: list[Value]) -> Unknown:
+        """``lookup(m, k, default)`` or ``element(l, i)`` with an unknown key or index: one of
+        the members (or the default), never the key's resource (``chosen``)."""
+        key, coll = args[1], args[0]
+        assert isinstance(key, Unknown)
+        if isinstance(coll, Unknown):  # a member of it: its resources, not the key's
+            return Unknown(coll.reason, coll.refs, coll.error or key.error)
+        members: list[Value] = []
+        if isinstance(coll, dict) and not isinstance(coll, ResourceValue):
+            members = list(coll.values())
+        elif isinstance(coll, list) and not isinstance(coll, TfSet):
+            members = list(coll)
+        else:
+            return Unknown(f"{name}() over an unknown key ({key.reason})", error=key.error)
+        return chosen(f"the key is unknown ({key.reason})", key, *members, *args[2:3])
 
     @staticmethod
     def _coalesce_partly_known(args: list[Value]) -> Value:
@@ -801,8 +851,8 @@ class Evaluator:
             ev = self.with_bindings(frame)
             if e.cond is not None:
                 c = ev.evaluate(e.cond)
-                if is_unknown(c):
-                    return c
+                if is_unknown(c):  # which elements are kept is unknown (``chosen``)
+                    return Unknown(c.reason, c.refs, c.error, CHOSEN)
                 if not to_bool(_not_null(c)):
                     continue
             if not e.is_object:
