@@ -318,6 +318,8 @@ def test_catalogue_coverage_every_type_and_rule_is_exercised(cache_env: dict[str
     dirs += [CLOUDS_DIR / "azure-azapi", CLOUDS_DIR / "azure-native-sku"]
     families = FIXTURES / "families"  # the Chinese clouds' every family and flow (#18)
     dirs += sorted(p for p in families.glob("*/*") if (p / "main.tf").is_file())
+    audit = FIXTURES / "egress-audit"  # paths and stores found by auditing public modules
+    dirs += sorted(p for p in audit.iterdir() if (p / "main.tf").is_file())
     for path in dirs:
         config = path / "ciiguard.toml"
         _, report = scan(path, cache_env, *(["--config", str(config)] if config.is_file() else []))

@@ -23,18 +23,31 @@ def flow_scope(flow: Flow, declarer: Resource, ctx: PolicyContext) -> tuple[str,
             return f"{declarer.address} is in scope ({declarer.scope_reason})", _cls(
                 declarer.classification
             )
+        # a source that holds no data of its own but handles it (a function whose failed
+        # events go to a dead-letter queue) is in scope by its classification tag
+        tagged = _tagged(src, ctx) if src is not None and src is not declarer else None
+        if tagged is not None:
+            return f"source {tagged[0]}", tagged[1]
     if declarer.in_scope and declarer.classification:
         return f"{declarer.address} is tagged {declarer.classification}", declarer.classification
-    tags = declarer.tags if isinstance(declarer.tags, dict) else {}
-    key = ctx.settings.classification_key.lower()
-    for k, v in tags.items():
-        value = str(v).strip().lower()
-        if isinstance(k, str) and k.lower() == key and value in ctx.settings.in_scope_values:
-            return f"{declarer.address} is tagged {v}", value
+    tagged = _tagged(declarer, ctx)
+    if tagged is not None:
+        return tagged
     if declarer.in_scope and flow.destination_resource == declarer.address:
         return f"{declarer.address} is in scope ({declarer.scope_reason})", _cls(
             declarer.classification
         )
+    return None
+
+
+def _tagged(r: Resource, ctx: PolicyContext) -> tuple[str, str] | None:
+    """Why ``r``'s classification tag puts it in scope, and the classification; None without."""
+    tags = r.tags if isinstance(r.tags, dict) else {}
+    key = ctx.settings.classification_key.lower()
+    for k, v in tags.items():
+        value = str(v).strip().lower()
+        if isinstance(k, str) and k.lower() == key and value in ctx.settings.in_scope_values:
+            return f"{r.address} is tagged {v}", value
     return None
 
 

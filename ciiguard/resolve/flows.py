@@ -34,6 +34,7 @@ NAME_ATTRIBUTES = (
     "bucket_id",
     "project_name",  # Alibaba Simple Log Service projects
     "topic_name",  # Alibaba MNS and Tencent CMQ topics
+    "function_name",  # AWS Lambda functions (event invoke configs name theirs)
 )
 
 

@@ -1,0 +1,98 @@
+"""Paths out of the mainland that an audit of public modules found ciiguard did not follow, and
+data stores it did not recognise (``tests/fixtures/egress-audit/``: one small configuration
+each, written after what the modules do). Each passed before; each is judged now."""
+
+from __future__ import annotations
+
+from ciiguard.testing import scan_path
+from tests.conftest import FIXTURES
+
+AUDIT = FIXTURES / "egress-audit"
+
+
+def _flows(outcome: object, address: str) -> list[tuple[str, str | None, str]]:
+    resources = {r.address: r for r in outcome.resources}  # type: ignore[attr-defined]
+    return [
+        (f.argument, f.destination, f.destination_location.value) for f in resources[address].flows
+    ]
+
+
+def _violations(outcome: object) -> list[tuple[str, str]]:
+    return sorted((v.policy, v.resource) for v in outcome.violations)  # type: ignore[attr-defined]
+
+
+def test_an_aurora_read_replica_in_another_region_is_replication() -> None:
+    outcome = scan_path(AUDIT / "aurora-replication-source-identifier", check=False)
+    assert _flows(outcome, "aws_rds_cluster.replica") == [
+        ("replication_source_identifier", "ap-east-1", "outside")
+    ]
+    assert _flows(outcome, "aws_neptune_cluster.graph_replica") == [
+        ("replication_source_identifier", "ap-east-1", "outside")
+    ]
+    assert _violations(outcome) == [
+        ("CII001", "aws_neptune_cluster.graph_replica"),
+        ("CII001", "aws_rds_cluster.replica"),
+        ("CII002", "aws_neptune_cluster.graph_replica"),
+        ("CII002", "aws_rds_cluster.replica"),
+    ]
+
+
+def test_a_global_table_v1_replicates_to_each_replica_region() -> None:
+    outcome = scan_path(AUDIT / "dynamodb-global-table-v1", check=False)
+    assert _flows(outcome, "aws_dynamodb_global_table.g") == [
+        ("replica[0].region_name", "cn-north-1", "mainland"),
+        ("replica[1].region_name", "ap-east-1", "outside"),
+    ]
+    assert _violations(outcome) == [("CII002", "aws_dynamodb_global_table.g")]
+
+
+def test_memorydb_multi_region_members_replicate_to_each_other() -> None:
+    outcome = scan_path(AUDIT / "memorydb-multi-region", check=False)
+    assert _flows(outcome, "aws_memorydb_cluster.sg") == [
+        ("multi_region_cluster_name", "ap-southeast-1", "outside")
+    ]
+    assert ("CII002", "aws_memorydb_cluster.sg") in _violations(outcome)
+    assert ("CII001", "aws_memorydb_cluster.sg") in _violations(outcome)
+
+
+def test_a_polardb_gdn_standby_in_hong_kong_is_replication() -> None:
+    outcome = scan_path(AUDIT / "polardb-gdn-standby", check=False)
+    assert _flows(outcome, "alicloud_polardb_cluster.standby_hk") == [
+        ("gdn_id", "cn-hongkong", "outside")
+    ]
+    assert _violations(outcome) == [
+        ("CII001", "alicloud_polardb_cluster.standby_hk"),
+        ("CII002", "alicloud_polardb_cluster.standby_hk"),
+    ]
+
+
+def test_lambda_dead_letters_and_async_destinations_are_event_routing() -> None:
+    outcome = scan_path(AUDIT / "lambda-dlq-async-destinations", check=False)
+    assert _flows(outcome, "aws_lambda_function.f") == [
+        ("dead_letter_config[0].target_arn", "us-east-1", "outside")
+    ]
+    assert sorted(_flows(outcome, "aws_lambda_function_event_invoke_config.c")) == [
+        ("destination_config[0].on_failure[0].destination", "us-east-1", "outside"),
+        ("destination_config[0].on_success[0].destination", "us-east-1", "outside"),
+    ]
+    assert [p for p, _ in _violations(outcome)] == ["CII002", "CII002", "CII002"]
+
+
+STORES = sorted(
+    [
+        "aws_cognito_user_pool",
+        "aws_dax_cluster",
+        "aws_docdbelastic_cluster",
+        "aws_dsql_cluster",
+        "aws_elasticache_serverless_cache",
+        "aws_mq_broker",
+        "aws_msk_serverless_cluster",
+        "aws_s3_directory_bucket",
+    ]
+)
+
+
+def test_stores_that_hold_data() -> None:
+    outcome = scan_path(AUDIT / "stores", check=False)
+    assert sorted(r.type for r in outcome.resources if r.data_bearing) == STORES
+    assert _violations(outcome) == [("CII001", f"{t}.s") for t in STORES]
