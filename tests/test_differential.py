@@ -499,3 +499,35 @@ def test_convert_to_type_matches_terraform(terraform: Terraform, tmp_path: Path)
             problems.append(str(exc))
     assert not problems, "\n".join(problems)
     assert decided == len(plan["planned_values"]["outputs"])
+
+
+@pytest.mark.slow
+def test_an_apply_time_value_inside_a_typed_argument_stays_where_it_is(
+    terraform: Terraform, tmp_path: Path
+) -> None:
+    """An id known only after apply in one ``set(string)`` attribute of a ``map(object)``
+    module argument: Terraform converts the rest and knows the map's keys and every other
+    attribute (a ``for_each`` over it is decided); only the set is unknown."""
+    work = copy_corpus("typed-unknowns", tmp_path)
+    terraform.init(work)
+    changes = terraform.plan_json(work)["output_changes"]
+    root, _ = ciiguard_root(work)
+    for name in ("known_keys", "known_storage"):
+        assert changes[name]["after_unknown"] is False
+        same(changes[name]["after"], root.output(name), name)
+    assert changes["unknown_identities"]["after_unknown"] == [True]
+    u = deep_unknown(root.output("unknown_identities"))
+    assert u is not None and "terraform_data.identity" in u.refs
+
+
+@pytest.mark.slow
+def test_a_splat_over_a_counted_module_matches_terraform(
+    terraform: Terraform, tmp_path: Path
+) -> None:
+    work = copy_corpus("module-splat", tmp_path)
+    terraform.init(work)
+    outputs = terraform.plan_json(work)["planned_values"]["outputs"]
+    root, _ = ciiguard_root(work)
+    assert set(outputs) == set(root.mod.outputs)
+    for name, v in outputs.items():
+        same(v["value"], root.output(name), f"output {name}")

@@ -96,3 +96,14 @@ def test_stores_that_hold_data() -> None:
     outcome = scan_path(AUDIT / "stores", check=False)
     assert sorted(r.type for r in outcome.resources if r.data_bearing) == STORES
     assert _violations(outcome) == [("CII001", f"{t}.s") for t in STORES]
+
+
+def test_a_splat_over_a_counted_module_reads_its_instances() -> None:
+    """``join("", module.replica[*].bucket_arn)`` (cloudposse's examples) is the replica bucket
+    in Ningxia, as ``module.replica[0].bucket_arn`` is: not an incomplete reference."""
+    outcome = scan_path(AUDIT / "module-splat", check=False)
+    rc = "aws_s3_bucket_replication_configuration.r"
+    assert _flows(outcome, rc) == [("rule[0].destination[0].bucket", "cn-northwest-1", "mainland")]
+    (flow,) = {r.address: r for r in outcome.resources}[rc].flows
+    assert flow.destination_resource == "module.replica[0].aws_s3_bucket.this[0]"
+    assert outcome.violations == [] and outcome.exit_code == 0

@@ -431,6 +431,15 @@ class ModuleInstance(Scope):
         self._outputs[name] = value
         return value
 
+    def module_keys(self, name: str) -> list[Any] | Unknown | None:
+        call = self.mod.module_call(name)
+        if call is None or call.block.body.attr("count") is None:
+            return None  # undeclared, or for_each (a map: a splat over it is not a list of them)
+        children = self.children(call)
+        if isinstance(children, Unknown):
+            return children
+        return sorted(children)
+
     def children(self, call: Located) -> dict[Any, ModuleInstance] | Unknown:
         """Instances of a module call (key None when it has neither count nor for_each)."""
         name = call.block.labels[0]

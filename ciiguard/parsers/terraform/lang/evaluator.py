@@ -156,6 +156,11 @@ class Scope:
         """A function this scope defines on top of Terraform's (Terragrunt's built-ins), or None."""
         return None
 
+    def module_keys(self, name: str) -> list[Value] | Unknown | None:
+        """The instance keys of ``module.name`` when it has ``count`` (0, 1, ...), for a splat
+        over it (``module.name[*].output``); None when this scope cannot tell."""
+        return None
+
 
 class Traced(dict[str, Value]):
     """An object whose attributes each carry the hops that produced them (a Terragrunt config read
@@ -486,6 +491,17 @@ class Evaluator:
         return _err(f"cannot index {type_name(base)}")
 
     def _splat(self, e: Splat) -> Value:
+        if (
+            isinstance(e.obj, GetAttr)
+            and isinstance(e.obj.obj, Name)
+            and e.obj.obj.name == "module"
+            and not any(e.obj.obj.name in frame for frame in self.bindings)
+            and e.ops
+            and e.ops[0][0] == "attr"
+        ):
+            items = self._module_instances(e.obj.name)
+            if items is not None:
+                return self._splat_items(items, e) if isinstance(items, list) else items
         base = self.evaluate(e.obj)
         if isinstance(base, Namespace):
             named = ".".join(base.parts)
@@ -497,7 +513,18 @@ class Evaluator:
             return base
         if base is None:
             return []
-        items = base if isinstance(base, list) else [base]
+        return self._splat_items(base if isinstance(base, list) else [base], e)
+
+    def _module_instances(self, name: str) -> list[Value] | Unknown | None:
+        """``module.name``'s instances as partial traversals (``module.name[0]``, ...), for a
+        splat over a module with ``count``: each then reads its outputs as ``module.name[0].x``
+        does. None when the scope cannot tell (the splat then stays unknown)."""
+        keys = self.scope.module_keys(name)
+        if keys is None or isinstance(keys, Unknown):
+            return keys
+        return [Namespace("module", (name, f"[{_key_repr(k)}]")) for k in keys]
+
+    def _splat_items(self, items: list[Value], e: Splat) -> Value:
         ops = e.ops
         after: tuple[tuple[str, object], ...] = ()
         if not e.full:  # a legacy ``.*`` carries attribute steps only; the rest applies after
@@ -762,6 +789,19 @@ class Evaluator:
             for a in args:
                 out.update(a or {})
             return out
+        if (
+            unknowns
+            and name in ("keys", "values", "length")
+            and len(args) == 1
+            and isinstance(args[0], (list, dict))
+            and not isinstance(args[0], ResourceValue)
+        ):
+            # the keys and the size of a known collection are known whatever it holds, as in
+            # Terraform (``keys(var.databases)`` with an apply-time id in one database)
+            try:
+                return fn(args)
+            except FunctionError as exc:
+                return _err(str(exc))
         if unknowns and name in ("lookup", "element") and len(args) >= 2 and is_unknown(args[1]):
             return self._chosen_by_key(name, args)
         if unknowns:
@@ -918,6 +958,9 @@ def _convert(v: Value, t: Expr) -> Value:
             if isinstance(args[0], Name) and args[0].name == "any":
                 items = unify(items)
             if t.name == "set":
+                unknowns = [u for u in map(deep_unknown, items) if u is not None]
+                if unknowns:  # its elements (and their number) are unknown: this set alone is
+                    return merge_unknown(unknowns)
                 return make_set(items)
             return items
         if t.name == "map" and len(args) == 1:
