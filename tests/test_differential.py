@@ -531,3 +531,20 @@ def test_a_splat_over_a_counted_module_matches_terraform(
     assert set(outputs) == set(root.mod.outputs)
     for name, v in outputs.items():
         same(v["value"], root.output(name), f"output {name}")
+
+
+@pytest.mark.slow
+def test_sets_of_collections_iterate_in_terraforms_order(
+    terraform: Terraform, tmp_path: Path
+) -> None:
+    """A ``set(object(...))``, ``set(map(...))``, ``set(list(...))`` variable (Cosmos DB
+    ``geo_location`` lists in Azure Verified Modules) iterates in cty's order: each element by
+    the bytes cty hashes it to. ciiguard gives the same order, so a dynamic block over one is
+    decided instead of unknown."""
+    work = copy_corpus("set-order", tmp_path)
+    terraform.init(work)
+    outputs = terraform.plan_json(work)["planned_values"]["outputs"]
+    root, _ = ciiguard_root(work)
+    assert set(outputs) == set(root.mod.outputs)
+    for name, v in outputs.items():
+        same(v["value"], root.output(name), f"output {name}")

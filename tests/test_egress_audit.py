@@ -107,3 +107,26 @@ def test_a_splat_over_a_counted_module_reads_its_instances() -> None:
     (flow,) = {r.address: r for r in outcome.resources}[rc].flows
     assert flow.destination_resource == "module.replica[0].aws_s3_bucket.this[0]"
     assert outcome.violations == [] and outcome.exit_code == 0
+
+
+def test_a_dynamic_block_over_a_set_of_objects_is_decided() -> None:
+    """``dynamic "geo_location"`` over a ``set(object)`` variable (Azure Verified Modules'
+    Cosmos DB account): iterated in Terraform's order (tests/test_differential.py, set-order),
+    so the Hong Kong replica is CII002, not an unknown destination."""
+    outcome = scan_path(AUDIT / "cosmos-geo-set", check=False)
+    assert _flows(outcome, "azurerm_cosmosdb_account.users") == [
+        ("geo_location[1].location", "eastasia", "outside")
+    ]
+    assert _violations(outcome) == [("CII002", "azurerm_cosmosdb_account.users")]
+
+
+def test_a_set_order_ciiguard_cannot_reproduce_is_never_guessed() -> None:
+    from ciiguard.model import Unknown
+    from ciiguard.parsers.terraform.hcl.reader import parse_expression
+    from ciiguard.parsers.terraform.lang.evaluator import convert_to_type
+
+    typed = parse_expression("set(object({ a = string, n = number }))")
+    decided = convert_to_type([{"a": "b", "n": 2}, {"a": "a", "n": 10}], typed)
+    assert [x["a"] for x in decided] == ["a", "b"]  # by their hash bytes: <"a";10;> < <"b";2;>
+    for odd in ({"a": "é", "n": 1}, {"a": "x", "n": 0.5}, {"a": "x", "n": 10**12}):
+        assert isinstance(convert_to_type([odd, {"a": "b", "n": 2}], typed), Unknown), odd

@@ -7,6 +7,7 @@ which policies treat as "cannot vouch for it" (fail-closed), never as "inside".
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -39,6 +40,7 @@ from ciiguard.parsers.terraform.lang.functions import (
     TfSet,
     collection_in,
     equal,
+    is_number,
     make_set,
     nfc,
     to_bool,
@@ -934,6 +936,64 @@ def convert_to_type(value: Value, type_expr: Expr) -> Value:
 _PRIMITIVE_TYPES = ("string", "number", "bool")
 
 
+def set_order_key(item: Value, element_type: Expr) -> str:
+    """The bytes cty orders a set's element by when the element type is a collection or
+    structure (go-cty ``setRules.Less``: the elements' hash strings compared byte by byte;
+    ``appendSetHashBytes`` writes them). Strings are Go-quoted (``%q``): only printable ASCII
+    is written here, where quoting is just escaping ``"`` and ``\\``; numbers are written as
+    ``big.Float.String`` does (10 significant digits): only integers below 10**10 here. Any
+    other value, or ``any`` anywhere in the type, is NotDecided."""
+    if item is None:
+        return "~"
+    if isinstance(element_type, Call) and element_type.name == "optional" and element_type.args:
+        return set_order_key(item, element_type.args[0])
+    if isinstance(element_type, Name):
+        if element_type.name == "string" and isinstance(item, str):
+            if not all(" " <= ch <= "~" for ch in item):
+                raise NotDecided("set order: a string that is not printable ASCII")
+            return '"' + item.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        if element_type.name == "bool" and isinstance(item, bool):
+            return "T" if item else "F"
+        if element_type.name == "number" and is_number(item) and not isinstance(item, bool):
+            whole = num.whole(item)
+            if whole is None or abs(whole) >= 10**10:
+                raise NotDecided("set order: a number that is not a small integer")
+            return str(whole)
+        raise NotDecided(f"set order of a {element_type.name} value")
+    if not isinstance(element_type, Call) or not element_type.args:
+        raise NotDecided("set order of this type")
+    name, inner = element_type.name, element_type.args[0]
+    if name in ("list", "set") and isinstance(item, list):
+        return "[" + "".join(set_order_key(x, inner) + ";" for x in item) + "]"
+    if name == "map" and isinstance(item, dict):
+        return (
+            "{"
+            + "".join(
+                set_order_key(k, Name("string")) + ":" + set_order_key(item[k], inner) + ";"
+                for k in sorted(item)
+            )
+            + "}"
+        )
+    if name == "object" and isinstance(inner, ObjectExpr) and isinstance(item, dict):
+        types: dict[str, Expr] = {}
+        for k_expr, ty in inner.items:
+            if not isinstance(k_expr, Literal) or not isinstance(k_expr.value, str):
+                raise NotDecided("object type attribute names")
+            types[k_expr.value] = ty
+        if set(types) != set(item):
+            raise NotDecided("set order: an object that does not match its type")
+        return "<" + "".join(set_order_key(item[k], types[k]) + ";" for k in sorted(types)) + ">"
+    if name == "tuple" and isinstance(inner, TupleExpr) and isinstance(item, list):
+        if len(inner.items) != len(item):
+            raise NotDecided("set order: a tuple that does not match its type")
+        return (
+            "<"
+            + "".join(set_order_key(x, t) + ";" for x, t in zip(item, inner.items, strict=True))
+            + ">"
+        )
+    raise NotDecided(f"set order of a {name} value")
+
+
 def _convert(v: Value, t: Expr) -> Value:
     if isinstance(v, Unknown):
         return v
@@ -961,7 +1021,7 @@ def _convert(v: Value, t: Expr) -> Value:
                 unknowns = [u for u in map(deep_unknown, items) if u is not None]
                 if unknowns:  # its elements (and their number) are unknown: this set alone is
                     return merge_unknown(unknowns)
-                return make_set(items)
+                return make_set(items, functools.partial(set_order_key, element_type=args[0]))
             return items
         if t.name == "map" and len(args) == 1:
             if not isinstance(v, dict):

@@ -334,9 +334,13 @@ class _Members:
         return any(equal(v, o) for o in self.rest)
 
 
-def make_set(items: list[Value]) -> TfSet:
-    """Terraform sets in their iteration order: unique; strings, numbers and bools sorted."""
-    items = unify(items)
+def make_set(items: list[Value], order: Callable[[Value], str] | None = None) -> TfSet:
+    """Terraform sets in their iteration order: unique; strings, numbers and bools sorted;
+    collections and structures by ``order`` (the bytes cty orders them by, which needs their
+    type: ``evaluator.set_order_key``), or NotDecided without it. Items given with ``order``
+    are already converted to the set's element type."""
+    if order is None:
+        items = unify(items)
     if any(x is None for x in items):
         raise NotDecided("a set with null elements")
     out: list[Value] = []
@@ -353,6 +357,8 @@ def make_set(items: list[Value]) -> TfSet:
         return TfSet(sorted(out))
     if all(is_number(x) for x in out):
         return TfSet(sorted(out, key=num.exact))
+    if order is not None:
+        return TfSet(sorted(out, key=order))
     raise NotDecided("Terraform orders sets of collections by hash")
 
 
