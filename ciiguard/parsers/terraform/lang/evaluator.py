@@ -284,6 +284,19 @@ def refs_of(*values: Value) -> frozenset[str]:
     return out
 
 
+def _unknown_in_lists(v: Value) -> bool:
+    """Whether an unknown stands where ``flatten`` would look: as an element of ``v`` or of a
+    list within it (it might be a list to splice in). Objects are not looked into."""
+    stack: list[Value] = [v]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, Unknown):
+            return True
+        if isinstance(x, list):
+            stack.extend(x)
+    return False
+
+
 def chosen(reason: str, selector: Unknown, *candidates: Value) -> Unknown:
     """A value chosen among ``candidates`` by the unknown ``selector`` (a condition, a key, an
     index). When every candidate is itself unknown it is one of them and names their resources
@@ -793,13 +806,17 @@ class Evaluator:
             return out
         if (
             unknowns
-            and name in ("keys", "values", "length")
             and len(args) == 1
             and isinstance(args[0], (list, dict))
             and not isinstance(args[0], ResourceValue)
+            and (
+                name in ("keys", "values", "length")
+                or (name == "flatten" and not _unknown_in_lists(args[0]))
+            )
         ):
             # the keys and the size of a known collection are known whatever it holds, as in
-            # Terraform (``keys(var.databases)`` with an apply-time id in one database)
+            # Terraform (``keys(var.databases)`` with an apply-time id in one database); flatten
+            # reaches into lists only, so objects holding apply-time values are kept whole
             try:
                 return fn(args)
             except FunctionError as exc:
