@@ -516,8 +516,10 @@ def test_an_apply_time_value_inside_a_typed_argument_stays_where_it_is(
         assert changes[name]["after_unknown"] is False
         same(changes[name]["after"], root.output(name), name)
     assert changes["unknown_identities"]["after_unknown"] == [True]
-    u = deep_unknown(root.output("unknown_identities"))
-    assert u is not None and "terraform_data.identity" in u.refs
+    assert changes["unknown_names_through_try"]["after_unknown"] is True
+    for name in ("unknown_identities", "unknown_names_through_try"):
+        u = deep_unknown(root.output(name))
+        assert u is not None and "terraform_data.identity" in u.refs, name
 
 
 @pytest.mark.slow
