@@ -512,7 +512,8 @@ def test_an_apply_time_value_inside_a_typed_argument_stays_where_it_is(
     terraform.init(work)
     changes = terraform.plan_json(work)["output_changes"]
     root, _ = ciiguard_root(work)
-    for name in ("known_keys", "known_storage", "known_flattened_names"):
+    known = ("known_keys", "known_storage", "known_flattened_names")
+    for name in (*known, "known_concat_names", "known_coalesce_names"):
         assert changes[name]["after_unknown"] is False
         same(changes[name]["after"], root.output(name), name)
     assert changes["unknown_identities"]["after_unknown"] == [True]

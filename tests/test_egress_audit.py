@@ -130,3 +130,20 @@ def test_a_set_order_ciiguard_cannot_reproduce_is_never_guessed() -> None:
     assert [x["a"] for x in decided] == ["a", "b"]  # by their hash bytes: <"a";10;> < <"b";2;>
     for odd in ({"a": "é", "n": 1}, {"a": "x", "n": 0.5}, {"a": "x", "n": 10**12}):
         assert isinstance(convert_to_type([odd, {"a": "b", "n": 2}], typed), Unknown), odd
+
+
+def test_dsql_multi_region_peering_and_witness_are_replication() -> None:
+    outcome = scan_path(AUDIT / "dsql-peering", check=False)
+    assert _flows(outcome, "aws_dsql_cluster_peering.a") == [
+        ("clusters[0]", "ap-east-1", "outside"),
+        ("witness_region", "ap-southeast-1", "outside"),
+    ]
+    assert _flows(outcome, "aws_dsql_cluster.a") == [
+        ("multi_region_properties[0].witness_region", "ap-southeast-1", "outside")
+    ]
+    assert _violations(outcome) == [
+        ("CII001", "aws_dsql_cluster.b"),
+        ("CII002", "aws_dsql_cluster.a"),
+        ("CII002", "aws_dsql_cluster_peering.a"),
+        ("CII002", "aws_dsql_cluster_peering.a"),
+    ]

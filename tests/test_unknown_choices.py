@@ -279,3 +279,75 @@ def test_a_plan_ties_a_region_only_to_a_referenced_region(tmp_path: Path) -> Non
     assert [(f.destination_resource, f.destination) for f in table.flows] == [
         ("aws_kms_key.nx", "cn-north-1")
     ]
+
+
+MAPPING = """
+provider "aws" {
+  region = "cn-north-1"
+}
+
+provider "aws" {
+  alias  = "elsewhere"
+  region = "%s"
+}
+
+resource "aws_dynamodb_table" "t" {
+  name             = "orders"
+  hash_key         = "id"
+  billing_mode     = "PAY_PER_REQUEST"
+  stream_enabled   = true
+  stream_view_type = "NEW_IMAGE"
+  attribute {
+    name = "id"
+    type = "S"
+  }
+  tags = { data-classification = "personal" }
+}
+
+resource "aws_sqs_queue" "failure" {
+  provider = aws.elsewhere
+  name     = "orders-failure"
+}
+
+resource "aws_lambda_event_source_mapping" "m" {
+  event_source_arn  = aws_dynamodb_table.t.stream_arn
+  function_name     = "arn:aws-cn:lambda:cn-north-1:123456789012:function:f"
+  starting_position = "LATEST"
+
+  # terraform-aws-modules/lambda's idiom: the block exists when the queue's ARN is not null,
+  # which is known only after apply; if it exists, its one destination is that queue
+  dynamic "destination_config" {
+    for_each = try(aws_sqs_queue.failure.arn, null) != null ? [true] : []
+    content {
+      on_failure {
+        destination_arn = aws_sqs_queue.failure.arn
+      }
+    }
+  }
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("region", "expected"),
+    [
+        ("cn-north-1", []),
+        (
+            "ap-east-1",
+            [("CII001", "aws_sqs_queue.failure"), ("CII002", "aws_lambda_event_source_mapping.m")],
+        ),
+    ],
+)
+def test_a_block_that_may_not_exist_still_names_its_destination(
+    tmp_path: Path, region: str, expected: list[tuple[str, str]]
+) -> None:
+    """A dynamic block whose for_each is unknown: how many blocks there are is unknown, but what
+    the content sets without the iterator is known. The destination it names is where the data
+    goes if the block exists: a mainland queue passes, a Hong Kong one is CII002."""
+    (tmp_path / "main.tf").write_text(MAPPING % region)
+    outcome = scan_path(tmp_path, check=False, use_cache=False)
+    mapping = {r.address: r for r in outcome.resources}["aws_lambda_event_source_mapping.m"]
+    assert [(f.argument, f.destination_resource) for f in mapping.flows] == [
+        ("destination_config[0].on_failure[0].destination_arn", "aws_sqs_queue.failure")
+    ]
+    assert sorted((v.policy, v.resource) for v in outcome.violations) == expected

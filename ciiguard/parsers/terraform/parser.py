@@ -1032,12 +1032,20 @@ def _expand_dynamic(
         return
     coll = ev.evaluate(fe.expr)
     if isinstance(coll, Unknown):
+        # How many blocks there are, and the iterator's key and value, are unknown: the content is
+        # evaluated once with both unknown (CHOSEN: a destination taken from them is never the
+        # resource the collection came from, ``evaluator.chosen``). What the content sets
+        # without the iterator is known: a destination named there is where the data goes if
+        # such a block exists (``x != null ? [true] : []`` guarding one destination).
         sub = f"{path}{name}[{len(items)}]"
         lines[sub] = b.line
-        # CHOSEN: the blocks' contents derive from the collection, but a destination in them is
-        # not the resource the collection was derived from (``evaluator.chosen``)
         reason = f'dynamic "{name}" for_each is unknown: {coll.reason}'
-        items.append(Unknown(reason, coll.refs, coll.error, CHOSEN))
+        if coll.error:
+            items.append(Unknown(reason, coll.refs, coll.error, CHOSEN))
+            return
+        each = Unknown(reason, coll.refs, False, CHOSEN)
+        inner = ev.with_bindings({iterator: {"key": each, "value": each}})
+        items.append(evaluate_body(inner, content.body, sub + ".", lines))
         return
     if isinstance(coll, dict):
         pairs: list[tuple[Any, Any]] = [(k, coll[k]) for k in sorted(coll)]

@@ -821,6 +821,13 @@ class Evaluator:
                 return fn(args)
             except FunctionError as exc:
                 return _err(str(exc))
+        if (
+            unknowns
+            and name == "concat"
+            and all(isinstance(a, list) and not isinstance(a, TfSet) for a in args)
+            and sum(1 for a in args if a) <= 1
+        ):  # one list with empty ones (``concat(var.list, [])``) is that list, whatever it holds
+            return list(next((a for a in args if a), []))
         if unknowns and name in ("lookup", "element") and len(args) >= 2 and is_unknown(args[1]):
             return self._chosen_by_key(name, args)
         if unknowns:
@@ -872,7 +879,14 @@ class Evaluator:
 
     @staticmethod
     def _coalesce_partly_known(args: list[Value]) -> Value:
-        """coalesce(var.region, aws_x.region): decided when a known string comes first."""
+        """coalesce(var.region, aws_x.region): decided when a known string comes first; and
+        ``coalesce(var.list, [])`` over collections: the first that is not null, apply-time
+        values inside it and all (Terraform looks at an argument's null-ness alone)."""
+        given = [a for a in args if a is not None]
+        if given and all(
+            isinstance(a, (list, dict)) and not isinstance(a, ResourceValue) for a in given
+        ):
+            return given[0]
         known = [a for a in args if deep_unknown(a) is None]
         unify(known)
         for a in args:
