@@ -147,3 +147,56 @@ def test_dsql_multi_region_peering_and_witness_are_replication() -> None:
         ("CII002", "aws_dsql_cluster_peering.a"),
         ("CII002", "aws_dsql_cluster_peering.a"),
     ]
+
+
+CHINA = {
+    # lineage: a snapshot or image holds its disk's data, so its copy out is judged
+    "china-alicloud-image-copy": [
+        ("CII001", "alicloud_image_copy.hk"),
+        ("CII002", "alicloud_image_copy.hk"),
+    ],
+    "china-tencentcloud-snapshot-copy": [
+        ("CII002", "tencentcloud_cbs_copy_snapshot_cross_region.c"),
+    ],
+    "china-huaweicloud-cbr-vault": [
+        ("CII001", "huaweicloud_cbr_vault.dr"),
+        ("CII002", "huaweicloud_cbr_policy.p"),
+        ("CII002", "huaweicloud_cbr_vault.v"),
+    ],
+    # cross-region arguments that were never read
+    "china-alicloud-auto-snapshot-policy-cross-region-copy": [
+        ("CII002", "alicloud_ecs_auto_snapshot_policy.p")
+    ],
+    "china-alicloud-ebs-enterprise-snapshot-policy-cross-region-copy": [
+        ("CII002", "alicloud_ebs_enterprise_snapshot_policy.p")
+    ],
+    "china-alicloud-hbr-server-backup-plan-copy-region": [
+        ("CII002", "alicloud_hbr_server_backup_plan.b")
+    ],
+    "china-alicloud-dbs-backup-plan-storage-region": [("CII002", "alicloud_dbs_backup_plan.b")],
+    "china-alicloud-ecs-image-pipeline-to-region": [("CII002", "alicloud_ecs_image_pipeline.p")],
+    "china-tencentcloud-cvm-sync-image": [("CII002", "tencentcloud_cvm_sync_image.sync")],
+    "china-tencentcloud-mysql-readonly-cross-region": [
+        ("CII001", "tencentcloud_mysql_readonly_instance.ro"),
+        ("CII002", "tencentcloud_mysql_readonly_instance.ro"),
+    ],
+    "china-tencentcloud-redis-global-replication": [
+        ("CII001", "tencentcloud_redis_instance.hk"),
+        ("CII002", "tencentcloud_redis_replicate_attachment.g"),
+    ],
+    "china-huaweicloud-taurusdb-cross-region-backup-policy": [
+        ("CII002", "huaweicloud_taurusdb_instance.orders")
+    ],
+}
+
+
+def test_copies_out_of_the_mainland_at_the_chinese_clouds() -> None:
+    """A third audit (Alibaba, Tencent and Huawei modules and provider examples): each of these
+    copied or replicated personal data to Hong Kong and passed."""
+    problems = []
+    for name, expected in CHINA.items():
+        outcome = scan_path(AUDIT / name, check=False)
+        found = _violations(outcome)
+        if found != sorted(expected):
+            problems.append(f"{name}: {found}")
+    assert not problems, "\n".join(problems)

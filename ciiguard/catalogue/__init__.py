@@ -25,8 +25,9 @@ How a flow rule (an entry of a cloud's ``replication`` list) says where data goe
   (resolved among ``source_types``, default ``target_types``; ``["*"]`` for any type),
   ``source_region_path`` names the region it comes from, ``source_same_region_types`` makes every
   resource of those types in the declarer's region a source (registry-wide settings) or
-  ``source_referrers`` names the resources that attach the declarer. Classification and approvals
-  follow the source.
+  ``source_referrers`` names the resources that attach the declarer (with ``source_path``, the
+  resource a referrer names there is the source: the disk a policy attachment binds). Classification
+  and approvals follow the source.
 - ``when``: sibling arguments that must hold one of the listed values for the flow to exist
   (``{"endpoint_type": ["target"]}``; ``null`` stands for "not set"); a value not known before
   apply keeps the flow (fail closed). ``computed``: the provider fills the argument in when it is
@@ -99,7 +100,9 @@ class ReplicationRule:
     destination_resource_path: str | None = None  # sibling argument naming the destination resource
     source_region_path: str | None = None  # argument naming the region the data comes from
     source_same_region_types: tuple[str, ...] = ()  # registry-wide rules: sources in this region
-    source_referrers: tuple[tuple[str, str], ...] = ()  # (type, path) of resources that attach this
+    # (type, path, source path) of resources that attach this; the source path (or "") names the
+    # source on the referrer, which is the source itself without one
+    source_referrers: tuple[tuple[str, str, str], ...] = ()
     peers: bool = False  # every value is a member of one set; data moves between all of them
     when_values: tuple[str, ...] = ()  # for "pair": the values that replicate to the pair
     group_types: tuple[str, ...] = ()  # for "group-member": the group resource types
@@ -201,7 +204,8 @@ def _rule(entry: Mapping[str, Any]) -> ReplicationRule:
         source_region_path=entry.get("source_region_path"),
         source_same_region_types=tuple(entry.get("source_same_region_types", ())),
         source_referrers=tuple(
-            (str(x["type"]), str(x["path"])) for x in entry.get("source_referrers", ())
+            (str(x["type"]), str(x["path"]), str(x.get("source_path", "")))
+            for x in entry.get("source_referrers", ())
         ),
         peers=bool(entry.get("peers", False)),
         when_values=tuple(str(v).upper() for v in entry.get("when_values", ())),

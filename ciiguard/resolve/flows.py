@@ -560,8 +560,15 @@ class FlowBuilder:
             src = self._same_region(types).get(region) if region is not None else None
             return self._origin_of(src, r, rule, arg)
         if rule.source_referrers:
-            for rtype, path in rule.source_referrers:
+            for rtype, path, via in rule.source_referrers:
                 x = self._referrer(rtype, path, r.address)
+                if x is not None and via:  # the resource the referrer names (the disk it binds)
+                    named = _nearest(list(walk_path(x.attributes, via)), via)
+                    found = sorted(
+                        self.index.resolve(refs_in(named)),
+                        key=lambda y: (not y.in_scope, y.address),
+                    )
+                    return self._origin_of(found[0] if found else None, r, rule, arg)
                 if x is not None:
                     return self._origin_of(x, r, rule, arg)
             return self._origin_of(None, r, rule, arg)
