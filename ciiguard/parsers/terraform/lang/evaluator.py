@@ -808,7 +808,7 @@ class Evaluator:
             unknowns
             and len(args) == 1
             and isinstance(args[0], (list, dict))
-            and not isinstance(args[0], ResourceValue)
+            and not isinstance(args[0], (ResourceValue, TfSet))  # a set's size needs its values
             and (
                 name in ("keys", "values", "length")
                 or (name == "flatten" and not _unknown_in_lists(args[0]))
