@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 from ciiguard.catalogue import Catalogue
 from ciiguard.errors import InputError
 from ciiguard.model import (
-    CHOSEN,
     Gap,
     Hop,
     Location,
@@ -59,6 +58,7 @@ from ciiguard.parsers.terraform.lang.evaluator import (
     Evaluator,
     ResourceValue,
     Scope,
+    chosen,
     convert_to_type,
     deep_unknown,
     is_unknown,
@@ -1039,11 +1039,10 @@ def _expand_dynamic(
         # such a block exists (``x != null ? [true] : []`` guarding one destination).
         sub = f"{path}{name}[{len(items)}]"
         lines[sub] = b.line
-        reason = f'dynamic "{name}" for_each is unknown: {coll.reason}'
+        each = chosen(f'dynamic "{name}" for_each is unknown: {coll.reason}', coll)
         if coll.error:
-            items.append(Unknown(reason, coll.refs, coll.error, CHOSEN))
+            items.append(each)
             return
-        each = Unknown(reason, coll.refs, False, CHOSEN)
         inner = ev.with_bindings({iterator: {"key": each, "value": each}})
         items.append(evaluate_body(inner, content.body, sub + ".", lines))
         return

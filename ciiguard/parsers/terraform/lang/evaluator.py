@@ -298,8 +298,8 @@ def _unknown_in_lists(v: Value) -> bool:
 
 
 def chosen(reason: str, selector: Unknown, *candidates: Value) -> Unknown:
-    """A value chosen among ``candidates`` by the unknown ``selector`` (a condition, a key, an
-    index). When every candidate is itself unknown it is one of them and names their resources
+    """A value chosen among ``candidates`` (none: among what cannot be listed) by the unknown
+    ``selector`` (a condition, a key, an index, a dynamic block's for_each). When every candidate is itself unknown it is one of them and names their resources
     (a flow's destination is one of those); otherwise it may be a known candidate, and is
     ``CHOSEN``: its refs name what it was derived from, the selector's too, but a flow never takes
     it for one of them (``x.arn == "" ? "ap-east-1" : "cn-north-1"`` is not in x's region)."""
@@ -429,7 +429,7 @@ class Evaluator:
         key = self.evaluate(e.key)
         if isinstance(base, Namespace):
             if is_unknown(key):  # an instance chosen by an unknown key (``chosen``)
-                return Unknown(f"the key is unknown ({key.reason})", key.refs, key.error, CHOSEN)
+                return chosen(f"the key is unknown ({key.reason})", key)
             if isinstance(key, (list, dict)) or key is None:
                 return _err("invalid index key")
             return self._step(base, to_string(key), index=key)
@@ -689,9 +689,7 @@ class Evaluator:
     def _template_if(self, e: TemplateIf) -> Value:
         cond = self.evaluate(e.cond)
         if is_unknown(cond):
-            return Unknown(
-                f"template condition is unknown ({cond.reason})", refs_of(cond), cond.error, CHOSEN
-            )
+            return chosen(f"template condition is unknown ({cond.reason})", cond)
         if cond is None:
             return _err("the template condition is null")
         branch = e.then if to_bool(cond) else e.otherwise
@@ -925,7 +923,7 @@ class Evaluator:
             if e.cond is not None:
                 c = ev.evaluate(e.cond)
                 if is_unknown(c):  # which elements are kept is unknown (``chosen``)
-                    return Unknown(c.reason, c.refs, c.error, CHOSEN)
+                    return chosen(c.reason, c)
                 if not to_bool(_not_null(c)):
                     continue
             if not e.is_object:
