@@ -113,7 +113,9 @@ def test_a_cached_one_file_scan_imports_no_third_party_package_but_pluggy(tmp_pa
         assert json.loads(proc.stderr.strip().splitlines()[-1]) == ["pluggy"]
 
 
-def test_main_gives_a_caller_its_collector_back_and_the_command_keeps_it_off(tmp_path: Path) -> None:
+def test_main_gives_a_caller_its_collector_back_and_the_command_keeps_it_off(
+    tmp_path: Path,
+) -> None:
     """A scan runs with the cycle collector's young threshold raised (millions of objects that
     never form cycles). ``main`` called as a library puts the caller's thresholds back; the
     command does not (``console`` exits at once, and the next allocation under the default
@@ -130,7 +132,12 @@ def test_main_gives_a_caller_its_collector_back_and_the_command_keeps_it_off(tmp
         "    app.main(['scan', sys.argv[2]])\n"
         "    print(gc.get_threshold())\n"
     )
-    example = Path(__file__).resolve().parent.parent / "examples" / "terraform" / "cross-border-replication"
+    example = (
+        Path(__file__).resolve().parent.parent
+        / "examples"
+        / "terraform"
+        / "cross-border-replication"
+    )
     env = {**clean_env(), "CIIGUARD_CACHE_DIR": str(tmp_path)}
     for how, expected in (("library", "(700, 10, 10)"), ("console", "(2000000, 50, 100)")):
         proc = subprocess.run([sys.executable, "-c", script, how, str(example)], capture_output=True,
