@@ -9,6 +9,7 @@ data-bearing type and every replication rule of the catalogue is exercised by so
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -465,6 +466,61 @@ def test_huawei_reads_os_region_name_after_hw_region_name(
     code, report = scan(tmp_path, env)
     r = resource(report, address)
     assert (code, r["region"], r["location"]) == (0, "cn-north-4", "mainland")
+
+
+_EMPTY_REGION_BUCKET = {
+    "alicloud_oss_bucket.b": 'resource "alicloud_oss_bucket" "b" {\n  bucket = "b"\n'
+    '  tags = { "data-classification" = "personal" }\n}\n'
+}
+
+
+def _empty_region_plan(path: Path) -> None:
+    """A plan of the same configuration (no provider can be downloaded here, so it is written
+    in the shape Terraform 1.11 gives: the provider's region expression a constant "")."""
+    values = {"bucket": "b", "tags": {"data-classification": "personal"}}
+    bucket = {"address": "alicloud_oss_bucket.b", "mode": "managed", "type": "alicloud_oss_bucket",
+              "name": "b", "provider_name": "registry.terraform.io/aliyun/alicloud"}  # fmt: skip
+    path.write_text(json.dumps({
+        "format_version": "1.2",
+        "terraform_version": "1.11.4",
+        "planned_values": {"root_module": {"resources": [{**bucket, "schema_version": 0, "values": values}]}},
+        "resource_changes": [{**bucket, "change": {"actions": ["create"], "before": None, "after": values,
+                                                   "after_unknown": {"id": True}}}],
+        "configuration": {
+            "provider_config": {"alicloud": {"name": "alicloud", "full_name": "registry.terraform.io/aliyun/alicloud",
+                                             "expressions": {"region": {"constant_value": ""}}}},
+            "root_module": {"resources": [{"address": "alicloud_oss_bucket.b", "mode": "managed",
+                                           "type": "alicloud_oss_bucket", "name": "b",
+                                           "provider_config_key": "alicloud", "schema_version": 0,
+                                           "expressions": {"bucket": {"constant_value": "b"}}}]},
+        },
+    }))  # fmt: skip
+
+
+@pytest.mark.parametrize("form", ["hcl", "plan"])
+def test_a_provider_region_of_the_empty_string_is_unset(
+    form: str, tmp_path: Path, cache_env: dict[str, str]
+) -> None:
+    """The provider reads ``region = ""`` as no region (SDKv2 cannot tell them apart), as the
+    Pulumi reader already did: its environment variable, else its default, decides. It was an
+    unknown region (CII003) here."""
+    if form == "hcl":
+        (tmp_path / "main.tf").write_text(
+            'provider "alicloud" {\n  region = ""\n}\n'
+            + _EMPTY_REGION_BUCKET["alicloud_oss_bucket.b"]
+        )
+        target = tmp_path
+    else:
+        target = tmp_path / "plan.json"
+        _empty_region_plan(target)
+    code, report = scan(target, cache_env)
+    r = resource(report, "alicloud_oss_bucket.b")
+    assert (code, r["region"], r["location"]) == (0, "cn-beijing", "mainland"), r
+    assert "default region" in r["provenance"]
+    code, report = scan(target, {**cache_env, "ALICLOUD_REGION": "cn-hongkong"})
+    r = resource(report, "alicloud_oss_bucket.b")
+    assert (code, r["region"], r["location"]) == (1, "cn-hongkong", "outside"), r
+    assert ("CII001", "alicloud_oss_bucket.b") in pairs(report)
 
 
 @pytest.mark.parametrize(

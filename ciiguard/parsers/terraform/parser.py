@@ -878,9 +878,9 @@ class RootEvaluation:
                 if value is None:
                     continue
                 return region_info(value, (hop, *trace), f"{arg} argument is unknown")
-        if cfg.region is not None:
+        if cfg.region is not None and cfg.region != "":
             return provider_region(cfg)
-        if facts is not None:
+        if facts is not None:  # (a region of "" is unset to the provider, as in Pulumi's inputs)
             if (
                 facts.default_region
                 and cfg.profile is not None

@@ -1276,9 +1276,9 @@ class _PlanEvaluation:
                         render_value(value),
                     )
                     return RegionInfo(value, (hop,))
-        if provider.region is not None:
+        if provider.region is not None and provider.region != "":
             return provider_region(provider)
-        if facts is not None:
+        if facts is not None:  # (a region of "" is unset to the provider, as in Pulumi's inputs)
             found = environment_or_default(facts, self.ctx.settings.environment, provider.hops)
             if found is not None:
                 return found
