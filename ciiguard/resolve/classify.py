@@ -37,7 +37,9 @@ def classify_by_tags(resource: Resource, settings: Settings) -> Classification:
         value, found = min(candidates, key=lambda v: _leniency(v, settings)), True
     unknown_defaults = (tags or {}).get("__unknown__")
     if not found and isinstance(unknown_defaults, Unknown):
-        return Classification(True, None, "provider default_tags are not known before apply")
+        return Classification(
+            True, None, "provider default tags (labels) are not known before apply"
+        )
     if not found:
         if settings.cii_workload:
             return Classification(

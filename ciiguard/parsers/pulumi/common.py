@@ -696,12 +696,8 @@ def provider_from_inputs(
         region = None
     tags: Any = None
     if pkg is not None and pkg.default_tags_input:
-        raw = parse_json_string(inputs.get(pkg.default_tags_input))
-        if isinstance(raw, Unknown):
-            tags = raw
-        elif isinstance(raw, Mapping):
-            inner = raw.get("tags")
-            tags = dict(inner) if isinstance(inner, Mapping) else inner
+        first, *inner = pkg.default_tags_input.split(".")
+        tags = _default_tags(inputs.get(first), inner)
     what = f"provider {label}" if explicit else f"default provider {label}"
     hop = Hop(
         what,
@@ -712,6 +708,19 @@ def provider_from_inputs(
     return ProviderInfo(package, label, urn, region, (hop, *region_hops), tags, explicit)
 
 
+def _default_tags(raw: Any, inner: list[str]) -> Any:
+    """A provider's default tags from its input or config value (``defaultTags`` then ``tags``
+    at AWS, ``defaultLabels`` itself at Google Cloud): a copy of the map, or what stands there."""
+    value = parse_json_string(raw)
+    for key in inner:
+        if isinstance(value, Unknown):
+            return value
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return dict(value) if isinstance(value, Mapping) else value
+
+
 def default_provider(package: str, project: Project | None) -> ProviderInfo:
     """The provider Pulumi creates when a resource names none, configured from stack config."""
     pkg = pulumi_catalogue().packages.get(package)
@@ -719,14 +728,10 @@ def default_provider(package: str, project: Project | None) -> ProviderInfo:
     entry = project.config_entry(region_key) if project else None
     tags: Any = None
     if pkg is not None and pkg.default_tags_input and project is not None:
-        t = project.config_entry(f"{package}:{pkg.default_tags_input}")
+        first, *inner = pkg.default_tags_input.split(".")
+        t = project.config_entry(f"{package}:{first}")
         if t is not None:
-            value = parse_json_string(t.value)
-            if isinstance(value, Unknown):
-                tags = value
-            elif isinstance(value, Mapping):
-                inner = value.get("tags")
-                tags = dict(inner) if isinstance(inner, Mapping) else inner
+            tags = _default_tags(t.value, inner)
     base = Hop(f"default provider {package}")
     if entry is None:
         # Config from a Pulumi ESC environment is invisible here: unknown, not the environment's.

@@ -324,7 +324,11 @@ class ModuleInstance(Scope):
         if region_attr is not None:
             region = Evaluator(self, trace).evaluate(region_attr.expr)
         tags: Any = None
-        if facts is not None and facts.default_tags_path:
+        if facts is not None and len(facts.default_tags_path) == 1:  # an argument: default_labels
+            ta = block.body.attr(facts.default_tags_path[0])
+            if ta is not None:
+                tags = Evaluator(self).evaluate(ta.expr)
+        elif facts is not None and facts.default_tags_path:  # a block's argument: default_tags.tags
             block_name, attr_name = facts.default_tags_path[0], facts.default_tags_path[-1]
             for dt in block.body.blocks_of(block_name):
                 ta = dt.body.attr(attr_name)

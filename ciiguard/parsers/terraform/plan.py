@@ -1098,7 +1098,13 @@ class _PlanEvaluation:
         elif not exprs and block is None:
             hops = (Hop(f"provider {key} (no region in the plan's configuration)"),)
         tags: Any = None
-        if facts is not None and facts.default_tags_path:
+        if facts is not None and len(facts.default_tags_path) == 1:  # an argument: default_labels
+            name = facts.default_tags_path[0]
+            te = exprs.get(name)
+            if isinstance(te, dict):
+                hcl_attr = block.block.body.attr(name) if block is not None else None
+                tags, _ = self.expression(te, scope, hcl_attr.expr if hcl_attr else None)
+        elif facts is not None and facts.default_tags_path:  # a block's argument: default_tags.tags
             block_name, attr_name = facts.default_tags_path[0], facts.default_tags_path[-1]
             blocks = exprs.get(block_name)
             blocks = [blocks] if isinstance(blocks, dict) else blocks
