@@ -151,6 +151,35 @@ def test_terraform_agrees_on_the_conversions(terraform: Terraform, tmp_path: Pat
         assert outcome.exit_code == 2 and len(outcome.resources) == 1, bad
 
 
+NULL_LIST_OR_EMPTY = (
+    'variable "disk" {\n  type = object({ schedules = optional(list(string)) })\n'
+    "  default = {}\n}\n"
+    'resource "%s" "attach" {\n'
+    "  for_each = var.disk.schedules != null ? toset(var.disk.schedules) : []\n}\n"
+)
+
+
+def test_a_null_set_or_an_empty_tuple_is_no_instance(tmp_path: Path) -> None:
+    """``x != null ? toset(x) : []`` (cloud-foundation-fabric's compute-vm): Terraform types the
+    null ``toset(x)`` a set, so the ``[]`` chosen is an empty set. It exited 2 (fourth audit)."""
+    (tmp_path / "main.tf").write_text(NULL_LIST_OR_EMPTY % "aws_s3_bucket")
+    outcome = scan_path(tmp_path, check=False, use_cache=False)
+    assert (outcome.exit_code, outcome.issues, outcome.resources) == (0, [], [])
+
+
+@pytest.mark.slow
+def test_terraform_plans_no_instance_of_a_null_set_or_an_empty_tuple(
+    terraform: Terraform,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "main.tf").write_text(
+        NULL_LIST_OR_EMPTY % "terraform_data"
+        + 'output "n" {\n  value = length(terraform_data.attach)\n}\n'
+    )
+    terraform.init(tmp_path)
+    assert terraform.plan_json(tmp_path)["planned_values"]["outputs"]["n"]["value"].text == "0"
+
+
 # -- [module_sources] -------------------------------------------------------------------------
 
 

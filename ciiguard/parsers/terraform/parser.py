@@ -779,6 +779,12 @@ class RootEvaluation:
                 items = [(k, coll[k]) for k in sorted(coll)]
             elif isinstance(coll, TfSet) and all(isinstance(x, str) for x in coll):
                 items = [(x, x) for x in sorted(set(coll))]
+            elif isinstance(coll, list) and not coll:
+                # ``x != null ? toset(x) : []``: Terraform types the null ``toset(x)`` set(string),
+                # so the ``[]`` it chooses is an empty set; ciiguard's nulls carry no type. Empty,
+                # it makes no instance either way (a literal ``[]``, which Terraform rejects,
+                # deploys nothing either).
+                items = []
             else:
                 kind = "a set of other values" if isinstance(coll, TfSet) else render_value(coll)
                 why = (
