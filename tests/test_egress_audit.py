@@ -200,3 +200,53 @@ def test_copies_out_of_the_mainland_at_the_chinese_clouds() -> None:
         if found != sorted(expected):
             problems.append(f"{name}: {found}")
     assert not problems, "\n".join(problems)
+
+
+def test_google_cloud_stores_the_catalogue_did_not_know_hold_data() -> None:
+    """A fourth audit (terraform-google-modules, cloud-foundation-fabric): these passed even in a
+    CII workload, where every data store is in scope."""
+    outcome = scan_path(AUDIT / "google-stores", check=False, cii_workload=True)
+    assert {r.type for r in outcome.resources if not r.data_bearing} == set()
+    assert _violations(outcome) == sorted(("CII001", r.address) for r in outcome.resources)
+    assert len(outcome.resources) == 9
+
+
+def test_cloud_sql_is_labelled_by_its_user_labels() -> None:
+    """A Cloud SQL instance has no ``labels``: its labels are ``settings.user_labels`` (both public
+    Cloud SQL modules label it so). Labelled personal in Hong Kong, it was out of scope."""
+    for name in ("google-sql-user-labels", "google-sql-user-labels-pulumi"):
+        outcome = scan_path(AUDIT / name, check=False)
+        (db,) = outcome.resources
+        assert (db.in_scope, db.classification) == (True, "personal"), name
+        assert [v.policy for v in outcome.violations] == ["CII001"], name
+
+
+def test_copies_out_of_the_mainland_at_azure() -> None:
+    """A fourth audit (claranet and Azure azurerm modules): read replicas and restores of the
+    flexible and single servers, Redis geo-replication, SQL auditing to a storage account and
+    diagnostic logs sent to a Marketplace partner each took personal data to Hong Kong (or
+    somewhere unknown) and passed."""
+    outcome = scan_path(AUDIT / "azure-copies", check=False)
+    assert _violations(outcome) == sorted(
+        [
+            ("CII001", "azurerm_mariadb_server.replica"),
+            ("CII001", "azurerm_mysql_flexible_server.replica"),
+            ("CII001", "azurerm_mysql_server.restored"),
+            ("CII001", "azurerm_postgresql_server.replica"),
+            ("CII001", "azurerm_redis_cache.secondary"),
+            ("CII001", "azurerm_storage_account.audit"),
+            ("CII002", "azurerm_mssql_database_extended_auditing_policy.orders"),
+            ("CII002", "azurerm_mariadb_server.replica"),
+            ("CII002", "azurerm_mssql_server_extended_auditing_policy.audit"),
+            ("CII002", "azurerm_mysql_flexible_server.replica"),
+            ("CII002", "azurerm_mysql_server.restored"),
+            ("CII002", "azurerm_postgresql_server.replica"),
+            ("CII002", "azurerm_redis_linked_server.link"),
+            ("CII003", "azurerm_monitor_diagnostic_setting.partner"),
+            ("CII001", "azurerm_postgresql_flexible_server.replica"),
+            ("CII002", "azurerm_postgresql_flexible_server.replica"),
+        ]
+    )
+    assert _flows(outcome, "azurerm_redis_linked_server.link") == [
+        ("linked_redis_cache_id", "eastasia", "outside")
+    ]

@@ -141,8 +141,29 @@ class ProviderFacts:
     # "region" (azapi: default_location)
     provider_region_arguments: dict[str, str] = field(default_factory=dict)
 
+    # type -> where its tags are when not at ``tag_attribute`` (Cloud SQL: settings[].user_labels)
+    tag_paths: dict[str, str] = field(default_factory=dict)
+
     def provider_region_argument(self, provider: str) -> str:
         return self.provider_region_arguments.get(provider, "region")
+
+    def tags_of(self, rtype: str, attrs: Mapping[str, Any]) -> Any:
+        """A resource's own tags: the map at its type's tag path (a block along it is a list of
+        at most one in HCL and plans, an object in Pulumi), or whatever stands there instead (an
+        unknown value); None when there is none."""
+        path = self.tag_paths.get(rtype)
+        if path is None:
+            return attrs.get(self.tag_attribute)
+        value: Any = attrs
+        for part in path.split("."):
+            if isinstance(value, list):
+                value = value[0] if value else None
+            if not isinstance(value, Mapping):
+                return None
+            value = value.get(part.removesuffix("[]"))
+            if value is not None and not isinstance(value, (Mapping, list)):
+                return value  # an unknown value (or a misplaced one: classification decides)
+        return value
 
 
 def load_builtin() -> list[Mapping[str, Any]]:
@@ -319,6 +340,9 @@ class Catalogue:
                 default_region=(c.get("default_region") or {}).get("id"),
                 tag_attribute=str(c.get("tags", {}).get("attribute", "tags")),
                 default_tags_path=tuple(c.get("tags", {}).get("provider_default_tags", ())),
+                tag_paths={
+                    str(k): str(v) for k, v in c.get("tags", {}).get("type_paths", {}).items()
+                },
                 mainland_partitions=tuple(regions.get("mainland_partitions", ())),
                 provider_region_arguments={
                     str(a["provider"]): str(a["name"])

@@ -850,8 +850,9 @@ def build_resource(
         catalogue, package, attrs, provider, environment, name, file, block_lines, snake_hops, line
     )
     facts = catalogue.facts(package)
-    tag_attr = facts.tag_attribute if facts else "tags"
-    tags = merge_tags(provider.default_tags, attrs.get(tag_attr))
+    tags = merge_tags(
+        provider.default_tags, facts.tags_of(rtype, attrs) if facts else attrs.get("tags")
+    )
     meta: dict[str, Any] = {
         "block_lines": block_lines,
         "pulumi_urn": urn,

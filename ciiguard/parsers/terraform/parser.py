@@ -826,8 +826,9 @@ class RootEvaluation:
             region = self.resolve_region(inst, provider_key, (ev, block, located), rtype)
             cfg = inst.provider_for(provider_key)
             facts = self.catalogue.facts(cfg.provider)
-            tag_attr = facts.tag_attribute if facts else "tags"
-            tags = merge_tags(cfg.default_tags, attrs.get(tag_attr))
+            tags = merge_tags(
+                cfg.default_tags, facts.tags_of(kind, attrs) if facts else attrs.get("tags")
+            )
             self.out.resources.append(
                 Resource(
                     address=address,

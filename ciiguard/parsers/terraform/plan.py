@@ -1187,8 +1187,12 @@ class _PlanEvaluation:
             self.missing_source.add(addr.prefix + addr.config_address)
         region = self.region(addr, rtype, attrs, exprs, provider, located)
         facts = self.catalogue.facts(canonical)
-        tag_attr = facts.tag_attribute if facts else "tags"
-        tags = effective_tags(attrs, tag_attr, provider.default_tags)
+        if facts is not None and rtype in facts.tag_paths:  # no merged view is planned there
+            tags = merge_tags(provider.default_tags, facts.tags_of(rtype, attrs))
+        else:
+            tags = effective_tags(
+                attrs, facts.tag_attribute if facts else "tags", provider.default_tags
+            )
         meta: dict[str, Any] = {
             "plan_actions": change.actions if change else ("no-op",),
             "changed": bool(change and CHANGING_ACTIONS.intersection(change.actions)),
@@ -1198,7 +1202,9 @@ class _PlanEvaluation:
             arm = translate(attrs)
             if arm is not None:
                 kind, attrs = arm[0].type, arm[1]
-                tags = effective_tags(attrs, tag_attr, provider.default_tags)
+                tags = effective_tags(
+                    attrs, facts.tag_attribute if facts else "tags", provider.default_tags
+                )
                 meta.update(arm_type=arm[0].arm_type, written_as=rtype)
         line: int | None
         if located is not None:
