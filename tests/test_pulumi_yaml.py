@@ -294,3 +294,44 @@ def test_findings_on_pulumi_resources_speak_pulumi() -> None:
     assert any(m.endswith("input rules[0].destination.bucket") for m in messages), messages
     for m in messages:
         assert "urn:pulumi:" not in m and "region_name" not in m and "aws_s3_bucket" not in m
+
+
+PASCAL = (
+    "name: orders\nruntime: yaml\nConfig:\n  bucketRegion:\n    type: string\n    default: us-east-1\n"
+    "Variables:\n  cls: personal\nResources:\n  hk:\n    type: pulumi:providers:aws\n"
+    "    properties:\n      region: ${bucketRegion}\n  orders:\n    Type: aws:s3:BucketV2\n"
+    "    Properties:\n      tags:\n        data-classification: ${cls}\n"
+    "    Options:\n      provider: ${hk}\n"
+)
+
+
+def test_sections_are_read_whatever_their_case(tmp_path: Path) -> None:
+    """Pulumi YAML reads ``Resources:`` as ``resources:`` (with a warning), as it already read
+    ``Type:``; pulumi/examples' webserver-yaml-json is written so. The whole section was dropped
+    and a personal-data bucket in us-east-1 passed (fifth audit)."""
+    (tmp_path / "Pulumi.yaml").write_text(PASCAL)
+    code, report = scan(tmp_path)
+    assert (code, verdicts(report)) == (1, [("CII001", "orders")])
+    assert by_name(report)["orders"]["region"] == "us-east-1"
+
+
+def test_two_spellings_of_one_section_are_refused(tmp_path: Path) -> None:
+    """Which of them Pulumi would read is not for the gate to guess: an empty ``resources:`` must
+    not hide the ``Resources:`` beside it."""
+    (tmp_path / "Pulumi.yaml").write_text(PASCAL + "resources: {}\n")
+    run = run_cli("scan", str(tmp_path), env=clean_env(CIIGUARD_CACHE_DIR=str(tmp_path / "c")))
+    assert run.code == 2
+    assert "Pulumi.yaml:21: 'Resources' and 'resources' are one section" in run.stdout
+
+
+def test_a_program_made_by_a_compiler_is_not_vouched_for(tmp_path: Path) -> None:
+    """``runtime.options.compiler: cue export``: the resources live in the .cue files, which
+    Pulumi compiles; the empty template here passed with 0 resources (fifth audit: pulumi/examples
+    aws-yaml-cue-eks and two more)."""
+    (tmp_path / "Pulumi.yaml").write_text(
+        "name: eks\nruntime:\n  name: yaml\n  options:\n    compiler: cue export\n"
+    )
+    (tmp_path / "main.cue").write_text('resources: bucket: {type: "aws:s3:BucketV2"}\n')
+    run = run_cli("scan", str(tmp_path), env=clean_env(CIIGUARD_CACHE_DIR=str(tmp_path / "c")))
+    assert run.code == 2
+    assert "made by running 'cue export'" in run.stdout

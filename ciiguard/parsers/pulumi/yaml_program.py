@@ -157,6 +157,18 @@ def split_interpolation(
     return parts
 
 
+def _section(doc: LineMap, name: str, file: str) -> tuple[Any, int | None]:
+    """A top-level section and its line. Pulumi YAML matches these names case-insensitively too
+    (``Resources:``, with a warning); two spellings of one section are refused, since which of
+    them Pulumi reads is not for a scan to guess."""
+    found = [k for k in doc if k.lower() == name]
+    if len(found) > 1:
+        raise InputError(
+            file, doc.lines.get(found[1]), f"'{found[0]}' and '{found[1]}' are one section"
+        )
+    return (doc[found[0]], doc.lines.get(found[0])) if found else (None, None)
+
+
 class _Program:
     """One YAML program: its template, the stack config that applies, its resources."""
 
@@ -177,24 +189,22 @@ class _Program:
         self.warnings: dict[str, ScanIssue] = {}  # one per config key left unknown
         self.declared: dict[str, Any] = {}  # config keys the template declares -> default
         for section in ("config", "configuration"):
-            sec = doc.get(section)
+            sec, at = _section(doc, section, self.file)
             if sec is None:
                 continue
             if not isinstance(sec, LineMap):
-                raise InputError(
-                    self.file, doc.lines.get(section), f"'{section}' must be a mapping"
-                )
+                raise InputError(self.file, at, f"'{section}' must be a mapping")
             for key, spec in sec.items():
                 self.declared[key] = spec
-        variables = doc.get("variables")
+        variables, at = _section(doc, "variables", self.file)
         if variables is not None and not isinstance(variables, LineMap):
-            raise InputError(self.file, doc.lines.get("variables"), "'variables' must be a mapping")
+            raise InputError(self.file, at, "'variables' must be a mapping")
         self.variables: LineMap = variables or LineMap()
         self._var_values: dict[str, tuple[Any, tuple[Hop, ...]]] = {}
         self._var_busy: set[str] = set()
-        resources = doc.get("resources")
+        resources, at = _section(doc, "resources", self.file)
         if resources is not None and not isinstance(resources, LineMap):
-            raise InputError(self.file, doc.lines.get("resources"), "'resources' must be a mapping")
+            raise InputError(self.file, at, "'resources' must be a mapping")
         self.decls: dict[str, _Decl] = {}
         for key, body in (resources or LineMap()).items():
             line = resources.lines.get(key) if resources is not None else None
@@ -882,6 +892,18 @@ def find_template(project: Project) -> Path:
     )
 
 
+def _compiler(doc: Any) -> str | None:
+    """``runtime: {name: yaml, options: {compiler: "cue export"}}``: Pulumi runs the compiler and
+    reads the program from its output (CUE, jsonnet, ...), not from the files here. Anything but
+    an absent or empty option counts (a malformed one as well: nothing is vouched for)."""
+    runtime = doc.get("runtime") if isinstance(doc, dict) else None
+    options = runtime.get("options") if isinstance(runtime, dict) else None
+    found = options.get("compiler") if isinstance(options, dict) else None
+    if found is None or found == "":
+        return None
+    return found if isinstance(found, str) else repr(found)
+
+
 class PulumiYamlParser:
     """Parser for Pulumi YAML programs (``Pulumi.yaml`` with ``runtime: yaml``)."""
 
@@ -905,6 +927,16 @@ class PulumiYamlParser:
                         project.display,
                         project.runtime_line,
                         f"runtime {project.runtime!r} is not a YAML program",
+                    )
+                compiler = _compiler(project.doc)
+                if compiler is not None:
+                    raise InputError(
+                        project.display,
+                        project.runtime_line,
+                        f"this YAML program is made by running {compiler!r} (runtime option "
+                        "'compiler'), which ciiguard does not run; scan the output of 'pulumi "
+                        "preview --json' (or 'pulumi stack export'), or enforce the policies with "
+                        "the CrossGuard pack",
                     )
                 template = find_template(project)
                 record_reads(project, ctx, template)
