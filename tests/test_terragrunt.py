@@ -1102,3 +1102,15 @@ def test_features_of_an_included_file_and_dependencies_of_a_read_file() -> None:
     )
     assert out.errors == []
     assert region_of(out, "aws_s3_bucket.b", "live/app") == "cn-north-1"
+
+
+def test_find_in_parent_folders_finds_a_directory_as_terragrunt_does() -> None:
+    """``find_in_parent_folders("net")`` from ``hk/store`` is ``hk/net``, a directory: Terragrunt
+    stats the path, so a directory counts. Only files counted here, so the dependency fell through
+    to its mainland fallback and a Hong Kong bucket passed (fifth audit)."""
+    outcome = scan_path(
+        FIXTURES / "terragrunt" / "parent-folder-directory", check=False, use_cache=False
+    )
+    (bucket,) = [r for r in outcome.resources if r.type == "aws_s3_bucket"]
+    assert (bucket.region.region, outcome.exit_code) == ("ap-east-1", 1)
+    assert [v.policy for v in outcome.violations] == ["CII001"]

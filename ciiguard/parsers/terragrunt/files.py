@@ -131,6 +131,12 @@ class ConfigFiles:
         self.ctx.reads.add(Path(os.path.abspath(path)))
         return path.is_file()
 
+    def found(self, path: Path) -> bool:
+        """Whether a file or a directory is at ``path``: what ``find_in_parent_folders`` looks for
+        (Terragrunt's ``util.FileExists`` is a stat, so a directory named so is found too)."""
+        self.ctx.reads.add(Path(os.path.abspath(path)))
+        return path.exists()
+
 
 def unit_file(directory: Path) -> Path | None:
     """The configuration file Terragrunt runs in a directory, if any."""

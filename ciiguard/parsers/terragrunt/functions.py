@@ -92,7 +92,7 @@ def terragrunt_functions(
                 break
             candidates = [parent / name] if name else [parent / n for n in UNIT_FILES]
             for candidate in candidates:
-                if files.exists(candidate):
+                if files.found(candidate):
                     return str(Path(os.path.normpath(candidate)))
             current = parent
         if len(a) == 2:
