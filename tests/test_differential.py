@@ -524,6 +524,30 @@ def test_an_apply_time_value_inside_a_typed_argument_stays_where_it_is(
 
 
 @pytest.mark.slow
+def test_collections_of_different_sizes_are_unequal_whatever_they_hold(
+    terraform: Terraform, tmp_path: Path
+) -> None:
+    """``[x.id] != []``, ``length(toset([x.id]))``: known to Terraform, so a ``count`` built on
+    them (claranet's diagnostics) is decided; they were unknown (fourth audit)."""
+    work = copy_corpus("collection-sizes", tmp_path)
+    terraform.init(work)
+    changes = terraform.plan_json(work)["output_changes"]
+    root, _ = ciiguard_root(work)
+    assert set(changes) == set(root.mod.outputs)
+    for name, change in changes.items():
+        mine = root.output(name)
+        if name.startswith("known_"):
+            assert change["after_unknown"] is False, name
+            same(change["after"], mine, name)
+        elif name.startswith("unknown_"):
+            assert change["after_unknown"] is True, name
+            assert deep_unknown(mine) is not None, name
+        else:  # sound_: Terraform leaves it unknown; no set of one element is empty
+            assert change["after_unknown"] is True, name
+            assert mine is False, name
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "corpus",
     [

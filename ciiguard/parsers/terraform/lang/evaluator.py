@@ -321,6 +321,26 @@ def _primitive_sets(a: Value, b: Value) -> bool:
     return len(kinds) == 1 and kinds <= {"string", "number", "bool"}
 
 
+def _sizes_differ(a: Value, b: Value) -> bool:
+    """Two known collections that cannot be equal whatever unknown values they hold, because
+    their sizes differ: lists and tuples of different lengths, maps and objects with different
+    numbers of keys (cty compares types, then lengths, before any element), an empty set and a
+    non-empty one (one value, known or not, is one element: ``toset([x.id]) != toset([])``;
+    Terraform knows this against ``toset([])`` and leaves it unknown against a typed empty
+    set, where the answer is no less certain)."""
+    if isinstance(a, ResourceValue) or isinstance(b, ResourceValue):
+        return False
+    if isinstance(a, dict) and isinstance(b, dict):
+        return len(a) != len(b)
+    if not (isinstance(a, list) and isinstance(b, list)):
+        return False
+    if isinstance(a, TfSet) and isinstance(b, TfSet):
+        return bool(a) != bool(b)
+    if isinstance(a, TfSet) or isinstance(b, TfSet):
+        return False
+    return len(a) != len(b)
+
+
 class Evaluator:
     """Evaluates expressions in a scope. ``trace`` (when a list) collects the var/local hops used."""
 
@@ -607,6 +627,8 @@ class Evaluator:
                 return (left is None and right is None) == (op == "==")
             lu, ru = deep_unknown(left), deep_unknown(right)
             if lu or ru:
+                if not is_unknown(left) and not is_unknown(right) and _sizes_differ(left, right):
+                    return op == "!="
                 return merge_unknown([u for u in (lu, ru) if u])
             same = equal(left, right)
             if same and collection_in(left) and not _primitive_sets(left, right):
@@ -806,7 +828,9 @@ class Evaluator:
             unknowns
             and len(args) == 1
             and isinstance(args[0], (list, dict))
-            and not isinstance(args[0], (ResourceValue, TfSet))  # a set's size needs its values
+            and not isinstance(args[0], ResourceValue)
+            # a set's size needs its values, but for one value: ``length(toset([x.id]))`` is 1
+            and (not isinstance(args[0], TfSet) or (name == "length" and len(args[0]) == 1))
             and (
                 name in ("keys", "values", "length")
                 or (name == "flatten" and not _unknown_in_lists(args[0]))
@@ -819,6 +843,14 @@ class Evaluator:
                 return fn(args)
             except FunctionError as exc:
                 return _err(str(exc))
+        if (
+            unknowns
+            and name == "toset"
+            and len(args) == 1
+            and type(args[0]) is list
+            and len(args[0]) == 1
+        ):  # one value is one element, known or not, and has no order to decide
+            return TfSet(args[0])
         if (
             unknowns
             and name == "concat"
