@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from fractions import Fraction
 from typing import Any
 
@@ -261,6 +261,59 @@ def _kind(v: Value) -> str:
     return "collection-list" if t == "list" else ("collection-object" if t == "object" else t)
 
 
+def _map_depth(v: Value) -> int:
+    """How deep ``v`` nests maps (or objects) over primitive leaves: 1 for ``{a = "x"}``, 2 for
+    ``{a = {b = "x"}}``; 0 for an empty one (any depth); -1 when it is not so uniform (lists, a
+    mixture of depths, an unknown value)."""
+    if not isinstance(v, dict) or isinstance(v, TfSet):
+        return -1
+    depths = set()
+    for x in v.values():
+        if x is None or isinstance(x, (bool, str)) or is_number(x):
+            depths.add(1)
+        else:
+            d = _map_depth(x)
+            if d < 0:
+                return -1
+            depths.add(d + 1 if d else 0)
+    depths.discard(0)
+    return depths.pop() if len(depths) == 1 else (0 if not depths else -1)
+
+
+def _leaves(v: Value) -> Iterator[Value]:
+    for x in v.values():
+        if isinstance(x, dict):
+            yield from _leaves(x)
+        else:
+            yield x
+
+
+def _leaves_to_string(v: Value) -> Value:
+    return {
+        k: _leaves_to_string(x) if isinstance(x, dict) else (None if x is None else to_string(x))
+        for k, x in v.items()
+    }
+
+
+def _unify_maps(values: list[Value]) -> list[Value] | None:
+    """Maps and objects of different keys unify as cty does, into maps (of maps...) of one
+    primitive type: ``cond ? {env = "prd"} : {}``, ``var.locations != null ? var.locations :
+    local.default`` (claranet's tags and Cosmos DB failover locations). The values stay as they
+    are when every leaf has one type, become strings when strings are among them; None when the
+    shapes are not maps over primitives at one depth (lists inside: conversions ciiguard does not
+    track)."""
+    depths = {_map_depth(v) for v in values if v is not None}
+    depths.discard(0)
+    if -1 in depths or len(depths) > 1:
+        return None
+    kinds = {type_name(x) for v in values if v is not None for x in _leaves(v) if x is not None}
+    if len(kinds) <= 1:
+        return values
+    if "string" not in kinds:
+        raise FunctionError(f"{' and '.join(sorted(kinds))} have no common type")
+    return [None if v is None else _leaves_to_string(v) for v in values]
+
+
 def unify(values: list[Value]) -> list[Value]:
     """Convert values to one common type as cty's unification does, or raise.
 
@@ -273,7 +326,13 @@ def unify(values: list[Value]) -> list[Value]:
     if len(kinds) <= 1:
         if kinds <= {"string", "number", "bool"}:
             return values
-        _merge_all([_shape(v) for v in values])
+        try:
+            _merge_all([_shape(v) for v in values])
+        except NotDecided:
+            maps = _unify_maps(values)
+            if maps is None:
+                raise
+            return maps
         return values
     if kinds <= {"string", "number", "bool"}:
         if "string" not in kinds:
