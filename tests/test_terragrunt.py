@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ciiguard.model import Location
+from ciiguard.model import Location, Unknown
 from ciiguard.testing import Outcome, Scanner, scan_path
 from tests.conftest import FIXTURES, clean_env, run_cli
 
@@ -1114,3 +1114,18 @@ def test_find_in_parent_folders_finds_a_directory_as_terragrunt_does() -> None:
     (bucket,) = [r for r in outcome.resources if r.type == "aws_s3_bucket"]
     assert (bucket.region.region, outcome.exit_code) == ("ap-east-1", 1)
     assert [v.policy for v in outcome.violations] == ["CII001"]
+
+
+def test_a_dependency_output_computed_inside_a_block_is_unknown_not_an_error() -> None:
+    """``aws_eks_cluster.this.vpc_config[0].cluster_security_group_id``: a nested block's
+    attribute the configuration does not set is the provider's to fill in, unknown until apply,
+    as a resource's own computed attributes are. Read through a ``dependency``, it was an error
+    and the scan exited 2 (fifth audit: seemscloud/terragrunt-aws-multiregion-setup)."""
+    outcome = scan_path(
+        FIXTURES / "terragrunt" / "dependency-nested-output", check=False, use_cache=False
+    )
+    assert (outcome.exit_code, outcome.issues) == (0, [])
+    (bucket,) = [r for r in outcome.resources if r.type == "aws_s3_bucket"]
+    sg = bucket.tags["sg"]
+    assert isinstance(sg, Unknown) and not sg.error, sg
+    assert "vpc_config[0].cluster_security_group_id" in sg.reason

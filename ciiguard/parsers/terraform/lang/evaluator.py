@@ -35,10 +35,12 @@ from ciiguard.parsers.terraform.hcl.nodes import (
 )
 from ciiguard.parsers.terraform.lang.builtins import FUNCTIONS
 from ciiguard.parsers.terraform.lang.functions import (
+    ComputedBlock,
     FunctionError,
     NotDecided,
     TfSet,
     collection_in,
+    computed,
     equal,
     is_number,
     make_set,
@@ -207,7 +209,7 @@ class ResourceValue(dict[str, Value]):
         if trace is not None and self.provenance is not None:
             trace.extend(self.provenance(name))  # where it is set, or the block that lacks it
         if name in self:
-            return self[name]
+            return computed(self[name], self.address, name)
         at = f" ({self.where})" if self.where else ""
         return Unknown(
             f"{self.address}.{name}{at} is known only after apply",
@@ -474,6 +476,8 @@ class Evaluator:
             return _deeper(base, name)
         if isinstance(base, ResourceValue):
             return base.attribute(name, self.trace)
+        if isinstance(base, ComputedBlock):
+            return base.attribute(name)
         if isinstance(base, dict):
             if name in base:
                 if isinstance(base, Traced) and self.trace is not None:
@@ -516,6 +520,8 @@ class Evaluator:
             return base[i]
         if isinstance(base, ResourceValue):
             return base.attribute(to_string(key), self.trace)
+        if isinstance(base, ComputedBlock):
+            return base.attribute(to_string(key))
         if isinstance(base, dict):
             k = to_string(key)
             if k in base:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from fractions import Fraction
 from typing import Any
 
+from ciiguard.model import Unknown
 from ciiguard.parsers.terraform import numbers as num
 from ciiguard.parsers.terraform.lang.re2 import RegexError, compile_re2, find_all, replace_all
 from ciiguard.parsers.terraform.numbers import NotDecided
@@ -43,6 +44,45 @@ class TfSet(list[Any]):
     """
 
     __slots__ = ()
+
+
+class ComputedBlock(dict[str, Value]):
+    """A nested block (or object) of a resource, as its configuration sets it: an attribute it
+    does not set is one the provider may fill in (``vpc_config[0].cluster_security_group_id``),
+    so it is unknown, as the resource's own are; not an error."""
+
+    __slots__ = ("address", "path")
+
+    def __init__(self, values: dict[str, Value], address: str, path: str) -> None:
+        super().__init__(values)
+        self.address = address
+        self.path = path
+
+    def __reduce__(self) -> tuple[type, tuple[dict[str, Value], str, str]]:
+        return (ComputedBlock, (dict(self), self.address, self.path))
+
+    def attribute(self, name: str) -> Value:
+        if name in self:
+            return computed(self[name], self.address, f"{self.path}.{name}")
+        return Unknown(
+            f"{self.address}.{self.path}.{name} is known only after apply",
+            frozenset({self.address}),
+            path=(*self.path.split("."), name),
+        )
+
+
+def computed(value: Value, address: str, path: str) -> Value:
+    """``value`` with the objects in it (directly, or as the elements of a list or set of blocks)
+    answering for attributes they lack (``ComputedBlock``)."""
+    if type(value) is dict:
+        return ComputedBlock(value, address, path)
+    if isinstance(value, list) and any(type(x) is dict for x in value):
+        items = [
+            ComputedBlock(x, address, f"{path}[{i}]") if type(x) is dict else x
+            for i, x in enumerate(value)
+        ]
+        return TfSet(items) if isinstance(value, TfSet) else items
+    return value
 
 
 def type_name(v: Value) -> str:
