@@ -3,6 +3,8 @@ children are not there to check, each is CII003 naming the component and its pac
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import FIXTURES, run_cli
 
 C = FIXTURES / "pulumi" / "components"
@@ -35,3 +37,20 @@ def test_preview_json_flags_only_the_component_listed_without_children() -> None
     code, got, _ = findings("preview.json")
     assert code == 1
     assert got == [("CII003", "awsx:ecr:Repository")]  # the Vpc's children are listed
+
+
+def test_a_real_awsx_component_is_cii003_and_the_program_runs_on() -> None:
+    """``awsx.ec2.Vpc`` from the real package: the mocks gave its inputs back as its outputs and
+    the SDK, checking them against the output types (``nat_gateways`` is a list of gateways, not
+    the strategy given), stopped the program: exit 2 (fifth audit: pulumi/examples
+    aws-py-hub-and-spoke-network). A component's outputs are unknown now."""
+    pytest.importorskip(
+        "pulumi_awsx", reason="pulumi-awsx is a dev dependency (pip install -e '.[dev]')"
+    )
+    code, got, report = findings("python-awsx", "--run-programs")
+    assert (code, report["errors"]) == (1, [])
+    assert got == [("CII003", "awsx:ec2:Vpc")]
+    assert sorted(r["type"] for r in report["resources"]) == [
+        "aws:ec2/securityGroup:SecurityGroup",
+        "aws_s3_bucket",
+    ]

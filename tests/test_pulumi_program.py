@@ -260,3 +260,25 @@ def test_a_resource_passed_as_an_input_does_not_break_the_run(tmp_path: Path) ->
     assert report["errors"] == [], report["errors"]
     assert code == 0
     assert len(report["resources"]) == 3
+
+
+INVOKE_CHAIN_PROGRAM = """\
+import pulumi_aws as aws
+
+vpc = aws.ec2.get_vpc(default=True)
+subnets = aws.ec2.get_subnets(filters=[{"name": "vpc-id", "values": [vpc.id]}])
+aws.s3.BucketV2("orders", tags={"data-classification": "personal", "subnet": subnets.ids[0]})
+"""
+
+
+def test_one_invoke_s_result_passed_to_another_runs_on(tmp_path: Path) -> None:
+    """``get_subnets(filters=[... vpc.id])`` after ``get_vpc()``: the second invoke echoed the
+    first's stand-in back as an unknown object the SDK cannot send, and the program stopped
+    (fifth audit: pulumi/examples aws-py-fargate). An echoed unknown is a stand-in again."""
+    pytest.importorskip(
+        "pulumi_aws", reason="pulumi-aws is a dev dependency (pip install -e '.[dev]')"
+    )
+    code, report = scan(_project(tmp_path, INVOKE_CHAIN_PROGRAM), "--run-programs", "--no-cache")
+    assert report["errors"] == [], report["errors"]
+    (bucket,) = report["resources"]
+    assert (code, bucket["region"], bucket["in_scope"]) == (0, "cn-north-1", True)

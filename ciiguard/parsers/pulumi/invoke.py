@@ -74,10 +74,22 @@ def answer(
         if f.name in regional and known_region is not None and f.kind in ("string", "any"):
             out.value[f.name] = known_region
         elif args.get(f.name) is not None:
-            out.value[f.name] = args[f.name]  # results echo their arguments
+            out.value[f.name] = _echo(token, args[f.name], f.name)  # results echo their arguments
         else:
             out.value[f.name] = _stand_in(token, f, f.name, out, 0)
     return out
+
+
+def _echo(token: str, value: Any, path: str) -> Any:
+    """An argument as its result echoes it: what is unknown in it (another invoke's result,
+    ``filters=[{"values": [vpc.id]}]``) is a stand-in again, a value the program can pass on."""
+    if isinstance(value, Unknown):
+        return f"{INVOKE_MARK}{token}#{path}"
+    if isinstance(value, dict):
+        return {k: _echo(token, v, f"{path}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [_echo(token, v, f"{path}[{i}]") for i, v in enumerate(value)]
+    return value
 
 
 def _stand_in(token: str, f: Field, path: str, out: InvokeAnswer, depth: int) -> Any:
