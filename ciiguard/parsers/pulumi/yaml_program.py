@@ -76,6 +76,9 @@ class _Decl:
         return opts if isinstance(opts, LineMap) else LineMap()
 
 
+_NAMESPACED = re.compile(r"[A-Za-z][\w.-]*:[A-Za-z_][\w.-]*")
+
+
 def _field(body: LineMap, name: str) -> Any:
     """Pulumi YAML field names are matched case-insensitively."""
     if name in body:
@@ -311,7 +314,11 @@ class _Program:
                 "organization": Unknown("pulumi.organization is the backend's organization"),
             }
             return self.select(base, accessors, "pulumi", line)
-        if root in self.declared or self.project.config_entry(root) is not None:
+        if (
+            root in self.declared
+            or self.project.config_entry(root) is not None
+            or _NAMESPACED.fullmatch(root)  # a provider's config (gcp:region): set or not
+        ):
             return self.select(self.config_value(root, line, trace), accessors, root, line)
         if root in self.variables:
             value, hops = self.variable(root, line)
@@ -403,7 +410,7 @@ class _Program:
 
     def _decl_line(self, key: str) -> int | None:
         for section in ("config", "configuration"):
-            sec = self.doc.get(section)
+            sec, _ = _section(self.doc, section, self.file)
             if isinstance(sec, LineMap) and key in sec:
                 return sec.lines.get(key)
         return None
