@@ -339,8 +339,9 @@ def test_a_program_made_by_a_compiler_is_not_vouched_for(tmp_path: Path) -> None
 
 def test_a_provider_config_key_no_stack_file_sets_is_unknown(tmp_path: Path) -> None:
     """``${gcp:region}`` (the kubernetes-gcp-yaml and serverless-gcp-yaml templates) with no
-    stack file setting it: unknown with a warning, as a declared key is, so the bucket is CII003.
-    It stopped the scan as an unknown name (fifth audit). A name that is not config still does."""
+    stack file setting it: unknown with a warning, as a declared key is; the bucket is CII001
+    wherever it is (Google Cloud has no region in the mainland). It stopped the scan as an
+    unknown name (fifth audit). A name that is not config still does."""
     program = (
         "name: orders\nruntime: yaml\nresources:\n  orders:\n    type: gcp:storage:Bucket\n"
         "    properties:\n      location: ${gcp:region}\n"
@@ -348,7 +349,7 @@ def test_a_provider_config_key_no_stack_file_sets_is_unknown(tmp_path: Path) -> 
     )
     (tmp_path / "Pulumi.yaml").write_text(program)
     code, report = scan(tmp_path)
-    assert (code, verdicts(report)) == (1, [("CII003", "orders")])
+    assert (code, verdicts(report)) == (1, [("CII001", "orders")])
     assert "'gcp:region' is required but not set" in report["warnings"][0]["message"]
     (tmp_path / "Pulumi.yaml").write_text(program.replace("${gcp:region}", "${gcpregion}"))
     code, report = scan(tmp_path)

@@ -463,6 +463,18 @@ class Catalogue:
             found = self._located[key] = self._location(provider, region)
         return found
 
+    def unknown_region_location(self, provider: str, why: str) -> tuple[Location, str]:
+        """Where a resource whose region is not known is: unknown, except at a cloud with no
+        region in mainland China (Google Cloud), where every region is outside."""
+        facts = self.facts(provider)
+        if facts is not None and facts.region_mode == "none-mainland":
+            return (
+                Location.OUTSIDE,
+                f"{facts.name} has no region in mainland China (which of its regions is not "
+                f"known: {why})",
+            )
+        return Location.UNKNOWN, why
+
     def _location(self, provider: str, region: str) -> tuple[Location, str]:
         facts = self.facts(provider)
         if facts is None:

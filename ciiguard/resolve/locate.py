@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Callable
 
 from ciiguard.catalogue import Catalogue
-from ciiguard.model import RECEIVES_DATA, Location, Resource, evolve
+from ciiguard.model import RECEIVES_DATA, Resource, evolve
 from ciiguard.resolve.classify import Classification, classify_by_tags
 from ciiguard.resolve.flows import FlowBuilder, ResourceIndex
 from ciiguard.resolve.parent_region import inherit_regions
@@ -38,7 +38,8 @@ def resolve(
         if r.region.region is not None:
             loc, note = catalogue.location(r.provider, r.region.region)
         else:
-            loc, note = Location.UNKNOWN, r.region.unknown_reason or "region unknown"
+            why = r.region.unknown_reason or "region unknown"
+            loc, note = catalogue.unknown_region_location(r.provider, why)
         data = catalogue.is_data_bearing(r.type)
         if not data and r.type not in catalogue.located_by:
             r = evolve(r, location=loc, location_note=note, data_bearing=data)
