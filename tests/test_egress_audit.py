@@ -250,3 +250,39 @@ def test_copies_out_of_the_mainland_at_azure() -> None:
     assert _flows(outcome, "azurerm_redis_linked_server.link") == [
         ("linked_redis_cache_id", "eastasia", "outside")
     ]
+
+
+def test_azure_services_copy_to_the_storage_their_settings_name() -> None:
+    """A sixth audit (claranet azurerm modules): Event Hubs Capture, Redis persistence (RDB and
+    both AOF accounts), App Service and Functions backups, web app HTTP and application logs to
+    blob storage: each wrote personal data to a Hong Kong account and passed."""
+    outcome = scan_path(AUDIT / "azure-service-copies", check=False)
+    apps = ("linux_web_app", "windows_web_app", "app_service", "linux_function_app",
+            "windows_function_app")  # fmt: skip
+    logs = ("logs[0].http_logs[0].azure_blob_storage[0].sas_url",
+            "logs[0].application_logs[0].azure_blob_storage[0].sas_url")  # fmt: skip
+    expected = {
+        "azurerm_eventhub.orders": ["capture_description[0].destination[0].storage_account_id"],
+        "azurerm_redis_cache.rdb": ["redis_configuration[0].rdb_storage_connection_string"],
+        "azurerm_redis_cache.aof": ["redis_configuration[0].aof_storage_connection_string_0",
+                                    "redis_configuration[0].aof_storage_connection_string_1"],
+        **{f"azurerm_{a}.{a}": ["backup[0].storage_account_url", *(() if "function" in a else logs)]
+           for a in apps},
+    }  # fmt: skip
+    for address, arguments in expected.items():
+        got = _flows(outcome, address)
+        assert sorted(got) == sorted((a, "eastasia", "outside") for a in arguments), address
+    assert set(_violations(outcome)) == {
+        ("CII001", "azurerm_storage_account.hk"),
+        *(("CII002", a) for a in expected),
+    }
+    assert len(_violations(outcome)) == 1 + sum(map(len, expected.values()))  # one per flow
+
+
+def test_more_google_cloud_stores_hold_data() -> None:
+    """A sixth audit (cloud-foundation-fabric's spanner-instance with instance_create = false,
+    dataproc; terraform-google-composer): twelve more stores passed in a CII workload."""
+    outcome = scan_path(AUDIT / "google-stores-2", check=False, cii_workload=True)
+    assert [r.type for r in outcome.resources if not r.data_bearing] == []
+    assert _violations(outcome) == sorted(("CII001", r.address) for r in outcome.resources)
+    assert len(outcome.resources) == 12
