@@ -132,7 +132,8 @@ def _propagate_replica_scope(resources: list[Resource], settings: Settings) -> l
                 by_addr[dest.address] = dataclasses.replace(
                     dest,
                     in_scope=True,
-                    classification=dest.classification or cls,
+                    # what it receives, not its own out-of-scope tag ("internal")
+                    classification=cls,
                     data_bearing=True,
                     scope_reason=f"{RECEIVES_DATA} {origin} ({f.kind})",
                 )
