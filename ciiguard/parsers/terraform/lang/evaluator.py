@@ -588,9 +588,27 @@ class Evaluator:
         return self._index(v, self.evaluate(arg))
 
     # -- operators ---------------------------------------------------------
+    def _traced(self, expr: Expr) -> tuple[Value, list[Hop]]:
+        """``evaluate``, with the hops it adds kept apart (for a value that may go unused)."""
+        if self.trace is None:
+            return self.evaluate(expr), []
+        kept, self.trace = self.trace, []
+        try:
+            return self.evaluate(expr), self.trace
+        finally:
+            self.trace = kept
+
     def _conditional(self, e: Conditional) -> Value:
         cond = self.evaluate(e.cond)
-        a, b = self.evaluate(e.if_true), self.evaluate(e.if_false)
+        (a, hops_a), (b, hops_b) = self._traced(e.if_true), self._traced(e.if_false)
+        if self.trace is not None:  # why: the branch taken (both while the condition is unknown)
+            try:
+                taken = None if is_unknown(cond) or cond is None else to_bool(cond)
+            except FunctionError:
+                taken = None
+            self.trace.extend(
+                hops_a if taken is True else hops_b if taken is False else hops_a + hops_b
+            )
         if is_unknown(cond):
             if cond.error:
                 return cond
@@ -768,6 +786,29 @@ class Evaluator:
             out[to_string(k)] = self.evaluate(v_expr)
         return out
 
+    def _args_traced(self, name: str, exprs: tuple[Expr, ...]) -> list[Value]:
+        """The arguments of ``lookup`` and ``coalesce``, with the hops of those that give the
+        result only: a default the key makes unused, the values after the first non-empty one
+        (``--explain`` named an unused default as where the region came from)."""
+        assert self.trace is not None
+        done = [self._traced(x) for x in exprs]
+        values = [v for v, _ in done]
+        used = len(done)
+        if name == "lookup" and len(values) == 3:
+            m, k = values[0], values[1]
+            if isinstance(m, dict) and not isinstance(m, ResourceValue) and isinstance(k, str):
+                used = 2 if k in m else 3
+        elif name == "coalesce":
+            for i, v in enumerate(values):
+                if deep_unknown(v) is not None:
+                    break
+                if v is not None and v != "":
+                    used = i + 1
+                    break
+        for _, hops in done[:used]:
+            self.trace.extend(hops)
+        return values
+
     def _call(self, e: Call) -> Value:
         name = e.name
         core = name.startswith("core::")  # Terraform 1.8+: the built-ins' own namespace
@@ -793,7 +834,10 @@ class Evaluator:
             if u is None:
                 return True
             return False if u.error else u
-        args = [self.evaluate(a) for a in e.args]
+        if self.trace is not None and name in ("lookup", "coalesce") and not e.expand_last:
+            args = self._args_traced(name, e.args)
+        else:
+            args = [self.evaluate(a) for a in e.args]
         if e.expand_last and args:
             last = args.pop()
             if is_unknown(last):
