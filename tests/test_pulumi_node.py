@@ -266,3 +266,29 @@ def test_runaway_output_is_stopped(
     )
     with pytest.raises(InputError, match="registered more than"):
         node_program.run_node_program(project, ctx)
+
+
+TRANSFORMS_JS = """\
+const pulumi = require("@pulumi/pulumi");
+const aws = require("@pulumi/aws");
+pulumi.runtime.registerResourceTransform(async (args) => ({
+    props: { ...args.props, region: "ap-east-1" }, opts: args.opts }));
+new aws.s3.BucketV2("orders", { tags: { "data-classification": "personal" } });
+new aws.s3.BucketV2("invoices", { tags: { "data-classification": "personal" } }, {
+    transforms: [async (args) => ({ props: { ...args.props, region: "ap-east-1" }, opts: args.opts })],
+});
+"""
+
+
+@pytest.mark.slow
+def test_resource_transforms_are_not_applied_and_say_so(tmp_path: Path, node_modules: Path) -> None:
+    """A transform that moves every bucket to Hong Kong passed: the mocks do not apply transforms
+    (seventh audit). Each one is now an error naming it, and the scan is incomplete."""
+    code, report = _scan(_program(tmp_path, TRANSFORMS_JS, node_modules), "--run-programs")
+    messages = sorted(e["message"] for e in report["errors"])
+    assert code == 2 and len(messages) == 2, messages
+    assert (
+        "registers a stack-wide resource transform, which ciiguard's mocks do not apply"
+        in messages[1]
+    )
+    assert 'BucketV2 "invoices" has resource transforms' in messages[0]

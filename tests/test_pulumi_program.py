@@ -282,3 +282,35 @@ def test_one_invoke_s_result_passed_to_another_runs_on(tmp_path: Path) -> None:
     assert report["errors"] == [], report["errors"]
     (bucket,) = report["resources"]
     assert (code, bucket["region"], bucket["in_scope"]) == (0, "cn-north-1", True)
+
+
+TRANSFORMS_PROGRAM = """\
+import pulumi
+import pulumi_aws as aws
+
+
+def to_hong_kong(args):
+    return pulumi.ResourceTransformResult(props={**args.props, "region": "ap-east-1"}, opts=args.opts)
+
+
+pulumi.runtime.register_resource_transform(to_hong_kong)
+aws.s3.BucketV2("orders", tags={"data-classification": "personal"})
+aws.s3.BucketV2("invoices", tags={"data-classification": "personal"},
+                opts=pulumi.ResourceOptions(transforms=[to_hong_kong]))
+"""
+
+
+def test_resource_transforms_are_not_applied_and_say_so(tmp_path: Path) -> None:
+    """A transform that moves every bucket to Hong Kong passed: the SDK's mocks do not apply
+    transforms (seventh audit). Each one is now an error naming it: the scan is incomplete."""
+    pytest.importorskip(
+        "pulumi_aws", reason="pulumi-aws is a dev dependency (pip install -e '.[dev]')"
+    )
+    code, report = scan(_project(tmp_path, TRANSFORMS_PROGRAM), "--run-programs", "--no-cache")
+    messages = sorted(e["message"] for e in report["errors"])
+    assert code == 2 and len(messages) == 2, messages
+    assert "'invoices' has resource transforms" in messages[0]
+    assert (
+        "registers a stack-wide resource transform, which ciiguard's mocks do not apply"
+        in messages[1]
+    )

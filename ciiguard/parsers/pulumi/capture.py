@@ -66,6 +66,9 @@ class ProgramRun:
     missing_config: list[str] = field(default_factory=list)  # required keys no file sets
     stand_ins: list[str] = field(default_factory=list)  # invoke results answered with 1/false
     unshaped: list[str] = field(default_factory=list)  # invokes whose result type is not known
+    # resource transforms the program registered (stack-wide, or a resource's ``transforms``),
+    # which the mocks do not apply: what they change is not what ciiguard checks
+    transforms: list[str] = field(default_factory=list)
 
 
 def _config_for_sdk(project: Project) -> tuple[dict[str, str], list[str]]:
@@ -279,6 +282,16 @@ class _Collector:
                     f"configuration {key!r} is required by the program but not set in {stack}: "
                     f"its value is unknown (set it with: pulumi config set {key} ...); where it "
                     "decides a verdict the finding is CII003",
+                )
+            )
+        for what in self.run.transforms:
+            out.errors.append(
+                ScanIssue(
+                    self.project.display,
+                    None,
+                    f"{what}, which ciiguard's mocks do not apply: what it changes (a region, "
+                    "tags, a provider) is not what was checked; scan the stack's 'pulumi preview "
+                    "--json' instead",
                 )
             )
         for message in self.run.errors:

@@ -10,6 +10,7 @@
 //   {"t":"invoke", id, ...} an invoke; ciiguard answers {"id", "result"} on stdin
 //   {"t":"missing", key}    a required config key no stack file sets (answered with a stand-in)
 //   {"t":"log", message}    the program logged an error
+//   {"t":"transform", what} the program registered a resource transform (not applied)
 //   {"t":"error", ...}      the program failed (message, file, line)
 //   {"t":"done"}            every registration finished
 // Everything the program itself prints goes to stderr, so it cannot forge a protocol line.
@@ -147,10 +148,34 @@ pulumi.runtime.setMocks(mocks, spec.project, spec.stack, true, "organization");
 // As for Python programs: a resource given as an input travels as its id/URN, never rehydrated.
 state.getStore().supportsResourceReferences = false;
 
+// Resource transforms: the mocks do not apply them, so what they change (a region, tags, a
+// provider) would not be what ciiguard checks. Each is reported; the scan is then incomplete.
+function noteStackTransform() {
+    send({ t: "transform", what: "the program registers a stack-wide resource transform" });
+}
+// runtime/index copies runtime/stack's functions when it loads: both are replaced
+for (const holder of [require(path.join(pulumiDir, "runtime", "stack")), pulumi.runtime]) {
+    for (const name of ["registerResourceTransform", "registerStackTransform"]) {
+        if (holder && typeof holder[name] === "function") {
+            try {
+                holder[name] = noteStackTransform;
+            } catch (_e) {
+                // a read-only export: that path stays unhooked
+            }
+        }
+    }
+}
+
 const monitor = settings.getMonitor();
 const registerResource = monitor.registerResource.bind(monitor);
 monitor.registerResource = (req, callback) => {
     const object = req.getObject();
+    if (req.getTransformsList && req.getTransformsList().length > 0) {
+        send({
+            t: "transform",
+            what: `resource ${req.getType()} ${JSON.stringify(req.getName())} has resource transforms (the 'transforms' option)`,
+        });
+    }
     const deps = {};
     req.getPropertydependenciesMap().forEach((v, k) => {
         deps[k] = v.getUrnsList();

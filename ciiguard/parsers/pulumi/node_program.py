@@ -201,6 +201,8 @@ def _converse(
                 result.missing_config.append(key)
         elif kind == "log":
             result.errors.append(" ".join(str(msg.get("message", "")).split()))
+        elif kind == "transform":
+            result.transforms.append(" ".join(str(msg.get("what", "")).split()))
         elif kind == "error":
             _raise_failure(msg, project, ctx)
         elif kind == "fatal":

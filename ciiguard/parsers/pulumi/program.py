@@ -193,7 +193,16 @@ def _run_in_context(project: Project, program: Path, ctx: ParseContext, result: 
             ]
             return resource_pb2.DeploymentInfo(supportedFeatures=features)
 
+        def RegisterStackTransform(self, request: Any) -> Any:
+            result.transforms.append("the program registers a stack-wide resource transform")
+            return super().RegisterStackTransform(request)  # type: ignore[no-untyped-call]
+
         def RegisterResource(self, request: Any) -> Any:
+            if request.transforms:
+                result.transforms.append(
+                    f"resource {request.type} {request.name!r} has resource transforms (the "
+                    "'transforms' option)"
+                )
             if request.type != STACK_TYPE:
                 inputs = rpc.deserialize_properties(request.object)
                 urn = self.make_urn(request.parent, request.type, request.name)
