@@ -292,3 +292,36 @@ def test_resource_transforms_are_not_applied_and_say_so(tmp_path: Path, node_mod
         in messages[1]
     )
     assert 'BucketV2 "invoices" has resource transforms' in messages[0]
+
+
+LEFT_RUNNING_JS = """\
+const aws = require("@pulumi/aws");
+const fs = require("fs");
+async function main() {  // not awaited, not exported: the module has loaded before it is done
+    const region = (await fs.promises.readFile(`${__dirname}/region.txt`, "utf8")).trim();
+    const dr = new aws.Provider("dr", { region });
+    new aws.s3.BucketV2("backups", { tags: { "data-classification": "personal" } }, { provider: dr });
+}
+main();
+let once = false;
+process.on("beforeExit", () => {  // as pulumi-aws makes a bucket's notifications
+    if (once) { return; }
+    once = true;
+    new aws.s3.BucketV2("audit", { tags: { "data-classification": "personal" } },
+                        { provider: new aws.Provider("hk", { region: "ap-east-1" }) });
+});
+"""
+
+
+@pytest.mark.slow
+def test_work_left_running_after_the_module_loads_is_waited_for(
+    tmp_path: Path, node_modules: Path
+) -> None:
+    """Pulumi's Node host runs until the event loop is empty; the harness stopped once the module
+    had loaded, so a main() not awaited and a beforeExit handler registered nothing, and two Hong
+    Kong buckets passed (seventh audit)."""
+    project = _program(tmp_path, LEFT_RUNNING_JS, node_modules)
+    (project / "region.txt").write_text("ap-east-1\n")
+    code, report = _scan(project, "--run-programs")
+    assert report["errors"] == []
+    assert (code, _verdicts(report)) == (1, [("CII001", "audit"), ("CII001", "backups")])

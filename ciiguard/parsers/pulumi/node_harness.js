@@ -83,14 +83,27 @@ const state = require(path.join(pulumiDir, "runtime", "state"));
 // Invokes are answered by ciiguard (the same rules as for Python programs).
 const pending = new Map();
 let nextId = 0;
+let activity = 0; // registrations and invokes so far: the program is idle when it stops growing
+// stdin keeps Node's event loop alive only while an invoke waits for its answer, so the loop can
+// drain once the program's own work is done (see the end of this file)
+function holdStdin(hold) {
+    const fn = hold ? process.stdin.ref : process.stdin.unref;
+    if (typeof fn === "function") {
+        fn.call(process.stdin);
+    }
+}
 readline.createInterface({ input: process.stdin }).on("line", (line) => {
     const reply = JSON.parse(line);
     const resolve = pending.get(reply.id);
     pending.delete(reply.id);
+    if (pending.size === 0) {
+        holdStdin(false);
+    }
     if (resolve) {
         resolve(reply.result || {});
     }
 });
+holdStdin(false);
 
 function plainArgs(value, depth) {
     if (depth > 8 || value === undefined || typeof value === "function") {
@@ -136,8 +149,10 @@ const mocks = {
     },
     call(args) {
         const id = nextId++;
+        activity++;
         return new Promise((resolve) => {
             pending.set(id, resolve);
+            holdStdin(true);
             send({ t: "invoke", id, token: args.token, args: plainArgs(args.inputs, 0), provider: args.provider || "" });
         });
     },
@@ -169,6 +184,7 @@ for (const holder of [require(path.join(pulumiDir, "runtime", "stack")), pulumi.
 const monitor = settings.getMonitor();
 const registerResource = monitor.registerResource.bind(monitor);
 monitor.registerResource = (req, callback) => {
+    activity++;
     const object = req.getObject();
     if (req.getTransformsList && req.getTransformsList().length > 0) {
         send({
@@ -271,12 +287,28 @@ run.run(
     },
     (err) => seen.has(err),
 )
-    .then(async () => {
-        await settings.waitForRPCs();
-        if (!failed) {
-            send({ t: "done" });
-        }
-        process.exit(failed ? 1 : 0);
+    .then(() => {
+        // Pulumi's language host runs until Node's event loop is empty, so work the program left
+        // running still registers resources: a main() not awaited, beforeExit handlers (pulumi-aws
+        // makes bucket notifications in one). Node says "beforeExit" each time the loop drains;
+        // the program is finished when a drain follows no new registration or invoke.
+        let seen = -1;
+        process.on("beforeExit", () => {
+            settings.waitForRPCs().then(() => {
+                if (activity !== seen || pending.size > 0) {
+                    seen = activity;
+                    setImmediate(() => {}); // one more turn: the loop drains, beforeExit again
+                    return;
+                }
+                if (!failed) {
+                    send({ t: "done" });
+                }
+                process.exit(failed ? 1 : 0);
+            }, (err) => {
+                reportError(err);
+                process.exit(1);
+            });
+        });
     })
     .catch((err) => {
         reportError(err);
