@@ -351,6 +351,13 @@ def test_a_provider_config_key_no_stack_file_sets_is_unknown(tmp_path: Path) -> 
     code, report = scan(tmp_path)
     assert (code, verdicts(report)) == (1, [("CII001", "orders")])
     assert "'gcp:region' is required but not set" in report["warnings"][0]["message"]
+    (tmp_path / "Pulumi.yaml").write_text(program.replace("gcp:storage:Bucket", "aws:s3:BucketV2")
+                                          .replace("location: ${gcp:region}", "region: ${aws:region}")
+                                          .replace("labels:", "tags:"))  # fmt: skip
+    code, report = scan(tmp_path)
+    assert (code, verdicts(report)) == (1, [("CII003", "orders")])
+    # a Pulumi finding's fix speaks of the stack config, not of tfvars (seventh audit)
+    assert "pulumi config set aws:region" in report["violations"][0]["fix"]
     (tmp_path / "Pulumi.yaml").write_text(program.replace("${gcp:region}", "${gcpregion}"))
     code, report = scan(tmp_path)
     assert code == 2 and "unknown config, variable or resource 'gcpregion'" in str(report["errors"])

@@ -9,6 +9,16 @@ from ciiguard.policies.advice import subject
 from ciiguard.policies.base import Finding, Policy, PolicyContext
 from ciiguard.policies.crossborder import describe, flow_scope
 
+_UNKNOWN_REGION_FIX = (
+    "give the region a value ciiguard can resolve before deployment: a literal or a variable "
+    "with a default/tfvars value in the provider block, --var, or the plan JSON"
+)
+_UNKNOWN_REGION_FIX_PULUMI = (
+    "give the region a value ciiguard can resolve before deployment: a literal in the program, "
+    "or the provider's region in the stack config (pulumi config set aws:region ...); or scan "
+    "the stack's 'pulumi preview --json'"
+)
+
 
 def _validate(r: Resource, ctx: PolicyContext) -> Iterator[Finding]:
     if r.data_bearing and r.in_scope and r.location is Location.UNKNOWN:
@@ -16,8 +26,7 @@ def _validate(r: Resource, ctx: PolicyContext) -> Iterator[Finding]:
         yield Finding(
             message=f"cannot tell where {subject(r)} will store its data: {reason}",
             evidence=r.region.explain() or reason,
-            fix="give the region a value ciiguard can resolve before deployment: a literal or a "
-            "variable with a default/tfvars value in the provider block, --var, or the plan JSON",
+            fix=_UNKNOWN_REGION_FIX_PULUMI if r.input.startswith("pulumi") else _UNKNOWN_REGION_FIX,
         )
     for flow in r.flows:
         if (
