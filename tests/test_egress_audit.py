@@ -296,3 +296,39 @@ def test_a_receiver_holds_the_data_it_receives_not_its_own_tag_s() -> None:
     assert (hk.in_scope, hk.classification) == (True, "personal")
     (v,) = [v for v in outcome.violations if v.policy == "CII001"]
     assert "holds personal data in eastasia" in v.message
+
+
+AWS_SERVICE_PATHS = {
+    "aws-eventbridge-bus-dead-letter": [("CII002", "aws_cloudwatch_event_bus.orders")],
+    "aws-pipes-enrichment": [("CII002", "aws_pipes_pipe.orders")],
+    "aws-pipes-stream-dead-letter": [("CII002", "aws_pipes_pipe.orders")],
+    "aws-opensearch-outbound-connection": [
+        ("CII002", "aws_opensearch_outbound_connection.hk_to_orders")
+    ],
+    "aws-elasticache-log-delivery-firehose": [
+        ("CII002", "aws_kinesis_firehose_delivery_stream.slowlog")
+    ],
+    "aws-msk-broker-logs-firehose": [("CII002", "aws_kinesis_firehose_delivery_stream.logs")],
+    "aws-opensearch-log-publishing": [("CII002", "aws_cloudwatch_log_subscription_filter.to_hk")],
+    "aws-service-log-paths": [("CII002", "aws_pipes_pipe.table")],
+}
+
+
+def test_aws_service_paths_out_of_the_mainland() -> None:
+    """An eighth audit (terraform-aws-modules eventbridge and opensearch, cloudposse modules):
+    a bus's own dead-letter queue, a pipe's enrichment and stream dead-letter queues, an
+    OpenSearch cross-cluster connection from Hong Kong, and service logs (OpenSearch and
+    Elasticsearch publishing, MSK broker logs, ElastiCache log delivery) whose receivers then
+    sent them abroad: each passed."""
+    problems = []
+    for name, expected in AWS_SERVICE_PATHS.items():
+        found = _violations(scan_path(AUDIT / name, check=False))
+        if found != sorted(expected):
+            problems.append(f"{name}: {found}")
+    assert not problems, "\n".join(problems)
+    outcome = scan_path(AUDIT / "aws-service-log-paths", check=False)
+    receivers = {r.address: r.in_scope for r in outcome.resources if r.address.startswith(
+        ("aws_cloudwatch_log_group.", "aws_s3_bucket."))}  # fmt: skip
+    assert receivers == dict.fromkeys(
+        ["aws_cloudwatch_log_group.es", "aws_cloudwatch_log_group.msk",
+         "aws_s3_bucket.msk_logs", "aws_cloudwatch_log_group.redis"], True)  # fmt: skip
