@@ -351,5 +351,9 @@ def test_endpoint_declarations_from_the_tree_are_a_relaxation(tmp_path: Path) ->
     (rel,) = combined.relaxations
     assert rel.key == "endpoints" and not rel.applied
     assert combined.config.endpoints == ()
+    # shown as the file writes it, not as a Python object (eighth audit, wording)
+    assert (
+        rel.value == "[{match = 'https://siem.example.cn/*', location = 'mainland', reason = 'r'}]"
+    )
     combined = combine(toml(tmp_path, text, "p.toml", True), [], DEFAULTS)
     assert combined.relaxations == () and len(combined.config.endpoints) == 1

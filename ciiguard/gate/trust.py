@@ -192,6 +192,12 @@ def _show(value: Any) -> str:
         return repr(value) if len(value) <= 80 else repr(value[:77] + "...")
     if isinstance(value, (tuple, list)):
         return "[" + ", ".join(_show(v) for v in value) + "]"
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        # as the file writes it ([[endpoints]] match, location, reason), not as Python shows it
+        items = [(f.name, getattr(value, f.name)) for f in dataclasses.fields(value)]
+        return "{" + ", ".join(f"{k} = {_show(v)}" for k, v in items if k != "source") + "}"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k} = {_show(v)}" for k, v in value.items()) + "}"
     return str(value)
 
 
