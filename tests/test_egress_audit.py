@@ -332,3 +332,18 @@ def test_aws_service_paths_out_of_the_mainland() -> None:
     assert receivers == dict.fromkeys(
         ["aws_cloudwatch_log_group.es", "aws_cloudwatch_log_group.msk",
          "aws_s3_bucket.msk_logs", "aws_cloudwatch_log_group.redis"], True)  # fmt: skip
+
+
+def test_a_flow_abroad_from_a_source_outside_the_configuration_is_cii003() -> None:
+    """A subscription of an existing topic (by ARN) and a filter on an existing log group (by
+    name), both to Hong Kong: whose data they send cannot be told, so a gate cannot vouch for it
+    (docs/terraform.md). Only sources known after apply were CII003; these passed even in a CII
+    workload (eighth audit)."""
+    for name, address in (
+        ("aws-unnamed-source-sns-topic-arn", "aws_sns_topic_subscription.to_hk"),
+        ("aws-unnamed-source-log-group-name", "aws_cloudwatch_log_subscription_filter.to_hk"),
+    ):
+        outcome = scan_path(AUDIT / name, check=False, cii_workload=True)
+        assert _violations(outcome) == [("CII003", address)], name
+        (v,) = outcome.violations
+        assert "which is not in this configuration" in v.message, v.message

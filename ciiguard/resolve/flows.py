@@ -547,9 +547,17 @@ class FlowBuilder:
                     self.index.resolve(refs_in(value)), key=lambda x: (not x.in_scope, x.address)
                 )
                 src = found[0] if found else None
+            outside = (  # whose data it is cannot be told: not a resource of this configuration
+                f"{rule.source_path} names {value!r}, which is not in this configuration"
+                if src is None and isinstance(value, str) and value
+                else None
+            )
             if src is None and isinstance(value, str) and self.catalogue.is_arn(value):
                 loc, _, region = self.catalogue.arn_location(value)
-                return _Origin(None, region, loc)
+                return _Origin(None, region, loc, outside)
+            if outside is not None:
+                origin = self._origin_of(None, r, rule, arg)
+                return _Origin(origin.address, origin.region, origin.location, outside)
             if src is None and isinstance(value, Unknown):
                 origin = self._origin_of(None, r, rule, arg)
                 why = f"{rule.source_path} is not known before apply ({value.reason})"
