@@ -358,6 +358,30 @@ def test_the_setup_terraform_wrapper_output_is_named_and_explained(tmp_path: Pat
         assert len(errors) == 1 and "terraform_wrapper: false" in errors[0], run.stderr
 
 
+def test_the_wrapper_check_reads_a_head_and_answers_as_decoding_everything() -> None:
+    """The check decodes only the file's first bytes; it must tell what decoding all of them
+    (invalid bytes dropped) tells: invalid bytes before the prefix, a character cut at the
+    head's end, both encodings."""
+    import random
+
+    from ciiguard.parsers.terraform.plan import WRAPPER_PREFIX, _starts_with_wrapper
+
+    rng = random.Random(24)
+    pieces = [b"[command]", b"[comm", b"and]", b"\xff", b"\xe4\xb8", b"\xe4\xb8\xad", b"{", b" ", b"\x00"]
+    cases = [b"\xff" * n + b"[command]x" for n in (4090, 4095, 4096, 5000)]
+    cases += [b"a" * n + b"\xe4\xb8\xad" + b"[command]" for n in (4094, 4095)]
+    for _ in range(400):
+        cases.append(b"".join(rng.choice(pieces) for _ in range(rng.choice((3, 30, 3000)))))
+    for data in cases:
+        for enc, bom, raw in (
+            ("utf-8", 0, data),
+            ("utf-8", 3, b"\xef\xbb\xbf" + data),
+            ("utf-16-le", 2, b"\xff\xfe" + data.decode("latin-1").encode("utf-16-le")),
+        ):
+            whole = raw[bom:].decode(enc, errors="ignore").startswith(WRAPPER_PREFIX)
+            assert _starts_with_wrapper(raw, enc, bom) is whole, (enc, raw[:40])
+
+
 @pytest.mark.parametrize("fmt", ["0.3", "2.0"])
 def test_an_unknown_plan_format_is_refused(tmp_path: Path, fmt: str) -> None:
     doc = json.loads((P / "examples" / "compliant.json").read_text())

@@ -114,6 +114,19 @@ def looks_like_plan(head: bytes) -> bool:
     return bool(_HEAD.match(text))
 
 
+def _starts_with_wrapper(data: bytes, enc: str, bom: int) -> bool:
+    """Whether the text starts with the wrapper's ``[command]``, as decoding the whole file with
+    invalid bytes dropped would tell, decoding only its head where that settles it.
+
+    A head decoded on its own gives the whole text's first characters but may drop its last one
+    (a character cut at the head's end); more characters than the prefix has settle the answer.
+    Before, the whole file was decoded (and copied) for this: 0.9 s of a 100k-resource plan."""
+    head = data[bom : bom + 4096].decode(enc, errors="ignore")
+    if len(head) <= len(WRAPPER_PREFIX) and len(data) > bom + 4096:
+        head = data[bom:].decode(enc, errors="ignore")  # a head of mostly invalid bytes
+    return head.startswith(WRAPPER_PREFIX)
+
+
 def read_plan_text(path: Path, display: str, limit: int | None = None) -> str:
     """The plan as text: UTF-8 with or without BOM, UTF-16 (PowerShell's ``>``) with BOM.
 
@@ -132,7 +145,7 @@ def read_plan_text(path: Path, display: str, limit: int | None = None) -> str:
     except OSError as exc:
         raise InputError(display, None, f"cannot read file: {exc.strerror or exc}") from None
     enc, bom = _encoding(data[:4])
-    if data[bom:].decode(enc, errors="ignore").startswith(WRAPPER_PREFIX):
+    if _starts_with_wrapper(data, enc, bom):
         raise InputError(
             display,
             1,
@@ -142,7 +155,9 @@ def read_plan_text(path: Path, display: str, limit: int | None = None) -> str:
             "where the wrapper is not used",
         )
     try:
-        return data[bom:].decode(enc)
+        # A view, not data[bom:]: slicing copied the whole file once more (155 MB for a
+        # 100k-resource plan) just to skip a byte-order mark.
+        return str(memoryview(data)[bom:], enc)
     except UnicodeDecodeError as exc:
         width = 1 if enc == "utf-8" else 2
         line = data[bom : bom + exc.start].decode(enc, errors="ignore").count("\n") + 1
