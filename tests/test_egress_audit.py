@@ -347,3 +347,21 @@ def test_a_flow_abroad_from_a_source_outside_the_configuration_is_cii003() -> No
         assert _violations(outcome) == [("CII003", address)], name
         (v,) = outcome.violations
         assert "which is not in this configuration" in v.message, v.message
+
+
+def test_an_eventbridge_target_without_a_bus_reads_the_default_bus() -> None:
+    """Without ``event_bus_name`` a rule's target (and its dead-letter queue) takes the events of
+    the account's default bus (the AWS provider's default, which a plan shows as "default"): a
+    bus no configuration declares, so whose data goes to Hong Kong cannot be told. It passed, as
+    a source not set at all (ninth audit); the same target on a declared bus is judged by that
+    bus."""
+    outcome = scan_path(AUDIT / "aws-eventbridge-default-bus", check=False, cii_workload=True)
+    assert _violations(outcome) == [
+        ("CII003", "aws_cloudwatch_event_target.in_mainland"),
+        ("CII003", "aws_cloudwatch_event_target.to_hk"),
+    ]
+    for v in outcome.violations:
+        assert "event_bus_name is not set, so it is 'default'" in v.message, v.message
+    assert _flows(outcome, "aws_cloudwatch_event_target.to_hk") == [
+        ("arn", "ap-east-1", "outside")
+    ]

@@ -120,6 +120,9 @@ class ReplicationRule:
     # resource's own region (Cosmos DB's failover_priority 0 is the write region), so it is a flow
     # only when it differs from that region.
     own_region_when: tuple[tuple[str, tuple[str | None, ...]], ...] = ()
+    # What the provider reads when ``source_path`` is not set: an EventBridge target without
+    # ``event_bus_name`` takes the account's bus named "default" (a plan shows "default").
+    source_default: str | None = None
 
 
 @dataclass
@@ -223,6 +226,7 @@ def _rule(entry: Mapping[str, Any]) -> ReplicationRule:
         target_types=tuple(entry.get("target_types", ())),
         destination_resource_path=entry.get("destination_resource_path"),
         source_region_path=entry.get("source_region_path"),
+        source_default=entry.get("source_default"),
         source_same_region_types=tuple(entry.get("source_same_region_types", ())),
         source_referrers=tuple(
             (str(x["type"]), str(x["path"]), str(x.get("source_path", "")))

@@ -540,6 +540,9 @@ class FlowBuilder:
     def _source(self, r: Resource, rule: ReplicationRule, arg: str) -> _Origin:
         if rule.source_path is not None:
             value = _nearest(list(walk_path(r.attributes, rule.source_path)), arg)
+            unset = value is None and rule.source_default is not None
+            if unset:
+                value = rule.source_default
             types = rule.source_types or rule.target_types or (r.type,)
             src = self._lookup(value, () if types == ("*",) else types)
             if src is None:
@@ -548,7 +551,12 @@ class FlowBuilder:
                 )
                 src = found[0] if found else None
             outside = (  # whose data it is cannot be told: not a resource of this configuration
-                f"{rule.source_path} names {value!r}, which is not in this configuration"
+                (
+                    f"{rule.source_path} is not set, so it is {value!r}, which is not in this "
+                    "configuration"
+                    if unset
+                    else f"{rule.source_path} names {value!r}, which is not in this configuration"
+                )
                 if src is None and isinstance(value, str) and value
                 else None
             )
