@@ -354,14 +354,15 @@ def test_an_eventbridge_target_without_a_bus_reads_the_default_bus() -> None:
     the account's default bus (the AWS provider's default, which a plan shows as "default"): a
     bus no configuration declares, so whose data goes to Hong Kong cannot be told. It passed, as
     a source not set at all (ninth audit); the same target on a declared bus is judged by that
-    bus."""
-    outcome = scan_path(AUDIT / "aws-eventbridge-default-bus", check=False, cii_workload=True)
-    assert _violations(outcome) == [
-        ("CII003", "aws_cloudwatch_event_target.in_mainland"),
-        ("CII003", "aws_cloudwatch_event_target.to_hk"),
-    ]
-    for v in outcome.violations:
-        assert "event_bus_name is not set, so it is 'default'" in v.message, v.message
+    bus. Hong Kong's default bus routed to Hong Kong exports nothing from the mainland."""
+    for cii in (True, False):
+        outcome = scan_path(AUDIT / "aws-eventbridge-default-bus", check=False, cii_workload=cii)
+        assert _violations(outcome) == [
+            ("CII003", "aws_cloudwatch_event_target.in_mainland"),
+            ("CII003", "aws_cloudwatch_event_target.to_hk"),
+        ]
+        for v in outcome.violations:
+            assert "event_bus_name is not set, so it is 'default'" in v.message, v.message
     assert _flows(outcome, "aws_cloudwatch_event_target.to_hk") == [
         ("arn", "ap-east-1", "outside")
     ]

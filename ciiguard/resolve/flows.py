@@ -563,6 +563,9 @@ class FlowBuilder:
             if src is None and isinstance(value, str) and self.catalogue.is_arn(value):
                 loc, _, region = self.catalogue.arn_location(value)
                 return _Origin(None, region, loc, outside)
+            if outside is not None and value == rule.source_default:
+                # the provider's default (the account's default bus) is in the declarer's region
+                return _Origin(None, r.region.region, r.location, outside)
             if outside is not None:
                 origin = self._origin_of(None, r, rule, arg)
                 return _Origin(origin.address, origin.region, origin.location, outside)
