@@ -366,3 +366,52 @@ def test_an_eventbridge_target_without_a_bus_reads_the_default_bus() -> None:
     assert _flows(outcome, "aws_cloudwatch_event_target.to_hk") == [
         ("arn", "ap-east-1", "outside")
     ]
+
+
+def test_a_backup_selection_puts_what_it_selects_into_its_plans_vault() -> None:
+    """An AWS Backup selection assigns resources (by reference, ARN, wildcard or tag) to a plan,
+    whose rules keep them in a vault; the plan's copy action then takes the vault abroad. The
+    vault, untagged, held nothing in scope, so a personal table copied to Hong Kong passed
+    (ninth audit). It holds what is selected into it now; a vault only a public table goes into
+    stays out of scope, as does one whose wildcard selects no personal resource."""
+    outcome = scan_path(AUDIT / "aws-backup-selection", check=False)
+    assert _violations(outcome) == [("CII002", "aws_backup_plan.daily")]
+    sel = {r.address: r for r in outcome.resources}
+    assert [(f.source, f.destination_resource) for f in sel["aws_backup_selection.public"].flows] == [
+        ("aws_dynamodb_table.catalog", "aws_backup_vault.public")
+    ]
+    vault = sel["aws_backup_vault.main"]
+    assert (vault.in_scope, vault.classification) == (True, "personal")
+    assert not sel["aws_backup_vault.public"].in_scope
+
+    outcome = scan_path(AUDIT / "aws-backup-selection-wildcards", check=False)
+    assert _violations(outcome) == [
+        ("CII002", "aws_backup_plan.tables"),
+        ("CII002", "aws_backup_plan.weekly"),
+    ]
+    flows = {
+        r.address: [(f.argument, f.source, f.destination_resource) for f in r.flows]
+        for r in outcome.resources
+        if r.type == "aws_backup_selection"
+    }
+    assert flows == {
+        "aws_backup_selection.tables": [
+            ("resources[0]", "aws_dynamodb_table.customers", "aws_backup_vault.tables")
+        ],
+        "aws_backup_selection.files": [],
+        "aws_backup_selection.weekly": [
+            ("selection_tag[0]", "aws_s3_bucket.records", "aws_backup_vault.weekly")
+        ],
+    }
+
+    outcome = scan_path(AUDIT / "aws-backup-selection-pulumi", check=False)
+    assert [(v.policy, v.resource.rsplit("::", 1)[1]) for v in outcome.violations] == [
+        ("CII002", "plan")
+    ]
+    sources = sorted(
+        f.source.rsplit("::", 1)[1]
+        for r in outcome.resources
+        if r.type == "aws_backup_selection"
+        for f in r.flows
+    )
+    assert sources == ["customers", "records"]

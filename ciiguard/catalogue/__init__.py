@@ -62,7 +62,18 @@ _HOST_RUN = re.compile(r"[a-z0-9.-]+")
 MAX_HOST_LENGTH = 253
 
 DESTINATION_KINDS = frozenset(
-    {"region", "location", "arn", "self", "resource", "pair", "group-member", "endpoint", "opaque"}
+    {
+        "region",
+        "location",
+        "arn",
+        "self",
+        "resource",
+        "pair",
+        "group-member",
+        "endpoint",
+        "opaque",
+        "selected-into",
+    }
 )
 
 
@@ -87,6 +98,13 @@ class ReplicationRule:
       file's ``[[endpoints]]``, else unknown);
     - ``opaque``: the value only points at where the destination is written (a secret holding
       the connection details), so the destination is never known before apply.
+    - ``selected-into``: the value names a *source*: a resource the declarer selects into a store
+      it does not name itself (an AWS Backup selection's ``resources``, by reference or ARN, ``*``
+      wildcards allowed). ``destination_resource_path`` names the resource that does (the backup
+      plan, among ``via_types``), whose ``destination_via`` names the destinations among
+      ``target_types`` (the plan's rules' vaults). ``selection_tag_path`` selects sources by tag
+      (``key`` and ``value``). A wildcard, or a tag not known before apply, selects every
+      data-bearing resource in the declarer's region (fail closed).
     """
 
     type: str
@@ -123,6 +141,13 @@ class ReplicationRule:
     # What the provider reads when ``source_path`` is not set: an EventBridge target without
     # ``event_bus_name`` takes the account's bus named "default" (a plan shows "default").
     source_default: str | None = None
+    # for "selected-into": the path, on the resource destination_resource_path names (of
+    # via_types), that names the destinations; and the path of tag selectors on the declarer
+    destination_via: str | None = None
+    via_types: tuple[str, ...] = ()
+    selection_tag_path: str | None = None
+    # ARN service -> the type prefixes a wildcard ARN of that service selects (others: every type)
+    wildcard_types: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass
@@ -227,6 +252,12 @@ def _rule(entry: Mapping[str, Any]) -> ReplicationRule:
         destination_resource_path=entry.get("destination_resource_path"),
         source_region_path=entry.get("source_region_path"),
         source_default=entry.get("source_default"),
+        destination_via=entry.get("destination_via"),
+        via_types=tuple(str(t) for t in entry.get("via_types", ())),
+        selection_tag_path=entry.get("selection_tag_path"),
+        wildcard_types=tuple(
+            (str(k), tuple(str(t) for t in v)) for k, v in entry.get("wildcard_types", {}).items()
+        ),
         source_same_region_types=tuple(entry.get("source_same_region_types", ())),
         source_referrers=tuple(
             (str(x["type"]), str(x["path"]), str(x.get("source_path", "")))
@@ -392,7 +423,7 @@ class Catalogue:
             )
         for entry in c.get("located_by", []):
             rule = _rule(entry)
-            if rule.destination in ("self", "pair", "group-member"):
+            if rule.destination in ("self", "pair", "group-member", "selected-into"):
                 raise ValueError(f"located_by for {rule.type!r}: destination {rule.destination!r}")
             self.located_by.setdefault(rule.type, []).append(rule)
         if facts.region_mode == "botocore-partitions" and not any(

@@ -362,6 +362,7 @@ class FlowBuilder:
         self._group_tables: dict[tuple[tuple[str, ...], str], dict[str, Resource]] = {}
         self._same_region_tables: dict[tuple[str, ...], dict[str, Resource]] = {}
         self._referrer_scans: dict[tuple[str, str], _ReferrerScan] = {}
+        self._selectable_tables: dict[tuple[str, str | None, tuple[str, ...]], list[Resource]] = {}
 
     def flows_of(self, r: Resource) -> tuple[Flow, ...]:
         flows: list[Flow] = []
@@ -372,6 +373,9 @@ class FlowBuilder:
             values = [(a, v) for a, v in walk_path(r.attributes, rule.path) if _applies(r, rule, a)]
             if rule.peers:
                 flows.extend(self._peer_flows(r, rule, values))
+                continue
+            if rule.destination == "selected-into":
+                flows.extend(self._selected_flows(r, rule, values))
                 continue
             for arg, value in values:
                 if _own_region(self.catalogue, r, rule, arg, value):
@@ -820,6 +824,112 @@ class FlowBuilder:
             r.address,
             r.location,
             r.location_note or r.region.explain(),
+        )
+
+    # -- selections: the declarer puts resources it names into a store another resource names ----
+    def _selected_flows(
+        self, r: Resource, rule: ReplicationRule, values: list[tuple[str, Any]]
+    ) -> list[Flow]:
+        """Each resource a selection selects (an AWS Backup selection's ``resources`` and tag
+        selectors) flows into each store of the resource it belongs to (its plan's vaults)."""
+        picked: list[tuple[str, _Origin]] = []
+        for arg, value in values:
+            picked.extend((arg, o) for o in self._selected_sources(r, rule, value, arg))
+        if rule.selection_tag_path:
+            for arg, sel in walk_path(r.attributes, rule.selection_tag_path):
+                key = sel.get("key") if isinstance(sel, dict) else sel
+                val = sel.get("value") if isinstance(sel, dict) else None
+                if key is None or (isinstance(key, str) and not key):
+                    continue
+                found = [
+                    x
+                    for x in self._selectable(r)
+                    if not (isinstance(key, str) and isinstance(val, str))  # not known: all
+                    or (isinstance(x.tags, dict) and x.tags.get(key) == val)
+                ]
+                picked.extend((arg, _Origin(x.address, x.region.region, x.location)) for x in found)
+        if not picked:
+            return []
+        stores, why = self._selected_stores(r, rule)
+        flows = []
+        for arg, origin in picked:
+            if not stores:
+                region = r.region.region
+                flows.append(self._make(r, rule, arg, origin, region, None, r.location, why))
+            for store in stores:
+                flows.append(self._to_resource(r, rule, arg, origin, store))
+        return flows
+
+    def _selectable(self, r: Resource, prefixes: tuple[str, ...] = ()) -> list[Resource]:
+        """What a wildcard selects: the in-scope data-bearing resources of the declarer's cloud
+        in its region (or whose region is not known), of ``prefixes`` when given."""
+        region = r.region.region
+        key = (r.provider, region, prefixes)
+        found = self._selectable_tables.get(key)
+        if found is None:  # once per (cloud, region, prefixes): not a pass per selector
+            found = self._selectable_tables[key] = [
+                x
+                for x in self.index.by_address.values()
+                if x.data_bearing
+                and x.in_scope
+                and x.provider == r.provider
+                and (region is None or x.region.region in (None, region))
+                and (not prefixes or x.type.startswith(prefixes))
+            ]
+        return found
+
+    def _selected_sources(
+        self, r: Resource, rule: ReplicationRule, value: Any, arg: str
+    ) -> list[_Origin]:
+        if isinstance(value, str) and "*" in value:
+            parts = value.split(":")
+            service = parts[2] if len(parts) > 2 and value.startswith("arn:") else "*"
+            prefixes = dict(rule.wildcard_types).get(service, ())
+            found = self._selectable(r, prefixes)
+            return [_Origin(x.address, x.region.region, x.location) for x in found]
+        if isinstance(value, Unknown):
+            found = [x for x in self.index.resolve(value.refs) if x.data_bearing]
+            if found:
+                return [_Origin(x.address, x.region.region, x.location) for x in found]
+            return [_Origin(None, unknown=f"{arg} is not known before apply ({value.reason})")]
+        if not isinstance(value, str) or not value:
+            return []
+        found = self.index.by_name(_name_in(value, self.catalogue), tuple(self.index.by_type))
+        found = [x for x in found if x.data_bearing]
+        if found:
+            return [_Origin(x.address, x.region.region, x.location) for x in found[:1]]
+        outside = f"{arg} names {value!r}, which is not in this configuration"
+        if self.catalogue.is_arn(value):
+            loc, _, region = self.catalogue.arn_location(value)
+            return [_Origin(None, region, loc, outside)]
+        return [_Origin(None, unknown=outside)]
+
+    def _selected_stores(self, r: Resource, rule: ReplicationRule) -> tuple[list[Resource], str]:
+        """The stores the selection's owner (a backup plan) names, and, when none is in this
+        configuration, why the store is taken to be in the declarer's region."""
+        path = rule.destination_resource_path or ""
+        held = _nearest(list(walk_path(r.attributes, path)), path)
+        owner = self._lookup(held, rule.via_types)
+        same = f"a store of {r.address}'s own region"
+        if owner is None:
+            shown = (
+                f"a value not known before apply ({held.reason})"
+                if isinstance(held, Unknown)
+                else repr(held)
+            )
+            return [], f"{path} names {shown}, not in this configuration: {same}"
+        stores: list[Resource] = []
+        named: list[str] = []
+        for _, v in walk_path(owner.attributes, rule.destination_via or ""):
+            store = self._lookup(v, rule.target_types)
+            if store is not None and store not in stores:
+                stores.append(store)
+            elif store is None and v is not None:
+                named.append(repr(v) if isinstance(v, str) else "a value not known before apply")
+        via = f"{owner.address}.{rule.destination_via}"
+        return (
+            stores,
+            f"{via} names {', '.join(named) or 'nothing'}, not in this configuration: {same}",
         )
 
     def _pair(
