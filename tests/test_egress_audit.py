@@ -415,3 +415,24 @@ def test_a_backup_selection_puts_what_it_selects_into_its_plans_vault() -> None:
         for f in r.flows
     )
     assert sources == ["customers", "records"]
+
+
+def test_vended_logs_come_from_the_resource_their_delivery_source_names() -> None:
+    """Vended logs (a Cognito user pool's authentication events) go from a delivery source
+    (``resource_arn``) through a delivery to a delivery destination in Hong Kong. The flow had
+    no source, so the personal pool's logs passed (eighth audit); the delivery source now stands
+    for the pool, and the destination's flow comes from the source its delivery names."""
+    outcome = scan_path(AUDIT / "aws-vended-log-delivery", check=False)
+    assert _violations(outcome) == [("CII002", "aws_cloudwatch_log_delivery_destination.hk")]
+    (v,) = outcome.violations
+    assert "from aws_cloudwatch_log_delivery_source.auth" in v.message, v.message
+    assert "stands for aws_cognito_user_pool.customers" in v.evidence, v.evidence
+
+
+def test_every_attachment_of_a_policy_is_a_source_of_its_copies() -> None:
+    """A snapshot policy copying to Hong Kong, attached to a public disk first and a personal
+    disk second: only the first attachment was read, so it passed. Every attachment counts."""
+    outcome = scan_path(AUDIT / "china-alicloud-snapshot-policy-second-attachment", check=False)
+    assert _violations(outcome) == [("CII002", "alicloud_ecs_auto_snapshot_policy.p")]
+    (flow,) = {r.address: r for r in outcome.resources}["alicloud_ecs_auto_snapshot_policy.p"].flows
+    assert flow.source == "alicloud_ecs_disk.orders"

@@ -338,16 +338,6 @@ class _Origin:
     unknown: str | None = None  # why the source cannot be told (see Flow.source_unknown)
 
 
-@dataclass
-class _ReferrerScan:
-    """How far a pass over the resources of one (type, path) referrer has read: the first
-    resource read so far that refers to each address, with its position."""
-
-    candidates: list[Resource]
-    done: int = 0
-    first: dict[str, tuple[int, Resource]] = field(default_factory=dict)
-
-
 class FlowBuilder:
     def __init__(
         self,
@@ -361,7 +351,7 @@ class FlowBuilder:
         self._groups: dict[tuple[str, ...], dict[str, list[Resource]]] = {}
         self._group_tables: dict[tuple[tuple[str, ...], str], dict[str, Resource]] = {}
         self._same_region_tables: dict[tuple[str, ...], dict[str, Resource]] = {}
-        self._referrer_scans: dict[tuple[str, str], _ReferrerScan] = {}
+        self._referrer_tables: dict[tuple[str, str], dict[str, list[tuple[int, Resource]]]] = {}
         self._selectable_tables: dict[tuple[str, str | None, tuple[str, ...]], list[Resource]] = {}
 
     def flows_of(self, r: Resource) -> tuple[Flow, ...]:
@@ -584,18 +574,23 @@ class FlowBuilder:
             src = self._same_region(types).get(region) if region is not None else None
             return self._origin_of(src, r, rule, arg)
         if rule.source_referrers:
+            # every referrer counts, in scope first: a policy attached to a public disk first
+            # and a personal disk second copies the personal disk's snapshots too
+            sources: list[Resource] = []
             for rtype, path, via in rule.source_referrers:
-                x = self._referrer(rtype, path, r.address)
-                if x is not None and via:  # the resource the referrer names (the disk it binds)
+                for x in self._referrers(rtype, path, r.address):
+                    if not via:
+                        sources.append(x)
+                        continue
+                    # the resource the referrer names (the disk it binds)
                     named = _nearest(list(walk_path(x.attributes, via)), via)
-                    found = sorted(
-                        self.index.resolve(refs_in(named)),
-                        key=lambda y: (not y.in_scope, y.address),
-                    )
-                    return self._origin_of(found[0] if found else None, r, rule, arg)
-                if x is not None:
-                    return self._origin_of(x, r, rule, arg)
-            return self._origin_of(None, r, rule, arg)
+                    found = self.index.resolve(refs_in(named))
+                    if not found and rule.source_types:  # by name (a known name keeps no refs)
+                        by_name = self._lookup(named, rule.source_types)
+                        found = [by_name] if by_name is not None else []
+                    sources.extend(found)
+            best = min(sources, key=lambda y: (not y.in_scope, y.address), default=None)
+            return self._origin_of(best, r, rule, arg)
         if rule.source_region_path:  # the declarer links two endpoints it names by region
             declared = self._origin_of(None, r, rule, arg)
             return _Origin(r.address, declared.region, declared.location)
@@ -617,34 +612,22 @@ class FlowBuilder:
                     table[region] = x
         return table
 
-    def _referrer(self, rtype: str, path: str, address: str) -> Resource | None:
-        """The first resource of ``rtype`` (in index order) whose ``path`` refers to ``address``
-        (or to its base address). Each resource's references are read once and remembered, and
-        only as far down the list as a lookup has needed (so a value that cannot be read is read
-        when, and only when, a pass per lookup would have read it): a pass per flow made N flows x
-        N referrers."""
-        state = self._referrer_scans.get((rtype, path))
-        if state is None:
-            state = self._referrer_scans[(rtype, path)] = _ReferrerScan(
-                self.index.of_types((rtype,))
-            )
-        base = _base(address)
-        # the earliest referrer read so far names one of them, when any does
-        hits = [state.first[a] for a in (address, base) if a in state.first]
-        if hits:
-            return min(hits, key=lambda hit: hit[0])[1]
-        while state.done < len(state.candidates):
-            i = state.done
-            x = state.candidates[i]
-            refs: frozenset[str] = frozenset()
-            for _, v in walk_path(x.attributes, path):
-                refs |= refs_in(v)
-            for ref in refs:
-                state.first.setdefault(ref, (i, x))
-            state.done = i + 1
-            if address in refs or base in refs:
-                return x
-        return None
+    def _referrers(self, rtype: str, path: str, address: str) -> list[Resource]:
+        """The resources of ``rtype`` (in index order) whose ``path`` refers to ``address`` (or
+        to its base address). Each (type, path)'s references are read once, in one pass, into a
+        table: a pass per flow made N flows x N referrers."""
+        table = self._referrer_tables.get((rtype, path))
+        if table is None:
+            table = self._referrer_tables[(rtype, path)] = {}
+            for i, x in enumerate(self.index.of_types((rtype,))):
+                refs: frozenset[str] = frozenset()
+                for _, v in walk_path(x.attributes, path):
+                    refs |= refs_in(v)
+                for ref in refs:
+                    table.setdefault(ref, []).append((i, x))
+        hits = dict(table.get(address, ()))
+        hits.update(table.get(_base(address), ()))
+        return [hits[i] for i in sorted(hits)]
 
     def _places(self, value: Unknown, rule: ReplicationRule, r: Resource) -> list[str]:
         """The distinct places the resources an unknown value may name are in, as
