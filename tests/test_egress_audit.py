@@ -436,3 +436,45 @@ def test_every_attachment_of_a_policy_is_a_source_of_its_copies() -> None:
     assert _violations(outcome) == [("CII002", "alicloud_ecs_auto_snapshot_policy.p")]
     (flow,) = {r.address: r for r in outcome.resources}["alicloud_ecs_auto_snapshot_policy.p"].flows
     assert flow.source == "alicloud_ecs_disk.orders"
+
+
+def test_a_pipes_execution_log_with_payloads_ships_the_source_s_data() -> None:
+    """EventBridge Pipes execution logs hold the events read from the source when
+    ``include_execution_data = ["ALL"]``: to Hong Kong, that ships the table's records (it was
+    not read, eighth audit). Without it the logs hold metadata only: no flow."""
+    outcome = scan_path(AUDIT / "aws-pipes-execution-logs", check=False)
+    assert _violations(outcome) == [("CII002", "aws_pipes_pipe.with_data")]
+    assert [f.argument for f in {r.address: r for r in outcome.resources}[
+        "aws_pipes_pipe.metadata_only"].flows] == ["target"]  # fmt: skip
+    outcome = scan_path(AUDIT / "aws-pipes-execution-logs-pulumi", check=False)  # includeExecutionDatas
+    assert [(v.policy, v.resource.rsplit("::", 1)[1]) for v in outcome.violations] == [
+        ("CII002", "withData")
+    ]
+
+
+def test_a_condition_on_a_list_holds_when_a_member_does() -> None:
+    """``when`` on a list argument (include_execution_data = ["ALL"]): one member that matches
+    is enough, an unknown member may be anything (fail closed), an empty list sets nothing."""
+    from ciiguard.model import Location, RegionInfo, Resource, Unknown
+    from ciiguard.resolve.flows import _siblings_hold
+
+    def holds(value: object, allowed: tuple[str | None, ...] = ("all",)) -> bool:
+        r = Resource(
+            address="aws_pipes_pipe.p",
+            type="aws_pipes_pipe",
+            name="p",
+            provider="aws",
+            provider_config="aws",
+            region=RegionInfo("cn-north-1", ()),
+            location=Location.MAINLAND,
+            tags={},
+            attributes={"log": [{"data": value, "dest": "x"}]},
+            file="main.tf",
+            line=1,
+            input="terraform",
+        )
+        return _siblings_hold(r, (("log[].data", allowed),), "log[0].dest", unknown_holds=True)
+
+    assert holds(["ALL"]) and holds(["none", "all"]) and holds([Unknown("later")])
+    assert not holds(["NONE"]) and not holds([]) and not holds(None) and not holds([""])
+    assert holds([], (None,)) and holds(None, (None,)) and not holds(["ALL"], (None,))

@@ -29,8 +29,9 @@ How a flow rule (an entry of a cloud's ``replication`` list) says where data goe
   resource a referrer names there is the source: the disk a policy attachment binds). Classification
   and approvals follow the source.
 - ``when``: sibling arguments that must hold one of the listed values for the flow to exist
-  (``{"endpoint_type": ["target"]}``; ``null`` stands for "not set"); a value not known before
-  apply keeps the flow (fail closed). ``computed``: the provider fills the argument in when it is
+  (``{"endpoint_type": ["target"]}``; ``null`` stands for "not set"; a list holds when one of its
+  members does, and an empty list sets nothing); a value not known before apply keeps the flow
+  (fail closed). ``computed``: the provider fills the argument in when it is
   not set, so a plan's unknown value there declares nothing unless the configuration sets it.
 
 A ``located_by`` entry (same fields as a flow rule, no kind or source) says that a resource stands

@@ -297,6 +297,16 @@ def _siblings_hold(
     for path, allowed in conditions:
         candidates = list(walk_path(r.attributes, path))
         value = _nearest(candidates, arg) if candidates else None
+        if isinstance(value, list):  # a list holds when one of its members does
+            members = [m for m in value if not (isinstance(m, str) and not m.strip())]
+            if any(isinstance(m, Unknown) for m in members):
+                value = next(m for m in members if isinstance(m, Unknown))
+            elif members:
+                if not any(m is not None and str(m).strip().lower() in allowed for m in members):
+                    return False
+                continue
+            else:
+                value = None  # an empty list sets nothing
         if isinstance(value, Unknown):
             if unknown_holds:
                 continue
