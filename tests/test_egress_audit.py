@@ -444,8 +444,10 @@ def test_a_pipes_execution_log_with_payloads_ships_the_source_s_data() -> None:
     not read, eighth audit). Without it the logs hold metadata only: no flow."""
     outcome = scan_path(AUDIT / "aws-pipes-execution-logs", check=False)
     assert _violations(outcome) == [("CII002", "aws_pipes_pipe.with_data")]
-    assert [f.argument for f in {r.address: r for r in outcome.resources}[
-        "aws_pipes_pipe.metadata_only"].flows] == ["target"]  # fmt: skip
+    by_address = {r.address: r for r in outcome.resources}
+    assert [f.argument for f in by_address["aws_pipes_pipe.metadata_only"].flows] == ["target"]
+    assert by_address["aws_s3_bucket.pipe_logs"].in_scope  # the payloads reach it
+    assert by_address["aws_cloudwatch_log_group.pipe"].in_scope
     outcome = scan_path(AUDIT / "aws-pipes-execution-logs-pulumi", check=False)  # includeExecutionDatas
     assert [(v.policy, v.resource.rsplit("::", 1)[1]) for v in outcome.violations] == [
         ("CII002", "withData")
