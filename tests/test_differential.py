@@ -529,7 +529,23 @@ def test_collections_of_different_sizes_are_unequal_whatever_they_hold(
 ) -> None:
     """``[x.id] != []``, ``length(toset([x.id]))``: known to Terraform, so a ``count`` built on
     them (claranet's diagnostics) is decided; they were unknown (fourth audit)."""
-    work = copy_corpus("collection-sizes", tmp_path)
+    _known_unknown_sound(terraform, tmp_path, "collection-sizes")
+
+
+@pytest.mark.slow
+def test_a_lookup_among_apply_time_values_is_known_where_terraform_knows_it(
+    terraform: Terraform, tmp_path: Path
+) -> None:
+    """``lookup(var.settings, "region", null)`` where another setting is an apply-time id:
+    Terraform knows a missing key gives the default and a present key its value; ciiguard left
+    it unknown, so a region given so was CII003 (eighth audit)."""
+    _known_unknown_sound(terraform, tmp_path, "lookup-unknowns")
+
+
+def _known_unknown_sound(terraform: Terraform, tmp_path: Path, corpus: str) -> None:
+    """Outputs named known_* are known to both and equal, unknown_* unknown to both, sound_*
+    unknown to Terraform and decided by ciiguard (see each corpus's header)."""
+    work = copy_corpus(corpus, tmp_path)
     terraform.init(work)
     changes = terraform.plan_json(work)["output_changes"]
     root, _ = ciiguard_root(work)

@@ -389,3 +389,27 @@ def test_a_plan_without_its_source_cannot_tell_a_null_from_the_default(tmp_path:
         )
     outcome = scan_path(plan, check=False, use_cache=False, source_dir=str(src))
     assert (regions(outcome)[STORE], regions(outcome)[LOGS]) == (None, None)
+
+
+def test_a_region_looked_up_among_apply_time_settings_is_known(tmp_path: Path) -> None:
+    """``lookup(local.settings, "region", null)`` where another setting is an apply-time id:
+    the keys are known, so Terraform knows the region (tests/fixtures/differential/
+    lookup-unknowns holds the evaluator to it). It was unknown, so the bucket was CII003."""
+    (tmp_path / "main.tf").write_text(
+        """
+resource "aws_kms_key" "k" {}
+locals {
+  settings = { kms_key_id = aws_kms_key.k.arn, region = "ap-east-1" }
+}
+provider "aws" {
+  region = coalesce(lookup(local.settings, "location", null), lookup(local.settings, "region", null))
+}
+resource "aws_s3_bucket" "b" {
+  bucket = "orders"
+  tags   = { data-classification = "personal" }
+}
+"""
+    )
+    outcome = scan_path(tmp_path, check=False)
+    assert regions(outcome)["aws_s3_bucket.b"] == "ap-east-1"
+    assert [v.policy for v in outcome.violations] == ["CII001"]

@@ -311,6 +311,31 @@ def chosen(reason: str, selector: Unknown, *candidates: Value) -> Unknown:
     return Unknown(reason, refs_of(selector, *candidates), selector.error, CHOSEN)
 
 
+_UNDECIDED: Any = object()
+
+
+def _lookup_partly_known(args: list[Value]) -> Value:
+    """``lookup`` in a map or object whose keys are known and some values are not, as Terraform
+    answers it (checked against ``terraform``: tests/fixtures/differential/lookup-unknowns): a
+    key that is there gives its value, a key that is not gives the default, where the map's
+    element type (which the unknown values take part in) cannot change them: a string (the type
+    primitive values unify to) or null. Anything else is undecided (``_UNDECIDED``)."""
+    m, key = args[0], args[1]
+    if not isinstance(m, dict) or isinstance(m, ResourceValue) or not isinstance(key, str):
+        return _UNDECIDED
+    if key in m:
+        v = m[key]
+        return v if v is None or isinstance(v, (str, Unknown)) else _UNDECIDED
+    if len(args) == 2:
+        return _err(f"lookup: no key {key!r}")
+    default = args[2]
+    if default is None:
+        return None
+    if isinstance(default, str) and any(isinstance(v, str) for v in m.values()):
+        return default  # a map of them is a map of strings; an object gives it as it is
+    return _UNDECIDED
+
+
 def _err(msg: str) -> Unknown:
     return Unknown(msg, error=True)
 
@@ -910,6 +935,10 @@ class Evaluator:
             return list(next((a for a in args if a), []))
         if unknowns and name in ("lookup", "element") and len(args) >= 2 and is_unknown(args[1]):
             return self._chosen_by_key(name, args)
+        if unknowns and name == "lookup" and len(args) >= 2 and isinstance(args[1], str):
+            found = _lookup_partly_known(args)
+            if found is not _UNDECIDED:
+                return found
         if unknowns:
             return merge_unknown(unknowns)
         try:
