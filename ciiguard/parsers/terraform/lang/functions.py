@@ -305,7 +305,7 @@ def _map_depth(v: Value) -> int:
     """How deep ``v`` nests maps (or objects) over primitive leaves: 1 for ``{a = "x"}``, 2 for
     ``{a = {b = "x"}}``; 0 for an empty one (any depth); -1 when it is not so uniform (lists, a
     mixture of depths, an unknown value)."""
-    if not isinstance(v, dict) or isinstance(v, TfSet):
+    if not isinstance(v, dict):  # a TfSet is a list
         return -1
     depths = set()
     for x in v.values():
