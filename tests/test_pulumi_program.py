@@ -205,7 +205,7 @@ def test_invokes_stack_references_and_reads_run_to_the_end_and_decide_nothing() 
     code, report = scan(PROGRAMS / "invokes", "--run-programs", "--no-cache")
     assert report["errors"] == []
     names = {r["address"].rsplit("::", 1)[1]: r for r in report["resources"]}
-    assert sorted(names) == ["ledger", "orders", "sessions", "subnet-0"]
+    assert sorted(names) == ["ledger", "orders", "second", "sessions", "subnet-0", "subnet-1", "subnet-2"]
     assert [f["destination"] for f in names["ledger"]["flows"]] == ["cn-northwest-1"]
     assert [f["location"] for f in names["sessions"]["flows"]] == ["unknown"]
     assert names["orders"]["region"] == "cn-north-1"
@@ -226,15 +226,18 @@ def test_the_invoke_answers_are_language_neutral() -> None:
         Field("state", "string"),
         Field("region", "string"),
         Field("nested", "object", fields=(Field("zone", "string"),)),
+        Field("blocks", "list", Field("", "object", fields=(Field("cidrs", "list", Field("", "string")),))),
     ]
     got = answer("aws:index/getRegion:getRegion", {"state": "available"}, "cn-north-1", fields)
     value = got.value
     assert value["name"] == "cn-north-1" and value["region"] == "cn-north-1"  # catalogue data
     assert value["state"] == "available"  # echoes its argument
     assert value["enabled"] is None and value["count"] == 1 and got.stand_ins == ["count"]
-    (zone,) = value["names"]
+    zone, _, third = value["names"]  # a result's own list: three elements
     u = unknown_from_mark(f"prefix-{zone}")
     assert u is not None and "getRegion() result names[0]" in u.reason
+    assert "names[2]" in getattr(unknown_from_mark(third), "reason", "")
+    assert [len(b["cidrs"]) for b in value["blocks"]] == [1, 1, 1]  # deeper lists: one element
     assert unknown_from_mark(value["nested"]["zone"]) is not None
     other = answer("aws:ec2/getVpc:getVpc", {}, "cn-north-1", [Field("name", "string")])
     assert unknown_from_mark(other.value["name"]) is not None  # name is a region only for getRegion

@@ -4,7 +4,8 @@ There is no cloud to ask, so each answer has the shape the provider's schema giv
 (so a program that iterates over it runs to the end) and holds nothing that could decide a
 verdict: a field that names the provider's region (catalogue ``invokes``, and ``region`` in any
 result of a bridged provider) is that region; every other string is a stand-in that becomes
-*unknown* when it reaches a captured resource; lists have one element; a field that echoes an argument
+*unknown* when it reaches a captured resource; the result's own lists have three elements (as many
+as the availability zones of each China region), lists deeper in it one; a field that echoes an argument
 is the argument; numbers and flags, which have no stand-in, are unset where the schema allows it
 and otherwise 1 and false, each one reported as a warning.
 
@@ -32,6 +33,10 @@ __all__ = ["INVOKE_MARK", "Field", "InvokeAnswer", "answer", "unknown_from_mark"
 INVOKE_MARK = "ciiguard:invoke-result:"
 _MARK = re.compile(re.escape(INVOKE_MARK) + r"([^\s\"'#]+)#([^\s\"']*)")
 MAX_DEPTH = 6
+# A result's own lists have three elements: programs index the first two or three availability
+# zones (``zones.names[1]``), and every China region has three. One element stopped such a
+# program with an IndexError (exit 2). Lists deeper in a result have one.
+TOP_LIST_LENGTH = 3
 
 
 @dataclass(frozen=True)
@@ -104,7 +109,8 @@ def _stand_in(token: str, f: Field, path: str, out: InvokeAnswer, depth: int) ->
         return 1 if f.kind != "boolean" else False
     if f.kind == "list":
         item = f.item or Field("", "any")
-        return [_stand_in(token, item, f"{path}[0]", out, depth + 1)]
+        n = TOP_LIST_LENGTH if depth == 0 else 1
+        return [_stand_in(token, item, f"{path}[{i}]", out, depth + 1) for i in range(n)]
     if f.kind == "map":
         return {}
     if f.kind == "object":
