@@ -480,3 +480,70 @@ def test_a_condition_on_a_list_holds_when_a_member_does() -> None:
     assert holds(["ALL"]) and holds(["none", "all"]) and holds([Unknown("later")])
     assert not holds(["NONE"]) and not holds([]) and not holds(None) and not holds([""])
     assert holds([], (None,)) and holds(None, (None,)) and not holds(["ALL"], (None,))
+
+
+CHINESE_CLOUD_PATHS = {
+    # a DRS v5 sync job to a database in Hong Kong (target_endpoint.cloud.region)
+    "china-huaweicloud-drs-job-v5": [("CII002", "huaweicloud_drs_job_v5.sync")],
+    # RDS disaster recovery from Beijing to a DR instance in Hong Kong, both sides declared
+    "china-huaweicloud-rds-dr-capability": [
+        ("CII001", "huaweicloud_rds_instance.dr"),
+        ("CII002", "huaweicloud_rds_dr_instance_dr_capability.dr"),
+        ("CII002", "huaweicloud_rds_primary_instance_dr_capability.primary"),
+    ],
+    # ... and to a DR instance of another stack, known by its target_region alone
+    "china-huaweicloud-rds-dr-capability-external": [
+        ("CII002", "huaweicloud_rds_primary_instance_dr_capability.primary")
+    ],
+    # Kafka Smart Connect replication pushing topics to an instance in Hong Kong ...
+    "china-huaweicloud-kafka-replicator": [
+        ("CII001", "huaweicloud_dms_kafka_instance.hk"),
+        ("CII002", "huaweicloud_dms_kafkav2_smart_connect_task.mirror"),
+    ],
+    # ... or to a cluster by address: nobody can say where it is
+    "china-huaweicloud-kafka-replicator-address": [
+        ("CII003", "huaweicloud_dms_kafkav2_smart_connect_task.mirror"),
+        ("CII003", "huaweicloud_dms_kafkav2_smart_connect_task.mirror"),
+    ],
+    # SLS scheduled SQL writing a logstore's rows to Tokyo; the logstore is classified by its
+    # project's tags (a logstore takes none)
+    "china-alicloud-sls-scheduled-sql": [("CII002", "alicloud_sls_scheduled_sql.export")],
+    # MariaDB and TDSQL (DCDB) DCN disaster-recovery instances in Hong Kong
+    "china-tencentcloud-dcn-instances": [
+        ("CII001", "tencentcloud_dcdb_hourdb_instance.dr_hk"),
+        ("CII001", "tencentcloud_mariadb_instance.dr_hk"),
+        ("CII002", "tencentcloud_dcdb_hourdb_instance.dr_hk"),
+        ("CII002", "tencentcloud_mariadb_instance.dr_hk"),
+    ],
+    # a TDSQL instance tagged with resource_tags blocks (it has no tags map) in Hong Kong
+    "china-tencentcloud-resource-tags": [("CII001", "tencentcloud_dcdb_hourdb_instance.members")],
+}
+
+
+def test_chinese_cloud_paths_out_of_the_mainland() -> None:
+    """A ninth audit (Huawei, Alibaba and Tencent provider docs and modules): each of these
+    passed with exit 0 while personal data went to (or sat in) Hong Kong, Singapore or Tokyo."""
+    problems = []
+    for name, expected in CHINESE_CLOUD_PATHS.items():
+        got = _violations(scan_path(AUDIT / name, check=False))
+        if got != expected:
+            problems.append(f"{name}: {got}")
+    assert not problems, "\n".join(problems)
+
+
+def test_resource_tags_blocks_are_tags_and_a_logstore_takes_its_project_s() -> None:
+    from ciiguard.catalogue import Catalogue, load_builtin
+    from ciiguard.model import Unknown
+
+    facts = Catalogue(load_builtin()).facts("tencentcloud")
+    assert facts is not None
+    rtype = "tencentcloud_dcdb_hourdb_instance"
+    blocks = [{"tag_key": "a", "tag_value": "1"}, {"tag_value": "x"}, {"tag_key": "b"}]
+    assert facts.tags_of(rtype, {"resource_tags": blocks}) == {"a": "1", "b": None}
+    later = Unknown("later")
+    assert facts.tags_of(rtype, {"resource_tags": [{"tag_key": later}]}) is later
+    assert facts.tags_of(rtype, {"resource_tags": later}) is later
+    assert facts.tags_of(rtype, {"tags": {"a": "1"}}) is None  # the type has no tags map
+    outcome = scan_path(AUDIT / "china-alicloud-sls-scheduled-sql", check=False)
+    store = {r.address: r for r in outcome.resources}["alicloud_log_store.logins"]
+    assert (store.in_scope, store.classification) == (True, "personal")

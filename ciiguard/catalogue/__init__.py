@@ -179,10 +179,33 @@ class ProviderFacts:
     def tags_of(self, rtype: str, attrs: Mapping[str, Any]) -> Any:
         """A resource's own tags: the map at its type's tag path (a block along it is a list of
         at most one in HCL and plans, an object in Pulumi), or whatever stands there instead (an
-        unknown value); None when there is none."""
+        unknown value); None when there is none.
+
+        A path ``blocks:key:value`` names a list of blocks, one per tag, with the tag's key and
+        value in two fields (Tencent Cloud's ``resource_tags { tag_key tag_value }``): their map.
+        """
         path = self.tag_paths.get(rtype)
         if path is None:
             return attrs.get(self.tag_attribute)
+        path, _, fields = path.partition(":")
+        value = self._at_tag_path(attrs, path)
+        if not fields or not isinstance(value, list):
+            return value
+        key_field, _, value_field = fields.partition(":")
+        tags: dict[Any, Any] = {}
+        for block in value:
+            if not isinstance(block, Mapping):
+                return block  # an unknown block: which tags it sets is not known
+            key = block.get(key_field)
+            if key is None:
+                continue  # a block with no key sets no tag
+            if not isinstance(key, str):
+                return key  # an unknown key: which tag it sets is not known
+            tags[key] = block.get(value_field)
+        return tags
+
+    @staticmethod
+    def _at_tag_path(attrs: Mapping[str, Any], path: str) -> Any:
         value: Any = attrs
         for part in path.split("."):
             if isinstance(value, list):
@@ -349,6 +372,9 @@ class Catalogue:
         self.replication: dict[str, list[ReplicationRule]] = {}
         self.region_from: dict[str, str] = {}  # type -> argument naming the parent it lives in
         self.region_from_types: dict[str, tuple[str, ...]] = {}  # type -> parent types, by name
+        # type -> (arguments naming the parent whose tags it takes, the parent's types): a
+        # resource that cannot be tagged (an SLS logstore) is classified by its parent's tags
+        self.tags_from: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
         self.endpoint_hosts: list[EndpointHost] = []
         self.arn_formats: list[ArnFormat] = []
         # type -> where the storage a resource stands for is named (first rule with a value wins)
@@ -404,6 +430,12 @@ class Catalogue:
             self.region_from[str(entry["type"])] = str(entry["path"])
             if entry.get("target_types"):
                 self.region_from_types[str(entry["type"])] = tuple(entry["target_types"])
+        for entry in c.get("tags_from", []):
+            paths = entry["path"] if isinstance(entry["path"], list) else [entry["path"]]
+            self.tags_from[str(entry["type"])] = (
+                tuple(str(x) for x in paths),
+                tuple(str(t) for t in entry.get("target_types", ())),
+            )
         for entry in c.get("replication", []):
             rule = _rule(entry)
             self.replication.setdefault(rule.type, []).append(rule)

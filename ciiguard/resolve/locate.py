@@ -14,7 +14,7 @@ from ciiguard.catalogue import Catalogue
 from ciiguard.model import RECEIVES_DATA, Resource, evolve
 from ciiguard.resolve.classify import Classification, classify_by_tags
 from ciiguard.resolve.flows import FlowBuilder, ResourceIndex
-from ciiguard.resolve.parent_region import inherit_regions
+from ciiguard.resolve.parent_region import inherit_regions, inherit_tags
 from ciiguard.settings import Settings
 
 
@@ -34,7 +34,7 @@ def resolve(
     resolution).
     """
     located: list[Resource] = []
-    for r in inherit_regions(resources, catalogue):
+    for r in inherit_regions(inherit_tags(resources, catalogue), catalogue):
         if r.region.region is not None:
             loc, note = catalogue.location(r.provider, r.region.region)
         else:

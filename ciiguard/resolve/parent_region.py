@@ -1,7 +1,9 @@
-"""Regions of resources that live inside another resource (an Azure SQL database on its server).
+"""Regions and tags of resources that live inside another resource (an Azure SQL database on
+its server, an Alibaba SLS logstore in its project).
 
 Such a resource has no region argument of its own: it is where its parent is. The catalogue names
 the argument that points at the parent (``region_from``); the region and its chain are the parent's.
+A resource that takes no tags is classified by its parent's (``tags_from``).
 """
 
 from __future__ import annotations
@@ -38,4 +40,34 @@ def inherit_regions(resources: list[Resource], catalogue: Catalogue) -> list[Res
             parent.region.region, (hop, *parent.region.provenance), parent.region.unknown_reason
         )
         out.append(dataclasses.replace(r, region=region))
+    return out
+
+
+def inherit_tags(resources: list[Resource], catalogue: Catalogue) -> list[Resource]:
+    """Give each resource of a ``tags_from`` type that has no tags of its own the tags of the
+    parent it names (by reference, else by name among the parent types): an SLS logstore takes
+    no tags, so a classified project's logstores hold its classification."""
+    if not catalogue.tags_from or not any(r.type in catalogue.tags_from for r in resources):
+        return resources
+    by_root: dict[str, list[Resource]] = {}
+    for r in resources:
+        by_root.setdefault(r.root, []).append(r)
+    index = {root: ResourceIndex.build(group) for root, group in by_root.items()}
+    out = []
+    for r in resources:
+        spec = catalogue.tags_from.get(r.type)
+        if spec is None or r.tags:  # its own tags (or an unknown value standing for them)
+            out.append(r)
+            continue
+        paths, types = spec
+        parent = None
+        for path in paths:
+            value = r.attributes.get(path)
+            found = index[r.root].resolve(refs_in(value), types)
+            if not found and isinstance(value, str) and types:  # a name, not a reference
+                found = index[r.root].by_name(value, types)
+            if found:
+                parent = found[0]
+                break
+        out.append(dataclasses.replace(r, tags=parent.tags) if parent is not None else r)
     return out
