@@ -54,6 +54,7 @@ from ciiguard.parsers.terraform.files import (
 from ciiguard.parsers.terraform.hcl.loader import HclLoader
 from ciiguard.parsers.terraform.hcl.nodes import Block, Body, HclFile, Literal, Name
 from ciiguard.parsers.terraform.lang.evaluator import (
+    NULL,
     Budget,
     Evaluator,
     ResourceValue,
@@ -390,6 +391,20 @@ class ModuleInstance(Scope):
 
     # -- modules -----------------------------------------------------------
     def _module_value(self, parts: tuple[str, ...]) -> Any:
+        found = self._instance(parts)
+        if not isinstance(found, tuple):
+            return found  # an error, or None: more parts are needed
+        child, rest = found
+        if not rest:
+            return None
+        value = child.output(rest[0])
+        return NULL if value is None else value  # a null output, not a partial traversal
+
+    def _instance(
+        self, parts: tuple[str, ...]
+    ) -> tuple[ModuleInstance, tuple[str, ...]] | Unknown | None:
+        """The module instance ``module.name`` or ``module.name[key]`` names, with the parts
+        after it; None when it needs a key still (count or for_each, no key yet)."""
         call = self.mod.module_call(parts[0])
         if call is None:
             return Unknown(f"module.{parts[0]} is not declared", error=True)
@@ -420,9 +435,26 @@ class ModuleInstance(Scope):
             child = children.get(None)
             if child is None:
                 return Unknown(f"module.{parts[0]} is not deployed")
-        if not rest:
+        return child, rest
+
+    def module_object(self, parts: tuple[str, ...]) -> Any:
+        found = self._instance(parts)
+        if isinstance(found, tuple):
+            child, rest = found
+            return child.outputs_object() if not rest else None
+        if found is not None:
+            return found  # an error or an unknown
+        call = self.mod.module_call(parts[0])
+        children = self.children(call) if call is not None and len(parts) == 1 else None
+        if call is None or not isinstance(children, dict):
             return None
-        return child.output(rest[0])
+        if call.block.body.attr("count") is not None:  # a list of the instances' objects
+            return [children[k].outputs_object() for k in sorted(children, key=int)]
+        return {str(k): children[k].outputs_object() for k in sorted(children, key=str)}
+
+    def outputs_object(self) -> dict[str, Any]:
+        """This instance as ``module.name`` gives it: every output, by name."""
+        return {name: self.output(name) for name in sorted(self.mod.outputs)}
 
     def output(self, name: str) -> Any:
         if name in self._outputs:

@@ -125,6 +125,16 @@ class Namespace:
         self.parts = parts
 
 
+class _Null:
+    """What ``Scope.traverse`` returns for a traversal whose value is null (a module output that
+    is null): None there means "more parts are needed"."""
+
+    __slots__ = ()
+
+
+NULL = _Null()
+
+
 class Scope:
     """What names mean in one module instance. Subclasses resolve var/local/resources/modules."""
 
@@ -139,7 +149,7 @@ class Scope:
     def traverse(self, kind: str, parts: tuple[str, ...], ev: Evaluator) -> Value | None:
         """Resolve ``data.T.N``, ``module.M``, ``T.N`` (resources), ``path.*``, ``terraform.*``.
 
-        Return None while more parts are needed.
+        Return None while more parts are needed, ``NULL`` for a value that is null.
         """
         return Unknown(f"{kind}.{'.'.join(parts)} is not known before apply")
 
@@ -163,6 +173,12 @@ class Scope:
     def module_keys(self, name: str) -> list[Value] | Unknown | None:
         """The instance keys of ``module.name`` when it has ``count`` (0, 1, ...), for a splat
         over it (``module.name[*].output``); None when this scope cannot tell."""
+        return None
+
+    def module_object(self, parts: tuple[str, ...]) -> Value | None:
+        """``module.name`` (or ``module.name[key]``) used as a value: an object of its outputs,
+        or, with count or for_each and no key, a list or map of them; None when this scope
+        cannot tell."""
         return None
 
 
@@ -402,6 +418,9 @@ class Evaluator:
         finally:
             self.depth -= 1
         if isinstance(value, Namespace):
+            whole = self.scope.module_object(value.parts) if value.kind == "module" else None
+            if whole is not None:
+                return whole  # module.name as a value, as Terraform has it
             return _err(f"incomplete reference {value.kind}.{'.'.join(value.parts)}")
         return value
 
@@ -496,6 +515,8 @@ class Evaluator:
                 return value
             parts = (*base.parts, name) if index is None else (*base.parts, f"[{_key_repr(index)}]")
             resolved = self.scope.traverse(base.kind, parts, self)
+            if resolved is NULL:
+                return None
             return Namespace(base.kind, parts) if resolved is None else resolved
         if is_unknown(base):
             return _deeper(base, name)
