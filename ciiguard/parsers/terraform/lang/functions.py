@@ -707,6 +707,7 @@ def _format(args: list[Value]) -> Value:
     out: list[str] = []
     i = 0
     nxt = 0
+    highest = 0  # the highest argument (1-based) a verb has used
     while i < len(fmt):
         ch = fmt[i]
         if ch != "%":
@@ -752,7 +753,11 @@ def _format(args: list[Value]) -> Value:
             raise FunctionError("format: not enough arguments")
         out.append(_format_one(verb, flags, width, prec, values[nxt]))
         nxt += 1
+        highest = max(highest, nxt)
         i = j + 1
+    if highest < len(values):
+        # cty: the last argument must be used ("%[2]s" of two is fine, "%s" of two is not)
+        raise FunctionError("format: too many arguments; no verbs left to consume")
     return "".join(out)
 
 
