@@ -544,7 +544,8 @@ def test_a_lookup_among_apply_time_values_is_known_where_terraform_knows_it(
 
 def _known_unknown_sound(terraform: Terraform, tmp_path: Path, corpus: str) -> None:
     """Outputs named known_* are known to both and equal, unknown_* unknown to both, sound_*
-    unknown to Terraform and decided by ciiguard (see each corpus's header)."""
+    unknown to Terraform and decided by ciiguard, undecided_* known to Terraform and unknown to
+    ciiguard (see each corpus's header)."""
     work = copy_corpus(corpus, tmp_path)
     terraform.init(work)
     changes = terraform.plan_json(work)["output_changes"]
@@ -557,6 +558,9 @@ def _known_unknown_sound(terraform: Terraform, tmp_path: Path, corpus: str) -> N
             same(change["after"], mine, name)
         elif name.startswith("unknown_"):
             assert change["after_unknown"] is True, name
+            assert deep_unknown(mine) is not None, name
+        elif name.startswith("undecided_"):  # Terraform knows it from a type ciiguard keeps not
+            assert change["after_unknown"] is False, name
             assert deep_unknown(mine) is not None, name
         else:  # sound_: Terraform leaves it unknown; no set of one element is empty
             assert change["after_unknown"] is True, name

@@ -525,6 +525,11 @@ def _lookup(args: list[Value]) -> Value:
             and type_name(default) not in kinds
         ):
             raise NotDecided("lookup: a map would convert the default, an object would not")
+        if not m and (isinstance(default, bool) or is_number(default)):
+            # an empty map(string) makes lookup(var.settings, "x", true) the string "true", an
+            # empty object keeps true: which one this {} is, its type says, and ciiguard keeps
+            # no types (a count built on it differed from Terraform's, tenth audit)
+            raise NotDecided("lookup: an empty typed map would convert the default")
         return default
     raise FunctionError(f"lookup: no key {key!r}")
 
