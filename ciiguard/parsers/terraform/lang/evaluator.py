@@ -352,6 +352,96 @@ def _lookup_partly_known(args: list[Value]) -> Value:
     return _UNDECIDED
 
 
+def _plain_list(v: Value) -> bool:
+    return isinstance(v, list) and not isinstance(v, (TfSet, ResourceValue))
+
+
+def _element_partly_known(args: list[Value]) -> Value:
+    """``element(list, i)`` with a known index into a list of known length: that element,
+    whatever the others hold (tenth audit; differential corpus partly-unknown-lists)."""
+    if len(args) != 2 or not _plain_list(args[0]) or deep_unknown(args[1]) is not None:
+        return _UNDECIDED
+    try:
+        return FUNCTIONS["element"](args)
+    except FunctionError as exc:
+        return _err(str(exc))
+
+
+def _zipmap_partly_known(args: list[Value]) -> Value:
+    """``zipmap(known keys, values)``: a map of known keys whose values are what they are."""
+    if len(args) != 2 or deep_unknown(args[0]) is not None or not _plain_list(args[1]):
+        return _UNDECIDED
+    if not _plain_list(args[0]):
+        return _UNDECIDED
+    try:
+        return FUNCTIONS["zipmap"](args)
+    except FunctionError as exc:
+        return _err(str(exc))
+
+
+def _coalescelist_partly_known(args: list[Value]) -> Value:
+    """``coalescelist(var.azs, data.x.names)``: the first non-empty list, when every list
+    before it is known to be empty (an unknown list before it could be non-empty)."""
+    for a in args:
+        if not _plain_list(a):
+            return _UNDECIDED
+        if a:
+            return a
+    return _UNDECIDED
+
+
+def _all_or_any_partly_known(want: bool) -> Callable[[list[Value]], Value]:
+    def decide(args: list[Value]) -> Value:
+        """``alltrue`` (``want`` False) / ``anytrue`` (True): a known element that settles it
+        settles it whatever the unknown ones are."""
+        if len(args) != 1 or not _plain_list(args[0]):
+            return _UNDECIDED
+        if any(x is want for x in args[0]):
+            return want
+        return _UNDECIDED
+
+    return decide
+
+
+def _contains_partly_known(args: list[Value]) -> Value:
+    """``contains(list, "x")`` over strings with some unknown: true when a known one is "x"."""
+    if len(args) != 2 or not _plain_list(args[0]) or not isinstance(args[1], str):
+        return _UNDECIDED
+    known = [x for x in args[0] if not is_unknown(x)]
+    if not all(isinstance(x, str) for x in known):
+        return _UNDECIDED  # a mixture converts to a common type first
+    return True if args[1] in known else _UNDECIDED
+
+
+def _index_partly_known(args: list[Value]) -> Value:
+    """``index(list, "x")`` over strings: the first position of "x" when every element before
+    it is known (an unknown one before it could be "x")."""
+    if len(args) != 2 or not _plain_list(args[0]) or not isinstance(args[1], str):
+        return _UNDECIDED
+    if not all(isinstance(x, str) or is_unknown(x) for x in args[0]):
+        return _UNDECIDED
+    for i, x in enumerate(args[0]):
+        if is_unknown(x):
+            return _UNDECIDED
+        if x == args[1]:
+            return i
+    return _UNDECIDED
+
+
+# Functions Terraform answers over collections that hold some values known only after apply,
+# where the answer does not depend on those values (tenth audit, each checked against terraform:
+# tests/fixtures/differential/partly-unknown-lists). Each gives _UNDECIDED where it cannot tell.
+_PARTLY_KNOWN: dict[str, Callable[[list[Value]], Value]] = {
+    "element": _element_partly_known,
+    "zipmap": _zipmap_partly_known,
+    "coalescelist": _coalescelist_partly_known,
+    "alltrue": _all_or_any_partly_known(False),
+    "anytrue": _all_or_any_partly_known(True),
+    "contains": _contains_partly_known,
+    "index": _index_partly_known,
+}
+
+
 def _err(msg: str) -> Unknown:
     return Unknown(msg, error=True)
 
@@ -958,6 +1048,10 @@ class Evaluator:
             return self._chosen_by_key(name, args)
         if unknowns and name == "lookup" and len(args) >= 2 and isinstance(args[1], str):
             found = _lookup_partly_known(args)
+            if found is not _UNDECIDED:
+                return found
+        if unknowns and name in _PARTLY_KNOWN:
+            found = _PARTLY_KNOWN[name](args)
             if found is not _UNDECIDED:
                 return found
         if unknowns:
