@@ -556,6 +556,8 @@ def _element(args: list[Value]) -> Value:
 
 def _index(args: list[Value]) -> Value:
     arity(args, "index", 2)
+    if args[1] is None:
+        raise FunctionError("index: the value must not be null")
     lst = as_sequence(args[0], "index")
     for i, item in enumerate(lst):
         if equal(item, args[1]):
@@ -611,6 +613,8 @@ def _distinct(args: list[Value]) -> Value:
 
 def _contains(args: list[Value]) -> Value:
     arity(args, "contains", 2)
+    if args[1] is None:
+        raise FunctionError("contains: the value must not be null")
     for x in as_list(args[0], "contains"):
         if equal(x, args[1]):
             if collection_in(x):
@@ -986,8 +990,8 @@ def _setunion(args: list[Value]) -> Value:
     if not args:
         raise FunctionError("setunion: at least one set is required")
     items: list[Value] = []
-    for a in args:
-        items.extend(as_list(a, "setunion"))
+    for a in args:  # each argument is a set of its own element type first: [1, true] has none
+        items.extend(to_list(a, "setunion"))
     return make_set(items)
 
 
@@ -1186,15 +1190,15 @@ def _upper(a: list[Value]) -> Value:
 def _setintersection(a: list[Value]) -> Value:
     if not a:
         raise FunctionError("setintersection: at least one set is required")
-    first = make_set(list(as_list(a[0], "setintersection")))
-    others = [_Members(as_list(o, "setintersection")) for o in a[1:]]
+    first = make_set(to_list(a[0], "setintersection"))
+    others = [_Members(to_list(o, "setintersection")) for o in a[1:]]
     return make_set([x for x in first if all(x in o for o in others)])
 
 
 def _setsubtract(a: list[Value]) -> Value:
     arity(a, "setsubtract", 2)
-    other = _Members(as_list(a[1], "setsubtract"))
-    return make_set([x for x in as_list(a[0], "setsubtract") if x not in other])
+    other = _Members(to_list(a[1], "setsubtract"))
+    return make_set([x for x in to_list(a[0], "setsubtract") if x not in other])
 
 
 def _floor(a: list[Value]) -> Value:
