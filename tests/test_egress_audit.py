@@ -515,6 +515,11 @@ CHINESE_CLOUD_PATHS = {
         ("CII002", "tencentcloud_dcdb_hourdb_instance.dr_hk"),
         ("CII002", "tencentcloud_mariadb_instance.dr_hk"),
     ],
+    # a function's asynchronous invocation results (with their data) to Hong Kong
+    "china-alicloud-fc-async-destinations": [
+        ("CII002", "alicloud_fcv3_async_invoke_config.orders"),
+        ("CII002", "alicloud_fcv3_async_invoke_config.orders"),
+    ],
     # a TDSQL instance tagged with resource_tags blocks (it has no tags map) in Hong Kong
     "china-tencentcloud-resource-tags": [("CII001", "tencentcloud_dcdb_hourdb_instance.members")],
 }
