@@ -552,3 +552,58 @@ def test_resource_tags_blocks_are_tags_and_a_logstore_takes_its_project_s() -> N
     outcome = scan_path(AUDIT / "china-alicloud-sls-scheduled-sql", check=False)
     store = {r.address: r for r in outcome.resources}["alicloud_log_store.logins"]
     assert (store.in_scope, store.classification) == (True, "personal")
+
+
+LOG_AND_SYNC_PATHS = {
+    # EdgeOne access logs (client IPs, URLs) to an S3-compatible service or a CLS set in
+    # Hong Kong, or to an HTTP address nobody can place
+    "china-tencentcloud-teo-log-s3": [
+        ("CII002", "tencentcloud_teo_realtime_log_delivery.to_gcs"),
+        ("CII002", "tencentcloud_teo_realtime_log_delivery.to_s3"),
+    ],
+    "china-tencentcloud-teo-log-http": [
+        ("CII002", "tencentcloud_teo_realtime_log_delivery.to_cls_hk"),
+        ("CII003", "tencentcloud_teo_realtime_log_delivery.to_http"),
+    ],
+    # the same for Alibaba ESA sites: S3, SLS and OSS abroad, an HTTP address
+    "china-alicloud-esa-site-delivery": [
+        ("CII002", "alicloud_esa_site_delivery_task.oss"),
+        ("CII002", "alicloud_esa_site_delivery_task.s3"),
+        ("CII002", "alicloud_esa_site_delivery_task.sls"),
+        ("CII003", "alicloud_esa_site_delivery_task.http"),
+    ],
+    # a personal topic's messages to a webhook, an e-mail address and a phone number
+    "china-huaweicloud-smn-subscription": [
+        ("CII003", "huaweicloud_smn_subscription.mail"),
+        ("CII003", "huaweicloud_smn_subscription.webhook"),
+        ("CII003", "huaweicloud_smn_topic_subscription.sms"),
+    ],
+    # a database's audit logs to CLS in Hong Kong
+    "china-tencentcloud-cls-product-log": [
+        ("CII002", "tencentcloud_cls_cloud_product_log_task.audit")
+    ],
+    "china-tencentcloud-cls-product-log-v2": [
+        ("CII002", "tencentcloud_cls_cloud_product_log_task_v2.audit")
+    ],
+    # a Kafka topic dumped to a COS bucket in Hong Kong
+    "china-tencentcloud-ckafka-datahub-cos": [("CII002", "tencentcloud_ckafka_datahub_task.dump")],
+}
+
+
+def test_log_deliveries_and_syncs_out_of_the_mainland() -> None:
+    """An eleventh audit of the Chinese clouds' types the catalogue had decided hold no data and
+    name no destination: each of these passed with exit 0."""
+    problems = []
+    for name, expected in LOG_AND_SYNC_PATHS.items():
+        got = _violations(scan_path(AUDIT / name, check=False))
+        if got != expected:
+            problems.append(f"{name}: {got}")
+    # an image sync and an audit track of a CII workload, as their older twins already were
+    for name, address in (
+        ("china-huaweicloud-swr-manual-sync", "huaweicloud_swr_image_manual_sync.hk"),
+        ("china-tencentcloud-events-audit-track", "tencentcloud_events_audit_track.t"),
+    ):
+        got = _violations(scan_path(AUDIT / name, check=False, cii_workload=True))
+        if got != [("CII002", address)]:
+            problems.append(f"{name}: {got}")
+    assert not problems, "\n".join(problems)
