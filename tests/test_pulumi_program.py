@@ -215,6 +215,18 @@ def test_invokes_stack_references_and_reads_run_to_the_end_and_decide_nothing() 
     assert "getRegions() result names[0]" in v["message"] + v["evidence"]
 
 
+def test_an_invoke_given_a_string_for_a_flag_runs_on() -> None:
+    """``aws.ec2.get_ami(most_recent="true")`` (pulumi/examples aws-py-ecs-instances-autoapi):
+    the result echoed the string, the SDK's result class refused it, exit 2 (twelfth audit)."""
+    pytest.importorskip(
+        "pulumi_aws", reason="pulumi-aws is a dev dependency (pip install -e '.[dev]')"
+    )
+    code, report = scan(PROGRAMS / "invoke-typed-arguments", "--run-programs", "--no-cache")
+    assert report["errors"] == [], report["errors"]
+    (bucket,) = report["resources"]
+    assert (code, bucket["region"], bucket["in_scope"]) == (0, "cn-north-1", True)
+
+
 def test_the_invoke_answers_are_language_neutral() -> None:
     from ciiguard.parsers.pulumi.invoke import Field, answer, unknown_from_mark
 
@@ -239,6 +251,21 @@ def test_the_invoke_answers_are_language_neutral() -> None:
     assert "names[2]" in getattr(unknown_from_mark(third), "reason", "")
     assert [len(b["cidrs"]) for b in value["blocks"]] == [1, 1, 1]  # deeper lists: one element
     assert unknown_from_mark(value["nested"]["zone"]) is not None
+    # an echoed argument takes the result field's type, as the provider converts it (a string
+    # for a flag stopped the program: get_ami(most_recent="true"), twelfth audit)
+    typed = answer(
+        "aws:ec2/getAmi:getAmi",
+        {"mostRecent": "true", "count": "2", "ratio": "0.5", "size": "big", "on": "yes"},
+        "cn-north-1",
+        [
+            Field("mostRecent", "boolean"),
+            Field("count", "integer"),
+            Field("ratio", "number"),
+            Field("size", "integer"),
+            Field("on", "boolean"),
+        ],
+    ).value
+    assert typed == {"mostRecent": True, "count": 2, "ratio": 0.5, "size": "big", "on": "yes"}
     other = answer("aws:ec2/getVpc:getVpc", {}, "cn-north-1", [Field("name", "string")])
     assert unknown_from_mark(other.value["name"]) is not None  # name is a region only for getRegion
 

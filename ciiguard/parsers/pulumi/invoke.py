@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -78,8 +79,8 @@ def answer(
     for f in fields:
         if f.name in regional and known_region is not None and f.kind in ("string", "any"):
             out.value[f.name] = known_region
-        elif args.get(f.name) is not None:
-            out.value[f.name] = _echo(token, args[f.name], f.name)  # results echo their arguments
+        elif args.get(f.name) is not None:  # results echo their arguments, in the result's type
+            out.value[f.name] = _as_kind(f, _echo(token, args[f.name], f.name))
         else:
             out.value[f.name] = _stand_in(token, f, f.name, out, 0)
     return out
@@ -94,6 +95,28 @@ def _echo(token: str, value: Any, path: str) -> Any:
         return {k: _echo(token, v, f"{path}.{k}") for k, v in value.items()}
     if isinstance(value, list):
         return [_echo(token, v, f"{path}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+def _as_kind(f: Field, value: Any) -> Any:
+    """An echoed argument as the result's field declares it: the provider converts a string
+    argument to the schema's bool or number (``get_ami(most_recent="true")`` returns
+    ``most_recent`` True), and the SDK's result class checks the type (a string stopped the
+    program: twelfth audit). A string that does not convert stays as it is."""
+    if not isinstance(value, str):
+        return value
+    if f.kind == "boolean" and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    if f.kind in ("integer", "number"):
+        try:
+            n = float(value)
+        except ValueError:
+            return value
+        if not math.isfinite(n):
+            return value
+        if f.kind == "integer" and n.is_integer():
+            return int(n)
+        return n if f.kind == "number" else value
     return value
 
 
