@@ -607,3 +607,16 @@ def test_log_deliveries_and_syncs_out_of_the_mainland() -> None:
         if got != [("CII002", address)]:
             problems.append(f"{name}: {got}")
     assert not problems, "\n".join(problems)
+
+
+def test_cloudfront_access_logs_are_log_shipping() -> None:
+    """A distribution's standard logs go to the bucket logging_config.bucket names by domain
+    name; to a bucket abroad (the global s3.amazonaws.com, or a Pulumi bucket on a Hong Kong
+    provider) they passed (twelfth audit: pulumi/examples aws-py-static-website)."""
+    outcome = scan_path(AUDIT / "aws-cloudfront-access-logs", check=False)
+    assert _violations(outcome) == [("CII002", "aws_cloudfront_distribution.cdn")]
+    outcome = scan_path(AUDIT / "aws-cloudfront-access-logs-pulumi", check=False)
+    assert [(v.policy, v.resource.rsplit("::", 1)[1]) for v in outcome.violations] == [
+        ("CII001", "logs"),
+        ("CII002", "cdn"),
+    ]
