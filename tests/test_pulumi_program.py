@@ -227,6 +227,25 @@ def test_an_invoke_given_a_string_for_a_flag_runs_on() -> None:
     assert (code, bucket["region"], bucket["in_scope"]) == (0, "cn-north-1", True)
 
 
+def test_a_program_failing_on_a_missing_config_stand_in_names_the_key(tmp_path: Path) -> None:
+    """A required string config that is not set gets a stand-in; a program that used it as a
+    path failed with the stand-in as the file name and no word of the key (twelfth audit:
+    pulumi/examples aws-py-static-website). The error names it and says how to set it."""
+    from ciiguard.parsers.pulumi.capture import explain_stand_ins
+
+    message = "FileNotFoundError: No such file: 'ciiguard:missing-config:site:pathToContents'"
+    got = explain_stand_ins(message)
+    assert got.startswith(message) and "configuration 'pathToContents', which is not set" in got
+    assert "pulumi config set" in got
+    assert explain_stand_ins("ValueError: other") == "ValueError: other"
+    program = 'import os, pulumi\nos.listdir(pulumi.Config().require("pathToContents"))\n'
+    project = _project(tmp_path, program)
+    run = run_cli("scan", str(project), "--run-programs", "--no-cache", "--format", "json")
+    (error,) = run.json["errors"]
+    assert run.code == 2 and error["line"] == 2, error
+    assert "configuration 'pathToContents', which is not set" in error["message"], error
+
+
 def test_the_invoke_answers_are_language_neutral() -> None:
     from ciiguard.parsers.pulumi.invoke import Field, answer, unknown_from_mark
 

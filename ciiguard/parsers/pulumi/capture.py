@@ -43,6 +43,21 @@ MISSING_MARK = "ciiguard:missing-config:"
 _MARK = re.compile(r"ciiguard:(secret|missing)-config:([^\s\"'/,;]+)")
 
 
+def explain_stand_ins(message: str) -> str:
+    """A program's error message with the stand-in of configuration that is not set named as
+    such: a program that used it as a path failed with "No such file or directory:
+    'ciiguard:missing-config:site:pathToWebsiteContents'" and no word of the key (twelfth
+    audit). Pulumi itself stops on a missing required key; this says which and how to set it."""
+    keys = sorted({m.group(2) for m in _MARK.finditer(message) if m.group(1) == "missing"})
+    if not keys:
+        return message
+    names = ", ".join(repr(k.split(":", 1)[-1]) for k in keys)
+    return (
+        f"{message} (the program used configuration {names}, which is not set: ciiguard gave it "
+        "a stand-in value; set it with: pulumi config set ...)"
+    )
+
+
 @dataclass
 class Registration:
     """One resource the program registered, as the mock monitor saw it."""

@@ -33,6 +33,7 @@ from ciiguard.parsers.pulumi.capture import (
     _config_for_sdk,
     _plain,
     _region_for_call,
+    explain_stand_ins,
 )
 from ciiguard.parsers.pulumi.common import PROVIDER_PREFIX, STACK_TYPE, UNKNOWN_SENTINELS, Project
 from ciiguard.parsers.pulumi.invoke import MAX_DEPTH, Field, answer
@@ -225,6 +226,7 @@ def _converse(
 
 def _raise_failure(msg: Mapping[str, Any], project: Project, ctx: ParseContext) -> None:
     message = " ".join(str(msg.get("message", "")).split())
+    message = explain_stand_ins(message)
     key = msg.get("missing_key")
     if isinstance(key, str) and key:
         stack = project.stack_display or f"Pulumi.{project.stack}.yaml"

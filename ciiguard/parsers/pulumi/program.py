@@ -40,6 +40,7 @@ from ciiguard.parsers.pulumi.capture import (
     _plain,
     _region_for_call,
     _within,
+    explain_stand_ins,
 )
 from ciiguard.parsers.pulumi.common import (
     PROVIDER_PREFIX,
@@ -274,6 +275,7 @@ def _run_in_context(project: Project, program: Path, ctx: ParseContext, result: 
                 f"object but not set in {stack}: ciiguard has no safe stand-in for it (set it "
                 "with: pulumi config set ...)"
             )
+        message = explain_stand_ins(message)
         if isinstance(exc, ModuleNotFoundError):
             message += (
                 " (the program's dependencies must be importable: run ciiguard inside the "
