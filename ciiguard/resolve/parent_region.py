@@ -15,14 +15,19 @@ from ciiguard.model import Hop, RegionInfo, Resource
 from ciiguard.resolve.flows import ResourceIndex, refs_in
 
 
+def _indexes(resources: list[Resource]) -> dict[str, ResourceIndex]:
+    """One lookup index per root module: a parent is looked up within its child's root."""
+    by_root: dict[str, list[Resource]] = {}
+    for r in resources:
+        by_root.setdefault(r.root, []).append(r)
+    return {root: ResourceIndex.build(group) for root, group in by_root.items()}
+
+
 def inherit_regions(resources: list[Resource], catalogue: Catalogue) -> list[Resource]:
     """Give each resource whose catalogue entry says so the region of the parent it references."""
     if not catalogue.region_from or not any(r.type in catalogue.region_from for r in resources):
         return resources
-    by_root: dict[str, list[Resource]] = {}
-    for r in resources:
-        by_root.setdefault(r.root, []).append(r)
-    index = {root: ResourceIndex.build(group) for root, group in by_root.items()}
+    index = _indexes(resources)
     out = []
     for r in resources:
         path = catalogue.region_from.get(r.type)
@@ -49,10 +54,7 @@ def inherit_tags(resources: list[Resource], catalogue: Catalogue) -> list[Resour
     no tags, so a classified project's logstores hold its classification."""
     if not catalogue.tags_from or not any(r.type in catalogue.tags_from for r in resources):
         return resources
-    by_root: dict[str, list[Resource]] = {}
-    for r in resources:
-        by_root.setdefault(r.root, []).append(r)
-    index = {root: ResourceIndex.build(group) for root, group in by_root.items()}
+    index = _indexes(resources)
     out = []
     for r in resources:
         spec = catalogue.tags_from.get(r.type)
