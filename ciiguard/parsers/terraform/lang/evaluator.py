@@ -361,10 +361,7 @@ def _element_partly_known(args: list[Value]) -> Value:
     whatever the others hold (tenth audit; differential corpus partly-unknown-lists)."""
     if len(args) != 2 or not _plain_list(args[0]) or deep_unknown(args[1]) is not None:
         return _UNDECIDED
-    try:
-        return FUNCTIONS["element"](args)
-    except FunctionError as exc:
-        return _err(str(exc))
+    return _builtin("element", args)
 
 
 def _zipmap_partly_known(args: list[Value]) -> Value:
@@ -373,8 +370,13 @@ def _zipmap_partly_known(args: list[Value]) -> Value:
         return _UNDECIDED
     if not _plain_list(args[0]):
         return _UNDECIDED
+    return _builtin("zipmap", args)
+
+
+def _builtin(name: str, args: list[Value]) -> Value:
+    """A built-in function's answer, its error as an error value."""
     try:
-        return FUNCTIONS["zipmap"](args)
+        return FUNCTIONS[name](args)
     except FunctionError as exc:
         return _err(str(exc))
 
