@@ -620,3 +620,23 @@ def test_cloudfront_access_logs_are_log_shipping() -> None:
         ("CII001", "logs"),
         ("CII002", "cdn"),
     ]
+
+
+def test_iot_rules_connectors_and_table_exports_out_of_the_mainland() -> None:
+    """A thirteenth audit (AWS data paths): device messages of an IoT rule to an HTTPS endpoint
+    or a queue in Hong Kong (also as its error action), an MSK Connect connector whose sink is a
+    plugin's setting, a table exported to a bucket of another account and region: each passed."""
+    cases = {
+        "aws-iot-topic-rule": [
+            ("CII002", "aws_iot_topic_rule.http"),
+            ("CII002", "aws_iot_topic_rule.sqs"),
+            ("CII003", "aws_iot_topic_rule.http"),
+            ("CII003", "aws_iot_topic_rule.sqs"),
+        ],
+        "aws-mskconnect-connector": [("CII003", "aws_mskconnect_connector.sink")],
+        "aws-dynamodb-table-export": [("CII003", "aws_dynamodb_table_export.exp")],
+    }
+    for name, expected in cases.items():
+        assert _violations(scan_path(AUDIT / name, check=False)) == expected, name
+    (v,) = scan_path(AUDIT / "aws-mskconnect-connector", check=False).violations
+    assert "settings only the service's plugin reads" in v.message, v.message

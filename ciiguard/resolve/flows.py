@@ -664,7 +664,11 @@ class FlowBuilder:
             return self._pair(r, rule, arg, value, origin)
         if rule.destination == "opaque":
             shown = endpoint_shown(value) if isinstance(value, str) else None
-            held = shown or f"a value not known before apply ({getattr(value, 'reason', value)})"
+            held = shown or (
+                f"a value not known before apply ({value.reason})"
+                if isinstance(value, Unknown)
+                else "settings only the service's plugin reads"  # a connector's configuration map
+            )
             why = (
                 f"{arg} keeps the destination's connection details in {held}; where they point "
                 "cannot be known before apply"
