@@ -640,3 +640,9 @@ def test_iot_rules_connectors_and_table_exports_out_of_the_mainland() -> None:
         assert _violations(scan_path(AUDIT / name, check=False)) == expected, name
     (v,) = scan_path(AUDIT / "aws-mskconnect-connector", check=False).violations
     assert "settings only the service's plugin reads" in v.message, v.message
+    outcome = scan_path(AUDIT / "aws-iot-topic-rule-pulumi", check=False)  # https, errorAction
+    assert sorted((v.policy, v.resource.rsplit("::", 1)[1]) for v in outcome.violations) == [
+        ("CII002", "rule"),
+        ("CII003", "export"),
+        ("CII003", "rule"),
+    ]
