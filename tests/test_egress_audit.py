@@ -21,6 +21,16 @@ def _violations(outcome: object) -> list[tuple[str, str]]:
     return sorted((v.policy, v.resource) for v in outcome.violations)  # type: ignore[attr-defined]
 
 
+def _mismatches(cases: dict[str, list[tuple[str, str]]], **options: bool) -> list[str]:
+    """The fixtures of ``cases`` whose violations are not the expected ones, with what they got."""
+    problems = []
+    for name, expected in cases.items():
+        got = _violations(scan_path(AUDIT / name, check=False, **options))
+        if got != sorted(expected):
+            problems.append(f"{name}: {got}")
+    return problems
+
+
 def test_an_aurora_read_replica_in_another_region_is_replication() -> None:
     outcome = scan_path(AUDIT / "aurora-replication-source-identifier", check=False)
     assert _flows(outcome, "aws_rds_cluster.replica") == [
@@ -193,12 +203,7 @@ CHINA = {
 def test_copies_out_of_the_mainland_at_the_chinese_clouds() -> None:
     """A third audit (Alibaba, Tencent and Huawei modules and provider examples): each of these
     copied or replicated personal data to Hong Kong and passed."""
-    problems = []
-    for name, expected in CHINA.items():
-        outcome = scan_path(AUDIT / name, check=False)
-        found = _violations(outcome)
-        if found != sorted(expected):
-            problems.append(f"{name}: {found}")
+    problems = _mismatches(CHINA)
     assert not problems, "\n".join(problems)
 
 
@@ -320,11 +325,7 @@ def test_aws_service_paths_out_of_the_mainland() -> None:
     OpenSearch cross-cluster connection from Hong Kong, and service logs (OpenSearch and
     Elasticsearch publishing, MSK broker logs, ElastiCache log delivery) whose receivers then
     sent them abroad: each passed."""
-    problems = []
-    for name, expected in AWS_SERVICE_PATHS.items():
-        found = _violations(scan_path(AUDIT / name, check=False))
-        if found != sorted(expected):
-            problems.append(f"{name}: {found}")
+    problems = _mismatches(AWS_SERVICE_PATHS)
     assert not problems, "\n".join(problems)
     outcome = scan_path(AUDIT / "aws-service-log-paths", check=False)
     receivers = {r.address: r.in_scope for r in outcome.resources if r.address.startswith(
@@ -528,11 +529,7 @@ CHINESE_CLOUD_PATHS = {
 def test_chinese_cloud_paths_out_of_the_mainland() -> None:
     """A ninth audit (Huawei, Alibaba and Tencent provider docs and modules): each of these
     passed with exit 0 while personal data went to (or sat in) Hong Kong, Singapore or Tokyo."""
-    problems = []
-    for name, expected in CHINESE_CLOUD_PATHS.items():
-        got = _violations(scan_path(AUDIT / name, check=False))
-        if got != expected:
-            problems.append(f"{name}: {got}")
+    problems = _mismatches(CHINESE_CLOUD_PATHS)
     assert not problems, "\n".join(problems)
 
 
@@ -593,19 +590,13 @@ LOG_AND_SYNC_PATHS = {
 def test_log_deliveries_and_syncs_out_of_the_mainland() -> None:
     """An eleventh audit of the Chinese clouds' types the catalogue had decided hold no data and
     name no destination: each of these passed with exit 0."""
-    problems = []
-    for name, expected in LOG_AND_SYNC_PATHS.items():
-        got = _violations(scan_path(AUDIT / name, check=False))
-        if got != expected:
-            problems.append(f"{name}: {got}")
+    problems = _mismatches(LOG_AND_SYNC_PATHS)
     # an image sync and an audit track of a CII workload, as their older twins already were
-    for name, address in (
-        ("china-huaweicloud-swr-manual-sync", "huaweicloud_swr_image_manual_sync.hk"),
-        ("china-tencentcloud-events-audit-track", "tencentcloud_events_audit_track.t"),
-    ):
-        got = _violations(scan_path(AUDIT / name, check=False, cii_workload=True))
-        if got != [("CII002", address)]:
-            problems.append(f"{name}: {got}")
+    workload = {
+        "china-huaweicloud-swr-manual-sync": [("CII002", "huaweicloud_swr_image_manual_sync.hk")],
+        "china-tencentcloud-events-audit-track": [("CII002", "tencentcloud_events_audit_track.t")],
+    }
+    problems += _mismatches(workload, cii_workload=True)
     assert not problems, "\n".join(problems)
 
 

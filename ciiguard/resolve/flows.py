@@ -299,14 +299,12 @@ def _siblings_hold(
         value = _nearest(candidates, arg) if candidates else None
         if isinstance(value, list):  # a list holds when one of its members does
             members = [m for m in value if not (isinstance(m, str) and not m.strip())]
-            if any(isinstance(m, Unknown) for m in members):
-                value = next(m for m in members if isinstance(m, Unknown))
-            elif members:
+            unknown = next((m for m in members if isinstance(m, Unknown)), None)
+            if unknown is None and members:
                 if not any(m is not None and str(m).strip().lower() in allowed for m in members):
                     return False
                 continue
-            else:
-                value = None  # an empty list sets nothing
+            value = unknown  # one that may be anything, or None: an empty list sets nothing
         if isinstance(value, Unknown):
             if unknown_holds:
                 continue
@@ -346,6 +344,11 @@ class _Origin:
     region: str | None = None
     location: Location = Location.UNKNOWN
     unknown: str | None = None  # why the source cannot be told (see Flow.source_unknown)
+
+    @classmethod
+    def of(cls, src: Resource) -> _Origin:
+        """A resource of the configuration as the source: where it is."""
+        return cls(src.address, src.region.region, src.location)
 
 
 class FlowBuilder:
@@ -519,7 +522,7 @@ class FlowBuilder:
         self, src: Resource | None, r: Resource, rule: ReplicationRule, arg: str
     ) -> _Origin:
         if src is not None:
-            return _Origin(src.address, src.region.region, src.location)
+            return _Origin.of(src)
         if rule.source_region_path:
             value = _nearest(list(walk_path(r.attributes, rule.source_region_path)), arg)
             if isinstance(value, str) and value:
@@ -844,7 +847,7 @@ class FlowBuilder:
                     if not (isinstance(key, str) and isinstance(val, str))  # not known: all
                     or (isinstance(x.tags, dict) and x.tags.get(key) == val)
                 ]
-                picked.extend((arg, _Origin(x.address, x.region.region, x.location)) for x in found)
+                picked.extend((arg, _Origin.of(x)) for x in found)
         if not picked:
             return []
         stores, why = self._selected_stores(r, rule)
@@ -883,18 +886,18 @@ class FlowBuilder:
             service = parts[2] if len(parts) > 2 and value.startswith("arn:") else "*"
             prefixes = dict(rule.wildcard_types).get(service, ())
             found = self._selectable(r, prefixes)
-            return [_Origin(x.address, x.region.region, x.location) for x in found]
+            return [_Origin.of(x) for x in found]
         if isinstance(value, Unknown):
             found = [x for x in self.index.resolve(value.refs) if x.data_bearing]
             if found:
-                return [_Origin(x.address, x.region.region, x.location) for x in found]
+                return [_Origin.of(x) for x in found]
             return [_Origin(None, unknown=f"{arg} is not known before apply ({value.reason})")]
         if not isinstance(value, str) or not value:
             return []
         found = self.index.by_name(_name_in(value, self.catalogue), tuple(self.index.by_type))
         found = [x for x in found if x.data_bearing]
         if found:
-            return [_Origin(x.address, x.region.region, x.location) for x in found[:1]]
+            return [_Origin.of(x) for x in found[:1]]
         outside = f"{arg} names {value!r}, which is not in this configuration"
         if self.catalogue.is_arn(value):
             loc, _, region = self.catalogue.arn_location(value)

@@ -336,6 +336,8 @@ def _lookup_partly_known(args: list[Value]) -> Value:
     key that is there gives its value, a key that is not gives the default, where the map's
     element type (which the unknown values take part in) cannot change them: a string (the type
     primitive values unify to) or null. Anything else is undecided (``_UNDECIDED``)."""
+    if len(args) not in (2, 3):
+        return _UNDECIDED
     m, key = args[0], args[1]
     if not isinstance(m, dict) or isinstance(m, ResourceValue) or not isinstance(key, str):
         return _UNDECIDED
@@ -434,6 +436,7 @@ def _index_partly_known(args: list[Value]) -> Value:
 # where the answer does not depend on those values (tenth audit, each checked against terraform:
 # tests/fixtures/differential/partly-unknown-lists). Each gives _UNDECIDED where it cannot tell.
 _PARTLY_KNOWN: dict[str, Callable[[list[Value]], Value]] = {
+    "lookup": _lookup_partly_known,
     "element": _element_partly_known,
     "zipmap": _zipmap_partly_known,
     "coalescelist": _coalescelist_partly_known,
@@ -1048,10 +1051,6 @@ class Evaluator:
             return list(next((a for a in args if a), []))
         if unknowns and name in ("lookup", "element") and len(args) >= 2 and is_unknown(args[1]):
             return self._chosen_by_key(name, args)
-        if unknowns and name == "lookup" and len(args) >= 2 and isinstance(args[1], str):
-            found = _lookup_partly_known(args)
-            if found is not _UNDECIDED:
-                return found
         if unknowns and name in _PARTLY_KNOWN:
             found = _PARTLY_KNOWN[name](args)
             if found is not _UNDECIDED:
