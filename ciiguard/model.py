@@ -344,6 +344,7 @@ class Gap:
     fix: str
     file: str | None
     line: int | None
+    why: str = "unread configuration"  # the finding's evidence: what kind of code was not seen
 
 
 @dataclass

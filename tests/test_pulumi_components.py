@@ -22,6 +22,8 @@ def test_a_python_program_s_remote_component_is_cii003_and_local_ones_are_expand
     assert got == [("CII003", "eks:index:Cluster")]
     (v,) = report["violations"]
     assert "package eks" in v["message"] and "pulumi preview --json" in v["fix"]
+    # it says what was not seen: a component's children, not configuration it could not read
+    assert v["evidence"] == "a component whose children were not seen"
     # the program's own component registered its bucket: checked (and in China: no finding)
     assert [r["type"] for r in report["resources"]] == ["aws_s3_bucket"]
 
@@ -31,6 +33,7 @@ def test_a_yaml_program_s_component_package_resource_is_cii003() -> None:
     assert code == 1
     assert got == [("CII003", "awsx:ecr/repository:Repository")]
     assert "package awsx" in report["violations"][0]["message"]
+    assert report["violations"][0]["evidence"] == "a component whose children were not seen"
 
 
 def test_preview_json_flags_only_the_component_listed_without_children() -> None:

@@ -72,7 +72,7 @@ def _validate_scan(ctx: PolicyContext) -> Iterator[Finding]:
         yield Finding(
             message=gap.message,
             fix=gap.fix,
-            evidence="unread configuration",
+            evidence=gap.why,
             file=gap.file,
             line=gap.line,
             resource=gap.address,

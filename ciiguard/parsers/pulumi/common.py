@@ -891,6 +891,7 @@ def component_gap(token: str, urn: str, file: str | None, line: int | None, why:
         "scan the stack's 'pulumi preview --json', which lists the component's children",
         file,
         line,
+        why="a component whose children were not seen",
     )
 
 
