@@ -595,6 +595,11 @@ def test_log_deliveries_and_syncs_out_of_the_mainland() -> None:
     workload = {
         "china-huaweicloud-swr-manual-sync": [("CII002", "huaweicloud_swr_image_manual_sync.hk")],
         "china-tencentcloud-events-audit-track": [("CII002", "tencentcloud_events_audit_track.t")],
+        # a storage gateway's cache disk uploaded to buckets in Hong Kong and Singapore
+        "china-alicloud-storage-gateway-file-share": [
+            ("CII002", "alicloud_cloud_storage_gateway_gateway_block_volume.sg"),
+            ("CII002", "alicloud_cloud_storage_gateway_gateway_file_share.hk"),
+        ],
     }
     problems += _mismatches(workload, cii_workload=True)
     assert not problems, "\n".join(problems)
