@@ -605,6 +605,22 @@ def test_log_deliveries_and_syncs_out_of_the_mainland() -> None:
     assert not problems, "\n".join(problems)
 
 
+def test_a_disaster_recovery_address_of_a_resource_in_the_configuration_is_that_resource() -> None:
+    """GaussDB stream DR names the DR instance by an element of its ``private_ips`` (the
+    provider's own example): that was CII003 even with the DR instance in the mainland, as
+    Terraform plans it. An element of a list of the resource's own addresses names it; a literal
+    address stays unknown."""
+    outcome = scan_path(AUDIT / "china-huaweicloud-gaussdb-dr-ip", check=False)
+    assert _violations(outcome) == [
+        ("CII001", "huaweicloud_gaussdb_instance.dr_abroad"),  # a replica of personal data
+        ("CII002", "huaweicloud_gaussdb_dr_relationship.abroad"),
+        ("CII003", "huaweicloud_gaussdb_dr_relationship.address"),
+    ]
+    flows = {r.address: r.flows for r in outcome.resources if r.flows}
+    (mainland,) = flows["huaweicloud_gaussdb_dr_relationship.mainland"]
+    assert mainland.destination_resource == "huaweicloud_gaussdb_instance.dr_mainland"
+
+
 def test_cloudfront_access_logs_are_log_shipping() -> None:
     """A distribution's standard logs go to the bucket logging_config.bucket names by domain
     name; to a bucket abroad (the global s3.amazonaws.com, or a Pulumi bucket on a Hong Kong

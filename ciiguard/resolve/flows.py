@@ -107,7 +107,19 @@ def _names_the_resource(value: Unknown, rule: ReplicationRule) -> bool:
         return False
     if rule.destination in ("region", "location"):
         return value.path in (("region",), ("location",))
+    if rule.destination == "endpoint" and len(value.path) == 2:
+        # one of the resource's own addresses (``private_ips[0]``): where it is reached
+        attribute, element = value.path
+        return element == "[]" and attribute in _ADDRESS_LISTS
     return len(value.path) <= 1
+
+
+# Attributes that list a resource's own network addresses: an element of one, given to an
+# argument that takes an address (an endpoint), names that resource.
+_ADDRESS_LISTS = frozenset(
+    {"private_ips", "public_ips", "ip_addresses", "private_ip_addresses", "public_ip_addresses",
+     "addresses", "endpoints"}
+)  # fmt: skip
 
 
 def refs_in(value: Any) -> frozenset[str]:
