@@ -38,11 +38,15 @@ class Plugins:
     catalogue: Catalogue
     parsers: list[Parser]
     policies: list[Policy]
+    # what plugins other than the built-in one contributed to the catalogue, as text: part of the
+    # cache key (a plugin may read its data from anywhere, so its code's hash does not cover it)
+    contributed: str = ""
 
 
 def gather(host: PluginHost) -> Plugins:
-    contributed = host.collect("ciiguard_catalogue")
+    contributed = _registration_order(host.collect("ciiguard_catalogue"))
     contributions = [c for _, c in contributed]
+    theirs = repr([(p, _canonical(c)) for p, c in contributed if p != BUILTIN])
     parsers = [p for _, p in host.collect("ciiguard_parsers")]
     policies: list[Policy] = []
     seen: dict[str, str] = {}
@@ -73,7 +77,28 @@ def gather(host: PluginHost) -> Plugins:
         )
         catalogue = Catalogue(load_builtin())
     policies.sort(key=lambda p: p.id)
-    return Plugins(catalogue, parsers, policies)
+    return Plugins(catalogue, parsers, policies, theirs)
+
+
+def _registration_order(collected: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """Each plugin's items in its own order, plugins in the order they were registered (the
+    built-in one first). Pluggy calls the last registered first; catalogue data must go the
+    other way: the first contribution for a provider sets its facts (how its regions are told
+    apart), and a plugin's fragment adding data-bearing types to ``aws`` made every AWS region
+    unknown."""
+    groups: dict[str, list[tuple[str, Any]]] = {}
+    for plugin, item in collected:
+        groups.setdefault(plugin, []).append((plugin, item))
+    return [pair for group in reversed(list(groups.values())) for pair in group]
+
+
+def _canonical(value: Any) -> Any:
+    """A contribution with its mappings in one order (a plugin's dict order is no change)."""
+    if isinstance(value, Mapping):
+        return sorted((repr(k), _canonical(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    return value
 
 
 def classifier(
@@ -128,7 +153,7 @@ def scan(
     from ciiguard.cache.results import ResultCache, key_for, listing
 
     cache = ResultCache()
-    key = key_for(paths, settings, host.pm.get_plugins(), Path.cwd())
+    key = key_for(paths, settings, host.pm.get_plugins(), Path.cwd(), plugins.contributed)
     before = listing(paths)
     entry = cache.lookup(key, paths, before)
     if entry is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -263,3 +264,52 @@ def test_fingerprints_are_what_they_were_for_every_kind_of_path(tmp_path: Path) 
     finally:
         (tmp_path / "locked").chmod(0o600)
         (tmp_path / "closed").chmod(0o700)
+
+
+PLUGIN_READING_DATA = '''
+import json, os
+import ciiguard
+
+@ciiguard.hookimpl
+def ciiguard_catalogue():
+    with open(os.environ["DATAPLUG_FILE"], encoding="utf-8") as f:
+        return [json.load(f)]
+'''
+
+STORE_ABROAD = """
+provider "aws" {
+  region = "ap-east-1"
+}
+resource "aws_foo_store" "f" {
+  tags = { data-classification = "personal" }
+}
+"""
+
+
+def test_a_plugin_s_catalogue_data_is_part_of_the_key(tmp_path: Path) -> None:
+    """A plugin may read its catalogue data from a file outside its package, whose hash the key
+    holds: what it contributed is in the key too. A cached run answered with the verdict of the
+    data it had before (fifteenth audit: a type the new data made data-bearing was not checked)."""
+    (tmp_path / "mod").mkdir()
+    (tmp_path / "mod" / "dataplug.py").write_text(PLUGIN_READING_DATA)
+    (tmp_path / "tree").mkdir()
+    (tmp_path / "tree" / "main.tf").write_text(STORE_ABROAD)
+    data = tmp_path / "catalogue.json"
+    env = clean_env(
+        CIIGUARD_CACHE_DIR=str(tmp_path / "cache"),
+        PYTHONPATH=str(tmp_path / "mod"),
+        DATAPLUG_FILE=str(data),
+    )
+
+    def policies() -> list[str]:
+        run = run_cli("scan", str(tmp_path / "tree"), "-p", "dataplug", "--format", "json",
+                      "--no-config", env=env)  # fmt: skip
+        assert run.code in (0, 1), run.stderr
+        return [v["policy"] for v in json.loads(run.stdout)["violations"]]
+
+    data.write_text(json.dumps({"provider": "aws", "source": "test", "data_bearing": []}))
+    assert policies() == []
+    bearing = {"type": "aws_foo_store", "family": "object-storage", "source": "test"}
+    data.write_text(json.dumps({"provider": "aws", "source": "test", "data_bearing": [bearing]}))
+    assert policies() == ["CII001"]
+    assert policies() == ["CII001"]  # and cached as such

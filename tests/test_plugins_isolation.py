@@ -171,3 +171,25 @@ def test_a_crashing_reporter_is_named_with_its_format_and_exits_2() -> None:
     ]
     other_format = scan("crash_reporter")  # loaded but not used: no effect
     assert other_format.code == 1 and error_lines(other_format) == []
+
+
+def test_a_plugin_s_catalogue_fragment_extends_a_built_in_provider() -> None:
+    """A fragment for ``aws`` that only adds a data-bearing type leaves AWS's regions as the
+    built-in data tells them (botocore's partitions). Pluggy calls the last registered plugin
+    first, so the plugin's fragment set the provider's facts, and every AWS region was unknown
+    (fifteenth audit, with ``azurerm``)."""
+    from ciiguard.model import Location
+    from ciiguard.plugins import hookimpl
+    from ciiguard.plugins.manager import build
+    from ciiguard.scan import gather
+
+    class Extra:
+        @hookimpl
+        def ciiguard_catalogue(self) -> list[dict[str, object]]:
+            bearing = {"type": "aws_foo_store", "family": "object-storage", "source": "test"}
+            return [{"provider": "aws", "source": "test", "data_bearing": [bearing]}]
+
+    catalogue = gather(build(autoload=False, objects=[("extra", Extra())])).catalogue
+    assert catalogue.location("aws", "ap-east-1")[0] is Location.OUTSIDE
+    assert catalogue.location("aws", "cn-north-1")[0] is Location.MAINLAND
+    assert catalogue.is_data_bearing("aws_foo_store")

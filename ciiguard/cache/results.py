@@ -96,7 +96,11 @@ def _code_part() -> str:
     return _CODE
 
 
-def key_for(paths: Sequence[Path], settings: Settings, plugins: Iterable[Any], cwd: Path) -> str:
+def key_for(
+    paths: Sequence[Path], settings: Settings, plugins: Iterable[Any], cwd: Path, data: str = ""
+) -> str:
+    """``data``: what the plugins contributed at run time (their catalogue data), which their
+    code's hash does not cover."""
     return digest(
         "result",
         __version__,
@@ -106,6 +110,7 @@ def key_for(paths: Sequence[Path], settings: Settings, plugins: Iterable[Any], c
         repr([str(p.resolve()) for p in paths]),
         _settings_part(settings),
         _plugins_part(plugins),
+        data,
     )
 
 
