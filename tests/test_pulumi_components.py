@@ -57,3 +57,28 @@ def test_a_real_awsx_component_is_cii003_and_the_program_runs_on() -> None:
         "aws:ec2/securityGroup:SecurityGroup",
         "aws_s3_bucket",
     ]
+
+
+def test_a_package_ciiguard_does_not_know_never_passes_silently() -> None:
+    """``aws-native`` (Cloud Control, tags as a list of key and value) and component packages
+    missing from the catalogue's list: their resources were neither data-bearing nor reported,
+    so a personal bucket in us-east-1 passed with exit 0 (sixteenth audit: pulumi/examples
+    aws-yaml-static-website). Tagged, each is CII003; untagged, a warning names the package
+    (also under --cii-workload, which cannot tell whether they hold data); utility packages such
+    as ``random`` are neither."""
+    folder = FIXTURES / "pulumi" / "unknown-packages"
+    for extra in ((), ("--cii-workload",)):
+        run = run_cli("scan", str(folder), "--no-cache", "--format", "json", *extra)
+        assert run.code == 1, run.stderr
+        got = sorted((v["policy"], v["resource"].rsplit("::", 1)[1]) for v in run.json["violations"])
+        assert got == [("CII003", "customers"), ("CII003", "customers"), ("CII003", "patients-db")]
+        named = sorted(
+            (w["file"].rsplit("/", 1)[1], w["message"].split(" were not checked")[0])
+            for w in run.json["warnings"]
+        )
+        assert named == [
+            ("Pulumi.yaml", "1 resource(s) of package aws-native"),
+            ("Pulumi.yaml", "1 resource(s) of package aws-quickstart-aurora-postgres"),
+            ("Pulumi.yaml", "1 resource(s) of package synced-folder"),
+            ("preview.json", "1 resource(s) of package aws-native"),
+        ]

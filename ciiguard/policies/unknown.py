@@ -21,6 +21,15 @@ _UNKNOWN_REGION_FIX_PULUMI = (
 
 
 def _validate(r: Resource, ctx: PolicyContext) -> Iterator[Finding]:
+    package = r.meta.get("unknown_package") if type(r.meta) is dict else None
+    if package is not None and r.in_scope and not r.data_bearing:
+        yield Finding(
+            message=f"cannot tell whether or where {subject(r)} stores its data: package "
+            f"{package} is not in ciiguard's catalogue, so none of its resources were checked",
+            evidence=r.scope_reason or "tagged as holding classified data",
+            fix="use a package ciiguard checks for the store (aws rather than aws-native); a "
+            "component's children are checked in the stack's 'pulumi preview --json'",
+        )
     if r.data_bearing and r.in_scope and r.location is Location.UNKNOWN:
         reason = r.region.unknown_reason or r.location_note
         yield Finding(

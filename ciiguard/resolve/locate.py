@@ -34,6 +34,9 @@ def resolve(
     resolution).
     """
     located: list[Resource] = []
+    # a resource of a package ciiguard does not know is in scope only by its own tag: whether it
+    # holds data is unknown, so a CII workload does not put it there
+    tagged_only = dataclasses.replace(settings, cii_workload=False)
     for r in inherit_regions(inherit_tags(resources, catalogue), catalogue):
         if r.region.region is not None:
             loc, note = catalogue.location(r.provider, r.region.region)
@@ -41,7 +44,12 @@ def resolve(
             why = r.region.unknown_reason or "region unknown"
             loc, note = catalogue.unknown_region_location(r.provider, why)
         data = catalogue.is_data_bearing(r.type)
-        if not data and r.type not in catalogue.located_by:
+        if not data and type(r.meta) is dict and "unknown_package" in r.meta:
+            cls = classify_by_tags(r, tagged_only)
+            r = evolve(r, location=loc, location_note=note, data_bearing=data,
+                       in_scope=cls.in_scope, classification=cls.value,
+                       scope_reason=cls.reason)  # fmt: skip
+        elif not data and r.type not in catalogue.located_by:
             r = evolve(r, location=loc, location_note=note, data_bearing=data)
         elif classify is None:  # the tag convention reads the tags alone: one copy
             cls = classify_by_tags(r, settings)

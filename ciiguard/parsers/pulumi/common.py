@@ -23,7 +23,7 @@ from typing import Any
 
 from ciiguard.catalogue import Catalogue
 from ciiguard.errors import InputError
-from ciiguard.model import Gap, Hop, Location, RegionInfo, Resource, Unknown
+from ciiguard.model import Gap, Hop, Location, RegionInfo, Resource, ScanIssue, Unknown
 from ciiguard.parsers.nesting import deepest_line, long_number_line
 from ciiguard.parsers.provider_defaults import (
     environment_or_default,
@@ -99,6 +99,22 @@ class PulumiCatalogue:
     packages: Mapping[str, PackageInfo]
     free_form_maps: frozenset[str]
     component_packages: frozenset[str] = frozenset()  # multi-language component packages
+    no_data_packages: frozenset[str] = frozenset()  # utility packages: nothing stored (random)
+
+    def unknown_package(self, token: str, catalogue: Catalogue) -> str | None:
+        """The package of ``token`` when ciiguard knows nothing of it (``aws-native``): neither
+        the catalogue nor Pulumi's mapping names it, and it is no utility package."""
+        package = self.package_of(token)
+        if (
+            token.startswith(PROVIDER_PREFIX)
+            or package in self.packages
+            or package in self.component_packages
+            or package in self.no_data_packages
+            or catalogue.facts(package) is not None
+            or self.lookup(token) is not None
+        ):
+            return None
+        return package
 
     def canonical_token(self, token: str) -> str:
         """The token Pulumi registers: ``aws:s3:BucketV2`` -> ``aws:s3/bucketV2:BucketV2``."""
@@ -170,7 +186,8 @@ def pulumi_catalogue() -> PulumiCatalogue:
     }
     maps = frozenset(data.get("free_form_maps", {}).get("names", []))
     components = frozenset(data.get("component_packages", {}).get("names", []))
-    return PulumiCatalogue(types, packages, maps, components)
+    no_data = frozenset(data.get("no_data_packages", {}).get("names", []))
+    return PulumiCatalogue(types, packages, maps, components, no_data)
 
 
 # -- values -----------------------------------------------------------------------------------
@@ -850,9 +867,11 @@ def build_resource(
         catalogue, package, attrs, provider, environment, name, file, block_lines, snake_hops, line
     )
     facts = catalogue.facts(package)
-    tags = merge_tags(
-        provider.default_tags, facts.tags_of(rtype, attrs) if facts else attrs.get("tags")
-    )
+    unknown = pc.unknown_package(token, catalogue)
+    own = facts.tags_of(rtype, attrs) if facts else attrs.get("tags")
+    if unknown is not None:  # a map, or Cloud Control's list of {key, value}
+        own = _listed_tags(own)
+    tags = merge_tags(provider.default_tags, own)
     meta: dict[str, Any] = {
         "block_lines": block_lines,
         "pulumi_urn": urn,
@@ -861,6 +880,8 @@ def build_resource(
         "pulumi_paths": paths,  # normalised argument path -> the input path as written
     }
     meta.update(extra_meta or {})
+    if unknown is not None:  # its resources are checked only for a classification tag
+        meta["unknown_package"] = unknown
     return Resource(
         address=urn,
         type=rtype,
@@ -878,6 +899,37 @@ def build_resource(
         root=root,
         meta=meta,
     )
+
+
+def _listed_tags(tags: Any) -> Any:
+    """``[{key: k, value: v}, ...]`` (AWS Cloud Control's tags) as ``{k: v}``; others as given."""
+    if not isinstance(tags, list):
+        return tags
+    out: dict[str, Any] = {}
+    for item in tags:
+        if isinstance(item, Mapping) and isinstance(item.get("key"), str):
+            out[item["key"]] = item.get("value")
+    return out
+
+
+def unknown_packages(resources: Iterable[Resource], input_name: str) -> list[ScanIssue]:
+    """One warning per package ciiguard does not know, naming how many of its resources were
+    not checked (those tagged as holding classified data are CII003 findings)."""
+    found: dict[str, list[Resource]] = {}
+    for r in resources:
+        package = r.meta.get("unknown_package") if isinstance(r.meta, Mapping) else None
+        if isinstance(package, str):
+            found.setdefault(package, []).append(r)
+    return [
+        ScanIssue(
+            group[0].file,
+            group[0].line,
+            f"{len(group)} resource(s) of package {package} were not checked for where they "
+            f"store data: ciiguard's catalogue does not know the package ({input_name}); "
+            "one tagged as holding classified data fails the gate (CII003)",
+        )
+        for package, group in sorted(found.items())
+    ]
 
 
 def component_gap(token: str, urn: str, file: str | None, line: int | None, why: str) -> Gap:

@@ -53,6 +53,7 @@ from ciiguard.parsers.pulumi.common import (
     project_runtime,
     record_reads,
     snake,
+    unknown_packages,
 )
 from ciiguard.parsers.pulumi.invoke import MAX_DEPTH, Field, answer
 from ciiguard.parsers.pulumi.node_program import run_node_program
@@ -422,4 +423,5 @@ class PulumiProgramParser:
                 _Collector(project, run, ctx, _program_file(project)).collect(out)
             except InputError as exc:
                 out.errors.append(ScanIssue(exc.file, exc.line, exc.message))
+        out.warnings.extend(unknown_packages(out.resources, "a Pulumi program"))
         return out

@@ -32,6 +32,7 @@ from ciiguard.parsers.pulumi.common import (
     pulumi_catalogue,
     refs_by_property,
     render,
+    unknown_packages,
     urn_parts,
 )
 from ciiguard.parsers.surrogates import may_hold_surrogates, scrub
@@ -296,4 +297,5 @@ class PulumiJsonParser:
                 out.errors.append(ScanIssue(exc.file, exc.line, exc.message))
             except RecursionError:
                 out.errors.append(ScanIssue(ctx.display(f), None, "nested too deeply"))
+        out.warnings.extend(unknown_packages(out.resources, "a Pulumi preview or state"))
         return out

@@ -38,6 +38,7 @@ from ciiguard.parsers.pulumi.common import (
     read_yaml_file,
     record_reads,
     render,
+    unknown_packages,
     urn_of,
 )
 
@@ -952,4 +953,5 @@ class PulumiYamlParser:
                 out.errors.append(ScanIssue(exc.file, exc.line, exc.message))
             except RecursionError:
                 out.errors.append(ScanIssue(ctx.display(f), None, "nested too deeply"))
+        out.warnings.extend(unknown_packages(out.resources, "a Pulumi YAML program"))
         return out
