@@ -823,3 +823,78 @@ def test_azure_data_paths_out_of_the_mainland() -> None:
     Data Share: each moved a personal store's data abroad and passed (fifteenth audit)."""
     problems = _mismatches(AZURE_PATHS)
     assert not problems, "\n".join(problems)
+
+
+# The fourteenth audit (event routing, messaging and notifications on the Chinese clouds): each
+# passed with exit 0. Alibaba EventBridge rules and event sources (a bus is followed by its
+# event_bus_name), DTS to a self-built database by address, Tencent EventBridge targets and
+# connectors, CKafka DataHub Kafka sinks, CLS alarm web callbacks, Alibaba log alerts, Huawei
+# EventGrid subscriptions, their targets and event streams. The "-mainland" twins pass.
+EVENT_PATHS: dict[str, list[tuple[str, str]]] = {
+    "china-alicloud-dts-migration-other": [
+        ("CII003", "alicloud_dts_migration_job.orders"),
+    ],
+    "china-alicloud-dts-sync-other": [
+        ("CII003", "alicloud_dts_synchronization_job.orders"),
+    ],
+    "china-alicloud-dts-sync-rds-mainland": [],
+    "china-alicloud-eb-rule": [
+        ("CII002", "alicloud_event_bridge_rule.orders"),
+        ("CII003", "alicloud_event_bridge_rule.orders"),
+        ("CII003", "alicloud_event_bridge_rule.orders"),
+    ],
+    "china-alicloud-eb-rule-default-bus": [
+        ("CII003", "alicloud_event_bridge_rule.oss_events"),
+    ],
+    "china-alicloud-eb-rule-mainland": [],
+    "china-alicloud-eb-source-v2-cross-region": [
+        ("CII001", "alicloud_event_bridge_event_bus.hk"),
+        ("CII002", "alicloud_event_bridge_event_source_v2.orders"),
+    ],
+    "china-alicloud-log-alert-webhook": [
+        ("CII003", "alicloud_log_alert.failed_payments"),
+        ("CII003", "alicloud_log_alert.failed_payments"),
+    ],
+    "china-huaweicloud-eg-event-stream": [
+        ("CII002", "huaweicloud_eg_event_stream.to_function"),
+        ("CII003", "huaweicloud_eg_connection.peer"),
+        ("CII003", "huaweicloud_eg_event_stream.to_connection_id"),
+        ("CII003", "huaweicloud_eg_event_stream.to_kafka"),
+    ],
+    "china-huaweicloud-eg-event-stream-mainland": [],
+    "china-huaweicloud-eg-subscription": [
+        ("CII002", "huaweicloud_eg_event_subscription.orders"),
+        ("CII003", "huaweicloud_eg_event_subscription.orders"),
+    ],
+    "china-huaweicloud-eg-subscription-target": [
+        ("CII002", "huaweicloud_eg_event_subscription_target.smn_sg"),
+        ("CII002", "huaweicloud_eg_event_subscription_target.to_hk"),
+        ("CII003", "huaweicloud_eg_event_subscription_target.apigw"),
+        ("CII003", "huaweicloud_eg_event_subscription_target.webhook"),
+    ],
+    "china-huaweicloud-eg-subscription-target-mainland": [],
+    "china-tencentcloud-ckafka-datahub-kafka": [
+        ("CII001", "tencentcloud_ckafka_connect_resource.hk"),
+        ("CII002", "tencentcloud_ckafka_datahub_task.to_hk"),
+        ("CII003", "tencentcloud_ckafka_connect_resource.selfbuilt"),
+        ("CII003", "tencentcloud_ckafka_datahub_task.to_ext"),
+    ],
+    "china-tencentcloud-ckafka-datahub-kafka-mainland": [],
+    "china-tencentcloud-cls-alarm-webhook": [
+        ("CII003", "tencentcloud_cls_alarm_notice.ops"),
+    ],
+    "china-tencentcloud-dts-sync-cdb-mainland": [],
+    "china-tencentcloud-dts-sync-extranet": [
+        ("CII003", "tencentcloud_dts_sync_config.orders"),
+    ],
+    "china-tencentcloud-eb-target": [
+        ("CII002", "tencentcloud_eb_event_target.to_hk_scf"),
+        ("CII002", "tencentcloud_eb_event_target.to_sg_kafka"),
+    ],
+    "china-tencentcloud-eb-target-mainland": [],
+}
+
+
+def test_event_routing_and_notifications_out_of_the_mainland() -> None:
+    problems = _mismatches(EVENT_PATHS)
+    assert not problems, "\n".join(problems)

@@ -35,6 +35,7 @@ NAME_ATTRIBUTES = (
     "project_name",  # Alibaba Simple Log Service projects
     "topic_name",  # Alibaba MNS and Tencent CMQ topics
     "function_name",  # AWS Lambda functions (event invoke configs name theirs)
+    "event_bus_name",  # Alibaba EventBridge buses (rules and event sources name theirs)
     "domain_name",  # OpenSearch domains (cross-cluster connections name theirs)
 )
 
