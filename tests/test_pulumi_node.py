@@ -107,6 +107,21 @@ def test_captured_resources_carry_parent_provider_file_and_line(
 
 
 @pytest.mark.slow
+def test_a_relative_scan_path_keeps_every_file_and_line(tmp_path: Path, node_modules: Path) -> None:
+    """``ciiguard scan infra`` (a relative path, as CI runs it): Node runs in the program's
+    directory, and the harness placed frames relative to the project's relative path from there,
+    so every resource and finding lost its file and line (sixteenth audit)."""
+    project = _copy("aws-violating", tmp_path, node_modules)
+    run = run_cli(
+        "scan", project.name, "--format", "json", "--stack", "prod", "--run-programs",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert run.json is not None, run.stderr
+    media = next(r for r in run.json["resources"] if r["address"].endswith("::media"))
+    assert (media["file"], media["line"]) == ("aws-violating/src/index.ts", 7)
+
+
+@pytest.mark.slow
 def test_invokes_and_missing_config_follow_the_python_rules(
     tmp_path: Path, node_modules: Path
 ) -> None:

@@ -94,9 +94,11 @@ def run_node_program(project: Project, ctx: ParseContext) -> ProgramRun:
     spec = {
         "project": project.name,
         "stack": project.stack,
-        "projectDir": str(project.dir),
-        "programDir": str(program_dir),
-        "main": str(main) if main != project.dir else ".",
+        # absolute: Node runs in the program's directory, and the harness places each frame
+        # relative to these (relative ones lost every file and line of a scan of a relative path)
+        "projectDir": str(project.dir.absolute()),
+        "programDir": str(program_dir.absolute()),
+        "main": str(main.absolute()) if main != project.dir else ".",
         "typescript": options.get("typescript", True) is not False,
         "tsconfig": tsconfig if isinstance(tsconfig, str) else None,
     }
