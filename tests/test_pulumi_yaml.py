@@ -361,3 +361,20 @@ def test_a_provider_config_key_no_stack_file_sets_is_unknown(tmp_path: Path) -> 
     (tmp_path / "Pulumi.yaml").write_text(program.replace("${gcp:region}", "${gcpregion}"))
     code, report = scan(tmp_path)
     assert code == 2 and "unknown config, variable or resource 'gcpregion'" in str(report["errors"])
+
+
+def test_an_unset_location_of_a_provider_without_environment_variables_reads_plainly(
+    tmp_path: Path,
+) -> None:
+    """azure-native reads no environment variable for its location: the message said "and no
+    environment variable unset" (sixteenth audit)."""
+    (tmp_path / "Pulumi.yaml").write_text(
+        "name: p\nruntime: yaml\nresources:\n  records:\n"
+        "    type: azure-native:storage:StorageAccount\n"
+        "    properties:\n      tags:\n        data-classification: personal\n"
+    )
+    run = run_cli("scan", str(tmp_path), "--no-cache", "--format", "json")
+    (v,) = run.json["violations"]
+    assert v["policy"] == "CII003"
+    assert v["message"].endswith("azure-native:location is not set"), v["message"]
+    assert "azure-native:location" in v["fix"]

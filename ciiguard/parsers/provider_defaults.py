@@ -50,8 +50,9 @@ def environment_or_default(
 
 
 def unset_variables(facts: ProviderFacts) -> str:
-    """How a 'sets no region' message names the environment variables that were not set."""
-    return "/".join(facts.environment) or "no environment variable"
+    """How a 'sets no region' message goes on to name the environment variables that were not
+    set (" and AWS_REGION/AWS_DEFAULT_REGION unset"); nothing for a provider that reads none."""
+    return f" and {'/'.join(facts.environment)} unset" if facts.environment else ""
 
 
 def merge_tags(default_tags: Any, tags: Any) -> Any:

@@ -15,7 +15,8 @@ _UNKNOWN_REGION_FIX = (
 )
 _UNKNOWN_REGION_FIX_PULUMI = (
     "give the region a value ciiguard can resolve before deployment: a literal in the program, "
-    "or the provider's region in the stack config (pulumi config set aws:region ...); or scan "
+    "or the provider's region in the stack config (pulumi config set aws:region ..., "
+    "azure-native:location ...); or scan "
     "the stack's 'pulumi preview --json'"
 )
 

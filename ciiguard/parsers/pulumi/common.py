@@ -806,9 +806,9 @@ def resolve_region(
     pkg = pulumi_catalogue().packages.get(package)
     key = f"{package}:{pkg.region_input if pkg else 'region'}"
     if provider.explicit:
-        why = f"provider {provider.label} sets no {pkg.region_input if pkg else 'region'} and {names} unset"
+        why = f"provider {provider.label} sets no {pkg.region_input if pkg else 'region'}{names}"
     else:
-        why = f"{provider.note or key + ' is not set'} and {names} unset"
+        why = f"{provider.note or key + ' is not set'}{names}"
     return RegionInfo(None, provider.hops, why)
 
 

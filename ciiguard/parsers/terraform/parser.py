@@ -941,7 +941,7 @@ class RootEvaluation:
             return RegionInfo(
                 None,
                 cfg.hops,
-                f"provider {cfg.key} sets no region and {unset_variables(facts)} unset",
+                f"provider {cfg.key} sets no region{unset_variables(facts)}",
             )
         return RegionInfo(
             None, cfg.hops, f"ciiguard has no region catalogue for provider {cfg.provider!r}"

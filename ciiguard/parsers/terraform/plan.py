@@ -1312,7 +1312,7 @@ class _PlanEvaluation:
             return RegionInfo(
                 None,
                 provider.hops,
-                f"provider {provider.key} sets no region and {unset_variables(facts)} unset",
+                f"provider {provider.key} sets no region{unset_variables(facts)}",
             )
         return RegionInfo(
             None,
