@@ -82,3 +82,13 @@ def test_a_package_ciiguard_does_not_know_never_passes_silently() -> None:
             ("Pulumi.yaml", "1 resource(s) of package synced-folder"),
             ("preview.json", "1 resource(s) of package aws-native"),
         ]
+
+
+def test_a_component_s_finding_is_headed_by_its_name_and_type() -> None:
+    """Every other Pulumi finding reads ``name (type)`` with the URN below; a component's (no
+    resource of the scan) was headed by its raw URN (twelfth and sixteenth audits)."""
+    run = run_cli("scan", str(C / "yaml"), "--no-cache")
+    heading = next(line for line in run.stdout.splitlines() if line.startswith("CII003"))
+    assert heading.endswith(" (awsx:ecr/repository:Repository)"), heading
+    assert "urn:pulumi:" not in heading
+    assert "  urn:    urn:pulumi:" in run.stdout

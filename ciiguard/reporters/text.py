@@ -22,8 +22,9 @@ class TextReporter:
         names = {r.address: r.display_name for r in res.resources if r.display_name}
 
         def shown_as(address: str) -> str:
-            """Pulumi URNs read as their logical name and type; Terraform addresses as they are."""
-            return names.get(address, address)
+            """Pulumi URNs read as their logical name and type (also a component's, which is no
+            resource of the scan); Terraform addresses as they are."""
+            return names.get(address) or _urn_name(address) or address
 
         waived = []
         for v in res.violations:
@@ -90,3 +91,13 @@ class TextReporter:
             + f"; {len(res.errors)} errors"
         )
         return "".join(terminal(line) + "\n" for line in lines)
+
+
+def _urn_name(address: str) -> str | None:
+    """``urn:pulumi:<stack>::<project>::<parent types$>type::<name>`` as ``name (type)``."""
+    if not address.startswith("urn:pulumi:"):
+        return None
+    parts = address.split("::")
+    if len(parts) < 4:
+        return None
+    return f"{parts[-1]} ({parts[-2].rsplit('$', 1)[-1]})"
