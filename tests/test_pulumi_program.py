@@ -238,6 +238,12 @@ def test_a_program_failing_on_a_missing_config_stand_in_names_the_key(tmp_path: 
     assert got.startswith(message) and "configuration 'pathToContents', which is not set" in got
     assert "pulumi config set" in got
     assert explain_stand_ins("ValueError: other") == "ValueError: other"
+    # an invoke result's stand-in, whole or cut short as Node quotes it (sixteenth audit:
+    # pulumi/examples aws-ts-airflow parses an SSM parameter with JSON.parse)
+    cut = "SyntaxError: Unexpected token 'c', \"ciiguard:i\"... is not valid JSON"
+    assert "stand-in before deployment" in explain_stand_ins(cut)
+    whole = "Error: bad ami ciiguard:invoke-result:aws:ssm/getParameter:getParameter#value"
+    assert "(an invoke: aws:ssm/getParameter:getParameter)" in explain_stand_ins(whole)
     program = 'import os, pulumi\nos.listdir(pulumi.Config().require("pathToContents"))\n'
     project = _project(tmp_path, program)
     run = run_cli("scan", str(project), "--run-programs", "--no-cache", "--format", "json")

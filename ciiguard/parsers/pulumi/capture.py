@@ -49,13 +49,27 @@ def explain_stand_ins(message: str) -> str:
     'ciiguard:missing-config:site:pathToWebsiteContents'" and no word of the key (twelfth
     audit). Pulumi itself stops on a missing required key; this says which and how to set it."""
     keys = sorted({m.group(2) for m in _MARK.finditer(message) if m.group(1) == "missing"})
-    if not keys:
-        return message
-    names = ", ".join(repr(k.split(":", 1)[-1]) for k in keys)
-    return (
-        f"{message} (the program used configuration {names}, which is not set: ciiguard gave it "
-        "a stand-in value; set it with: pulumi config set ...)"
-    )
+    if keys:
+        names = ", ".join(repr(k.split(":", 1)[-1]) for k in keys)
+        return (
+            f"{message} (the program used configuration {names}, which is not set: ciiguard "
+            "gave it a stand-in value; set it with: pulumi config set ...)"
+        )
+    invokes = sorted({m.group(1) for m in _INVOKE.finditer(message)})
+    if invokes or _CUT_MARK.search(message):
+        what = f": {', '.join(invokes)}" if invokes else ""
+        return (
+            f"{message} (the program parsed or checked the result of a provider function (an "
+            f"invoke{what}), which ciiguard answers with a stand-in before deployment; scan the "
+            "stack's 'pulumi preview --json' instead)"
+        )
+    return message
+
+
+# An invoke result's stand-in (``ciiguard:invoke-result:<token>#<field>``), whole or as an error
+# message quotes it, cut short (Node: ``"ciiguard:i"... is not valid JSON``).
+_INVOKE = re.compile(r"ciiguard:invoke-result:([^\s\"'#]+)")
+_CUT_MARK = re.compile(r"[\"']ciiguard:[a-z-]*[\"']?\.\.\.")
 
 
 @dataclass
