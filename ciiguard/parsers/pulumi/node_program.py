@@ -106,6 +106,9 @@ def run_node_program(project: Project, ctx: ParseContext) -> ProgramRun:
     env = dict(os.environ)
     env["PULUMI_CONFIG"] = json.dumps(config)
     env["PULUMI_CONFIG_SECRET_KEYS"] = json.dumps(secrets)
+    # transpile only, as the harness asks of the SDK's own ts-node: its ESM loader (a program
+    # with "type": "module") reads this instead, and type-checked (exit 2 on a type error, 4 s)
+    env["TS_NODE_TRANSPILE_ONLY"] = "true"
     harness = resources.files("ciiguard").joinpath("parsers/pulumi/node_harness.js")
     with resources.as_file(harness) as harness_path, tempfile.TemporaryFile() as stderr:
         proc = subprocess.Popen(  # only with --run-programs, at the user's request
