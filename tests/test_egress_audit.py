@@ -679,6 +679,11 @@ AZURE_PATHS: dict[str, list[tuple[str, str]]] = {
         ("CII003", "azurerm_data_factory_dataset_azure_sql_table.ds_dst"),
         ("CII003", "azurerm_data_factory_pipeline.copy"),
     ],
+    # the factory is tagged, its datasets are not: the pipeline runs with the factory's class
+    "azure-adf-factory-tag-only": [
+        ("CII001", "azurerm_data_factory_dataset_parquet.ds_dst"),
+        ("CII002", "azurerm_data_factory_pipeline.copy"),
+    ],
     "azure-adf-data-flow": [
         ("CII001", "azurerm_data_factory_dataset_parquet.ds_dst"),
         ("CII002", "azurerm_data_factory_data_flow.flow"),
