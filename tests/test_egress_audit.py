@@ -661,8 +661,8 @@ def test_iot_rules_connectors_and_table_exports_out_of_the_mainland() -> None:
 
 
 # The fifteenth audit (Azure data paths): each passed with exit 0, but the SQL table dataset,
-# which was never placed (CII003 even in the mainland) and the copy to Synapse (CII003: its
-# linked service is not placed yet). Mainland twins of every one pass (checked by the audit).
+# which was never placed (CII003 even in the mainland), and the copy to Synapse (CII003: its
+# linked service was not placed). Mainland twins of every one pass (checked by the audit).
 AZURE_PATHS: dict[str, list[tuple[str, str]]] = {
     "azure-adf-control-copy": [
         ("CII001", "azurerm_data_factory_dataset_parquet.ds_dst"),
@@ -676,8 +676,8 @@ AZURE_PATHS: dict[str, list[tuple[str, str]]] = {
         ("CII003", "azurerm_data_factory_pipeline.copy"),
     ],
     "azure-adf-copy-to-synapse-linked-service": [
-        ("CII003", "azurerm_data_factory_dataset_azure_sql_table.ds_dst"),
-        ("CII003", "azurerm_data_factory_pipeline.copy"),
+        ("CII001", "azurerm_data_factory_dataset_azure_sql_table.ds_dst"),
+        ("CII002", "azurerm_data_factory_pipeline.copy"),
     ],
     # the factory is tagged, its datasets are not: the pipeline runs with the factory's class
     "azure-adf-factory-tag-only": [
