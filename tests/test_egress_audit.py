@@ -852,6 +852,11 @@ EVENT_PATHS: dict[str, list[tuple[str, str]]] = {
         ("CII003", "alicloud_event_bridge_rule.oss_events"),
     ],
     "china-alicloud-eb-rule-mainland": [],
+    "china-alicloud-eb-source-external": [
+        ("CII001", "alicloud_event_bridge_event_bus.sg"),
+        ("CII002", "alicloud_event_bridge_event_source.rabbitmq"),
+        ("CII002", "alicloud_event_bridge_event_source.rocketmq"),
+    ],
     "china-alicloud-eb-source-v2-cross-region": [
         ("CII001", "alicloud_event_bridge_event_bus.hk"),
         ("CII002", "alicloud_event_bridge_event_source_v2.orders"),
