@@ -819,6 +819,19 @@ AZURE_PATHS: dict[str, list[tuple[str, str]]] = {
 }
 
 
+def test_azure_data_paths_written_with_pulumi_are_followed_too() -> None:
+    """Pulumi Azure Classic names the same resources by its own tokens, pluralises list blocks
+    (``targetRegions``) and keeps older argument names (``eventhubEndpointId``)."""
+    outcome = scan_path(AUDIT / "azure-pulumi-paths", check=False)
+    assert sorted((v.policy, v.resource.rsplit("::", 1)[1]) for v in outcome.violations) == [
+        ("CII001", "workspace"),  # the workspace the personal telemetry goes to
+        ("CII002", "image"),
+        ("CII002", "insights"),
+        ("CII002", "toHub"),
+        ("CII003", "hook"),
+    ]
+
+
 def test_azure_data_paths_out_of_the_mainland() -> None:
     """Data Factory copies nested in a ForEach and mapping data flows, workspace-based
     Application Insights, API Management loggers, Event Grid subscriptions of custom topics and
