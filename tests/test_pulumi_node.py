@@ -129,6 +129,10 @@ def test_an_es_module_program_runs_without_type_checking(tmp_path: Path, node_mo
     code, report = _scan(_copy("esm-untyped", tmp_path, node_modules), "--run-programs")
     assert report["errors"] == [], report["errors"]
     assert (code, _verdicts(report)) == (1, [("CII001", "records")])
+    # where the bucket is made, in the TypeScript source: the SDK read no ES-module frame, and
+    # without source maps the line was the transpiled JavaScript's (4)
+    (records,) = report["resources"]
+    assert (records["file"].rsplit("/", 1)[1], records["line"]) == ("index.ts", 6)
 
 
 @pytest.mark.slow

@@ -158,6 +158,13 @@ const mocks = {
     },
 };
 
+// Where a resource is made: the SDK reads frames "at name (file:line:column)" only, so an ES
+// module's top-level frames ("at file:///dir/index.ts:3:1") gave no file or line. This reads both.
+if (pulumi.Resource && pulumi.Resource.framePositionRegExp instanceof RegExp) {
+    pulumi.Resource.framePositionRegExp =
+        /^\s*at (?:[^(]* \()?(?:file:\/\/)?(?<file>[^()]*?):(?<line>[0-9]+):(?<column>[0-9]+)\)?$/;
+}
+
 // "organization" is the name Pulumi gives an individual account's organization.
 pulumi.runtime.setMocks(mocks, spec.project, spec.stack, true, "organization");
 // As for Python programs: a resource given as an input travels as its id/URN, never rehydrated.

@@ -112,7 +112,9 @@ def run_node_program(project: Project, ctx: ParseContext) -> ProgramRun:
     harness = resources.files("ciiguard").joinpath("parsers/pulumi/node_harness.js")
     with resources.as_file(harness) as harness_path, tempfile.TemporaryFile() as stderr:
         proc = subprocess.Popen(  # only with --run-programs, at the user's request
-            [node, str(harness_path), json.dumps(spec)],
+            # source maps in stack traces: an ES module's frames are otherwise the transpiled
+            # JavaScript's lines (the SDK's CommonJS path maps them itself)
+            [node, "--enable-source-maps", str(harness_path), json.dumps(spec)],
             cwd=program_dir,
             env=env,
             stdin=subprocess.PIPE,
