@@ -921,3 +921,54 @@ EVENT_PATHS: dict[str, list[tuple[str, str]]] = {
 def test_event_routing_and_notifications_out_of_the_mainland() -> None:
     problems = _mismatches(EVENT_PATHS)
     assert not problems, "\n".join(problems)
+
+
+# The eighteenth audit (data movement on the Chinese clouds): each passed with exit 0. Huawei CDM
+# jobs (placed by their links: an OBS endpoint, a database host), OMS migration task groups, SFS
+# Turbo OBS targets; Tencent COS batch copies, object copies (a source URL ciiguard cannot place)
+# and CVM image exports; Alibaba CPFS data flows to OSS. The "-mainland" twins pass.
+MOVEMENT_PATHS: dict[str, list[tuple[str, str]]] = {
+    "china-alicloud-nas-data-flow": [
+        ("CII003", "alicloud_nas_data_flow.df"),
+    ],
+    "china-alicloud-nas-data-flow-hk": [
+        ("CII001", "alicloud_oss_bucket.lake"),
+        ("CII002", "alicloud_nas_data_flow.df"),
+    ],
+    "china-alicloud-nas-data-flow-mainland": [],
+    "china-huaweicloud-cdm-job-host": [
+        ("CII003", "huaweicloud_cdm_job.j"),
+        ("CII003", "huaweicloud_cdm_link.dst"),
+    ],
+    "china-huaweicloud-cdm-job-obs": [
+        ("CII001", "huaweicloud_cdm_link.dst"),
+        ("CII002", "huaweicloud_cdm_job.j"),
+    ],
+    "china-huaweicloud-cdm-job-obs-mainland": [],
+    "china-huaweicloud-oms-task-group": [
+        ("CII002", "huaweicloud_oms_migration_task_group.g"),
+    ],
+    "china-huaweicloud-oms-task-group-mainland": [],
+    "china-huaweicloud-sfs-turbo-obs-target": [
+        ("CII002", "huaweicloud_sfs_turbo_obs_target.t"),
+    ],
+    "china-huaweicloud-sfs-turbo-obs-target-mainland": [],
+    "china-tencentcloud-cos-batch": [
+        ("CII002", "tencentcloud_cos_batch.copy"),
+    ],
+    "china-tencentcloud-cos-batch-mainland": [],
+    "china-tencentcloud-cos-object-copy": [
+        ("CII003", "tencentcloud_cos_object_copy_operation.c"),
+    ],
+    "china-tencentcloud-cos-object-copy-mainland": [],
+    "china-tencentcloud-cvm-export-images": [
+        ("CII001", "tencentcloud_cos_bucket.exports"),
+        ("CII002", "tencentcloud_cvm_export_images.e"),
+    ],
+    "china-tencentcloud-cvm-export-images-mainland": [],
+}
+
+
+def test_data_movement_services_out_of_the_mainland() -> None:
+    problems = _mismatches(MOVEMENT_PATHS)
+    assert not problems, "\n".join(problems)
