@@ -972,3 +972,66 @@ MOVEMENT_PATHS: dict[str, list[tuple[str, str]]] = {
 def test_data_movement_services_out_of_the_mainland() -> None:
     problems = _mismatches(MOVEMENT_PATHS)
     assert not problems, "\n".join(problems)
+
+
+# The seventeenth audit (AWS data-movement services): each passed with exit 0. A snapshot or
+# AMI made from a personal volume, instance or cluster now holds its data (its copy abroad was
+# never linked to the source); DataSync to or from FSx for ONTAP; AppFlow to a bucket not in the
+# configuration or to a SaaS application; Transfer Family connectors to a partner; OpenSearch
+# Ingestion pipelines (sinks in a YAML body: CII003 for a tagged pipeline). The "-mainland"
+# twins pass.
+AWS_MOVEMENT_PATHS: dict[str, list[tuple[str, str]]] = {
+    "aws-ami-copy-from-untagged-snapshot": [
+        ("CII001", "aws_ami_copy.hk"),
+        ("CII002", "aws_ami_copy.hk"),
+    ],
+    "aws-ami-copy-from-untagged-snapshot-mainland": [],
+    "aws-appflow-s3-to-s3": [
+        ("CII003", "aws_appflow_flow.f"),
+    ],
+    "aws-appflow-s3-to-s3-mainland": [],
+    "aws-appflow-s3-to-salesforce": [
+        ("CII003", "aws_appflow_flow.f"),
+    ],
+    "aws-datasync-fsx-ontap-dest": [
+        ("CII001", "aws_datasync_location_fsx_ontap_file_system.dst"),
+        ("CII002", "aws_datasync_task.t"),
+    ],
+    "aws-datasync-fsx-ontap-dest-mainland": [],
+    "aws-datasync-fsx-ontap-source": [
+        ("CII001", "aws_datasync_location_s3.dst"),
+        ("CII002", "aws_datasync_task.t"),
+    ],
+    "aws-datasync-fsx-ontap-source-mainland": [],
+    "aws-datasync-fsx-ontap-to-object-storage": [
+        ("CII003", "aws_datasync_location_object_storage.dst"),
+        ("CII003", "aws_datasync_task.t"),
+    ],
+    "aws-db-cluster-snapshot-copy-untagged": [
+        ("CII001", "aws_rds_cluster_snapshot_copy.hk"),
+        ("CII002", "aws_rds_cluster_snapshot_copy.hk"),
+    ],
+    "aws-db-cluster-snapshot-copy-untagged-mainland": [],
+    "aws-db-snapshot-copy-untagged-snapshot": [
+        ("CII001", "aws_db_snapshot_copy.hk"),
+        ("CII002", "aws_db_snapshot_copy.hk"),
+    ],
+    "aws-db-snapshot-copy-untagged-snapshot-mainland": [],
+    "aws-ebs-snapshot-copy-untagged-snapshot": [
+        ("CII001", "aws_ebs_snapshot_copy.hk"),
+        ("CII002", "aws_ebs_snapshot_copy.hk"),
+    ],
+    "aws-ebs-snapshot-copy-untagged-snapshot-mainland": [],
+    "aws-osis-pipeline-external-sink": [
+        ("CII003", "aws_osis_pipeline.p"),
+    ],
+    "aws-osis-pipeline-external-sink-mainland": [],
+    "aws-transfer-connector-as2": [
+        ("CII003", "aws_transfer_connector.partner"),
+    ],
+}
+
+
+def test_aws_data_movement_services_out_of_the_mainland() -> None:
+    problems = _mismatches(AWS_MOVEMENT_PATHS)
+    assert not problems, "\n".join(problems)
