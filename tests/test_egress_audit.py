@@ -1035,3 +1035,14 @@ AWS_MOVEMENT_PATHS: dict[str, list[tuple[str, str]]] = {
 def test_aws_data_movement_services_out_of_the_mainland() -> None:
     problems = _mismatches(AWS_MOVEMENT_PATHS)
     assert not problems, "\n".join(problems)
+
+
+def test_aws_data_movement_written_with_pulumi_is_followed_too() -> None:
+    """A Pulumi volume's snapshot, the AMI made from it (``ebsBlockDevices``) and its copy in
+    Hong Kong; a Transfer Family connector to a partner (seventeenth audit's paths)."""
+    outcome = scan_path(AUDIT / "aws-movement-pulumi", check=False)
+    assert sorted((v.policy, v.resource.rsplit("::", 1)[1]) for v in outcome.violations) == [
+        ("CII001", "imageHk"),
+        ("CII002", "imageHk"),
+        ("CII003", "partner"),
+    ]
