@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLES, FIXTURES, clean_env, run_cli
+from tests.conftest import EXAMPLES, FIXTURES, ROOT, clean_env, run_cli
 
 Y = FIXTURES / "pulumi" / "yaml"
 
@@ -378,3 +378,34 @@ def test_an_unset_location_of_a_provider_without_environment_variables_reads_pla
     assert v["policy"] == "CII003"
     assert v["message"].endswith("azure-native:location is not set"), v["message"]
     assert "azure-native:location" in v["fix"]
+
+
+# Terraform types Pulumi's SDKs no longer have (pulumi-azure 6 dropped the single servers)
+NO_PULUMI_TOKEN = {"azurerm_mysql_server", "azurerm_mariadb_server"}
+
+
+def test_every_data_bearing_type_of_a_pulumi_provider_has_its_token() -> None:
+    """A Pulumi resource whose token the catalogue does not map holds no data as far as ciiguard
+    can tell: a Cognito user pool or a Memorystore instance abroad passed from Pulumi while the
+    same Terraform failed. Every data-bearing type of a cloud Pulumi bridges has its token."""
+    import json
+
+    data = ROOT / "ciiguard" / "catalogue" / "data"
+    mapped = {t["type"] for t in json.loads((data / "pulumi.json").read_text())["types"]}
+    missing = []
+    for cloud in ("aws", "azure", "google", "alicloud"):
+        catalogue = json.loads((data / f"{cloud}.json").read_text())
+        missing += [e["type"] for e in catalogue["data_bearing"] if e["type"] not in mapped]
+    assert sorted(set(missing) - NO_PULUMI_TOKEN) == []
+
+
+def test_a_user_pool_abroad_fails_from_pulumi_too(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").write_text(
+        "name: p\nruntime: yaml\nresources:\n  users:\n    type: aws:cognito:UserPool\n"
+        "    properties:\n      tags:\n        data-classification: personal\n"
+    )
+    (tmp_path / "Pulumi.prod.yaml").write_text("config:\n  aws:region: ap-east-1\n")
+    run = run_cli("scan", str(tmp_path), "--no-cache", "--format", "json")
+    assert [(v["policy"], v["resource"].rsplit("::", 1)[1]) for v in run.json["violations"]] == [
+        ("CII001", "users")
+    ]
