@@ -384,7 +384,7 @@ def test_an_unset_location_of_a_provider_without_environment_variables_reads_pla
 NO_PULUMI_TOKEN = {"azurerm_mysql_server", "azurerm_mariadb_server"}
 
 
-def test_every_data_bearing_type_of_a_pulumi_provider_has_its_token() -> None:
+def test_every_data_bearing_and_flow_type_of_a_pulumi_provider_has_its_token() -> None:
     """A Pulumi resource whose token the catalogue does not map holds no data as far as ciiguard
     can tell: a Cognito user pool or a Memorystore instance abroad passed from Pulumi while the
     same Terraform failed. Every data-bearing type of a cloud Pulumi bridges has its token."""
@@ -395,8 +395,22 @@ def test_every_data_bearing_type_of_a_pulumi_provider_has_its_token() -> None:
     missing = []
     for cloud in ("aws", "azure", "google", "alicloud"):
         catalogue = json.loads((data / f"{cloud}.json").read_text())
-        missing += [e["type"] for e in catalogue["data_bearing"] if e["type"] not in mapped]
+        # the stores, and the resources that move their data (flow rules, what stands for one)
+        for key in ("data_bearing", "replication", "located_by"):
+            missing += [e["type"] for e in catalogue.get(key, []) if e["type"] not in mapped]
     assert sorted(set(missing) - NO_PULUMI_TOKEN) == []
+
+
+def test_alibaba_flows_written_in_pulumi_are_followed() -> None:
+    """An SLS alert's webhook (notificationLists), an image pipeline to Hong Kong
+    (toRegionIds), an EventBridge rule routing a personal queue's messages there (the event
+    source's externalSourceConfig keeps its keys as written): each passed from Pulumi."""
+    run = run_cli(
+        "scan", str(FIXTURES / "egress-audit" / "china-alicloud-pulumi-paths"), "--no-cache",
+        "--format", "json",
+    )  # fmt: skip
+    got = sorted((v["policy"], v["resource"].rsplit("::", 1)[1]) for v in run.json["violations"])
+    assert got == [("CII002", "pipe"), ("CII002", "rule"), ("CII003", "alert")]
 
 
 def test_a_user_pool_abroad_fails_from_pulumi_too(tmp_path: Path) -> None:
