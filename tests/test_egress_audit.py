@@ -1046,3 +1046,16 @@ def test_aws_data_movement_written_with_pulumi_is_followed_too() -> None:
         ("CII002", "imageHk"),
         ("CII003", "partner"),
     ]
+
+
+def test_list_blocks_pulumi_pluralises_hold_their_flows() -> None:
+    """Pulumi Azure Classic's geoLocations and partnerServers are the azurerm blocks geo_location
+    and partner_server: a personal Cosmos DB account's second location in East Asia passed from
+    Pulumi, and a failover group named no partner (found by checking every mapped token's rule
+    paths against the Pulumi SDKs' argument classes)."""
+    outcome = scan_path(AUDIT / "azure-pulumi-list-blocks", check=False)
+    assert [(v.policy, v.resource.rsplit("::", 1)[1]) for v in outcome.violations] == [
+        ("CII002", "db")
+    ]
+    (group,) = [r for r in outcome.resources if r.address.endswith("::fg")]
+    assert [(f.argument, f.destination) for f in group.flows] == [("partner_server[0].id", "eastasia")]
