@@ -232,6 +232,15 @@ class Resource:
 _T = TypeVar("_T")
 
 
+def named(address: str) -> str:
+    """A Pulumi URN as Pulumi users read it, its logical name and type token
+    (``appointments (aws:dynamodb/table:Table)``); other addresses as they are."""
+    parts = address.split("::")
+    if not address.startswith("urn:pulumi:") or len(parts) < 4:
+        return address
+    return f"{'::'.join(parts[3:])} ({parts[2].split('$')[-1]})"
+
+
 def evolve(obj: _T, **changes: Any) -> _T:
     """``dataclasses.replace`` for these frozen data classes, without re-running ``__init__``
     (none has a ``__post_init__``): copies the field values, then sets the changed ones."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ciiguard.model import Flow, Location, Resource, Severity
+from ciiguard.model import Flow, Location, Resource, Severity, named
 from ciiguard.policies.base import Finding, Policy, PolicyContext
 
 
@@ -61,20 +61,11 @@ def _cls(classification: str | None) -> str:
     return classification or "in-scope"
 
 
-def _named(address: str) -> str:
-    """A Pulumi URN as Pulumi users read it, its logical name and type token
-    (``appointments (aws:dynamodb/table:Table)``); other addresses as they are."""
-    parts = address.split("::")
-    if not address.startswith("urn:pulumi:") or len(parts) < 4:
-        return address
-    return f"{'::'.join(parts[3:])} ({parts[2].split('$')[-1]})"
-
-
 def describe(flow: Flow, declarer: Resource, classification: str) -> str:
     """The flow in words: "streams personal data from aws_kinesis_firehose_delivery_stream.f to
     arn:aws:s3:::analytics-us (global partition, outside mainland China) via <argument>"."""
-    src = _named(flow.source) if flow.source else "data outside this configuration"
-    shown = _named(flow.shown_destination)
+    src = named(flow.source) if flow.source else "data outside this configuration"
+    shown = named(flow.shown_destination)
     summary = flow.destination_summary.removeprefix(f"{shown}, ")  # "ap-east-1 (ap-east-1, ...)"
     where = f" ({summary})" if summary else ""
     return (

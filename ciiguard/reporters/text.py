@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ciiguard.escaping import terminal
-from ciiguard.model import ViolationStatus
+from ciiguard.model import ViolationStatus, named
 from ciiguard.reporters.base import Report
 from ciiguard.reporters.common import label, plugin_line, tally, verdict, waiver_line, where
 
@@ -24,7 +24,7 @@ class TextReporter:
         def shown_as(address: str) -> str:
             """Pulumi URNs read as their logical name and type (also a component's, which is no
             resource of the scan); Terraform addresses as they are."""
-            return names.get(address) or _urn_name(address) or address
+            return names.get(address) or named(address)
 
         waived = []
         for v in res.violations:
@@ -91,13 +91,3 @@ class TextReporter:
             + f"; {len(res.errors)} errors"
         )
         return "".join(terminal(line) + "\n" for line in lines)
-
-
-def _urn_name(address: str) -> str | None:
-    """``urn:pulumi:<stack>::<project>::<parent types$>type::<name>`` as ``name (type)``."""
-    if not address.startswith("urn:pulumi:"):
-        return None
-    parts = address.split("::")
-    if len(parts) < 4:
-        return None
-    return f"{parts[-1]} ({parts[-2].rsplit('$', 1)[-1]})"

@@ -867,7 +867,7 @@ def build_resource(
         catalogue, package, attrs, provider, environment, name, file, block_lines, snake_hops, line
     )
     facts = catalogue.facts(package)
-    unknown = pc.unknown_package(token, catalogue)
+    unknown = pc.unknown_package(token, catalogue) if info is None else None
     own = facts.tags_of(rtype, attrs) if facts else attrs.get("tags")
     if unknown is not None:  # a map, or Cloud Control's list of {key, value}
         own = _listed_tags(own)
