@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from ciiguard.cache import results
 from tests.conftest import EXAMPLES, ciiguard_exe, clean_env, run_cli
 
 
@@ -254,16 +255,74 @@ def test_fingerprints_are_what_they_were_for_every_kind_of_path(tmp_path: Path) 
     (tmp_path / "closed").chmod(0)
     try:
         names = ["empty", "big", "text.tf", "d", "d/x", "d/y", "e", "to-file", "to-dir",
-                 "dangling", "nowhere", "locked", "closed", "closed/z"]  # fmt: skip
+                 "dangling", "nowhere", "locked", "closed", "closed/z", "text.tf/x",
+                 "nowhere/x", "d/y/.terraform/modules/modules.json"]  # fmt: skip
         for name in names:
             for path in (tmp_path / name, str(tmp_path / name)):
                 assert fingerprint(path) == _fingerprint_as_before(path), name
+        # the command line's listing walk answers for the directories it listed: the same
+        try:
+            results.remember_listings()
+            results.listing([tmp_path])
+            assert {str(tmp_path / d) for d in ("d", "d/y", "e")} <= set(results._LISTED or {})
+            for name in names:
+                for path in (tmp_path / name, str(tmp_path / name)):
+                    assert fingerprint(path) == _fingerprint_as_before(path), name
+        finally:
+            results.remember_listings(False)
+        assert results._LISTED is None
         assert fingerprint(tmp_path / "d").startswith("dir:")
         assert fingerprint(tmp_path / "big").startswith("file:")
         assert fingerprint(tmp_path / "nowhere") == "missing"
     finally:
         (tmp_path / "locked").chmod(0o600)
         (tmp_path / "closed").chmod(0o700)
+
+
+def test_a_listed_directory_is_answered_from_the_run_s_listing(tmp_path: Path) -> None:
+    """Within one command line, a directory the listing walk read is fingerprinted from that
+    listing (taken once, before the scan): the per-root cache checks every module directory."""
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "main.tf").write_text("")
+    before = results.fingerprint(str(tmp_path / "m"))
+    try:
+        results.remember_listings()
+        results.listing([tmp_path])
+        (tmp_path / "m" / "new.tf").write_text("")  # after the listing: the run's snapshot holds
+        assert results.fingerprint(str(tmp_path / "m")) == before
+        assert results.fingerprint(tmp_path / "m") == before
+    finally:
+        results.remember_listings(False)
+    assert results.fingerprint(str(tmp_path / "m")) != before  # a new run lists it again
+
+
+def test_the_code_digest_is_the_rglob_digest(tmp_path: Path) -> None:
+    """``_tree_digest`` walks with ``scandir``; it gives the digest first defined over
+    ``sorted(rglob("*"))``: compiled code, ``__pycache__`` and links to directories left out,
+    links to files read, in the order of the paths' parts."""
+    import hashlib
+
+    def as_defined(package: Path) -> str:
+        h = hashlib.sha256()
+        for f in sorted(package.rglob("*")):
+            if f.is_file() and "__pycache__" not in f.parts and f.suffix not in (".pyc", ".pyo"):
+                h.update(str(f.relative_to(package)).encode() + b"\0" + f.read_bytes() + b"\0")
+        return h.hexdigest()
+
+    pkg = tmp_path / "pkg"
+    for rel in ("a.py", "a-b.py", "a/b.py", "a.b/c.json", "ab/x.py", ".pyc", "x.pyc", "y.pyo",
+                "__pycache__/a.cpython-311.pyc", "sub/__pycache__/k.py", "sub/deep/z.txt"):  # fmt: skip
+        (pkg / rel).parent.mkdir(parents=True, exist_ok=True)
+        (pkg / rel).write_text(rel)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "o.py").write_text("o")
+    (pkg / "linked-dir").symlink_to(outside)
+    (pkg / "linked-file.py").symlink_to(outside / "o.py")
+    (pkg / "dangling.py").symlink_to(tmp_path / "nowhere")
+    os.mkfifo(pkg / "fifo")
+    assert results._tree_digest(pkg) == as_defined(pkg)
+    assert results._tree_digest(results.CODE_ROOT) == as_defined(results.CODE_ROOT)
 
 
 PLUGIN_READING_DATA = '''

@@ -8,6 +8,7 @@ directory listing) the scan read still has the same content hash.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -77,10 +78,31 @@ def _plugins_part(plugins: Iterable[Any]) -> str:
 
 
 def _tree_digest(package: Path) -> str:
+    """Digest of every file below ``package`` but compiled code, with its relative path, in the
+    order of ``sorted(package.rglob("*"))`` (links to directories are not entered; links to files
+    are read). Walked with ``scandir``: every scan takes this digest of ciiguard's own code, and
+    a ``Path`` and a ``stat`` per file cost twice the reading and hashing."""
     h = hashlib.sha256()
-    for f in sorted(package.rglob("*")):
-        if f.is_file() and "__pycache__" not in f.parts and f.suffix not in (".pyc", ".pyo"):
-            h.update(str(f.relative_to(package)).encode() + b"\0" + f.read_bytes() + b"\0")
+    found: list[tuple[tuple[str, ...], str]] = []
+
+    def walk(directory: str, rel: tuple[str, ...]) -> None:
+        try:
+            with os.scandir(directory) as it:
+                entries = list(it)
+        except PermissionError:  # as rglob: a directory it may not list holds nothing
+            return
+        for e in entries:
+            if e.is_dir(follow_symlinks=False):
+                if e.name != "__pycache__":
+                    walk(e.path, (*rel, e.name))
+            elif e.is_file() and os.path.splitext(e.name)[1] not in (".pyc", ".pyo"):
+                found.append(((*rel, e.name), e.path))
+
+    if "__pycache__" not in package.parts:
+        walk(os.fspath(package), ())
+    for parts, path in sorted(found):
+        with open(path, "rb") as fh:
+            h.update(os.sep.join(parts).encode() + b"\0" + fh.read() + b"\0")
     return h.hexdigest()
 
 
@@ -114,13 +136,25 @@ def key_for(
     )
 
 
+_ABSENT = frozenset({errno.ENOENT, errno.ENOTDIR})
+
+
 def fingerprint(path: Path | str) -> str:
     """Content hash of a file, sorted listing of a directory, or 'missing' (also for what cannot
     be opened or read). One descriptor answers both: a re-scan validates thousands of files and
-    directories, and a file object per file, or a failed open per directory, cost a fifth more."""
+    directories, and a file object per file, or a failed open per directory, cost a fifth more.
+
+    A directory the command line's listing walk read (``remember_listings``) is answered from
+    that listing: the same names, taken once per run instead of listed again for each cache
+    that checks it (the per-root cache checks every module directory)."""
+    listed = _LISTED.get(path if isinstance(path, str) else os.fspath(path)) if _LISTED else None
+    if listed is not None:
+        return "dir:" + digest(*listed)
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
-    except OSError:
+    except OSError as exc:
+        if exc.errno in _ABSENT:  # nothing there (the probes for optional files, mostly)
+            return "missing"
         try:  # a directory that cannot be opened as a file (Windows) can still be listed
             if os.path.isdir(path):
                 return "dir:" + digest(*sorted(os.listdir(path)))
@@ -149,12 +183,15 @@ def fingerprint(path: Path | str) -> str:
 # removed later in the run makes the entries stored by this run miss next time (never the
 # other way round). Library callers, which may scan a changing tree again, get no memo.
 _LISTINGS: dict[tuple[str, ...], str] | None = None
+# The names in each directory that walk listed, sorted, by absolute path (``fingerprint``).
+_LISTED: dict[str, tuple[str, ...]] | None = None
 
 
 def remember_listings(on: bool = True) -> None:
     """For the command line: list each scanned tree once per run (``False`` at its end)."""
-    global _LISTINGS
+    global _LISTINGS, _LISTED
     _LISTINGS = {} if on else None
+    _LISTED = {} if on else None
 
 
 def listing(paths: Sequence[Path]) -> str:
@@ -178,11 +215,12 @@ def _listing(paths: Sequence[Path]) -> str:
         if not path.is_dir():
             h.update(fingerprint(path).encode())
             continue
-        _walk(os.fspath(path), h)
+        _walk(os.fspath(path), os.path.abspath(path), h)
     return h.hexdigest()
 
 
-def _walk(directory: str, h: Any) -> None:
+def _walk(directory: str, absolute: str, h: Any) -> None:
+    """``absolute``: ``directory`` as an absolute path (the key of ``_LISTED``)."""
     h.update(b"\0d\0" + directory.encode("utf-8", "surrogateescape"))
     try:
         with os.scandir(directory) as it:
@@ -190,6 +228,8 @@ def _walk(directory: str, h: Any) -> None:
     except OSError:
         h.update(b"\0unreadable\0")
         return
+    if _LISTED is not None:
+        _LISTED[absolute] = tuple(e.name for e in entries)
     below = []
     for entry in entries:
         name = entry.name.encode("utf-8", "surrogateescape")
@@ -206,11 +246,11 @@ def _walk(directory: str, h: Any) -> None:
             h.update(b"\0l\0" + name + b"\0" + target.encode("utf-8", "surrogateescape"))
         elif is_dir:
             if entry.name not in SKIP_DIRS:
-                below.append(entry.path)
+                below.append(entry.name)
         else:
             h.update(b"\0f\0" + name)
     for sub in below:
-        _walk(sub, h)
+        _walk(os.path.join(directory, sub), os.path.join(absolute, sub), h)
 
 
 class Entry:
