@@ -354,3 +354,48 @@ def test_work_left_running_after_the_module_loads_is_waited_for(
     code, report = _scan(project, "--run-programs")
     assert report["errors"] == []
     assert (code, _verdicts(report)) == (1, [("CII001", "audit"), ("CII001", "backups")])
+
+
+APPLY_JS = """\
+const pulumi = require("@pulumi/pulumi");
+const aws = require("@pulumi/aws");
+const PERSONAL = { "data-classification": "personal" };
+const seed = new aws.s3.BucketV2("seed", { tags: PERSONAL });  // its ARN: known after deployment
+const known = new aws.s3.BucketV2("known", { bucket: "orders-known", tags: PERSONAL });
+seed.arn.apply((arn) => new aws.s3.BucketV2("in-apply", { tags: PERSONAL },
+    { provider: new aws.Provider("hk", { region: "ap-east-1" }) }));
+seed.bucket.apply((name) => new aws.s3.BucketV2("region-from-output", { tags: PERSONAL },
+    { provider: new aws.Provider("derived", { region: name }) }));
+seed.arn.apply((arn) => arn.toUpperCase()).apply((up) => new aws.s3.BucketV2("chained",
+    { tags: PERSONAL }, { provider: new aws.Provider("fra", { region: "eu-central-1" }) }));
+seed.arn.apply((arn) => { if (!arn.startsWith("arn:")) { throw new Error("not an ARN"); } });
+seed.arn.apply(async (arn) => { throw new Error("later"); });
+known.bucket.apply((name) => new aws.s3.BucketV2(name + "-mirror", { tags: PERSONAL },
+    { provider: new aws.Provider("us", { region: "us-east-1" }) }));
+pulumi.all([seed.arn, "x"]).apply(([a, b]) => b + a);
+"""
+
+
+@pytest.mark.slow
+def test_apply_callbacks_on_unknown_outputs_are_run_on_a_stand_in(
+    tmp_path: Path, node_modules: Path
+) -> None:
+    """As for Python programs: a preview skips an apply whose output is unknown, so a bucket made
+    inside one was never seen (exit 0). The program's own callbacks now run on a stand-in; one
+    that fails on it, at once or later, is named in a warning at its line."""
+    code, report = _scan(_program(tmp_path, APPLY_JS, node_modules), "--run-programs")
+    assert report["errors"] == [], report["errors"]
+    assert _verdicts(report) == [
+        ("CII001", "chained"),
+        ("CII001", "in-apply"),
+        ("CII001", "orders-known-mirror"),
+        ("CII003", "region-from-output"),
+    ]
+    warned = sorted(
+        (Path(w["file"]).name, w["line"], w["message"].split("(")[2].split(")")[0])
+        for w in report["warnings"]
+        if "stand-in value" in w["message"]
+    )
+    assert warned == [("index.js", 12, "Error: not an ARN"), ("index.js", 13, "Error: later")]
+    assert "unknown-output" not in json.dumps(report)
+    assert code == 1

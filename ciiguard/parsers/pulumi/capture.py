@@ -40,6 +40,9 @@ from ciiguard.parsers.pulumi.invoke import unknown_from_mark
 GENERIC_UNKNOWN = "known only after deployment"
 SECRET_MARK = "ciiguard:secret-config:"
 MISSING_MARK = "ciiguard:missing-config:"
+# The stand-in for an output not known before deployment, given to a program's ``apply``
+# callback that the SDK would skip in a preview (``program._probe_applies``).
+OUTPUT_MARK = "ciiguard:unknown-output"
 _MARK = re.compile(r"ciiguard:(secret|missing)-config:([^\s\"'/,;]+)")
 
 
@@ -98,6 +101,9 @@ class ProgramRun:
     # resource transforms the program registered (stack-wide, or a resource's ``transforms``),
     # which the mocks do not apply: what they change is not what ciiguard checks
     transforms: list[str] = field(default_factory=list)
+    # callbacks on outputs not known before deployment that failed on their stand-in value:
+    # (file, line, error); what they create at deployment is not checked
+    unprobed: list[tuple[str, int, str]] = field(default_factory=list)
 
 
 def _config_for_sdk(project: Project) -> tuple[dict[str, str], list[str]]:
@@ -155,6 +161,11 @@ def _plain(value: Any, sdk_unknown: type) -> Any:
         from_invoke = unknown_from_mark(value)
         if from_invoke is not None:
             return from_invoke
+        if OUTPUT_MARK in value:
+            return Unknown(
+                "made from an output not known before deployment (ciiguard ran the callback "
+                "that makes it on a stand-in value)"
+            )
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return Unknown(f"a {type(value).__name__} value (resource reference or asset)")
@@ -311,6 +322,17 @@ class _Collector:
                     f"configuration {key!r} is required by the program but not set in {stack}: "
                     f"its value is unknown (set it with: pulumi config set {key} ...); where it "
                     "decides a verdict the finding is CII003",
+                )
+            )
+        for file, line, error in self.run.unprobed:
+            out.warnings.append(
+                ScanIssue(
+                    self.ctx.display(file),
+                    line,
+                    "a callback on an output not known before deployment (an apply, which a "
+                    "preview skips) failed on ciiguard's stand-in value "
+                    f"({error}): resources it creates at deployment are not checked; scan the "
+                    "stack's state export once it is deployed",
                 )
             )
         for what in self.run.transforms:

@@ -11,6 +11,7 @@
 //   {"t":"missing", key}    a required config key no stack file sets (answered with a stand-in)
 //   {"t":"log", message}    the program logged an error
 //   {"t":"transform", what} the program registered a resource transform (not applied)
+//   {"t":"unprobed", ...}   an apply callback on an unknown failed on its stand-in (file, line)
 //   {"t":"error", ...}      the program failed (message, file, line)
 //   {"t":"done"}            every registration finished
 // Everything the program itself prints goes to stderr, so it cannot forge a protocol line.
@@ -24,6 +25,7 @@ const util = require("util");
 const spec = JSON.parse(process.argv[2]);
 const writeOut = process.stdout.write.bind(process.stdout);
 const MISSING_MARK = "ciiguard:missing-config:";
+const OUTPUT_MARK = "ciiguard:unknown-output"; // capture.OUTPUT_MARK
 
 function send(message) {
     writeOut(JSON.stringify(message, (_k, v) => (v === undefined ? null : v)) + "\n");
@@ -246,6 +248,73 @@ monitor.registerResource = (req, callback) => {
     });
     return registerResource(req, callback);
 };
+
+// Apply callbacks on outputs not known before deployment: a preview skips them (the SDK's
+// documented behaviour), so a resource made inside one was never registered and passed. A
+// callback the program's own code passes to apply runs on a stand-in value when its output is
+// unknown; what it registers is checked, what it reads from the stand-in is unknown there, and
+// its result stays unknown, as the SDK has it. One that fails on the stand-in is reported
+// ("unprobed"). Known outputs, and callbacks the SDK or a library passes, run as they would.
+function applyCaller() {
+    // the frame that called apply: the program's own code, or null (the SDK, a library)
+    const stack = String(new Error().stack || "").split("\n").slice(3);
+    const m = stack.length ? /\(?((?:file:\/\/)?\/[^():]+):(\d+):\d+\)?\s*$/.exec(stack[0].trim()) : null;
+    if (!m) {
+        return null;
+    }
+    const file = m[1].startsWith("file://") ? url.fileURLToPath(m[1]) : m[1];
+    return ownCode(file) ? { file, line: Number(m[2]) } : null;
+}
+
+function standIn(value, mark) {
+    if (value === pulumi.unknown || value === undefined || value === null) {
+        return mark;
+    }
+    if (Array.isArray(value)) {
+        return value.map((v) => standIn(v, mark));
+    }
+    if (typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
+        const out = {};
+        for (const [k, v] of Object.entries(value)) {
+            out[k] = standIn(v, mark);
+        }
+        return out;
+    }
+    return value;
+}
+let standIns = 0; // each stand-in its own: names made of it differ
+
+if (typeof pulumi.containsUnknowns === "function" && pulumi.unknown !== undefined
+    && typeof pulumi.Output === "function" && typeof pulumi.Output.prototype.apply === "function") {
+    const apply = pulumi.Output.prototype.apply;
+    const unknownOutput = () => new pulumi.Output(
+        new Set(), Promise.resolve(undefined), Promise.resolve(false), Promise.resolve(false),
+        Promise.resolve(new Set()));
+    pulumi.Output.prototype.apply = function (func, runWithUnknowns) {
+        const site = runWithUnknowns || typeof func !== "function" ? null : applyCaller();
+        if (site === null) {
+            return apply.call(this, func, runWithUnknowns);
+        }
+        return apply.call(this, (value) => {
+            if (value !== pulumi.unknown && !pulumi.containsUnknowns(value)) {
+                return func(value);
+            }
+            const failedOn = (err) => send({
+                t: "unprobed", file: site.file, line: site.line,
+                error: (err && err.name ? err.name + ": " : "") + String(err && err.message !== undefined ? err.message : err).slice(0, 300),
+            });
+            try {
+                const returned = func(standIn(value, `${OUTPUT_MARK}-${++standIns}`));
+                if (returned && typeof returned.then === "function") {
+                    returned.then(() => {}, failedOn);
+                }
+            } catch (err) {
+                failedOn(err);
+            }
+            return unknownOutput();
+        }, true);
+    };
+}
 
 // A required key that no stack file sets is unknown (a stand-in ciiguard recognises), as for
 // Python programs; numbers, flags and objects have no stand-in and fail with the key named.

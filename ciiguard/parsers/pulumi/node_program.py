@@ -33,6 +33,7 @@ from ciiguard.parsers.pulumi.capture import (
     _config_for_sdk,
     _plain,
     _region_for_call,
+    _within,
     explain_stand_ins,
 )
 from ciiguard.parsers.pulumi.common import PROVIDER_PREFIX, STACK_TYPE, UNKNOWN_SENTINELS, Project
@@ -211,6 +212,11 @@ def _converse(
             result.errors.append(" ".join(str(msg.get("message", "")).split()))
         elif kind == "transform":
             result.transforms.append(" ".join(str(msg.get("what", "")).split()))
+        elif kind == "unprobed":
+            file, line = msg.get("file"), msg.get("line")
+            if isinstance(file, str) and _within(Path(file), project.dir):
+                error = " ".join(str(msg.get("error", "")).split())[:300]
+                result.unprobed.append((file, line if isinstance(line, int) else 0, error))
         elif kind == "error":
             _raise_failure(msg, project, ctx)
         elif kind == "fatal":

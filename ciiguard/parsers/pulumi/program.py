@@ -17,6 +17,7 @@ import contextlib
 import contextvars
 import importlib
 import io
+import itertools
 import logging
 import os
 import runpy
@@ -33,6 +34,7 @@ from ciiguard.model import ParseOutput, ScanIssue
 from ciiguard.parsers.base import ParseContext
 from ciiguard.parsers.pulumi.capture import (
     MISSING_MARK,
+    OUTPUT_MARK,
     ProgramRun,
     Registration,
     _Collector,
@@ -264,7 +266,7 @@ def _run_in_context(project: Project, program: Path, ctx: ParseContext, result: 
             logger=logger,
             monitor=_Monitor(mock_impl),
         )
-        with _program_environment(program.parent):
+        with _program_environment(program.parent), _probe_applies(project.dir, result):
             loop.run_until_complete(run_pulumi_func(lambda: _run_path(program)))
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - the user's program may raise anything
         where = _innermost_frame(exc, project.dir)
@@ -291,6 +293,106 @@ def _run_in_context(project: Project, program: Path, ctx: ParseContext, result: 
         sdk_config.Config._require = original_require  # type: ignore[method-assign]
         loop.close()
         asyncio.set_event_loop(None)
+
+
+@contextlib.contextmanager
+def _probe_applies(project_dir: Path, result: ProgramRun) -> Iterator[None]:
+    """Run the program's ``apply`` callbacks on outputs not known before deployment.
+
+    A preview skips them (the SDK's documented behaviour), so a resource made inside one (a
+    bucket named after another's ARN) was never registered: a personal bucket abroad passed with
+    exit 0. Here a callback of the program's own code whose output is unknown runs on a stand-in
+    value (``OUTPUT_MARK``): what it registers is captured and checked, and what it reads from
+    the stand-in is unknown there (CII003 where it decides). Its result is unknown, as the SDK
+    would have it. A callback that fails on the stand-in is named in a warning (``unprobed``):
+    what it would create is not checked. Callbacks of libraries (the SDK's own, a component
+    package's) are left to the SDK; known outputs run exactly as they would."""
+    from pulumi import Output
+    from pulumi.output import UNKNOWN, contains_unknowns
+
+    original = Output.apply
+    numbers = itertools.count(1)
+
+    def apply(self: Any, func: Any, run_with_unknowns: bool = False) -> Any:
+        site = _callback_site(func, project_dir)
+        if run_with_unknowns or site is None:
+            return original(self, func, run_with_unknowns)
+
+        def probe(value: Any) -> Any:
+            # with run_with_unknowns the SDK passes UNKNOWN, or a value holding unknowns, exactly
+            # when the output is not known (it normalises is_known from the value)
+            if value is not UNKNOWN and not contains_unknowns(value):
+                return func(value)
+            mark = f"{OUTPUT_MARK}-{next(numbers)}"  # each its own: names made of it differ
+            _run_on_stand_in(func, _stand_in(value, UNKNOWN, mark), site, result)
+            return Output(set(), _settled(None), _settled(False))
+
+        return original(self, probe, True)
+
+    Output.apply = apply  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Output.apply = original  # type: ignore[method-assign]
+
+
+def _callback_site(func: Any, project_dir: Path) -> tuple[str, int] | None:
+    """Where a callback's code is, when it is the program's own (a function, lambda, method or
+    ``functools.partial`` of one, defined under the project's directory)."""
+    for _ in range(8):  # partials of partials, bound methods
+        inner = getattr(func, "func", None) or getattr(func, "__func__", None)
+        if inner is None:
+            break
+        func = inner
+    code = getattr(func, "__code__", None)
+    filename = getattr(code, "co_filename", None)
+    if not isinstance(filename, str) or not os.path.isabs(filename):
+        return None
+    if not _within(Path(filename), project_dir):
+        return None
+    return filename, int(getattr(code, "co_firstlineno", 0) or 0)
+
+
+def _stand_in(value: Any, unknown: object, mark: str) -> Any:
+    """``value`` with every unknown in it replaced by the stand-in string ``mark``."""
+    if value is unknown or value is None:
+        return mark
+    if isinstance(value, dict):
+        return {k: _stand_in(v, unknown, mark) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_stand_in(v, unknown, mark) for v in value)
+    return value
+
+
+async def _settled(value: Any) -> Any:
+    return value
+
+
+def _run_on_stand_in(func: Any, value: Any, site: tuple[str, int], result: ProgramRun) -> None:
+    """Call ``func`` on the stand-in; a failure, now or in the coroutine it returns, is kept for
+    a warning, never raised (the SDK would not have run it at all)."""
+    import inspect
+
+    from pulumi import Output
+
+    def failed(exc: BaseException) -> None:
+        message = " ".join(f"{type(exc).__name__}: {exc}".split()).rstrip(":")
+        result.unprobed.append((site[0], site[1], message[:300]))
+
+    try:
+        returned = func(value)
+    except Exception as exc:  # noqa: BLE001 - the program's callback may raise anything
+        failed(exc)
+        return
+    if inspect.isawaitable(returned):
+
+        async def guarded() -> None:
+            try:
+                await returned
+            except Exception as exc:  # noqa: BLE001
+                failed(exc)
+
+        Output(set(), guarded(), _settled(False))  # tracked: the SDK waits for it
 
 
 def _run_path(program: Path) -> None:
