@@ -447,3 +447,32 @@ def test_apply_callbacks_on_unknown_outputs_are_run_on_a_stand_in(tmp_path: Path
     assert [(Path(w["file"]).name, w["line"]) for w in warned] == [("__main__.py", 33)], warned
     assert "ValueError" in warned[0]["message"] or "IndexError" in warned[0]["message"]
     assert code == 1
+
+
+def test_callbacks_of_packages_installed_in_the_project_are_left_to_the_sdk(tmp_path: Path) -> None:
+    """A Pulumi project keeps its virtualenv beside its code (``virtualenv: venv``): the SDK's
+    own callbacks (``Output.get``, ``concat``) are then under the project's directory, and are
+    not run on a stand-in; a package's callback that makes a resource stays unchecked, as in a
+    preview, while the program's own is checked."""
+    package = tmp_path / "venv" / "lib" / "python3.11" / "site-packages" / "vendored"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(
+        "import pulumi, pulumi_aws as aws\n"
+        "def make(out):\n"
+        "    return out.apply(lambda v: aws.s3.BucketV2('from-package', tags={'data-classification': 'personal'},\n"
+        "        opts=pulumi.ResourceOptions(provider=aws.Provider('p', region='ap-east-1'))))\n"
+    )
+    program = (
+        "import sys, pathlib\n"
+        "sys.path.insert(0, str(pathlib.Path(__file__).parent / 'venv/lib/python3.11/site-packages'))\n"
+        "import pulumi, pulumi_aws as aws, vendored\n"
+        "seed = aws.s3.BucketV2('seed')\n"
+        "vendored.make(seed.arn)\n"
+        "pulumi.Output.concat(seed.arn, '-x').apply(lambda v: aws.s3.BucketV2('own', tags={'data-classification': 'personal'},\n"
+        "    opts=pulumi.ResourceOptions(provider=aws.Provider('q', region='ap-east-1'))))\n"
+        "pulumi.export('name', seed.tags['a'])\n"
+    )
+    code, report = scan(_project(tmp_path, program), "--run-programs", "--no-cache")
+    assert report["errors"] == [] and report["warnings"] == [], report
+    assert verdicts(report) == [("CII001", "own")]
+    assert code == 1

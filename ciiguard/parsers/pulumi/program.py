@@ -336,9 +336,13 @@ def _probe_applies(project_dir: Path, result: ProgramRun) -> Iterator[None]:
         Output.apply = original  # type: ignore[method-assign]
 
 
+_INSTALLED = frozenset({"site-packages", "dist-packages"})
+
+
 def _callback_site(func: Any, project_dir: Path) -> tuple[str, int] | None:
     """Where a callback's code is, when it is the program's own (a function, lambda, method or
-    ``functools.partial`` of one, defined under the project's directory)."""
+    ``functools.partial`` of one, defined under the project's directory and not in a package
+    installed there: the ``venv`` a Pulumi project keeps beside its code holds the SDK)."""
     for _ in range(8):  # partials of partials, bound methods
         inner = getattr(func, "func", None) or getattr(func, "__func__", None)
         if inner is None:
@@ -348,8 +352,9 @@ def _callback_site(func: Any, project_dir: Path) -> tuple[str, int] | None:
     filename = getattr(code, "co_filename", None)
     if not isinstance(filename, str) or not os.path.isabs(filename):
         return None
-    if not _within(Path(filename), project_dir):
-        return None
+    path = Path(filename)
+    if not _within(path, project_dir) or _INSTALLED.intersection(path.parts):
+        return None  # outside the project, or a package installed in it (its virtualenv)
     return filename, int(getattr(code, "co_firstlineno", 0) or 0)
 
 
