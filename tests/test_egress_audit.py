@@ -1037,6 +1037,68 @@ def test_list_blocks_pulumi_pluralises_hold_their_flows() -> None:
     assert [(f.argument, f.destination) for f in group.flows] == [("partner_server[0].id", "eastasia")]
 
 
+# The nineteenth audit (API and integration backends): requests to an API, its access logs, a
+# GraphQL API's resolver arguments, a contact centre's records, a CDN's viewer requests and
+# real-time logs, and the database a Glue connection stands for, abroad; each passed before.
+API_BACKEND_PATHS: dict[str, list[tuple[str, str]]] = {
+    "aws-apigw-rest-http-abroad": [("CII002", "aws_api_gateway_integration.proxy")],
+    "aws-apigw-rest-http-abroad-mainland": [],
+    "aws-apigw-rest-lambda-other-region": [
+        ("CII002", "aws_api_gateway_integration.lambda"),
+        ("CII002", "aws_api_gateway_integration.lambda_arn"),
+    ],
+    "aws-apigw-rest-lambda-other-region-mainland": [],
+    "aws-apigw-stage-access-logs-abroad": [
+        ("CII002", "aws_api_gateway_stage.prod"),
+        ("CII002", "aws_apigatewayv2_stage.prod"),
+    ],
+    "aws-apigw-stage-access-logs-abroad-mainland": [],
+    "aws-apigwv2-http-proxy-abroad": [
+        ("CII002", "aws_apigatewayv2_integration.lambda"),
+        ("CII002", "aws_apigatewayv2_integration.proxy"),
+        ("CII002", "aws_apigatewayv2_integration.queue"),
+    ],
+    "aws-apigwv2-http-proxy-abroad-mainland": [],
+    "aws-appsync-datasources-abroad": [
+        ("CII002", "aws_appsync_datasource.bus"),
+        ("CII002", "aws_appsync_datasource.ddb"),
+        ("CII002", "aws_appsync_datasource.es"),
+        ("CII002", "aws_appsync_datasource.fn"),
+        ("CII002", "aws_appsync_datasource.http"),
+        ("CII002", "aws_appsync_datasource.rds"),
+        ("CII002", "aws_appsync_datasource.search"),
+    ],
+    "aws-appsync-datasources-abroad-mainland": [],
+    "aws-cloudfront-origin-abroad": [
+        ("CII002", "aws_cloudfront_distribution.portal"),
+        ("CII002", "aws_cloudfront_distribution.portal"),
+    ],
+    "aws-cloudfront-origin-abroad-mainland": [],
+    "aws-cloudfront-realtime-log-abroad": [("CII002", "aws_cloudfront_realtime_log_config.rt")],
+    "aws-cloudfront-realtime-log-abroad-mainland": [],
+    "aws-connect-storage-abroad": [
+        ("CII002", "aws_connect_instance_storage_config.ctr"),
+        ("CII002", "aws_connect_instance_storage_config.recordings"),
+        ("CII002", "aws_connect_instance_storage_config.transcripts"),
+    ],
+    "aws-connect-storage-abroad-mainland": [],
+    "aws-glue-connection-jdbc-abroad": [
+        ("CII001", "aws_glue_connection.crm"),
+        ("CII001", "aws_glue_connection.members"),
+    ],
+    "aws-glue-connection-jdbc-abroad-mainland": [],
+    "huawei-apig-backends-abroad": [
+        ("CII002", "huaweicloud_apig_api.fn"),
+        ("CII002", "huaweicloud_apig_api.fn"),
+        ("CII002", "huaweicloud_apig_api.web"),
+        ("CII002", "huaweicloud_apig_api.web"),
+    ],
+    "huawei-apig-backends-abroad-mainland": [],
+    "tencent-apigw-backend-url-abroad": [("CII002", "tencentcloud_api_gateway_api.signup")],
+    "tencent-apigw-backend-url-abroad-mainland": [],
+}
+
+
 # The audits' tables above, each fixture with the findings it must give (and its mainland twin
 # none): the fifteenth (Azure data paths: Data Factory, Application Insights, API Management,
 # Event Grid, Stream Analytics, Site Recovery, restores and copies, Kusto, IoT Hub, Logic Apps,
@@ -1047,6 +1109,7 @@ AUDIT_TABLES = {
     "china-event-routing": EVENT_PATHS,
     "china-data-movement": MOVEMENT_PATHS,
     "aws-data-movement": AWS_MOVEMENT_PATHS,
+    "api-backends": API_BACKEND_PATHS,
 }
 
 
