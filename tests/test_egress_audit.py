@@ -696,9 +696,11 @@ AZURE_PATHS: dict[str, list[tuple[str, str]]] = {
     ],
     "azure-adf-sql-table-dataset-mainland": [],
     "azure-apim-logger-appinsights": [
+        ("CII001", "azurerm_application_insights.hk"),
         ("CII002", "azurerm_api_management_logger.ai"),
     ],
     "azure-apim-logger-eventhub": [
+        ("CII001", "azurerm_eventhub_namespace_authorization_rule.hk"),
         ("CII002", "azurerm_api_management_logger.eh"),
     ],
     "azure-apim-logger-eventhub-literal": [
@@ -719,18 +721,22 @@ AZURE_PATHS: dict[str, list[tuple[str, str]]] = {
     ],
     "azure-eventgrid-system-topic-storage-webhook": [],
     "azure-eventgrid-topic-deadletter": [
+        ("CII001", "azurerm_storage_account.hk"),
         ("CII002", "azurerm_eventgrid_event_subscription.dl"),
     ],
     "azure-eventgrid-topic-eventhub": [
+        ("CII001", "azurerm_eventhub.hk"),
         ("CII002", "azurerm_eventgrid_event_subscription.eh"),
     ],
     "azure-eventgrid-topic-storage-queue": [
+        ("CII001", "azurerm_storage_account.hk"),
         ("CII002", "azurerm_eventgrid_event_subscription.queue"),
     ],
     "azure-eventgrid-topic-webhook": [
         ("CII003", "azurerm_eventgrid_event_subscription.hook"),
     ],
     "azure-iothub-endpoint-storage": [
+        ("CII001", "azurerm_storage_account.hk"),
         ("CII002", "azurerm_iothub_endpoint_storage_container.hk"),
     ],
     "azure-kusto-eventhub-data-connection": [
@@ -749,6 +755,12 @@ AZURE_PATHS: dict[str, list[tuple[str, str]]] = {
         ("CII002", "azurerm_managed_redis_geo_replication.g"),
     ],
     "azure-more-outputs": [
+        ("CII001", "azurerm_application_insights.hk"),
+        ("CII001", "azurerm_eventhub_namespace.hk"),
+        ("CII001", "azurerm_servicebus_namespace.hk"),
+        ("CII001", "azurerm_servicebus_queue.hk"),
+        ("CII001", "azurerm_servicebus_topic.hk"),
+        ("CII001", "azurerm_storage_account.hk"),
         ("CII002", "azurerm_api_management_logger.by_key"),
         ("CII002", "azurerm_api_management_logger.by_uri"),
         ("CII002", "azurerm_eventgrid_event_subscription.queue"),
@@ -816,6 +828,7 @@ AZURE_PATHS: dict[str, list[tuple[str, str]]] = {
         ("CII002", "azurerm_stream_analytics_output_servicebus_queue.out"),
     ],
     "azure-synapse-workspace-auditing": [
+        ("CII001", "azurerm_storage_account.hk"),
         ("CII002", "azurerm_synapse_workspace_extended_auditing_policy.a"),
     ],
 }
@@ -826,6 +839,7 @@ def test_azure_data_paths_written_with_pulumi_are_followed_too() -> None:
     (``targetRegions``) and keeps older argument names (``eventhubEndpointId``)."""
     outcome = scan_path(AUDIT / "azure-pulumi-paths", check=False)
     assert sorted((v.policy, v.resource.rsplit("::", 1)[1]) for v in outcome.violations) == [
+        ("CII001", "hkHub"),  # the event hub the tagged topic's events go to
         ("CII001", "workspace"),  # the workspace the personal telemetry goes to
         ("CII002", "image"),
         ("CII002", "insights"),
@@ -1044,6 +1058,7 @@ API_BACKEND_PATHS: dict[str, list[tuple[str, str]]] = {
     "aws-apigw-rest-http-abroad": [("CII002", "aws_api_gateway_integration.proxy")],
     "aws-apigw-rest-http-abroad-mainland": [],
     "aws-apigw-rest-lambda-other-region": [
+        ("CII001", "aws_lambda_function.handler"),
         ("CII002", "aws_api_gateway_integration.lambda"),
         ("CII002", "aws_api_gateway_integration.lambda_arn"),
     ],
@@ -1077,6 +1092,7 @@ API_BACKEND_PATHS: dict[str, list[tuple[str, str]]] = {
     "aws-cloudfront-realtime-log-abroad": [("CII002", "aws_cloudfront_realtime_log_config.rt")],
     "aws-cloudfront-realtime-log-abroad-mainland": [],
     "aws-connect-storage-abroad": [
+        ("CII001", "aws_s3_bucket.recordings"),
         ("CII002", "aws_connect_instance_storage_config.ctr"),
         ("CII002", "aws_connect_instance_storage_config.recordings"),
         ("CII002", "aws_connect_instance_storage_config.transcripts"),

@@ -117,6 +117,14 @@ def _propagate_replica_scope(resources: list[Resource], settings: Settings) -> l
             own = classify_by_tags(r, settings)
             if own.value is not None and own.value in settings.in_scope_values:
                 tagged[r.address] = own.value
+    tag_of: dict[str, str | None] = {}
+
+    def _tag_of(src: Resource) -> str | None:
+        if src.address not in tag_of:
+            own = classify_by_tags(src, settings).value
+            tag_of[src.address] = own if own in settings.in_scope_values else None
+        return tag_of[src.address]
+
     changed = True
     rounds = 0
     while changed and rounds < 8:
@@ -131,6 +139,10 @@ def _propagate_replica_scope(resources: list[Resource], settings: Settings) -> l
                 cls: str | None
                 if src is not None and src.in_scope:
                     origin, cls = src.address, src.classification
+                elif src is not None and src is not r and (from_tag := _tag_of(src)) is not None:
+                    # a source that holds no data of its own but handles it (an API, a contact
+                    # centre) is in scope by its tag, as CII002 judges its flows
+                    origin, cls = src.address, from_tag
                 elif r.address in tagged:
                     origin, cls = r.address, tagged[r.address]
                 else:
