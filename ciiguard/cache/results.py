@@ -147,7 +147,7 @@ def fingerprint(path: Path | str) -> str:
     A directory the command line's listing walk read (``remember_listings``) is answered from
     that listing: the same names, taken once per run instead of listed again for each cache
     that checks it (the per-root cache checks every module directory)."""
-    listed = _LISTED.get(path if isinstance(path, str) else os.fspath(path)) if _LISTED else None
+    listed = _LISTED.get(os.fspath(path)) if _LISTED else None
     if listed is not None:
         return "dir:" + digest(*listed)
     try:

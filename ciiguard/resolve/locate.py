@@ -111,19 +111,13 @@ def _propagate_replica_scope(resources: list[Resource], settings: Settings) -> l
     stream's bucket, a subscription's queue) become in scope. A flow's data is in scope when its
     source is, or when the resource declaring it is tagged so (a tagged data collection rule)."""
     by_addr = {r.address: r for r in resources}
-    tagged: dict[str, str] = {}  # declarer -> the in-scope classification its own tag gives
-    for r in resources:
-        if r.flows:
-            own = classify_by_tags(r, settings)
-            if own.value is not None and own.value in settings.in_scope_values:
-                tagged[r.address] = own.value
-    tag_of: dict[str, str | None] = {}
+    tag_of: dict[str, str | None] = {}  # address -> the in-scope classification its own tag gives
 
-    def _tag_of(src: Resource) -> str | None:
-        if src.address not in tag_of:
-            own = classify_by_tags(src, settings).value
-            tag_of[src.address] = own if own in settings.in_scope_values else None
-        return tag_of[src.address]
+    def _tag_of(r: Resource) -> str | None:
+        if r.address not in tag_of:
+            own = classify_by_tags(r, settings).value
+            tag_of[r.address] = own if own in settings.in_scope_values else None
+        return tag_of[r.address]
 
     changed = True
     rounds = 0
@@ -143,8 +137,8 @@ def _propagate_replica_scope(resources: list[Resource], settings: Settings) -> l
                     # a source that holds no data of its own but handles it (an API, a contact
                     # centre) is in scope by its tag, as CII002 judges its flows
                     origin, cls = src.address, from_tag
-                elif r.address in tagged:
-                    origin, cls = r.address, tagged[r.address]
+                elif (own_tag := _tag_of(r)) is not None:
+                    origin, cls = r.address, own_tag
                 else:
                     continue
                 if dest.address == r.address and origin == r.address:

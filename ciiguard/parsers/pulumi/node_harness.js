@@ -42,17 +42,23 @@ function ownCode(file) {
     return !rel.startsWith("..") && !path.isAbsolute(rel) && !rel.split(path.sep).includes("node_modules");
 }
 
+function ownFrame(line) {
+    // A stack line's position when it is in the project's own code, else null.
+    const m = /\(?((?:file:\/\/)?\/[^():]+):(\d+):\d+\)?\s*$/.exec(String(line).trim());
+    if (!m) {
+        return null;
+    }
+    const file = m[1].startsWith("file://") ? url.fileURLToPath(m[1]) : m[1];
+    return ownCode(file) ? { file, line: Number(m[2]) } : null;
+}
+
 function where(err) {
     // The innermost frame inside the project (not its node_modules): where the program failed.
     const stack = err && typeof err.stack === "string" ? err.stack.split("\n") : [];
     for (const line of stack) {
-        const m = /\(?((?:file:\/\/)?\/[^():]+):(\d+):\d+\)?\s*$/.exec(line.trim());
-        if (!m) {
-            continue;
-        }
-        const file = m[1].startsWith("file://") ? url.fileURLToPath(m[1]) : m[1];
-        if (ownCode(file)) {
-            return { file, line: Number(m[2]) };
+        const found = ownFrame(line);
+        if (found) {
+            return found;
         }
     }
     return { file: null, line: null };
@@ -258,12 +264,7 @@ monitor.registerResource = (req, callback) => {
 function applyCaller() {
     // the frame that called apply: the program's own code, or null (the SDK, a library)
     const stack = String(new Error().stack || "").split("\n").slice(3);
-    const m = stack.length ? /\(?((?:file:\/\/)?\/[^():]+):(\d+):\d+\)?\s*$/.exec(stack[0].trim()) : null;
-    if (!m) {
-        return null;
-    }
-    const file = m[1].startsWith("file://") ? url.fileURLToPath(m[1]) : m[1];
-    return ownCode(file) ? { file, line: Number(m[2]) } : null;
+    return stack.length ? ownFrame(stack[0]) : null;
 }
 
 function standIn(value, mark) {

@@ -270,7 +270,7 @@ def _run_in_context(project: Project, program: Path, ctx: ParseContext, result: 
             loop.run_until_complete(run_pulumi_func(lambda: _run_path(program)))
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - the user's program may raise anything
         where = _innermost_frame(exc, project.dir)
-        message = " ".join(f"{type(exc).__name__}: {exc}".split()).rstrip(":")
+        message = _one_line(exc)
         if type(exc).__name__ == "ConfigMissingError":
             stack = project.stack_display or f"Pulumi.{project.stack}.yaml"
             message = (
@@ -381,7 +381,7 @@ def _run_on_stand_in(func: Any, value: Any, site: tuple[str, int], result: Progr
     from pulumi import Output
 
     def failed(exc: BaseException) -> None:
-        message = " ".join(f"{type(exc).__name__}: {exc}".split()).rstrip(":")
+        message = _one_line(exc)
         result.unprobed.append((site[0], site[1], message[:300]))
 
     try:
@@ -398,6 +398,11 @@ def _run_on_stand_in(func: Any, value: Any, site: tuple[str, int], result: Progr
                 failed(exc)
 
         Output(set(), guarded(), _settled(False))  # tracked: the SDK waits for it
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception of the program's as one line: "TypeError: ..."."""
+    return " ".join(f"{type(exc).__name__}: {exc}".split()).rstrip(":")
 
 
 def _run_path(program: Path) -> None:
