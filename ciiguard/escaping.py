@@ -77,7 +77,9 @@ def visible_lines(text: object) -> str:
 
 def terminal(line: object) -> str:
     """One line for a terminal or a CI log: ``visible``, and no log command can start in it."""
-    out = _HASH_PAIR.sub("#\\\\", visible(line))
+    out = str(line)
+    if not (out.isascii() and out.isprintable() and "##" not in out):  # (the usual line: as is)
+        out = _HASH_PAIR.sub("#\\\\", visible(out))
     if out.lstrip().startswith("::"):
         out = out.replace("::", "\\::", 1)
     return out

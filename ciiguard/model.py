@@ -7,8 +7,9 @@ Nothing downstream knows which input format a resource came from.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -366,6 +367,11 @@ class ParseOutput:
     gaps: list[Gap] = field(default_factory=list)
 
 
+def scan_order(r: Resource) -> tuple[str, str, int, str]:
+    """The order of a scan's resources: by root module, file, line and address."""
+    return (r.root, r.file or "", r.line or 0, r.address)
+
+
 @dataclass
 class ScanResult:
     resources: list[Resource]
@@ -383,3 +389,154 @@ class ScanResult:
         if self.errors:
             return 2
         return 1 if self.blocking else 0
+
+    # What a summary needs of the resources: a ``DeferredResult`` answers these without reading
+    # the root modules it still holds in the cache.
+    @property
+    def deferred(self) -> tuple[DeferredRoot, ...]:
+        """Root modules whose resources are not read yet (none: every one is in ``resources``)."""
+        return ()
+
+    @property
+    def loaded(self) -> list[Resource]:
+        """The resources read so far (all of them, but in a ``DeferredResult``)."""
+        return self.resources
+
+    def counts(self) -> tuple[int, int, int]:
+        """(resources, data-bearing, in scope)."""
+        loaded = self.loaded
+        n, data, scoped = len(loaded), 0, 0
+        for r in loaded:
+            data += r.data_bearing
+            scoped += r.in_scope
+        for d in self.deferred:
+            n, data, scoped = n + d.count, data + d.data_bearing, scoped + d.in_scope
+        return n, data, scoped
+
+    def display_names(self) -> dict[str, str]:
+        """Address -> display name, for the resources that have one (the last in scan order
+        where an address repeats across roots)."""
+        if not self.deferred:
+            return {r.address: r.display_name for r in self.resources if r.display_name}
+        parts: dict[str, list[tuple[str, str]]] = {d.root: d.names for d in self.deferred}
+        for r in self.loaded:
+            if r.display_name:
+                parts.setdefault(r.root, []).append((r.address, r.display_name))
+        return {a: n for root in sorted(parts) for a, n in parts[root]}
+
+    def replaced(self, **changes: Any) -> ScanResult:
+        """``dataclasses.replace``: a ``DeferredResult`` stays deferred (sharing what it read)."""
+        return dataclasses.replace(self, **changes)
+
+
+# (resources, data-bearing, in scope, names, covered, inbound, gate): see ``DeferredRoot``
+RootSummary = tuple[
+    int, int, int, list[tuple[str, str]], frozenset[str], frozenset[str], list[Resource]
+]
+
+
+class DeferredRoot:
+    """One root module's resolved resources, still in the per-root cache (``cache.roots``):
+    what a summary and the gate need of them, and ``load`` to read them all.
+
+    ``gate`` holds, in scan order, every resource of the root at an address in ``covered``: the
+    addresses the gate can look up there (``gate.stage.gate_inputs``); ``inbound`` names those
+    whose flows in from other resources are all among them. ``names`` lists (address, display
+    name) in scan order."""
+
+    __slots__ = (
+        "count", "covered", "data_bearing", "gate", "in_scope", "inbound", "load", "names", "root"
+    )  # fmt: skip
+
+    def __init__(self, root: str, summary: RootSummary, load: Callable[[], list[Resource]]) -> None:
+        self.root = root
+        self.count, self.data_bearing, self.in_scope, self.names = summary[:4]
+        self.covered, self.inbound, self.gate = summary[4:]
+        self.load = load
+
+
+class _Pending:
+    """What a ``DeferredResult`` and its replaced copies share: the resources read so far and
+    the roots not read yet."""
+
+    __slots__ = ("deferred", "loaded")
+
+    def __init__(self, loaded: list[Resource], deferred: tuple[DeferredRoot, ...]) -> None:
+        self.loaded = loaded
+        self.deferred = deferred
+
+    def everything(self) -> list[Resource]:
+        if self.deferred:
+            out = list(self.loaded)
+            for d in self.deferred:
+                out.extend(d.load())
+            out.sort(key=scan_order)  # stable: ties keep each root's own order, as a scan has it
+            self.loaded, self.deferred = out, ()
+        return self.loaded
+
+
+class DeferredResult(ScanResult):
+    """A scan result some of whose root modules' resources are still in the per-root cache.
+
+    ``resources`` reads them, in scan order, the first time anything asks for the list: code that
+    does not know about the deferral (plugins, the JSON and SARIF reports) sees every resource.
+    The text summary and the gate ask for less (``counts``, ``display_names``, ``deferred``), so
+    a re-scan after an edit does not read the roots it did not evaluate."""
+
+    def __init__(
+        self,
+        resources: list[Resource],
+        violations: list[Violation],
+        errors: list[ScanIssue],
+        warnings: list[ScanIssue],
+        files: list[str],
+        deferred: Sequence[DeferredRoot] | _Pending = (),
+    ) -> None:
+        self._pending = (
+            deferred if isinstance(deferred, _Pending) else _Pending(resources, tuple(deferred))
+        )
+        self.violations = violations
+        self.errors = errors
+        self.warnings = warnings
+        self.files = files
+
+    @property
+    def resources(self) -> list[Resource]:
+        return self._pending.everything()
+
+    @resources.setter
+    def resources(self, value: list[Resource]) -> None:
+        self._pending = _Pending(value, ())
+
+    @property
+    def deferred(self) -> tuple[DeferredRoot, ...]:
+        return self._pending.deferred
+
+    @property
+    def loaded(self) -> list[Resource]:
+        return self._pending.loaded
+
+    def replaced(self, **changes: Any) -> ScanResult:
+        fields = {
+            "violations": self.violations,
+            "errors": self.errors,
+            "warnings": self.warnings,
+            "files": self.files,
+        }
+        if "resources" in changes:
+            return ScanResult(**{**fields, **changes})
+        return DeferredResult([], **{**fields, **changes}, deferred=self._pending)
+
+    def __eq__(self, other: object) -> bool:  # the same result as the whole one it stands for
+        if not isinstance(other, ScanResult):
+            return NotImplemented
+        fields = ("resources", "violations", "errors", "warnings", "files")
+        return all(getattr(self, f) == getattr(other, f) for f in fields)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled (cached) as the whole result it stands for
+        return (
+            ScanResult,
+            (self.resources, self.violations, self.errors, self.warnings, self.files),
+        )

@@ -20,7 +20,17 @@ from pathlib import Path
 from typing import Any
 
 from ciiguard.catalogue import Catalogue, load_builtin
-from ciiguard.model import Gap, ParseOutput, Resource, ScanIssue, ScanResult, Violation
+from ciiguard.model import (
+    DeferredResult,
+    Gap,
+    ParseOutput,
+    Resource,
+    RootSummary,
+    ScanIssue,
+    ScanResult,
+    Violation,
+    scan_order,
+)
 from ciiguard.parsers.base import ParseContext, Parser, forget_real
 from ciiguard.plugins.manager import BUILTIN, PluginHost
 from ciiguard.policies.base import Policy, PolicyContext
@@ -242,6 +252,10 @@ def _scan(
     errors.extend(e for o in outputs for e in o.errors)
     warnings = warnings_first + [w for o in outputs for w in o.warnings]
     done = ctx.resolved_roots  # roots a parser took from the per-root cache, already resolved
+    deferred = ctx.deferred  # of those, the roots whose resources it left in the cache
+    if deferred and not _may_defer(plugins.policies, settings):
+        resources.extend(r for d in deferred for r in d.load())
+        deferred = []
     if done:
         ready = [r for r in resources if r.root in done]
         resources = [r for r in resources if r.root not in done]
@@ -255,7 +269,7 @@ def _scan(
         ctx.part_cache.keep_resolved(resources)
     if done:
         resources.extend(ready)
-    resources.sort(key=lambda r: (r.root, r.file or "", r.line or 0, r.address))
+    resources.sort(key=scan_order)
     pctx = PolicyContext(
         resources=resources, settings=settings, catalogue=plugins.catalogue, gaps=gaps
     )
@@ -267,7 +281,7 @@ def _scan(
     violations = run_policies(plugins.policies, pctx, host.fail, per_root)
     if per_root is not None:
         if not host.failures:
-            ctx.part_cache.keep_findings(per_root.found)
+            ctx.part_cache.keep_findings(per_root.found, functools.partial(_summary, settings))
         ctx.part_cache.save()
     if settings.changed_only:  # policies saw every resource (flows, sources); judge the changed
         violations, resources = _changed_only(violations, resources)
@@ -287,14 +301,35 @@ def _scan(
     )
     errors = _dedupe(errors)
     errors.sort(key=lambda e: (e.file or "", e.line or 0, e.message))
-    result = ScanResult(
-        resources=resources,
-        violations=violations,
-        errors=errors,
-        warnings=warnings,
-        files=sorted(set(files)),
-    )
+    result = ScanResult(resources, violations, errors, warnings, sorted(set(files)))
+    if deferred:  # the roots still in the cache are read when something needs every resource
+        result = DeferredResult(resources, violations, errors, warnings, result.files, deferred)
     return result, ctx, [f for fs in claimed.values() for f in fs]
+
+
+def _may_defer(policies: Sequence[Policy], settings: Settings) -> bool:
+    """Whether the roots a parser left in the per-root cache may stay there through the policies:
+    only when every policy judges a resource from its own root (the built-in ones, which then
+    skip those roots: ``PerRoot``) and nothing else needs every resource before the gate."""
+    return not settings.changed_only and all(
+        p.plugin == BUILTIN and type(p).run is Policy.run for p in policies
+    )
+
+
+def _summary(
+    settings: Settings, resources: list[Resource], findings: list[Violation]
+) -> RootSummary:
+    """What a deferred root keeps for the summary and the gate (``model.DeferredRoot``)."""
+    from ciiguard.gate.stage import gate_inputs
+
+    ordered = sorted(resources, key=scan_order)
+    return (
+        len(ordered),
+        sum(1 for r in ordered if r.data_bearing),
+        sum(1 for r in ordered if r.in_scope),
+        [(r.address, r.display_name) for r in ordered if r.display_name],
+        *gate_inputs(ordered, findings, settings),
+    )
 
 
 def _total_size(claimed: Mapping[int, Sequence[Path]]) -> int:

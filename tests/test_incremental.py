@@ -186,8 +186,9 @@ def test_saving_pickles_only_the_roots_that_changed(
     dumps = pickle.dumps
 
     def counting(value: object, *args: Any, **kwargs: Any) -> bytes:
-        if isinstance(value, roots_cache.RootEntry):
-            pickled.append({r.root.rsplit("/", 1)[-1] for r in value.resolved or ()}.pop())
+        if isinstance(value, roots_cache.RootEntry):  # its resources pickled on their own
+            resolved = pickle.loads(value.resolved)
+            pickled.append({r.root.rsplit("/", 1)[-1] for r in resolved}.pop())
         return dumps(value, *args, **kwargs)
 
     monkeypatch.setattr(roots_cache.pickle, "dumps", counting)

@@ -1,4 +1,5 @@
-"""``parsers.base.real``: the memoised, component-wise resolve is exactly ``Path.resolve``."""
+"""``parsers.base.real`` and ``real_dir``: the memoised, component-wise resolves are exactly
+``Path.resolve``."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ciiguard.parsers.base import forget_real, real
+from ciiguard.parsers.base import forget_real, real, real_dir
 
 PARTS = ["a", "b", "c", "..", ".", "abs", "rel", "up", "dangling", "missing", "f.tf", "loop"]
 
@@ -46,5 +47,32 @@ def test_real_is_resolve_for_every_short_path(tree: Path, monkeypatch: pytest.Mo
     for combo in itertools.product(PARTS, repeat=2):
         path = Path(*combo)  # relative paths: from the working directory
         assert _resolve(path, real) == _resolve(path, Path.resolve), path
+    forget_real()
+    assert checked > 20000
+
+
+def _by_name(path: Path) -> Path:
+    return real_dir(os.fspath(path))
+
+
+def test_real_dir_is_resolve_for_every_short_path(
+    tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The string form discovery's directory names take: absolute and relative, with ``.``,
+    ``..``, links (absolute, relative, upward, dangling, looping) anywhere, and a trailing or
+    doubled separator."""
+    forget_real()
+    checked = 0
+    for n in range(1, 5):
+        for combo in itertools.product(PARTS, repeat=n):
+            path = tree.joinpath(*combo)
+            assert _resolve(path, _by_name) == _resolve(path, Path.resolve), path
+            checked += 1
+    monkeypatch.chdir(tree / "a")
+    for combo in itertools.product(PARTS, repeat=3):
+        name = os.path.join(*combo)
+        for written in (name, name + os.sep, name.replace(os.sep, os.sep * 2, 1)):
+            expected = _resolve(Path(written), Path.resolve)
+            assert _resolve(written, real_dir) == expected, written
     forget_real()
     assert checked > 20000

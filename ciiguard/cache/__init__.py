@@ -10,9 +10,12 @@
   trees per module directory, keyed by the bytes parsed and the reader's version, written the
   second time the same content is parsed. Bypassed with ``--no-cache``.
 - ``roots``: per scan key (the ``results`` key), each module directory's local module calls and
-  each root module's evaluation, resolved resources and built-in findings, with the content hash
-  of every file and listing it read; reused root by root, so an edit re-evaluates only the roots
-  that read it.
+  each root module's evaluation, resolved resources, built-in findings and their summary, with
+  the content hash of every file and listing it read; reused root by root, so an edit
+  re-evaluates only the roots that read it, and reads a reused root's resources only when
+  something needs every resource. A file whose signature (device, inode, size, modification and
+  change times, read through a descriptor opened on it) is the one recorded when it was hashed
+  at rest is not hashed again.
   Nothing that errored is stored. Bypassed as ``results``; a scan with errors still stores its
   clean roots.
 - ``results``: a whole ``ScanResult``, keyed by version, ciiguard's code, settings, environment

@@ -14,6 +14,7 @@ import os
 import re
 import stat
 import sys
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -147,33 +148,81 @@ def fingerprint(path: Path | str) -> str:
     A directory the command line's listing walk read (``remember_listings``) is answered from
     that listing: the same names, taken once per run instead of listed again for each cache
     that checks it (the per-root cache checks every module directory)."""
+    return signed_fingerprint(path)[0]
+
+
+# A regular file's identity and change times: (device, inode, size, mtime, ctime in ns).
+Signature = tuple[int, int, int, int, int]
+# A file changed this recently (ns) before it was hashed may change again within the same tick
+# of its filesystem's clock without its times changing: its signature is not kept ("racy").
+RACY_NS = 2_000_000_000
+# Where ``st_ctime`` is the inode's change time, which no unprivileged process can set back (on
+# Windows it is the creation time, and a file rewritten in place keeps it).
+SIGNATURES = os.name == "posix"
+
+
+def signature(st: os.stat_result) -> Signature | None:
+    """A regular file's signature, or None (not a regular file; no reliable change time)."""
+    if not SIGNATURES or not stat.S_ISREG(st.st_mode):
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def current_signature(path: str) -> Signature | None:
+    """The signature of the regular file at ``path`` now, read from a descriptor opened on it:
+    opening is what revalidates a network file system's cached attributes (NFS's close-to-open
+    rule), as reading the content would, so it is as fresh as a hash (a bare ``stat`` may not
+    be). Never blocks (a FIFO put in a file's place is not waited on)."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except (OSError, ValueError):
+        return None
+    try:
+        return signature(os.fstat(fd))
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def signed_fingerprint(path: Path | str) -> tuple[str, Signature | None]:
+    """``fingerprint``, and the signature of the file it hashed when that signature can stand
+    for the content later (``cache.roots`` checks it instead of hashing again): the file's
+    status was read from the descriptor it read the content from, and nothing changed the file
+    within ``RACY_NS`` before that."""
     listed = _LISTED.get(os.fspath(path)) if _LISTED else None
     if listed is not None:
-        return "dir:" + digest(*listed)
+        return "dir:" + digest(*listed), None
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
     except OSError as exc:
         if exc.errno in _ABSENT:  # nothing there (the probes for optional files, mostly)
-            return "missing"
+            return "missing", None
         try:  # a directory that cannot be opened as a file (Windows) can still be listed
             if os.path.isdir(path):
-                return "dir:" + digest(*sorted(os.listdir(path)))
+                return "dir:" + digest(*sorted(os.listdir(path))), None
         except OSError:
             pass
-        return "missing"
+        return "missing", None
     try:
+        now = time.time_ns()
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode):
-            return "dir:" + digest(
-                *sorted(os.listdir(fd if os.listdir in os.supports_fd else path))
-            )
+            listed_now = sorted(os.listdir(fd if os.listdir in os.supports_fd else path))
+            return "dir:" + digest(*listed_now), None
         h = hashlib.sha256()
         size = max(st.st_size, 0) + 1  # one read for a regular file; more where the size lies
         while chunk := os.read(fd, max(size, 1 << 16)):
             h.update(chunk)
-        return "file:" + h.hexdigest()
+        sig = signature(st)
+        if sig is not None and (
+            now - max(sig[3], sig[4]) < RACY_NS or signature(os.fstat(fd)) != sig
+        ):
+            sig = None  # changed lately (or while read): hashed again next time
+        return "file:" + h.hexdigest(), sig
     except OSError:
-        return "missing"
+        return "missing", None
     finally:
         os.close(fd)
 
@@ -185,11 +234,14 @@ def fingerprint(path: Path | str) -> str:
 _LISTINGS: dict[tuple[str, ...], str] | None = None
 # The names in each directory that walk listed, sorted, by absolute path (``fingerprint``).
 _LISTED: dict[str, tuple[str, ...]] | None = None
+# The same directories' entries with their kinds as the listing gave them (``listed_entries``).
+_KINDS: dict[str, tuple[tuple[str, str], ...]] = {}
 
 
 def remember_listings(on: bool = True) -> None:
     """For the command line: list each scanned tree once per run (``False`` at its end)."""
     global _LISTINGS, _LISTED
+    _KINDS.clear()
     _LISTINGS = {} if on else None
     _LISTED = {} if on else None
 
@@ -228,16 +280,21 @@ def _walk(directory: str, absolute: str, h: Any) -> None:
     except OSError:
         h.update(b"\0unreadable\0")
         return
+    kinds: list[tuple[str, str]] | None = None
     if _LISTED is not None:
         _LISTED[absolute] = tuple(e.name for e in entries)
+        kinds = []
     below = []
     for entry in entries:
         name = entry.name.encode("utf-8", "surrogateescape")
         try:
             link = entry.is_symlink()
             is_dir = entry.is_dir(follow_symlinks=False)
+            plain = not link and not is_dir and entry.is_file(follow_symlinks=False)
         except OSError:
-            link = is_dir = False
+            link = is_dir = plain = False
+        if kinds is not None:
+            kinds.append((entry.name, "l" if link else "d" if is_dir else "f" if plain else "o"))
         if link:
             try:
                 target = os.readlink(entry.path)
@@ -249,8 +306,17 @@ def _walk(directory: str, absolute: str, h: Any) -> None:
                 below.append(entry.name)
         else:
             h.update(b"\0f\0" + name)
+    if kinds is not None:
+        _KINDS[absolute] = tuple(kinds)
     for sub in below:
         _walk(os.path.join(directory, sub), os.path.join(absolute, sub), h)
+
+
+def listed_entries(absolute: str) -> tuple[tuple[str, str], ...] | None:
+    """A directory's entries, sorted by name, as this command line's listing walk read them
+    (``remember_listings``): (name, kind), the kind ``d`` for a directory, ``l`` for a symbolic
+    link, ``f`` for a regular file and ``o`` for anything else. None when it was not listed."""
+    return _KINDS.get(absolute) if _LISTED is not None else None
 
 
 class Entry:

@@ -43,7 +43,7 @@ def _normalise(message: str) -> str:
     return " ".join(text.split())
 
 
-def _relative(path: str, anchor: Path, memo: dict[tuple[str, Path], str] | None = None) -> str:
+def _relative(path: str, anchor: Path, memo: dict[Any, str] | None = None) -> str:
     """``path`` resolved, relative to ``anchor`` resolved; ``memo`` keeps the answers of one
     batch of findings (thousands of findings share a few hundred directories)."""
     found = memo.get((path, anchor)) if memo is not None else None
@@ -55,7 +55,8 @@ def _relative(path: str, anchor: Path, memo: dict[tuple[str, Path], str] | None 
         if memo is not None:
             memo[("", anchor)] = base
     try:
-        found = Path(os.path.relpath(os.path.realpath(path), base)).as_posix()
+        real = os.path.realpath(path) if memo is None else _realpath(path, memo)
+        found = Path(os.path.relpath(real, base)).as_posix()
     except ValueError:  # another drive on Windows
         found = Path(path).as_posix()
     if memo is not None:
@@ -63,11 +64,33 @@ def _relative(path: str, anchor: Path, memo: dict[tuple[str, Path], str] | None 
     return found
 
 
+def _realpath(path: str, memo: dict[Any, str]) -> str:
+    """``os.path.realpath``, directory by directory through ``memo`` (a batch's findings share
+    their directories' parents). A path with a ``..`` in it (after a link loop it applies
+    lexically), a first name, ``.``, and a symbolic link's target are left to
+    ``os.path.realpath`` itself."""
+    found = memo.get(path)
+    if found is None:
+        parent, name = os.path.split(path)
+        if (
+            not parent
+            or parent == path
+            or name in ("", ".", "..")
+            or ".." in path.replace(os.sep, "/").split("/")
+        ):
+            found = os.path.realpath(path)
+        else:
+            candidate = os.path.join(_realpath(parent, memo), name)
+            found = os.path.realpath(candidate) if os.path.islink(candidate) else candidate
+        memo[path] = found
+    return found
+
+
 def fingerprint(
     v: Violation,
     anchor: Path,
     with_root: bool = False,
-    memo: dict[tuple[str, Path], str] | None = None,
+    memo: dict[Any, str] | None = None,
 ) -> str:
     """A stable id for ``v``; file directories are taken relative to ``anchor``. With
     ``with_root`` the finding's root module is part of it (see ``fingerprints``)."""
@@ -89,7 +112,7 @@ def fingerprints(violations: Sequence[Violation], anchor: Path) -> list[tuple[st
     root in theirs, so a baseline entry for staging can never hide the same finding in prod;
     every other fingerprint is as before, so existing baselines keep matching. Returns
     (fingerprint, fingerprint without the root) per finding."""
-    memo: dict[tuple[str, Path], str] = {}
+    memo: dict[Any, str] = {}
     plain = [fingerprint(v, anchor, memo=memo) for v in violations]
     roots: dict[str, set[str | None]] = {}
     for v, fp in zip(violations, plain, strict=True):

@@ -21,7 +21,6 @@ a warning without it (``gate.trust``).
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import re
 from collections import Counter
@@ -44,6 +43,8 @@ from ciiguard.model import (
     Violation,
     ViolationStatus,
     Waiver,
+    evolve,
+    scan_order,
 )
 from ciiguard.policies.relaxation import POLICY as RELAXATION_POLICY
 from ciiguard.settings import Settings
@@ -106,13 +107,23 @@ def apply(result: ScanResult, settings: Settings, options: GateOptions) -> ScanR
 
 
 def gate(result: ScanResult, settings: Settings, options: GateOptions) -> Gated:
-    """``apply``, and every suppression and approval found in the scanned tree."""
+    """``apply``, and every suppression and approval found in the scanned tree.
+
+    Root modules whose resources are still in the cache (``result.deferred``) are judged from
+    what their entry kept for the gate (``gate_inputs``); a lookup that needs more reads them
+    all and the gate starts again, so the outcome is the one the whole list gives."""
+    try:
+        return _gate(result, settings, options)
+    except _NeedAll:
+        result.resources  # noqa: B018 - reads every deferred root module
+        return _gate(result, settings, options)
+
+
+def _gate(result: ScanResult, settings: Settings, options: GateOptions) -> Gated:
     gate = _Gate(result, settings, options)
     found = [*result.violations, *gate.relaxation_findings()]
     prints = fingerprints(found, options.anchor)
-    found = [
-        dataclasses.replace(v, fingerprint=fp) for v, (fp, _) in zip(found, prints, strict=True)
-    ]
+    found = [evolve(v, fingerprint=fp) for v, (fp, _) in zip(found, prints, strict=True)]
     violations = [gate.decide(v) for v in found]
     if options.baseline is not None:
         plain = [p for _, p in prints]
@@ -121,9 +132,7 @@ def gate(result: ScanResult, settings: Settings, options: GateOptions) -> Gated:
     if options.fail_on == "advisory":
         levels.add(Enforcement.ADVISORY)
     violations = [
-        dataclasses.replace(
-            v, blocking=v.status is ViolationStatus.VIOLATION and v.enforcement in levels
-        )
+        evolve(v, blocking=v.status is ViolationStatus.VIOLATION and v.enforcement in levels)
         for v in violations
     ]
     gate.exemption_warnings()
@@ -133,7 +142,7 @@ def gate(result: ScanResult, settings: Settings, options: GateOptions) -> Gated:
         if (w.file, w.line, w.message) not in seen:
             seen.add((w.file, w.line, w.message))
             warnings.append(w)
-    gated = dataclasses.replace(result, violations=violations, warnings=warnings)
+    gated = result.replaced(violations=violations, warnings=warnings)
     return Gated(gated, gate.waivers())
 
 
@@ -157,9 +166,51 @@ def _apply_baseline(
             else:
                 out.append(v)
                 continue
-            v = dataclasses.replace(v, status=ViolationStatus.BASELINED, baselined=True)
+            v = evolve(v, status=ViolationStatus.BASELINED, baselined=True)
         out.append(v)
     return out
+
+
+class _NeedAll(Exception):
+    """A lookup the kept inputs of a deferred root module cannot answer exactly."""
+
+
+def _may_waive(r: Resource, keys: str | None, approval: tuple[str, str]) -> tuple[bool, bool]:
+    """(may carry an approval, may carry a suppression), by the gate's cheap tests."""
+    return (
+        keys is None or approval[0] in keys or approval[1] in keys,
+        keys is None or IGNORE_MARK in keys or _comments_mention(r),
+    )
+
+
+def gate_inputs(
+    resources: Sequence[Resource], findings: Iterable[Violation], settings: Settings
+) -> tuple[frozenset[str], frozenset[str], list[Resource]]:
+    """What the gate reads of one root module's resources besides counting them, for its cache
+    entry (``model.DeferredRoot``): ``covered``, the addresses it can look up there, and
+    ``inbound``, those whose flows in are all known, then every resource at a covered address,
+    in order.
+
+    ``inbound`` is the findings' resources and related ones, and every resource that may carry
+    an approval or a suppression; ``covered`` adds each resource with a flow into one of them
+    and that flow's source (a replica's approval may be on either). ``settings`` are the scan's
+    (its cache key holds them, approval keys included)."""
+    approval = (settings.approval_key.lower(), settings.approval_expiry_key.lower())
+    base: set[str] = set()
+    for v in findings:
+        base.add(v.resource)
+        base.update(v.related)
+    for r in resources:
+        if any(_may_waive(r, _tag_keys(r.tags), approval)):
+            base.add(r.address)
+    covered = set(base)
+    for r in resources:
+        for f in r.flows:
+            if f.destination_resource in base and f.destination_resource != r.address:
+                covered.add(r.address)
+                if f.source:
+                    covered.add(f.source)
+    return frozenset(covered), frozenset(base), [r for r in resources if r.address in covered]
 
 
 class _Gate:
@@ -183,11 +234,22 @@ class _Gate:
             options.exemptions,
             lambda ex: not self._too_long(ex) and ex.expires >= options.today,
         )
+        # Root modules still in the cache: what their entries kept for the gate, which holds
+        # every resource the loop below would do more than index (``gate_inputs``); lookups
+        # there answer only for the addresses kept (else ``_NeedAll``).
+        deferred = result.deferred
+        self.partial: dict[str, frozenset[str]] | None = None
+        self.partial_inbound: dict[str, frozenset[str]] = {}
+        resources = result.resources if not deferred else result.loaded
+        if deferred:
+            self.partial = {d.root: d.covered for d in deferred}
+            self.partial_inbound = {d.root: d.inbound for d in deferred}
+            kept = [r for d in deferred for r in d.gate]
+            resources = sorted([*resources, *kept], key=scan_order)
         # one pass over every resource; most have no flow, no suppression and no approval
         by_address, in_root, in_file = self.by_address, self.in_root, self.in_file
         none = self.none
-        approval, expiry = self.approval_keys
-        for r in result.resources:
+        for r in resources:
             address = r.address
             by_address.setdefault(address, r)
             in_root.setdefault((r.root, address), r)
@@ -196,22 +258,39 @@ class _Gate:
                 if f.destination_resource and f.destination_resource != address:
                     key = (r.root, f.destination_resource)
                     self.inbound.setdefault(key, []).append((r, f.source))
-            keys = _tag_keys(r.tags)
-            if keys is None or approval in keys or expiry in keys:
+            may_approve, may_suppress = _may_waive(r, _tag_keys(r.tags), self.approval_keys)
+            if may_approve:
                 self.approval_tagged.append(r)
-            if keys is None or IGNORE_MARK in keys or _comments_mention(r):
+            if may_suppress:
                 self._suppressions_of(r)  # warns about every malformed one, used or not
             else:
                 none.add(id(r))
 
     # -- lookups -----------------------------------------------------------------------------
+    def _in_root(self, root: str, address: str) -> Resource | None:
+        found = self.in_root.get((root, address))
+        if found is None and self.partial is not None:
+            covered = self.partial.get(root)
+            if covered is not None and address not in covered:
+                raise _NeedAll
+        return found
+
+    def _inbound(self, r: Resource) -> list[tuple[Resource, str | None]] | None:
+        """The (declarer, source) of each flow into ``r`` from another resource of its root."""
+        known = self.partial_inbound.get(r.root)
+        if known is not None and r.address not in known:
+            raise _NeedAll
+        return self.inbound.get((r.root, r.address))
+
     def resource_of(self, v: Violation) -> Resource | None:
         """The resource a finding is on: the one with that address in the finding's root module,
         else in the finding's file (a plugin's finding may not name its root)."""
         if v.root is not None:
-            in_root = self.in_root.get((v.root, v.resource))
+            in_root = self._in_root(v.root, v.resource)
             if in_root is not None:
                 return in_root
+        if self.partial is not None:
+            raise _NeedAll  # the fallbacks look across root modules
         exact = self.in_file.get((v.resource, v.file))
         if exact is not None:
             return exact
@@ -220,8 +299,10 @@ class _Gate:
     def related_of(self, v: Violation, near: Resource | None) -> list[Resource]:
         out = []
         for address in v.related:
-            r = self.in_root.get((near.root, address)) if near is not None else None
+            r = self._in_root(near.root, address) if near is not None else None
             if r is None:
+                if self.partial is not None:
+                    raise _NeedAll
                 r = self.by_address.get(address)
             if r is not None:
                 out.append(r)
@@ -236,11 +317,7 @@ class _Gate:
         approval: _Approval | None = None
         if v.policy in APPROVABLE:
             approval = self.approval(v, resource)
-        elif (
-            v.policy == "CII001"
-            and resource is not None
-            and ((resource.root, resource.address) in self.inbound)
-        ):
+        elif v.policy == "CII001" and resource is not None and self._inbound(resource) is not None:
             approval = self.replica_approval(resource)
         if approval is not None:
             if approval.problem is None:
@@ -253,14 +330,14 @@ class _Gate:
                         "for an extension before it lapses, or the transfer blocks again"
                     )
                     self.warn(v.file, v.line, warning)
-                return dataclasses.replace(
+                return evolve(
                     v,
                     status=ViolationStatus.APPROVED_TRANSFER,
                     approval_reference=approval.reference,
                     approval_expires=approval.expires,
                     approval_warning=warning,
                 )
-            v = dataclasses.replace(
+            v = evolve(
                 v,
                 approval_reference=approval.reference,
                 approval_expires=approval.expires,
@@ -270,7 +347,7 @@ class _Gate:
             for s in self._suppressions_of(resource):
                 if v.policy in s.policies and (s.whole_resource or self._covers(s, v, resource)):
                     self.used[id(s)] += 1
-                    return dataclasses.replace(
+                    return evolve(
                         v,
                         status=ViolationStatus.SUPPRESSED,
                         suppressed=True,
@@ -279,7 +356,7 @@ class _Gate:
                     )
         ex = self.exemptions.first(v.policy, v.resource)
         if ex is not None:
-            return dataclasses.replace(
+            return evolve(
                 v,
                 status=ViolationStatus.EXEMPTED,
                 suppressed=True,
@@ -308,9 +385,9 @@ class _Gate:
         if not (replica.scope_reason or "").startswith(RECEIVES_DATA):
             return None
         candidates = [replica]
-        for declarer, source in self.inbound.get((replica.root, replica.address), []):
+        for declarer, source in self._inbound(replica) or []:
             candidates.append(declarer)
-            src = self.in_root.get((replica.root, source or ""))
+            src = self._in_root(replica.root, source or "")
             if src is not None:
                 candidates.append(src)
         return self._first_approval(candidates)

@@ -45,6 +45,9 @@ class ParseContext:
     resolved_roots: set[str] = field(default_factory=set)
     # For some of those roots, the violations the built-in policies found on those resources.
     known_findings: dict[str, list[Any]] = field(default_factory=dict)
+    # Of those, the roots whose resources are still in the cache (``model.DeferredRoot``): the
+    # parser leaves them out of its output and the scan reads them only when something needs them.
+    deferred: list[Any] = field(default_factory=list)
     _shown: dict[str, str] = field(default_factory=dict, repr=False)
     _cwd_abs: str = field(default="", repr=False)
     # ``inside``'s directories of the scanned paths, and the list (and its length) they were
@@ -154,5 +157,32 @@ def real(path: Path) -> Path:
     return found
 
 
+_REAL_NAMES: dict[str, str] = {}
+
+
+def real_dir(name: str) -> Path:
+    """``real(Path(name))`` for a path given as a string (discovery's directory names): the
+    same component-wise resolve, on strings, so a tree of a thousand module directories costs no
+    ``Path`` per parent. A name with a ``..`` in it is left to ``real`` whole (after a link loop,
+    ``..`` applies lexically), as are a first name, ``.`` and a symbolic link's target."""
+    if ".." in name.split(os.sep) or (os.altsep and ".." in name.split(os.altsep)):
+        return real(Path(name))
+    return Path(_real_name(name))
+
+
+def _real_name(name: str) -> str:
+    found = _REAL_NAMES.get(name)
+    if found is None:
+        parent, base = os.path.split(name)
+        if parent and parent != name and base not in ("", ".", ".."):
+            candidate = os.path.join(_real_name(parent), base)
+            found = os.fspath(real(Path(candidate))) if os.path.islink(candidate) else candidate
+        else:
+            found = os.fspath(real(Path(name)))
+        _REAL_NAMES[name] = found
+    return found
+
+
 def forget_real() -> None:
     _REAL.clear()
+    _REAL_NAMES.clear()

@@ -79,11 +79,10 @@ class MarkdownReporter:
             "passed": "ciiguard passed",
             "INCOMPLETE": "ciiguard could not complete the scan",
         }.get(shown, f"ciiguard {shown}")
-        data = sum(1 for r in res.resources if r.data_bearing)
-        scoped = sum(1 for r in res.resources if r.in_scope)
+        count, data, scoped = res.counts()
         lines = [MARKER, f"## {head}", ""]
         summary = (
-            f"{len(res.resources)} resources scanned, {data} hold data, {scoped} in scope. "
+            f"{count} resources scanned, {data} hold data, {scoped} in scope. "
             f"**{len(res.blocking)} blocking** of {len(res.violations)} violations"
         )
         extra = tally(res)

@@ -19,7 +19,7 @@ class TextReporter:
             lines.append(f"error: {e.render()}")
         if res.errors:
             lines.append("")
-        names = {r.address: r.display_name for r in res.resources if r.display_name}
+        names = res.display_names()
 
         def shown_as(address: str) -> str:
             """Pulumi URNs read as their logical name and type (also a component's, which is no
@@ -78,14 +78,13 @@ class TextReporter:
             lines.append(f"warning: {w.render()}")
         if report.plugins and not report.quiet:
             lines.append("plugins: " + "; ".join(plugin_line(p) for p in report.plugins))
-        data = sum(1 for r in res.resources if r.data_bearing)
-        scoped = sum(1 for r in res.resources if r.in_scope)
+        count, data, scoped = res.counts()
         shown = verdict(report)
         if res.errors:
             shown = "INCOMPLETE (errors above; nothing can be vouched for)"
         extra = tally(res)
         lines.append(
-            f"ciiguard {shown}: {len(res.resources)} resources, {data} data-bearing, {scoped} in scope; "
+            f"ciiguard {shown}: {count} resources, {data} data-bearing, {scoped} in scope; "
             f"{len(res.violations)} violations ({len(res.blocking)} blocking)"
             + (f"; {extra}" if extra else "")
             + f"; {len(res.errors)} errors"

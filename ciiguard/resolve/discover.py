@@ -12,7 +12,7 @@ import stat
 from collections.abc import Sequence
 from pathlib import Path
 
-from ciiguard.cache.results import SKIP_DIRS
+from ciiguard.cache.results import SKIP_DIRS, listed_entries
 from ciiguard.errors import PLUGIN_ERRORS
 from ciiguard.model import ScanIssue
 from ciiguard.parsers.base import ParseContext, Parser
@@ -72,39 +72,39 @@ def discover(
                 )
             )
 
-    def walk(top: Path, here: Path | None = None) -> None:
-        """``os.walk(top)`` top-down without following links, from one ``scandir`` per directory:
-        the listing's file types spare a ``stat`` per file (a link or an unusual entry is still
+    def walk(top: Path, here: Path | None = None, absolute: str | None = None) -> None:
+        """``os.walk(top)`` top-down without following links, from the listing this command line
+        took of the tree (``cache.results.listed_entries``) or one ``scandir`` per directory:
+        the entries' kinds spare a ``stat`` per file (a link or an unusual entry is still
         looked at in full by ``_irregular``)."""
         here = top if here is None else here
-        try:
-            with os.scandir(here) as it:
-                entries = list(it)
-        except OSError as exc:
-            unreadable(exc)
-            return
-        dirs: list[os.DirEntry[str]] = []
-        files: list[os.DirEntry[str]] = []
-        for entry in entries:
+        absolute = os.path.abspath(here) if absolute is None else absolute
+        entries = listed_entries(absolute)
+        if entries is None:
             try:
-                is_dir = entry.is_dir()
-            except OSError:
-                is_dir = False
-            (dirs if is_dir else files).append(entry)
-        dirs = sorted(
-            (d for d in dirs if d.name not in SKIP_DIRS and not skipped(top, here / d.name)),
-            key=lambda d: d.name,
-        )
-        for d in dirs:
-            if _is_link(d):
-                linked(here / d.name)
-        for entry in sorted(files, key=lambda e: e.name):
-            f = here / entry.name
+                with os.scandir(here) as it:
+                    entries = tuple(sorted(map(_kind, it)))
+            except OSError as exc:
+                unreadable(exc)
+                return
+        dirs: list[tuple[str, bool]] = []  # (name, a link)
+        files: list[tuple[str, bool]] = []  # (name, a regular file and no link)
+        for name, kind in entries:
+            if kind == "d" or (kind == "l" and os.path.isdir(os.path.join(absolute, name))):
+                if name not in SKIP_DIRS and not skipped(top, here / name):
+                    dirs.append((name, kind == "l"))
+            else:
+                files.append((name, kind == "f"))
+        for name, link in dirs:
+            if link:
+                linked(here / name)
+        for name, regular in files:
+            f = here / name
             if not skipped(top, f):
-                offer(f, explicit=False, regular=_is_plain_file(entry))
-        for d in dirs:
-            if not _is_link(d):
-                walk(top, here / d.name)
+                offer(f, explicit=False, regular=regular)
+        for name, link in dirs:
+            if not link:
+                walk(top, here / name, os.path.join(absolute, name))
 
     def skipped(top: Path, path: Path) -> bool:
         """--skip-path: the path relative to the scanned path matches a glob (``*`` also crosses
@@ -149,19 +149,17 @@ def discover(
 INPUT_SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json", ".json", ".yaml", ".yml", ".hcl")
 
 
-def _is_link(entry: os.DirEntry[str]) -> bool:
+def _kind(entry: os.DirEntry[str]) -> tuple[str, str]:
+    """(name, kind) as ``listed_entries`` gives them: ``d`` a directory, ``l`` a symbolic link,
+    ``f`` a regular file, ``o`` anything else (or what cannot be told)."""
     try:
-        return entry.is_symlink()
+        if entry.is_symlink():
+            return entry.name, "l"
+        if entry.is_dir(follow_symlinks=False):
+            return entry.name, "d"
+        return entry.name, "f" if entry.is_file(follow_symlinks=False) else "o"
     except OSError:
-        return False
-
-
-def _is_plain_file(entry: os.DirEntry[str]) -> bool:
-    """A regular file that is not a symbolic link, by the directory listing."""
-    try:
-        return not entry.is_symlink() and entry.is_file(follow_symlinks=False)
-    except OSError:
-        return False
+        return entry.name, "o"
 
 
 def _looks_like_input(name: str) -> bool:

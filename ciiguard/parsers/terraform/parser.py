@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from ciiguard.catalogue import Catalogue
 from ciiguard.errors import InputError
 from ciiguard.model import (
+    DeferredRoot,
     Gap,
     Hop,
     Location,
@@ -33,7 +34,7 @@ from ciiguard.model import (
     Unknown,
 )
 from ciiguard.parsers.arm import AZAPI_TYPES, translate
-from ciiguard.parsers.base import ParseContext, real
+from ciiguard.parsers.base import ParseContext, real, real_dir
 from ciiguard.parsers.comments import CommentWindows
 from ciiguard.parsers.provider_defaults import (
     environment_or_default,
@@ -1151,8 +1152,8 @@ class TerraformParser:
         for f in files:
             by_name.setdefault(os.path.dirname(f), []).append(f)
         by_dir: dict[Path, list[Path]] = {}
-        for group in by_name.values():
-            by_dir.setdefault(real(group[0].parent), []).extend(group)
+        for name, group in by_name.items():
+            by_dir.setdefault(real_dir(name), []).extend(group)
         loader = HclLoader(ctx.read_bytes, ctx.display, ctx.settings.use_cache, ctx.settings.jobs)
         self.load = loader.load
         try:
@@ -1234,10 +1235,14 @@ class TerraformParser:
                 continue
             part = hit.part
             if hit.resolved is not None:  # the root's resources as the scan resolved them
-                part = dataclasses.replace(part, resources=hit.resolved)
                 ctx.resolved_roots.add(shown)
-                if hit.findings is not None:  # and what the built-in policies found on them
+                if hit.findings is not None and hit.summary is not None:
+                    # and what the built-in policies found on them: read them when needed
                     ctx.known_findings[shown] = hit.findings
+                    load = functools.partial(cache.load, hit)
+                    ctx.deferred.append(DeferredRoot(shown, hit.summary, load))
+                else:
+                    part = dataclasses.replace(part, resources=cache.load(hit))
             done[d] = (part, hit.gaps, REUSED)
             ctx.read_names.update(hit.manifest)  # the whole-scan caches check them too
             ctx.digests.update(hit.manifest)
