@@ -25,6 +25,7 @@ RANKS: dict[str, int] = {
     "ciiguard.errors": 0,
     "ciiguard.settings": 0,
     "ciiguard.escaping": 0,  # how scanned values are written into each output format
+    "ciiguard.paths": 0,  # path helpers the caches and the parsers both use
     "ciiguard.catalogue": 1,
     "ciiguard.cache": 2,  # the store and the result cache: content-addressed, format-blind
     "ciiguard.parsers": 3,

@@ -8,7 +8,8 @@
   same files claimed and the same errors as from ``scandir``, over every kind of entry.
 - ``terminal`` passes a printable ASCII line without ``##`` through as is: the escaping it
   skips would not have changed it.
-- The baseline's directory-by-directory ``realpath`` is ``os.path.realpath``.
+- The baseline's directory-by-directory ``realpath`` is ``os.path.realpath``, and
+  ``paths.absolute`` is ``os.path.abspath``.
 """
 
 from __future__ import annotations
@@ -186,3 +187,48 @@ def test_the_baseline_realpath_is_os_realpath(
     for combo in itertools.product(parts, repeat=2):
         path = os.path.join(*combo)
         assert _realpath(path, memo) == os.path.realpath(path), path
+
+
+def test_absolute_is_abspath(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ciiguard.paths import absolute
+
+    rng = random.Random(11)
+    pieces = ["a", "b.tf", ".", "..", "", "/", "//", "x y", "é", ".hidden", "..a", "a.."]
+    for cwd in (tmp_path, Path("/")):
+        monkeypatch.chdir(cwd)
+        for _ in range(5000):
+            path = "/".join(rng.choice(pieces) for _ in range(rng.randrange(1, 6)))
+            assert absolute(path, os.getcwd()) == os.path.abspath(path), (cwd, path)
+
+
+def test_a_path_the_listing_shows_absent_is_missing_as_an_open_finds_it(tmp_path: Path) -> None:
+    """Within one command line, a path below a listed directory that lacks the next name on the
+    way is ``missing`` without an open (the probes for ``.terraform/modules/modules.json``)."""
+    (tmp_path / "root" / "sub").mkdir(parents=True)
+    (tmp_path / "root" / "main.tf").write_text("")
+    (tmp_path / "root" / ".terraform").mkdir()  # skipped by the walk, so never listed itself
+    (tmp_path / "root" / ".terraform" / "modules").mkdir()
+    (tmp_path / "root" / ".terraform" / "modules" / "modules.json").write_text("{}")
+    names = ["root/.terraform/modules/modules.json", "root/sub/.terraform/modules/modules.json",
+             "root/main.tf/x", "root/nowhere", "root/sub/", "root/sub", "root//sub",
+             "root/./main.tf", "root/sub/../main.tf", "root/main.tf"]  # fmt: skip
+    before = {n: results.fingerprint(os.path.join(tmp_path, n)) for n in names}
+    opened: list[str] = []
+    real_open = os.open
+
+    def counting(path: Any, *args: Any, **kwargs: Any) -> int:
+        opened.append(os.fspath(path))
+        return real_open(path, *args, **kwargs)
+
+    try:
+        results.remember_listings()
+        results.listing([tmp_path / "root"])
+        os.open = counting  # type: ignore[assignment]
+        for n in names:
+            assert results.fingerprint(os.path.join(tmp_path, n)) == before[n], n
+    finally:
+        os.open = real_open  # type: ignore[assignment]
+        results.remember_listings(False)
+    assert os.path.join(tmp_path, "root/sub/.terraform/modules/modules.json") not in opened
+    assert os.path.join(tmp_path, "root/nowhere") not in opened
+    assert os.path.join(tmp_path, "root/.terraform/modules/modules.json") in opened

@@ -143,3 +143,28 @@ def test_main_gives_a_caller_its_collector_back_and_the_command_keeps_it_off(
         proc = subprocess.run([sys.executable, "-c", script, how, str(example)], capture_output=True,
                               text=True, env=env, timeout=120)  # fmt: skip
         assert proc.stdout.strip().splitlines()[-1] == expected, (how, proc.stdout, proc.stderr)
+
+
+def test_function_libraries_load_on_first_call_and_answer_as_their_tables() -> None:
+    """The date, encoding and network functions are imported on their first call: ``LAZY``
+    names exactly each module's functions, and a call through it is the table's own answer."""
+    import importlib
+
+    from ciiguard.parsers.terraform.lang import builtins
+
+    code = (
+        "import sys; from ciiguard.parsers.terraform.lang.builtins import FUNCTIONS; "
+        "print(sorted(m for m in sys.modules if m.endswith(('.dates', '.network', '.encoding'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    calls = {"formatdate": ["YYYY", "2024-03-01T00:00:00Z"], "cidrhost": ["10.0.0.0/8", 3],
+             "base64encode": ["ciiguard"], "timecmp": ["2024-01-01T00:00:00Z", "2023-01-01T00:00:00Z"]}  # fmt: skip
+    for module, (table, names) in builtins.LAZY.items():
+        real = getattr(importlib.import_module(module), table)
+        assert sorted(names) == sorted(real), module
+        for name in names:
+            if name in calls:
+                assert builtins._on_first_call(module, table, name)(calls[name]) == real[name](
+                    calls[name]
+                )

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ciiguard import __version__
 from ciiguard.cache.store import DiskCache, digest, in_background
+from ciiguard.paths import absolute
 
 if TYPE_CHECKING:  # kept light: a replayed run imports this module, not the model
     from ciiguard.model import ScanResult
@@ -194,6 +195,8 @@ def signed_fingerprint(path: Path | str) -> tuple[str, Signature | None]:
     listed = _LISTED.get(os.fspath(path)) if _LISTED else None
     if listed is not None:
         return "dir:" + digest(*listed), None
+    if _LISTED and _unlisted(os.fspath(path)):
+        return "missing", None
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
     except OSError as exc:
@@ -312,6 +315,22 @@ def _walk(directory: str, absolute: str, h: Any) -> None:
         _walk(os.path.join(directory, sub), os.path.join(absolute, sub), h)
 
 
+def _unlisted(path: str) -> bool:
+    """Whether the listing walk's snapshot has nothing at ``path``: the nearest listed directory
+    above it lacks the next name on the way (``.terraform/modules/modules.json`` in a root with
+    no ``.terraform``, probed for every root). False where the listing cannot tell (a path
+    not written as the listing writes its directories: relative, or not normalised)."""
+    if not os.path.isabs(path) or os.path.normpath(path) != path:
+        return False
+    child, parent = path, os.path.dirname(path)
+    while parent != child:
+        names = _LISTED.get(parent) if _LISTED is not None else None
+        if names is not None:
+            return os.path.basename(child) not in names
+        child, parent = parent, os.path.dirname(parent)
+    return False
+
+
 def listed_entries(absolute: str) -> tuple[tuple[str, str], ...] | None:
     """A directory's entries, sorted by name, as this command line's listing walk read them
     (``remember_listings``): (name, kind), the kind ``d`` for a directory, ``l`` for a symbolic
@@ -405,9 +424,10 @@ class ResultCache:
         parsed), the other files are fingerprinted now. Written in the background; with
         ``write`` false only the entry is made (what it depends on, for the replay cache)."""
         known = known or {}
+        cwd = os.getcwd()
         manifest = {
             p: known.get(p) or fingerprint(Path(p))
-            for p in sorted({os.path.abspath(f) for f in files})
+            for p in sorted({absolute(os.fspath(f), cwd) for f in files})
         }
         # the listing taken before the scan: a file added or removed meanwhile is a miss next time
         entry = Entry(current if current is not None else listing(paths), manifest, result)

@@ -86,6 +86,17 @@ def _realpath(path: str, memo: dict[Any, str]) -> str:
     return found
 
 
+def _parent(file: str, memo: dict[Any, str] | None) -> str:
+    """``str(Path(file).parent)``, once per file of a batch (``memo``)."""
+    key = ("parent", file)
+    found = memo.get(key) if memo is not None else None
+    if found is None:
+        found = str(Path(file).parent)
+        if memo is not None:
+            memo[key] = found
+    return found
+
+
 def fingerprint(
     v: Violation,
     anchor: Path,
@@ -94,7 +105,7 @@ def fingerprint(
 ) -> str:
     """A stable id for ``v``; file directories are taken relative to ``anchor``. With
     ``with_root`` the finding's root module is part of it (see ``fingerprints``)."""
-    directory = _relative(str(Path(v.file).parent), anchor, memo) if v.file else ""
+    directory = _relative(_parent(v.file, memo), anchor, memo) if v.file else ""
     parts = [v.policy, v.resource, v.region or "", directory, _normalise(v.identity or v.message)]
     if with_root:
         parts.append("root:" + (_relative(v.root, anchor, memo) if v.root else ""))

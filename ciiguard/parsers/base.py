@@ -10,6 +10,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from ciiguard.catalogue import Catalogue
 from ciiguard.model import ParseOutput
+from ciiguard.paths import absolute as absolute_path
 from ciiguard.settings import Settings
 
 
@@ -77,9 +78,9 @@ class ParseContext:
         key = str(path)
         shown = self._shown.get(key)
         if shown is None:
-            absolute = os.path.abspath(key)
             cwd = self._cwd_abs or os.path.abspath(self.cwd)
             self._cwd_abs = cwd
+            absolute = absolute_path(key, os.getcwd())
             if absolute == cwd:
                 shown = "."
             elif absolute.startswith(cwd.rstrip(os.sep) + os.sep):

@@ -44,15 +44,18 @@ def _parser_version() -> str:
 
 def parse_source(data: bytes, shown: str, json_syntax: bool) -> HclFile:
     """Decode and parse one file's bytes (shared by the main process and the workers)."""
-    from ciiguard.parsers.terraform.hcl.json_syntax import parse_tf_json
-    from ciiguard.parsers.terraform.hcl.reader import parse_hcl
-
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise InputError(shown, line, "file is not valid UTF-8") from None
-    return parse_tf_json(text, shown) if json_syntax else parse_hcl(text, shown)
+    if json_syntax:
+        from ciiguard.parsers.terraform.hcl.json_syntax import parse_tf_json
+
+        return parse_tf_json(text, shown)
+    from ciiguard.parsers.terraform.hcl.reader import parse_hcl
+
+    return parse_hcl(text, shown)
 
 
 def _worker(
