@@ -1407,10 +1407,12 @@ def _keep(
     """Store what this scan read and evaluated without an error, for the next one."""
     failed = {e.file for e in errors}
     for d, files in by_dir.items():
+        if str(d) in cache.dirs:
+            continue  # unchanged: carried over as it was stored (``RootCache.calls``)
         calls = edges.get(d)
         if calls is None or isinstance(calls, LinkedCalls) or ctx.display(d) in failed:
             continue
-        if any(ctx.display(f) in failed for f in files):
+        if failed and any(ctx.display(f) in failed for f in files):
             continue  # read again next time, so its errors are reported again
         cache.keep_dir(str(d), [os.path.join(d, f.name) for f in files], [str(t) for t in calls])
     for d in roots:
