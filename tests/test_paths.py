@@ -35,24 +35,26 @@ def _resolve(path: Path, fn: object) -> object:
         return type(exc)
 
 
-def test_real_is_resolve_for_every_short_path(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    forget_real()  # one memo across all paths: its entries must never mislead a later path
+def _every_absolute_path(tree: Path, fn: object) -> None:
+    """``fn`` (through ``Path``) against ``Path.resolve`` on every path of up to four parts below
+    ``tree``, with one memo across all of them: its entries must never mislead a later path."""
+    forget_real()
     checked = 0
     for n in range(1, 5):
         for combo in itertools.product(PARTS, repeat=n):
             path = tree.joinpath(*combo)
-            assert _resolve(path, real) == _resolve(path, Path.resolve), path
+            assert _resolve(path, fn) == _resolve(path, Path.resolve), path
             checked += 1
+    assert checked > 20000
+
+
+def test_real_is_resolve_for_every_short_path(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _every_absolute_path(tree, real)
     monkeypatch.chdir(tree / "a")
     for combo in itertools.product(PARTS, repeat=2):
         path = Path(*combo)  # relative paths: from the working directory
         assert _resolve(path, real) == _resolve(path, Path.resolve), path
     forget_real()
-    assert checked > 20000
-
-
-def _by_name(path: Path) -> Path:
-    return real_dir(os.fspath(path))
 
 
 def test_real_dir_is_resolve_for_every_short_path(
@@ -61,13 +63,7 @@ def test_real_dir_is_resolve_for_every_short_path(
     """The string form discovery's directory names take: absolute and relative, with ``.``,
     ``..``, links (absolute, relative, upward, dangling, looping) anywhere, and a trailing or
     doubled separator."""
-    forget_real()
-    checked = 0
-    for n in range(1, 5):
-        for combo in itertools.product(PARTS, repeat=n):
-            path = tree.joinpath(*combo)
-            assert _resolve(path, _by_name) == _resolve(path, Path.resolve), path
-            checked += 1
+    _every_absolute_path(tree, lambda path: real_dir(os.fspath(path)))
     monkeypatch.chdir(tree / "a")
     for combo in itertools.product(PARTS, repeat=3):
         name = os.path.join(*combo)
@@ -75,4 +71,3 @@ def test_real_dir_is_resolve_for_every_short_path(
             expected = _resolve(Path(written), Path.resolve)
             assert _resolve(written, real_dir) == expected, written
     forget_real()
-    assert checked > 20000
