@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -429,10 +429,35 @@ class ScanResult:
         return dataclasses.replace(self, **changes)
 
 
-# (resources, data-bearing, in scope, names, covered, inbound, gate): see ``DeferredRoot``
+# (resources, data-bearing, in scope, names, covered, inbound, gate, addresses): see
+# ``DeferredRoot``
 RootSummary = tuple[
-    int, int, int, list[tuple[str, str]], frozenset[str], frozenset[str], list[Resource]
+    int,
+    int,
+    int,
+    list[tuple[str, str]],
+    frozenset[str],
+    frozenset[str],
+    list[Resource],
+    Callable[[], frozenset[str]],
 ]
+
+
+class AddressSet:
+    """A root module's resource addresses, kept as one JSON text in its cache entry and made a
+    set only when asked (``DeferredRoot.holds``): most re-scans never ask."""
+
+    __slots__ = ("_text",)
+
+    def __init__(self, addresses: Iterable[str]) -> None:
+        import json
+
+        self._text = json.dumps(sorted(set(addresses)))
+
+    def __call__(self) -> frozenset[str]:
+        import json
+
+        return frozenset(json.loads(self._text))
 
 
 class DeferredRoot:
@@ -442,17 +467,26 @@ class DeferredRoot:
     ``gate`` holds, in scan order, every resource of the root at an address in ``covered``: the
     addresses the gate can look up there (``gate.stage.gate_inputs``); ``inbound`` names those
     whose flows in from other resources are all among them. ``names`` lists (address, display
-    name) in scan order."""
+    name) in scan order. ``holds(address)`` tells whether any resource of the root has that
+    address (its set read when first asked: for lookups across roots, such as a finding on a
+    module call that no root holds)."""
 
     __slots__ = (
-        "count", "covered", "data_bearing", "gate", "in_scope", "inbound", "load", "names", "root"
+        "_addresses", "_read_addresses", "count", "covered", "data_bearing", "gate", "in_scope",
+        "inbound", "load", "names", "root",
     )  # fmt: skip
 
     def __init__(self, root: str, summary: RootSummary, load: Callable[[], list[Resource]]) -> None:
         self.root = root
         self.count, self.data_bearing, self.in_scope, self.names = summary[:4]
-        self.covered, self.inbound, self.gate = summary[4:]
+        self.covered, self.inbound, self.gate, self._read_addresses = summary[4:]
+        self._addresses: frozenset[str] | None = None
         self.load = load
+
+    def holds(self, address: str) -> bool:
+        if self._addresses is None:
+            self._addresses = self._read_addresses()
+        return address in self._addresses
 
 
 class _Pending:

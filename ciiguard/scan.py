@@ -20,6 +20,7 @@ from typing import Any
 
 from ciiguard.catalogue import Catalogue, load_builtin
 from ciiguard.model import (
+    AddressSet,
     DeferredResult,
     Gap,
     ParseOutput,
@@ -328,6 +329,7 @@ def _summary(
         sum(1 for r in ordered if r.in_scope),
         [(r.address, r.display_name) for r in ordered if r.display_name],
         *gate_inputs(ordered, findings, settings),
+        AddressSet(r.address for r in ordered),
     )
 
 

@@ -102,6 +102,23 @@ resource "aws_s3_bucket" "malformed" {
 """
 
 
+# a registry module ciiguard cannot read: a CII003 finding on the call, in no root module
+REMOTE = """\
+provider "aws" {
+  region = "cn-north-1"
+}
+
+module "vpc" {
+  source = "terraform-aws-modules/vpc/aws"
+  name   = "core"
+}
+
+resource "aws_s3_bucket" "logs" {
+  bucket = "logs"
+}
+"""
+
+
 def plain(region: str) -> str:
     return f"""\
 provider "aws" {{
@@ -123,6 +140,7 @@ def estate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name, text in (
         ("approved", APPROVED),
         ("suppressed", SUPPRESSED),
+        ("remote", REMOTE),
         ("plain", plain("cn-north-1")),
     ):
         (t / name).mkdir(parents=True)
@@ -192,44 +210,58 @@ def test_a_text_rescan_reads_no_reused_root_and_json_reads_them_all(
     loads.clear()
     code, text = _main(capsys, str(estate))
     assert loads == []  # the summary and the gate came from the entries
-    assert code == 1 and "4 resources" not in text and "ciiguard FAILED: 9 resources" in text
+    assert code == 1 and "ciiguard FAILED: 10 resources" in text
+    assert "CII003 [BLOCKING] module.vpc" in text  # a finding in no root: looked up across them
     (estate / "plain" / "main.tf").write_text(plain("eu-west-1"))
     loads.clear()
     code, report = _main(capsys, str(estate), "--format", "json")
-    assert len(loads) == 2  # the two reused roots, read for the report's resource list
+    assert len(loads) == 3  # the three reused roots, read for the report's resource list
     assert (code, report) == _main(capsys, str(estate), "--format", "json", "--no-cache")
-    assert report.count('"address"') == 9
+    assert report.count('"address"') == 10
 
 
 def _deferred(estate: Path) -> DeferredResult:
-    """A scan whose ``approved`` and ``suppressed`` roots are deferred (in-process)."""
+    """A scan whose ``approved``, ``suppressed`` and ``remote`` roots are deferred (in-process)."""
     host = build(autoload=False)
     scan([estate], Settings(jobs=1), host)
     scan([estate], Settings(jobs=1), host)
     (estate / "plain" / "main.tf").write_text(plain("us-east-1"))
     result = scan([estate], Settings(jobs=1), host)
-    assert isinstance(result, DeferredResult) and len(result.deferred) == 2
+    assert isinstance(result, DeferredResult) and len(result.deferred) == 3
     return result
 
 
+@pytest.mark.parametrize(
+    ("address", "in_root", "reads"),
+    [
+        ("aws_sqs_queue.quiet", True, True),  # in its root, but nothing kept of it
+        ("aws_sqs_queue.quiet", False, True),  # named without a root: a deferred root holds it
+        ("module.elsewhere", False, False),  # without a root, and no root holds it
+        ("aws_s3_bucket.orders", False, False),  # kept wherever it is: the index answers
+    ],
+)
 def test_a_lookup_the_kept_inputs_cannot_answer_reads_everything(
-    estate: Path, loads: list[int]
+    estate: Path, loads: list[int], address: str, in_root: bool, reads: bool
 ) -> None:
     """A finding on a resource the gate kept nothing of (a plugin's, say): the gate reads the
-    deferred roots and starts again, and decides as it does on the whole list."""
+    deferred roots and starts again. A finding looked up across roots reads them only when one
+    of them holds a resource at that address the gate did not keep. Either way it decides as it
+    does on the whole list."""
     result = _deferred(estate)
     quiet = next(d for d in result.deferred if d.root.endswith("approved"))
     assert "aws_sqs_queue.quiet" not in quiet.covered
     template = next(v for v in result.violations if v.root == quiet.root)
-    extra = dataclasses.replace(template, policy="ORG001", resource="aws_sqs_queue.quiet")
+    extra = dataclasses.replace(
+        template, policy="ORG001", resource=address, root=quiet.root if in_root else None
+    )
     options = GateOptions(today=dt.date.today())
     loads.clear()
     partial = gate(result.replaced(violations=[*result.violations, extra]), Settings(), options)
-    assert len(loads) == 2 and not result.deferred
+    assert (len(loads) == 3 and not result.deferred) if reads else (loads == [] and result.deferred)
     whole = ScanResult(result.resources, [*result.violations, extra], result.errors,
                        result.warnings, result.files)  # fmt: skip
     assert partial == gate(whole, Settings(), options)
-    assert any(v.resource == "aws_sqs_queue.quiet" for v in partial.result.violations)
+    assert any(v.resource == address for v in partial.result.violations)
 
 
 def test_the_gate_on_kept_inputs_decides_as_on_every_resource(
@@ -267,7 +299,7 @@ def test_a_deferred_result_counts_names_pickles_and_compares_as_the_whole(
     copy = result.replaced(warnings=[])
     assert loads == []
     everything = list(result.resources)  # reads both roots, once for every copy
-    assert len(loads) == 2 and copy.resources == everything and not copy.deferred
+    assert len(loads) == 3 and copy.resources == everything and not copy.deferred
     whole = ScanResult(everything, result.violations, result.errors, result.warnings,
                        result.files)  # fmt: skip
     assert (whole.counts(), whole.display_names()) == (counts, names)

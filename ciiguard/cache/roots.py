@@ -48,7 +48,7 @@ from ciiguard.cache.store import DiskCache, digest, in_background, safe_loads
 if TYPE_CHECKING:
     from ciiguard.model import Gap, ParseOutput, Resource, RootSummary, Violation
 
-FORMAT = 6
+FORMAT = 7
 
 
 class RootEntry(NamedTuple):

@@ -240,6 +240,7 @@ class _Gate:
         deferred = result.deferred
         self.partial: dict[str, frozenset[str]] | None = None
         self.partial_inbound: dict[str, frozenset[str]] = {}
+        self.deferred = deferred
         resources = result.resources if not deferred else result.loaded
         if deferred:
             self.partial = {d.root: d.covered for d in deferred}
@@ -275,6 +276,13 @@ class _Gate:
                 raise _NeedAll
         return found
 
+    def _anywhere(self, address: str) -> None:
+        """Before a lookup across root modules: every resource at ``address`` must be in the
+        index (no deferred root holds one the gate did not keep), else ``_NeedAll``."""
+        for d in self.deferred:
+            if address not in d.covered and d.holds(address):
+                raise _NeedAll
+
     def _inbound(self, r: Resource) -> list[tuple[Resource, str | None]] | None:
         """The (declarer, source) of each flow into ``r`` from another resource of its root."""
         known = self.partial_inbound.get(r.root)
@@ -290,7 +298,7 @@ class _Gate:
             if in_root is not None:
                 return in_root
         if self.partial is not None:
-            raise _NeedAll  # the fallbacks look across root modules
+            self._anywhere(v.resource)  # the fallbacks look across root modules
         exact = self.in_file.get((v.resource, v.file))
         if exact is not None:
             return exact
@@ -302,7 +310,7 @@ class _Gate:
             r = self._in_root(near.root, address) if near is not None else None
             if r is None:
                 if self.partial is not None:
-                    raise _NeedAll
+                    self._anywhere(address)
                 r = self.by_address.get(address)
             if r is not None:
                 out.append(r)
