@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -178,3 +179,35 @@ def test_settle_tells_whether_writers_are_still_at_work(background: Path, tmp_pa
         go.touch()
     assert store.settle(background, timeout=30)
     assert store.DiskCache("bg").get("k" * 64) == 3
+
+
+def test_writes_inside_one_writer_run_as_one_job_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A parse queues its cache writes and hands them to one background job at its end (one
+    forked child for a root module calling hundreds of modules, not one per module): nothing
+    runs before, all run after, in order, and one that fails does not stop the others."""
+    from ciiguard.cache import store
+
+    ran: list[str] = []
+    jobs: list[object] = []
+    real = store.in_background
+
+    def counting(work: Any) -> None:
+        jobs.append(work)
+        real(work)
+
+    store.allow_background(False)  # (the job runs here, at the end of the block)
+    monkeypatch.setattr(store, "in_background", counting)
+
+    def fails() -> None:
+        raise OSError("disk full")
+
+    with store.one_writer():
+        store.in_background(lambda: ran.append("a"))
+        store.in_background(fails)
+        with store.one_writer():  # nested: the outer block keeps them
+            store.in_background(lambda: ran.append("b"))
+        assert ran == []
+    assert ran == ["a", "b"] and len(jobs) == 4  # three queued, then the one job
+    with store.one_writer():
+        pass
+    assert len(jobs) == 4  # nothing queued: no job

@@ -18,6 +18,7 @@ cannot run code).
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import hashlib
 import io
@@ -25,7 +26,7 @@ import os
 import pickle
 import stat
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -605,6 +606,31 @@ def _reap(forget: bool) -> None:
 def can_fork() -> bool:
     """Whether work may be split with a forked child now (the CLI allows it; one thread)."""
     return _BACKGROUND and threading.active_count() == 1
+
+
+@contextlib.contextmanager
+def one_writer() -> Iterator[None]:
+    """The cache writes made inside run as one background job at its end: one child for them
+    all, not one per write (evaluating a root module that calls hundreds of modules reads each
+    module directory on its own, and each read that parsed something has a write). Inside a
+    worker that keeps its writes for later (``defer_background``) nothing changes."""
+    global _DEFERRED
+    if _DEFERRED is not None:
+        yield
+        return
+    _DEFERRED = []
+    try:
+        yield
+    finally:
+        works, _DEFERRED = _DEFERRED, None
+        if works:
+            in_background(functools.partial(_run_all, works))
+
+
+def _run_all(works: list[Callable[[], None]]) -> None:
+    for work in works:
+        with contextlib.suppress(Exception):  # (one write failing costs only its own speed)
+            work()
 
 
 def defer_background() -> None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ciiguard.cache.store import one_writer
 from ciiguard.catalogue import Catalogue
 from ciiguard.errors import InputError
 from ciiguard.model import (
@@ -1157,7 +1158,8 @@ class TerraformParser:
         loader = HclLoader(ctx.read_bytes, ctx.display, ctx.settings.use_cache, ctx.settings.jobs)
         self.load = loader.load
         try:
-            return self._parse(by_dir, ctx, loader, out)
+            with one_writer():  # the parse cache's writes: one background child for the scan
+                return self._parse(by_dir, ctx, loader, out)
         finally:
             self.load = None  # the syntax trees go with the loader: this parser outlives the scan
 
