@@ -10,7 +10,6 @@ import dataclasses
 import datetime as dt
 import os
 import sys
-import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -323,6 +322,8 @@ def explain_policy(policy: Policy, level: Enforcement, settings: Settings) -> st
     if policy.id in APPROVABLE:
         lines += ["", f"How to approve: {how_to_approve(settings)}"]
     lines += ["", f"How to suppress: {how_to_suppress(policy.id)}"]
+    import textwrap  # (only --explain-policy wraps text)
+
     head, body = lines[:4], lines[4:]
     wrapped = [
         textwrap.fill(par, width=100, break_on_hyphens=False, break_long_words=False)

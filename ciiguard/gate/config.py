@@ -23,10 +23,16 @@ from ciiguard.gate.config_files import find_config
 from ciiguard.model import Enforcement, Location
 from ciiguard.settings import DeclaredEndpoint, Settings, module_source_key
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
+
+def _toml() -> Any:  # (a module: tomllib, or tomli, typed as it is installed)
+    """``tomllib`` (``tomli`` before Python 3.11), imported when a config file is read: most runs
+    read none, and a re-scan should not pay for the import."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib
+    return tomllib
+
 
 CONFIG_NAMES = ("ciiguard.toml", "pyproject.toml")
 LEVELS = tuple(e.value for e in Enforcement)
@@ -184,9 +190,10 @@ def load(path: Path, trusted: bool = False) -> Config:
         raise ConfigError(
             shown, None, f"cannot read: {getattr(exc, 'strerror', None) or exc}"
         ) from None
+    toml = _toml()
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        data = toml.loads(text)
+    except toml.TOMLDecodeError as exc:
         m = re.search(r"\(at line (\d+), column \d+\)", str(exc))
         where = f"{shown}:{m.group(1)}" if m else shown
         msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))

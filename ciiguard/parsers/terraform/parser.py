@@ -14,7 +14,6 @@ import functools
 import json
 import os
 import pickle
-import signal
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -1499,6 +1498,8 @@ def _split(
         with contextlib.suppress(OSError):
             to_child.close()
         if child_done is None:
+            import signal
+
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
             with contextlib.suppress(ChildProcessError, InterruptedError):
