@@ -367,6 +367,15 @@ class ParseOutput:
     gaps: list[Gap] = field(default_factory=list)
 
 
+def resource_counts(resources: Sequence[Resource]) -> tuple[int, int, int]:
+    """(resources, data-bearing, in scope)."""
+    data = scoped = 0
+    for r in resources:
+        data += r.data_bearing
+        scoped += r.in_scope
+    return len(resources), data, scoped
+
+
 def scan_order(r: Resource) -> tuple[str, str, int, str]:
     """The order of a scan's resources: by root module, file, line and address."""
     return (r.root, r.file or "", r.line or 0, r.address)
@@ -404,11 +413,7 @@ class ScanResult:
 
     def counts(self) -> tuple[int, int, int]:
         """(resources, data-bearing, in scope)."""
-        loaded = self.loaded
-        n, data, scoped = len(loaded), 0, 0
-        for r in loaded:
-            data += r.data_bearing
-            scoped += r.in_scope
+        n, data, scoped = resource_counts(self.loaded)
         for d in self.deferred:
             n, data, scoped = n + d.count, data + d.data_bearing, scoped + d.in_scope
         return n, data, scoped

@@ -29,6 +29,7 @@ from ciiguard.model import (
     ScanIssue,
     ScanResult,
     Violation,
+    resource_counts,
     scan_order,
 )
 from ciiguard.parsers.base import ParseContext, Parser, forget_real
@@ -324,9 +325,7 @@ def _summary(
 
     ordered = sorted(resources, key=scan_order)
     return (
-        len(ordered),
-        sum(1 for r in ordered if r.data_bearing),
-        sum(1 for r in ordered if r.in_scope),
+        *resource_counts(ordered),
         [(r.address, r.display_name) for r in ordered if r.display_name],
         *gate_inputs(ordered, findings, settings),
         AddressSet(r.address for r in ordered),

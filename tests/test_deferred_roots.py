@@ -24,56 +24,29 @@ from ciiguard.plugins.manager import build
 from ciiguard.scan import scan
 from ciiguard.settings import Settings
 from tests.conftest import clean_env, run_cli
+from tests.test_gate_replica_approval import CONFIG as REPLICATED
 
 EXPIRES = (dt.date.today() + dt.timedelta(days=400)).isoformat()
 
-APPROVED = f"""\
-provider "aws" {{
-  region = "cn-north-1"
-}}
-
-provider "aws" {{
-  alias  = "hk"
-  region = "ap-east-1"
-}}
-
-resource "aws_s3_bucket" "orders" {{
-  bucket = "orders"
-  tags = {{
-    "data-classification"           = "personal"
-    "cross-border-approval"         = "CAC-2026-0042"
-    "cross-border-approval-expires" = "{EXPIRES}"
-  }}
-}}
-
-resource "aws_s3_bucket" "orders_hk" {{
-  provider = aws.hk
-  bucket   = "orders-hk"
-}}
-
-resource "aws_s3_bucket_replication_configuration" "orders" {{
-  bucket = aws_s3_bucket.orders.id
-  role   = "arn:aws-cn:iam::123456789012:role/replication"
-  rule {{
-    id     = "hk"
-    status = "Enabled"
-    destination {{
-      bucket = aws_s3_bucket.orders_hk.arn
-    }}
-  }}
-}}
-
-resource "aws_sqs_queue" "quiet" {{
+APPROVED = (
+    REPLICATED.format(  # an approved transfer, and the replica it creates
+        approval=f'"cross-border-approval" = "CAC-2026-0042"\n    '
+        f'"cross-border-approval-expires" = "{EXPIRES}"',
+        replica_tags="",
+    )
+    + """
+resource "aws_sqs_queue" "quiet" {
   name = "quiet"
-}}
+}
 
-resource "aws_s3_bucket" "paperwork" {{
+resource "aws_s3_bucket" "paperwork" {
   bucket = "paperwork"
-  tags = {{
+  tags = {
     "cross-border-approval" = "CAC-2026-0099"
-  }}
-}}
+  }
+}
 """
+)
 
 SUPPRESSED = """\
 provider "aws" {

@@ -169,7 +169,7 @@ def test_terminal_passes_a_plain_line_through_as_escaping_would() -> None:
 def test_the_baseline_realpath_is_os_realpath(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ciiguard.gate.baseline import _realpath
+    from ciiguard.paths import realpath as _realpath
 
     (tmp_path / "a" / "b").mkdir(parents=True)
     (tmp_path / "abs").symlink_to(tmp_path / "a" / "b")

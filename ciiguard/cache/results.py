@@ -290,21 +290,16 @@ def _walk(directory: str, absolute: str, h: Any) -> None:
     below = []
     for entry in entries:
         name = entry.name.encode("utf-8", "surrogateescape")
-        try:
-            link = entry.is_symlink()
-            is_dir = entry.is_dir(follow_symlinks=False)
-            plain = not link and not is_dir and entry.is_file(follow_symlinks=False)
-        except OSError:
-            link = is_dir = plain = False
+        kind = entry_kind(entry)
         if kinds is not None:
-            kinds.append((entry.name, "l" if link else "d" if is_dir else "f" if plain else "o"))
-        if link:
+            kinds.append(kind)
+        if kind[1] == "l":
             try:
                 target = os.readlink(entry.path)
             except OSError:
                 target = "?"
             h.update(b"\0l\0" + name + b"\0" + target.encode("utf-8", "surrogateescape"))
-        elif is_dir:
+        elif kind[1] == "d":
             if entry.name not in SKIP_DIRS:
                 below.append(entry.name)
         else:
@@ -329,6 +324,19 @@ def _unlisted(path: str) -> bool:
             return os.path.basename(child) not in names
         child, parent = parent, os.path.dirname(parent)
     return False
+
+
+def entry_kind(entry: os.DirEntry[str]) -> tuple[str, str]:
+    """(name, kind) of a directory entry, from the listing alone: ``d`` a directory, ``l`` a
+    symbolic link, ``f`` a regular file, ``o`` anything else (or what cannot be told)."""
+    try:
+        if entry.is_symlink():
+            return entry.name, "l"
+        if entry.is_dir(follow_symlinks=False):
+            return entry.name, "d"
+        return entry.name, "f" if entry.is_file(follow_symlinks=False) else "o"
+    except OSError:
+        return entry.name, "o"
 
 
 def listed_entries(absolute: str) -> tuple[tuple[str, str], ...] | None:

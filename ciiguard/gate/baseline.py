@@ -21,6 +21,7 @@ from typing import Any
 
 from ciiguard.errors import UsageError
 from ciiguard.model import Violation
+from ciiguard.paths import realpath
 
 SCHEMA = "ciiguard/baseline@1"
 _LINE_REF = re.compile(r"(\.(?:tf|json|tfvars|ya?ml|hcl|py|ts|js|go|cs))(?::\d+)+")
@@ -55,34 +56,12 @@ def _relative(path: str, anchor: Path, memo: dict[Any, str] | None = None) -> st
         if memo is not None:
             memo[("", anchor)] = base
     try:
-        real = os.path.realpath(path) if memo is None else _realpath(path, memo)
+        real = os.path.realpath(path) if memo is None else realpath(path, memo)
         found = Path(os.path.relpath(real, base)).as_posix()
     except ValueError:  # another drive on Windows
         found = Path(path).as_posix()
     if memo is not None:
         memo[(path, anchor)] = found
-    return found
-
-
-def _realpath(path: str, memo: dict[Any, str]) -> str:
-    """``os.path.realpath``, directory by directory through ``memo`` (a batch's findings share
-    their directories' parents). A path with a ``..`` in it (after a link loop it applies
-    lexically), a first name, ``.``, and a symbolic link's target are left to
-    ``os.path.realpath`` itself."""
-    found = memo.get(path)
-    if found is None:
-        parent, name = os.path.split(path)
-        if (
-            not parent
-            or parent == path
-            or name in ("", ".", "..")
-            or ".." in path.replace(os.sep, "/").split("/")
-        ):
-            found = os.path.realpath(path)
-        else:
-            candidate = os.path.join(_realpath(parent, memo), name)
-            found = os.path.realpath(candidate) if os.path.islink(candidate) else candidate
-        memo[path] = found
     return found
 
 

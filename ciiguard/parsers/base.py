@@ -11,6 +11,7 @@ from typing import Any, Protocol, runtime_checkable
 from ciiguard.catalogue import Catalogue
 from ciiguard.model import ParseOutput
 from ciiguard.paths import absolute as absolute_path
+from ciiguard.paths import realpath
 from ciiguard.settings import Settings
 
 
@@ -162,26 +163,14 @@ _REAL_NAMES: dict[str, str] = {}
 
 
 def real_dir(name: str) -> Path:
-    """``real(Path(name))`` for a path given as a string (discovery's directory names): the
-    same component-wise resolve, on strings, so a tree of a thousand module directories costs no
-    ``Path`` per parent. A name with a ``..`` in it is left to ``real`` whole (after a link loop,
-    ``..`` applies lexically), as are a first name, ``.`` and a symbolic link's target."""
-    if ".." in name.split(os.sep) or (os.altsep and ".." in name.split(os.altsep)):
-        return real(Path(name))
-    return Path(_real_name(name))
+    """``real(Path(name))`` for a path given as a string (discovery's directory names), resolved
+    on strings (``paths.realpath``), so a tree of a thousand module directories costs no ``Path``
+    per parent."""
+    return Path(realpath(name, _REAL_NAMES, _real_text))
 
 
-def _real_name(name: str) -> str:
-    found = _REAL_NAMES.get(name)
-    if found is None:
-        parent, base = os.path.split(name)
-        if parent and parent != name and base not in ("", ".", ".."):
-            candidate = os.path.join(_real_name(parent), base)
-            found = os.fspath(real(Path(candidate))) if os.path.islink(candidate) else candidate
-        else:
-            found = os.fspath(real(Path(name)))
-        _REAL_NAMES[name] = found
-    return found
+def _real_text(path: str) -> str:
+    return os.fspath(real(Path(path)))
 
 
 def forget_real() -> None:

@@ -12,7 +12,7 @@ import stat
 from collections.abc import Sequence
 from pathlib import Path
 
-from ciiguard.cache.results import SKIP_DIRS, listed_entries
+from ciiguard.cache.results import SKIP_DIRS, entry_kind, listed_entries
 from ciiguard.errors import PLUGIN_ERRORS
 from ciiguard.model import ScanIssue
 from ciiguard.parsers.base import ParseContext, Parser
@@ -83,7 +83,7 @@ def discover(
         if entries is None:
             try:
                 with os.scandir(here) as it:
-                    entries = tuple(sorted(map(_kind, it)))
+                    entries = tuple(sorted(map(entry_kind, it)))
             except OSError as exc:
                 unreadable(exc)
                 return
@@ -147,19 +147,6 @@ def discover(
 
 
 INPUT_SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json", ".json", ".yaml", ".yml", ".hcl")
-
-
-def _kind(entry: os.DirEntry[str]) -> tuple[str, str]:
-    """(name, kind) as ``listed_entries`` gives them: ``d`` a directory, ``l`` a symbolic link,
-    ``f`` a regular file, ``o`` anything else (or what cannot be told)."""
-    try:
-        if entry.is_symlink():
-            return entry.name, "l"
-        if entry.is_dir(follow_symlinks=False):
-            return entry.name, "d"
-        return entry.name, "f" if entry.is_file(follow_symlinks=False) else "o"
-    except OSError:
-        return entry.name, "o"
 
 
 def _looks_like_input(name: str) -> bool:
