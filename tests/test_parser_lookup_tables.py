@@ -4,6 +4,7 @@ keys that look like separators), since the verdicts follow from them."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from pathlib import Path
@@ -23,8 +24,10 @@ from ciiguard.parsers.terraform.overrides import _first_repeated, repeated_argum
 from ciiguard.parsers.terraform.plan import (
     SourceModule,
     _BlockMatcher,
+    _compact,
     _match_config_block,
     overlay_unknown,
+    split_address,
 )
 from ciiguard.parsers.terragrunt.config import _key_line_scan, _key_table, _plain_key
 from ciiguard.testing import Scanner
@@ -125,6 +128,59 @@ def test_unknown_rules_follow_the_block_whose_constants_they_carry() -> None:
         ["aws_s3_bucket.d3"],
         ["aws_s3_bucket.d1"],
     ]
+
+
+def _joined_pieces(address: str) -> list[str]:
+    """``split_address`` without quotes, as it was written: a piece that leaves a bracket open
+    takes the next one."""
+    out: list[str] = []
+    for piece in address.split("."):
+        if out and out[-1].count("[") > out[-1].count("]"):
+            out[-1] += "." + piece
+        else:
+            out.append(piece)
+    return out
+
+
+def test_an_address_is_split_as_the_joining_pass_split_it() -> None:
+    """Every string of up to seven of these characters (brackets open, closed, nested, stray;
+    dots inside and outside them), and the usual shapes."""
+    for n in range(8):
+        for chars in itertools.product("a.[]0", repeat=n):
+            address = "".join(chars)
+            assert split_address(address) == _joined_pieces(address), address
+    for address in ("module.svc[0].aws_s3_bucket.b0", "aws_s3_bucket.b[12]", "module.a.m.b.x.y"):
+        assert split_address(address) == _joined_pieces(address)
+
+
+def test_the_overlay_of_shared_unknowns_is_the_overlay_attribute_by_attribute() -> None:
+    """``overlay_unknown`` with its memo (a whole-attribute ``after_unknown`` shared by many
+    changes, worked out once per configuration) against the attribute-by-attribute overlay,
+    over random plans: same values, same key order, same unknowns and references."""
+    rng = random.Random(7)
+    names = ["id", "arn", "bucket", "tags_all", "region", "policy"]
+    memo: dict[Any, Any] = {}
+    configs = [
+        {n: {"references": [f"aws_s3_bucket.x{rng.randrange(3)}.arn"]} for n in rng.sample(names, k)}
+        | {n: {"constant_value": "v"} for n in rng.sample(names, 1)}
+        for k in (0, 1, 2, 3)
+    ] + [{}, {"references": ["aws_kms_key.k.arn"]}]  # fmt: skip
+    for _ in range(400):
+        unknown = _compact(
+            {n: rng.choice([True, True, False, {}, []]) for n in rng.sample(names, 4)}
+        )
+        values = {n: f"v-{n}" for n in rng.sample(names, 3)} if rng.random() < 0.9 else None
+        exprs = rng.choice(configs)
+        prefix = rng.choice(["", "module.a[0].", 'module.b["k"].'])
+        address = f"{prefix}aws_s3_bucket.b{rng.randrange(5)}"
+        fast = overlay_unknown(values, unknown, exprs, address, prefix, memo=memo)
+        slow = overlay_unknown(values, dict(unknown) if isinstance(unknown, dict) else unknown,
+                               exprs, address, prefix)  # fmt: skip
+        assert fast == slow
+        if isinstance(slow, dict):
+            assert list(fast) == list(slow)
+            for k, v in slow.items():  # Unknown compares by its fields: reason, refs, path
+                assert type(fast[k]) is type(v)
 
 
 # -- plan JSON with --source: the argument of a module call behind each variable --------------------

@@ -10,6 +10,7 @@ and lets locals and whole expressions be evaluated where the plan keeps only the
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sys
@@ -367,6 +368,12 @@ class _Reader:
         )
 
 
+class _Flat(dict[str, bool]):
+    """An ``after_unknown`` whose unknowns are all whole attributes (``_compact``), shared by
+    every change with the same ones: ``overlay_unknown`` works out once per configuration
+    which of them are plain computed attributes."""
+
+
 _KEYS: dict[tuple[bool, tuple[str, ...]], Any] = {}
 _ACTIONS: dict[tuple[str, ...], tuple[str, ...]] = {}
 
@@ -380,7 +387,10 @@ def _compact(unknown: Any) -> Any:
     copies of the same names."""
     if not isinstance(unknown, dict) or not unknown:
         return unknown
-    kept = [(k, v) for k, v in unknown.items() if not (v is False or v == {} or v == [])]
+    # (``v is True`` first: most are, and ``v == {}`` makes a dictionary to compare with)
+    kept = [
+        (k, v) for k, v in unknown.items() if v is True or not (v is False or v == {} or v == [])
+    ]
     names = tuple(k for k, _ in kept)
     flat = all(v is True for _, v in kept)  # the usual case: computed attributes only
     shared = _KEYS.get((flat, names))
@@ -389,7 +399,7 @@ def _compact(unknown: Any) -> Any:
             _KEYS.clear()
         interned = tuple(sys.intern(k) if isinstance(k, str) else k for k in names)
         # one read-only dict for every change with the same computed attributes
-        shared = _KEYS[(flat, names)] = dict.fromkeys(interned, True) if flat else interned
+        shared = _KEYS[(flat, names)] = _Flat.fromkeys(interned, True) if flat else interned
     if flat:
         return shared
     return dict(zip(shared, (v for _, v in kept), strict=True))
@@ -400,11 +410,20 @@ def load_plan(path: Path, display: str, limit: int | None = None) -> PlanDocumen
 
 
 # -- addresses --------------------------------------------------------------------------------
+# Dot-separated pieces, each of names and closed, unnested ``[...]`` holding no dot: split at
+# every dot, no piece has more ``[`` than ``]`` (``split_address``'s reason to join pieces).
+_PIECE = r"[^.\[\]]*(?:\[[^.\[\]]*\][^.\[\]]*)*"
+_PLAIN_BRACKETS = re.compile(rf"{_PIECE}(?:\.{_PIECE})*")
+
+
 def split_address(address: str) -> list[str]:
     """``module.a["x.y"].aws_s3_bucket.b[0]`` -> ``['module', 'a["x.y"]', 'aws_s3_bucket', 'b[0]']``."""
     if '"' not in address:
+        pieces = address.split(".")
+        if "[" not in address or _PLAIN_BRACKETS.fullmatch(address):
+            return pieces  # no piece leaves a bracket open: nothing to join (as below)
         out: list[str] = []
-        for piece in address.split("."):
+        for piece in pieces:
             if out and out[-1].count("[") > out[-1].count("]"):
                 out[-1] += "." + piece
             else:
@@ -470,8 +489,8 @@ class Address:
     name: str
     key: str
 
-    @property
-    def prefix(self) -> str:
+    @functools.cached_property
+    def prefix(self) -> str:  # (asked for several times per resource)
         return "".join(f"module.{n}{k}." for n, k in self.modules)
 
     @property
@@ -915,6 +934,9 @@ class _PlanEvaluation:
         self.scopes: dict[tuple[tuple[str, str], ...], ModuleScope] = {}
         self.providers: dict[tuple[str, tuple[tuple[str, str], ...]], ProviderInfo] = {}
         self.parsed: dict[str, Expr | None] = {}
+        self.overlays: dict[tuple[int, int], _Overlay] = {}  # (overlay_unknown)
+        # a provider key's configuration entry, its key, and the depth of its module
+        self.provider_entries: dict[str, tuple[dict[str, Any] | None, str, int]] = {}
         self.missing_source: set[str] = set()
         self.warnings: list[ScanIssue] = []
         self.comment_windows = CommentWindows()
@@ -999,11 +1021,17 @@ class _PlanEvaluation:
 
     # -- providers ------------------------------------------------------------------------------
     def provider(self, key: str, steps: tuple[tuple[str, str], ...], rtype: str) -> ProviderInfo:
-        pc, resolved_key = self._provider_entry(key)
-        module_path = tuple(
-            p for p in str((pc or {}).get("module_address", "")).split(".") if p and p != "module"
-        )
-        depth = len(module_path) if pc is not None else len(steps)
+        entry = self.provider_entries.get(key)
+        if entry is None:  # the same few keys for every resource of a plan
+            pc, resolved_key = self._provider_entry(key)
+            module_path = tuple(
+                p
+                for p in str((pc or {}).get("module_address", "")).split(".")
+                if p and p != "module"
+            )
+            entry = self.provider_entries[key] = (pc, resolved_key, len(module_path))
+        pc, resolved_key, configured_depth = entry
+        depth = configured_depth if pc is not None else len(steps)
         inst = steps[: min(depth, len(steps))]
         cache_key = (resolved_key, inst)
         info = self.providers.get(cache_key)
@@ -1174,7 +1202,12 @@ class _PlanEvaluation:
         values = pr.get("values") if isinstance(pr.get("values"), dict) else {}
         assert isinstance(values, dict)
         attrs = overlay_unknown(
-            values, change.after_unknown if change else None, exprs, address, addr.prefix
+            values,
+            change.after_unknown if change else None,
+            exprs,
+            address,
+            addr.prefix,
+            memo=self.overlays,
         )
         assert isinstance(attrs, dict)
         written = str(cres.get("provider_config_key") or rtype.split("_", 1)[0])
@@ -1459,14 +1492,45 @@ def _computed(path: str) -> Unknown:
     return shared
 
 
+_Overlay = tuple[Any, Any, "dict[str, Unknown]", "list[tuple[str, Any]] | None"]
+
+
 def overlay_unknown(
-    value: Any, unknown: Any, exprs: Any, address: str, prefix: str, path: str = ""
+    value: Any,
+    unknown: Any,
+    exprs: Any,
+    address: str,
+    prefix: str,
+    path: str = "",
+    memo: dict[tuple[int, int], _Overlay] | None = None,
 ) -> Any:
     """Planned values with every ``after_unknown`` path replaced by ``Unknown``.
 
     ``exprs`` is the configuration's expression (or block of expressions) at the same path; its
     resource references become ``Unknown.refs`` so flows find the destination resource.
+
+    ``memo`` (one per plan) keeps, for a shared whole-attribute ``after_unknown`` (``_Flat``)
+    and a resource's configuration, which attributes are plain computed ones: every instance
+    of that resource then takes them at once.
     """
+    if type(unknown) is _Flat and unknown and memo is not None and not path:
+        key = (id(unknown), id(exprs) if exprs else 0)
+        found = memo.get(key)
+        if found is None:  # (holding both keeps their ids from being reused)
+            found = memo[key] = (unknown, exprs if exprs else None, *_flat_overlay(unknown, exprs))
+        base = value if isinstance(value, dict) else {}
+        out = dict(base)
+        plain, ordered = found[2], found[3]
+        if ordered is None:  # no attribute needs its references read
+            out.update(plain)
+            return out
+        for k, cfg in ordered:
+            out[k] = (
+                plain[k]
+                if cfg is None
+                else overlay_unknown(base.get(k), True, cfg, address, prefix, f".{k}")
+            )
+        return out
     if unknown is True:
         references = exprs.get("references") if isinstance(exprs, dict) else None
         refs = resource_refs(references, prefix)
@@ -1481,7 +1545,7 @@ def overlay_unknown(
         whole = _is_expression(exprs)  # an object-valued attribute: its references apply
         blocks = exprs if isinstance(exprs, dict) and not whole else None
         for k, u in unknown.items():
-            if u is False or u == {} or u == []:
+            if u is not True and (u is False or u == {} or u == []):
                 continue
             cfg = exprs if whole else (blocks.get(k) if blocks is not None else None)
             if u is True and not (isinstance(cfg, dict) and cfg.get("references")):
@@ -1506,6 +1570,29 @@ def overlay_unknown(
             items[i] = overlay_unknown(items[i], u, cfg, address, prefix, f"{path}[{i}]")
         return items
     return value
+
+
+def _flat_overlay(
+    unknown: dict[str, bool], exprs: Any
+) -> tuple[dict[str, Unknown], list[tuple[str, Any]] | None]:
+    """What ``overlay_unknown`` does with each attribute of a ``_Flat`` at the top of a
+    resource: the plain computed ones' shared values, and (when some attribute's expression
+    has references, read per instance) every attribute in order with its expression (None for
+    a plain one)."""
+    whole = _is_expression(exprs)
+    blocks = exprs if isinstance(exprs, dict) and not whole else None
+    plain: dict[str, Unknown] = {}
+    ordered: list[tuple[str, Any]] = []
+    referenced = False
+    for k in unknown:
+        cfg = exprs if whole else (blocks.get(k) if blocks is not None else None)
+        if isinstance(cfg, dict) and cfg.get("references"):
+            ordered.append((k, cfg))
+            referenced = True
+        else:
+            plain[k] = _computed(f".{k}")
+            ordered.append((k, None))
+    return plain, ordered if referenced else None
 
 
 def effective_tags(attrs: Mapping[str, Any], tag_attr: str, default_tags: Any) -> Any:
