@@ -233,3 +233,27 @@ def test_an_old_baseline_without_roots_waives_neither_copy_once_two_roots_share_
     assert scan(infra, "--create-baseline", str(baseline)).code == 0
     again = scan(infra, "--baseline", str(baseline), "--format", "json")
     assert again.code == 0 and {v["status"] for v in again.json["violations"]} == {"baselined"}
+
+
+def test_a_message_is_normalised_as_by_both_patterns_applied_in_turn() -> None:
+    """``_normalise`` skips a pattern whose literal (``:``, ``line``) the message lacks: the
+    same text as applying both, on messages with and without line references."""
+    from ciiguard.gate import baseline as b
+
+    def both(message: str) -> str:
+        text = b._LINE_REF.sub(r"\1", message)
+        text = b._LINE_WORD.sub("line", text)
+        return " ".join(text.split())
+
+    messages = [
+        "aws_s3_bucket.b is in us-east-1 (main.tf:12)",
+        "set at variables.tf:3:5 and lines 4-9",
+        "line 7 of the plan",
+        "pipeline 7 reads  the  bucket",  # "line" inside a word, no boundary
+        "no reference here",
+        "a: b line",
+        "streamed to module.x.aws_kinesis_stream.s (see app.yaml:40, line 41)",
+        "",
+    ]
+    for message in messages:
+        assert b._normalise(message) == both(message), message

@@ -39,8 +39,9 @@ class BaselineError(UsageError):
 
 
 def _normalise(message: str) -> str:
-    text = _LINE_REF.sub(r"\1", message)
-    text = _LINE_WORD.sub("line", text)
+    # (each pattern needs its literal: most messages hold neither, and skip both passes)
+    text = _LINE_REF.sub(r"\1", message) if ":" in message else message
+    text = _LINE_WORD.sub("line", text) if "line" in text else text
     return " ".join(text.split())
 
 

@@ -52,6 +52,7 @@ class ParseContext:
     deferred: list[Any] = field(default_factory=list)
     _shown: dict[str, str] = field(default_factory=dict, repr=False)
     _cwd_abs: str = field(default="", repr=False)
+    _process_cwd: str = field(default="", repr=False)  # relative paths are below it
     # ``inside``'s directories of the scanned paths, and the list (and its length) they were
     # made from
     _root_dirs: set[Path] | None = field(default=None, repr=False)
@@ -76,16 +77,19 @@ class ParseContext:
 
     def display(self, path: Path | str) -> str:
         """A path as users should see it: relative to the working directory when below it."""
-        key = str(path)
+        key = path if type(path) is str else str(path)
         shown = self._shown.get(key)
         if shown is None:
-            cwd = self._cwd_abs or os.path.abspath(self.cwd)
-            self._cwd_abs = cwd
-            absolute = absolute_path(key, os.getcwd())
+            if not self._cwd_abs:  # once per scan, as the answers are kept for the scan
+                self._cwd_abs = os.path.abspath(self.cwd)
+                self._process_cwd = os.getcwd()
+            cwd = self._cwd_abs
+            absolute = absolute_path(key, self._process_cwd)
+            below = cwd.rstrip(os.sep) + os.sep
             if absolute == cwd:
                 shown = "."
-            elif absolute.startswith(cwd.rstrip(os.sep) + os.sep):
-                shown = absolute[len(cwd.rstrip(os.sep)) + 1 :]
+            elif absolute.startswith(below):
+                shown = absolute[len(below) :]
                 if os.sep != "/":  # (abspath has normalised it: on POSIX it is written so)
                     shown = Path(shown).as_posix()
             else:
