@@ -88,6 +88,37 @@ def test_default_size_cap_is_checked_before_reading(tmp_path: Path) -> None:
     assert errors(outcome) == [("main.tf", None, "file is larger than the limit (20MiB)")]
 
 
+def test_a_file_is_read_whole_up_to_the_limit_by_its_size_and_past_a_stale_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``read_bytes`` reads what the file's size says and one byte more; a file that grew after
+    its size was taken is still read whole, and refused once it passes the limit."""
+    from ciiguard.errors import InputError
+
+    f = tmp_path / "main.tf"
+    cap = 64
+    for size in (0, 1, cap - 1, cap):
+        f.write_bytes(bytes(range(size)))
+        assert reading.read_bytes(f, "main.tf", cap) == bytes(range(size))
+    f.write_bytes(b"x" * (cap + 1))
+    with pytest.raises(InputError, match="larger than the limit"):
+        reading.read_bytes(f, "main.tf", cap)
+
+    real_stat = os.stat
+
+    def stale(path: Any, *args: Any, **kwargs: Any) -> Any:  # the size before the file grew
+        st = real_stat(path, *args, **kwargs)
+        return os.stat_result((*st[:6], 3, *st[7:]))
+
+    monkeypatch.setattr(reading.os, "stat", stale)
+    for size in (10, cap):
+        f.write_bytes(b"y" * size)
+        assert reading.read_bytes(f, "main.tf", cap) == b"y" * size
+    f.write_bytes(b"z" * (cap + 5))
+    with pytest.raises(InputError, match="larger than the limit"):
+        reading.read_bytes(f, "main.tf", cap)
+
+
 # -- depth, expansion and work ----------------------------------------------------------------
 @pytest.mark.parametrize(
     ("name", "text", "line"),
