@@ -170,7 +170,7 @@ class Flow:
         )
 
 
-@dataclass(frozen=True, init=False)
+@dataclass(frozen=True)
 class Resource:
     """A deployable resource instance, with everything a policy needs already resolved."""
 
@@ -199,59 +199,6 @@ class Resource:
     root: str = ""
     # Parser extras: "block_lines" (argument path -> line), "end_line", "comments" ((line, text), ...)
     meta: Mapping[str, Any] = field(default_factory=dict)
-
-    def __init__(
-        self,
-        address: str,
-        type: str,
-        name: str,
-        provider: str,
-        provider_config: str | None,
-        region: RegionInfo,
-        location: Location,
-        tags: Any,
-        attributes: Mapping[str, Any],
-        file: str | None,
-        line: int | None,
-        input: str,
-        data_bearing: bool = False,
-        classification: str | None = None,
-        in_scope: bool = False,
-        scope_reason: str | None = None,
-        flows: tuple[Flow, ...] = (),
-        display_name: str | None = None,
-        module: str = "",
-        location_note: str = "",
-        root: str = "",
-        meta: Mapping[str, Any] | None = None,
-    ) -> None:
-        """The ``__init__`` the data class would make, written out: every scan makes one per
-        resource (100,000 for a big plan) and the generated one sets each of the 22 fields
-        through ``object.__setattr__``; this sets them in the instance's dictionary, in field
-        order (which keeps the dictionaries' shared keys). A test holds it to the fields."""
-        d = self.__dict__
-        d["address"] = address
-        d["type"] = type
-        d["name"] = name
-        d["provider"] = provider
-        d["provider_config"] = provider_config
-        d["region"] = region
-        d["location"] = location
-        d["tags"] = tags
-        d["attributes"] = attributes
-        d["file"] = file
-        d["line"] = line
-        d["input"] = input
-        d["data_bearing"] = data_bearing
-        d["classification"] = classification
-        d["in_scope"] = in_scope
-        d["scope_reason"] = scope_reason
-        d["flows"] = flows
-        d["display_name"] = display_name
-        d["module"] = module
-        d["location_note"] = location_note
-        d["root"] = root
-        d["meta"] = {} if meta is None else meta
 
     @property
     def label(self) -> str:
