@@ -10,8 +10,10 @@ and lets locals and whole expressions be evaluated where the plan keeps only the
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import os
 import re
 import sys
 from collections.abc import Iterator, Mapping
@@ -208,6 +210,7 @@ class _Reader:
         self.surrogates = may_hold_surrogates(text)
         self._line_pos = 0
         self._line = 1
+        self.helper: _Helper | None = None  # reads the second half of resource_changes
 
     def error(self, pos: int, message: str) -> InputError:
         return InputError(self.display, self.line_at(pos), message)
@@ -242,37 +245,83 @@ class _Reader:
             raise self.error(pos, f"invalid JSON: expected {what}, found {got!r}")
         return pos + 1
 
-    def read(self) -> PlanDocument:
+    def read(self, split: bool = False) -> PlanDocument:
+        """The plan. ``split``: a big plan's ``resource_changes`` from about its middle, and the
+        rest of the document, are read by a forked child while this process reads up to there
+        (``_Helper``); the child's answer is taken only when this reader arrives exactly where
+        the child began, at the start of a change, so it is the one this reader would give."""
+        if split and len(self.text) >= SPLIT_PLAN_CHARS:
+            self.helper = _Helper.start(self)
+        try:
+            return self._read()
+        finally:
+            if self.helper is not None:
+                self.helper.stop()
+                self.helper = None
+
+    def _read(self) -> PlanDocument:
         text = self.text
         pos = self.expect(0, "{", "'{' (a plan JSON object)")
         found: dict[str, Any] = {}
         changes: dict[str, Change] = {}
         deleted: list[str] = []
         pos = self.ws(pos)
-        if text[pos : pos + 1] == "}":
-            pos += 1
-        else:
-            while True:
-                pos = self.ws(pos)
-                key, pos = self.value(pos)
-                if not isinstance(key, str):
-                    raise self.error(pos, "invalid JSON: object keys must be strings")
-                pos = self.ws(self.expect(pos, ":", "':'"))
-                if key == "resource_changes" and text[pos : pos + 1] == "[":
-                    pos = self.read_changes(pos + 1, changes, deleted)
-                elif key in self.KEEP:
-                    found[key], pos = self.value(pos)
-                else:  # prior_state, resource_drift, ...: checked, never held whole
-                    pos = self.skip(pos, 0)
-                pos = self.ws(pos)
-                if text[pos : pos + 1] == ",":
-                    pos += 1
-                    continue
-                pos = self.expect(pos, "}", "',' or '}'")
-                break
-        if self.ws(pos) != len(text):
-            raise self.error(self.ws(pos), "invalid JSON: extra data after the plan object")
+        try:
+            pos = (
+                pos + 1
+                if text[pos : pos + 1] == "}"
+                else self.members(pos, found, changes, deleted)
+            )
+        except _Joined as joined:  # the helper read from there to the end, as this reader would
+            rest_found, rest_changes, rest_deleted = joined.rest
+            found.update(rest_found)
+            changes.update(rest_changes)  # (a later change of an address replaces an earlier)
+            deleted.extend(rest_deleted)
+            return self.document(found, changes, deleted)
+        self.end(pos)
         return self.document(found, changes, deleted)
+
+    def members(
+        self, pos: int, found: dict[str, Any], changes: dict[str, Change], deleted: list[str]
+    ) -> int:
+        """The top-level object's members from ``pos`` through its ``}``."""
+        text = self.text
+        while True:
+            pos = self.ws(pos)
+            key, pos = self.value(pos)
+            if not isinstance(key, str):
+                raise self.error(pos, "invalid JSON: object keys must be strings")
+            pos = self.ws(self.expect(pos, ":", "':'"))
+            if key == "resource_changes" and text[pos : pos + 1] == "[":
+                pos = self.read_changes(pos + 1, changes, deleted)
+            elif key in self.KEEP:
+                found[key], pos = self.value(pos)
+            else:  # prior_state, resource_drift, ...: checked, never held whole
+                pos = self.skip(pos, 0)
+            pos = self.ws(pos)
+            if text[pos : pos + 1] == ",":
+                pos += 1
+                continue
+            return self.expect(pos, "}", "',' or '}'")
+
+    def end(self, pos: int) -> None:
+        if self.ws(pos) != len(self.text):
+            raise self.error(self.ws(pos), "invalid JSON: extra data after the plan object")
+
+    def rest_from(self, at: int) -> tuple[dict[str, Any], dict[str, Change], list[str]]:
+        """What reading from ``at``, the start of a change in ``resource_changes``, to the end
+        of the document finds (the helper's part): the changes from there on, then the
+        members after the array."""
+        found: dict[str, Any] = {}
+        changes: dict[str, Change] = {}
+        deleted: list[str] = []
+        pos = self.ws(self.change_items(at, changes, deleted))
+        if self.text[pos : pos + 1] == ",":
+            pos = self.members(pos + 1, found, changes, deleted)
+        else:
+            pos = self.expect(pos, "}", "',' or '}'")
+        self.end(pos)
+        return found, changes, deleted
 
     SKIP_DEPTH = 6  # state/modules/resources nest this deep; below it a value is decoded whole
 
@@ -303,13 +352,22 @@ class _Reader:
             return self.expect(pos, closing, f"',' or '{closing}'")
 
     def read_changes(self, pos: int, changes: dict[str, Change], deleted: list[str]) -> int:
-        text = self.text
         pos = self.ws(pos)
-        if text[pos : pos + 1] == "]":
+        if self.text[pos : pos + 1] == "]":
             return pos + 1
+        return self.change_items(pos, changes, deleted)
+
+    def change_items(self, pos: int, changes: dict[str, Change], deleted: list[str]) -> int:
+        """The changes from ``pos`` (where one starts) through the array's ``]``."""
+        text = self.text
         while True:
             pos = self.ws(pos)
             start = pos
+            if self.helper is not None and start == self.helper.at:
+                rest = self.helper.result()
+                if rest is not None:
+                    raise _Joined(rest)
+                self.helper = None  # the helper failed: read on here
             item, pos = self.value(pos)
             self.take_change(item, self.line_at(start), changes, deleted, start)
             del item
@@ -368,6 +426,114 @@ class _Reader:
         )
 
 
+# A plan at least this long (in characters) is read by two processes when forking is allowed.
+SPLIT_PLAN_CHARS = 32 << 20
+# Where a change of resource_changes starts, as Terraform writes one: its address, then one of
+# the keys that follow it (an "address" key inside a change's values rarely has these next).
+_CHANGE_START = re.compile(
+    r'\{\s*"address"\s*:\s*"(?:[^"\\]|\\.)*"\s*,\s*"(?:previous_address|module_address|mode)"\s*:'
+)
+
+
+class _Joined(Exception):
+    """The helper's part of the document, taken where it began."""
+
+    def __init__(self, rest: tuple[dict[str, Any], dict[str, Change], list[str]]) -> None:
+        super().__init__()
+        self.rest = rest
+
+
+class _Helper:
+    """A forked child that reads a big plan from a change near the middle of resource_changes
+    to the end of the document, while the parent reads up to there.
+
+    Where the child begins is a guess (``_CHANGE_START``, which hostile text can imitate); the
+    parent takes the child's answer only when its own reading arrives exactly there at the
+    start of a change (``change_items``), and then it is what the parent would have read: the
+    same code on the same text from the same position. A child that finds an error sends it
+    (it is the first one only if the parent's part has none, which the parent finds first);
+    one that fails otherwise sends nothing, and the parent reads on itself."""
+
+    def __init__(self, pid: int, at: int, stream: Any) -> None:
+        self.pid, self.at, self.stream = pid, at, stream
+
+    @classmethod
+    def start(cls, reader: _Reader) -> _Helper | None:
+        from ciiguard.cache.store import can_fork, child_exit
+
+        at = _split_point(reader.text)
+        if at is None or not can_fork():
+            return None
+        read_end, write_end = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read_end)
+            os.close(write_end)
+            return None
+        if pid == 0:  # the child: never returns
+            os.close(read_end)
+
+            def work() -> None:
+                import pickle
+
+                answer: Any
+                try:
+                    answer = ("rest", reader.rest_from(at))
+                except InputError as exc:
+                    answer = ("error", (exc.file, exc.line, exc.message))
+                data = pickle.dumps(answer, pickle.HIGHEST_PROTOCOL)
+                with os.fdopen(write_end, "wb") as out:
+                    out.write(data)
+
+            child_exit(work)
+        os.close(write_end)
+        return cls(pid, at, os.fdopen(read_end, "rb"))
+
+    def result(self) -> tuple[dict[str, Any], dict[str, Change], list[str]] | None:
+        """The child's part (its error raised), or None when it sent none."""
+        import pickle
+
+        value: Any
+        try:
+            data = self.stream.read()
+            kind, value = pickle.loads(data) if data else (None, None)  # (our own child wrote it)
+        except Exception:  # noqa: BLE001 - a child that failed: the parent reads on itself
+            return None
+        finally:
+            self.stop()
+        if kind == "error":
+            raise InputError(*value)
+        return value if kind == "rest" else None
+
+    def stop(self) -> None:
+        """Close the pipe and end the child (once it has sent, it is exiting anyway)."""
+        import signal
+
+        if self.stream is None:
+            return
+        self.stream.close()
+        self.stream = None
+        with contextlib.suppress(OSError):
+            os.kill(self.pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            os.waitpid(self.pid, 0)
+
+
+def _split_point(text: str) -> int | None:
+    """Where a change starts a little before halfway from resource_changes to the end (a guess,
+    see ``_Helper``): the first object there that opens as a change does and has a ``change``
+    soon after (a resource of ``prior_state`` opens alike, but has none). None when there is no
+    such place."""
+    key = text.find('"resource_changes"')
+    if key < 0:
+        return None
+    found = _CHANGE_START.search(text, key + (len(text) - key) * 9 // 20)
+    if found is None or text.find('"change"', found.end(), found.end() + 2048) < 0:
+        return None
+    return found.start()
+
+
 class _Flat(dict[str, bool]):
     """An ``after_unknown`` whose unknowns are all whole attributes (``_compact``), shared by
     every change with the same ones: ``overlay_unknown`` works out once per configuration
@@ -405,8 +571,11 @@ def _compact(unknown: Any) -> Any:
     return dict(zip(shared, (v for _, v in kept), strict=True))
 
 
-def load_plan(path: Path, display: str, limit: int | None = None) -> PlanDocument:
-    return _Reader(read_plan_text(path, display, limit), display).read()
+def load_plan(
+    path: Path, display: str, limit: int | None = None, split: bool = False
+) -> PlanDocument:
+    """The plan at ``path``; ``split``: a big one may be read by two processes (``_Helper``)."""
+    return _Reader(read_plan_text(path, display, limit), display).read(split)
 
 
 # -- addresses --------------------------------------------------------------------------------
@@ -1679,7 +1848,8 @@ class TerraformPlanParser:
         source: SourceTree | None,
         out: ParseOutput,
     ) -> None:
-        doc = load_plan(path, display, ctx.settings.max_file_size)
+        jobs = ctx.settings.jobs if ctx.settings.jobs is not None else (os.cpu_count() or 1)
+        doc = load_plan(path, display, ctx.settings.max_file_size, split=jobs > 1)
         if doc.errored:
             raise InputError(
                 display,
