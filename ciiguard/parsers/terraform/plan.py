@@ -11,7 +11,6 @@ and lets locals and whole expressions be evaluated where the plan keeps only the
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import os
 import re
@@ -658,8 +657,8 @@ class Address:
     name: str
     key: str
 
-    @functools.cached_property
-    def prefix(self) -> str:  # (asked for several times per resource)
+    @property
+    def prefix(self) -> str:
         return "".join(f"module.{n}{k}." for n, k in self.modules)
 
     @property
@@ -1362,6 +1361,7 @@ class _PlanEvaluation:
         addr = parse_address(address)
         if addr is None:
             raise InputError(self.display, None, f"cannot read the resource address {address!r}")
+        prefix = addr.prefix
         rtype = str(pr.get("type") or addr.type)
         change = self.doc.changes.get(address)
         config = self.config(tuple(n for n, _ in addr.modules))
@@ -1375,7 +1375,7 @@ class _PlanEvaluation:
             change.after_unknown if change else None,
             exprs,
             address,
-            addr.prefix,
+            prefix,
             memo=self.overlays,
         )
         assert isinstance(attrs, dict)
@@ -1446,7 +1446,7 @@ class _PlanEvaluation:
             file=file,
             line=line,
             input="terraform-plan",
-            module=addr.prefix[:-1],
+            module=prefix[:-1],
             root=self.display,  # each plan is its own root: addresses repeat across plans
             meta=meta,
         )
