@@ -17,6 +17,7 @@ from typing import Any
 
 from ciiguard.errors import InputError
 from ciiguard.model import Hop, Unknown
+from ciiguard.parsers.base import real
 from ciiguard.parsers.nesting import deepest_line, long_number_line
 from ciiguard.parsers.reading import read_text
 from ciiguard.parsers.surrogates import may_hold_surrogates, scrub
@@ -284,11 +285,11 @@ def root_variable_values(
             continue
         values[name] = VarValue(v, wv.hops)
     if var_files is None:
-        auto = sorted(
+        auto = sorted(  # (the name first: no stat of every other file in the directory)
             p
             for p in mod.dir.iterdir()
-            if p.is_file()
-            and (p.name.endswith(".auto.tfvars") or p.name.endswith(".auto.tfvars.json"))
+            if (p.name.endswith(".auto.tfvars") or p.name.endswith(".auto.tfvars.json"))
+            and p.is_file()
         )
         var_files = [mod.dir / "terraform.tfvars", mod.dir / "terraform.tfvars.json", *auto]
     for f in var_files:
@@ -306,7 +307,7 @@ def root_variable_values(
                     )
                 )
                 continue
-            reads.add(f.resolve())
+            reads.add(real(f))  # (f.resolve(), its directories looked at once per scan)
             errors.extend(_apply_var_file(f, display(f), values, mod, load, limit))
     env_inputs, env_errors = _cli_args_env(settings_env)
     errors.extend(env_errors)

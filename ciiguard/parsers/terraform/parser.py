@@ -1373,11 +1373,14 @@ class ModuleReader:
 
 
 def _tfvars(dirs: list[Path]) -> list[Path]:
-    return [
+    return [  # (sorted after the names are picked: comparing Paths is slow)
         p
         for d in dirs
-        for p in sorted(d.iterdir())
-        if p.name == "terraform.tfvars" or p.name.endswith(".auto.tfvars")
+        for p in sorted(
+            q
+            for q in d.iterdir()
+            if q.name == "terraform.tfvars" or q.name.endswith(".auto.tfvars")
+        )
     ]
 
 
