@@ -15,6 +15,7 @@ from ciiguard.cache import store
 from ciiguard.errors import InputError
 from ciiguard.parsers.terraform import plan
 from tests.conftest import FIXTURES
+from tests.test_differential import Terraform, terraform  # noqa: F401 - the fixture
 
 
 @pytest.fixture
@@ -184,3 +185,32 @@ def test_the_command_line_splits_a_big_plan_and_reports_the_same(
         code = cli.main(["scan", str(path), "--format", "json", "--no-cache", "--no-config"])
         outputs.append((code, capsys.readouterr().out))
     assert outputs[0] == outputs[1]
+
+
+@pytest.mark.slow
+def test_a_plan_terraform_wrote_reads_the_same_split(
+    forking: list[str], tmp_path: Path, terraform: Terraform  # noqa: F811 - the fixture
+) -> None:
+    """A real ``terraform show -json`` plan (terraform_data only, so it plans offline): module
+    instances keyed by strings with dots and quotes, counted resources, values known only after
+    apply. Split, it reads as one reader reads it."""
+    work = tmp_path / "tf"
+    (work / "m").mkdir(parents=True)
+    (work / "main.tf").write_text(
+        'module "m" {\n  source   = "./m"\n'
+        '  for_each = { for i in range(40) : "k.${i}\\"q" => i }\n  i = each.value\n}\n',
+        encoding="utf-8",
+    )
+    (work / "m" / "main.tf").write_text(
+        'variable "i" {}\n'
+        'resource "terraform_data" "a" {\n'
+        '  input = { id = var.i, tags = { "data-classification" = "personal" } }\n}\n'
+        'resource "terraform_data" "b" {\n  count = 3\n  input = terraform_data.a.output\n}\n',
+        encoding="utf-8",
+    )
+    terraform.init(work)
+    assert len(terraform.plan_json(work)["resource_changes"]) == 160
+    raw = terraform.run(work, "show", "-json", "p.tfplan").stdout
+    assert plan._split_point(raw) is not None
+    assert _read(raw, True) == _read(raw, False)
+    assert forking == ["joined"]
