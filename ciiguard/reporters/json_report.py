@@ -6,7 +6,7 @@ import io
 import json
 from typing import Any, TextIO
 
-from ciiguard.model import ViolationStatus
+from ciiguard.model import RegionInfo, ViolationStatus
 from ciiguard.reporters.base import Report
 from ciiguard.reporters.common import status_counts
 
@@ -38,6 +38,17 @@ class _Items:
 def _report_doc(report: Report) -> dict[str, Any]:
     res = report.result
     counts = status_counts(res)
+    # Resources share their provider's RegionInfo (a module instance's, a plan's provider
+    # configuration's): its provenance is rendered once per object, which the memo holds (so
+    # its id stays its own while the report is written).
+    explained: dict[int, tuple[RegionInfo, str]] = {}
+
+    def provenance(info: RegionInfo) -> str:
+        found = explained.get(id(info))
+        if found is None:
+            found = explained[id(info)] = (info, info.explain())
+        return found[1]
+
     return {
         "schema": SCHEMA,
         "tool": {"name": report.tool_name, "version": report.tool_version},
@@ -68,7 +79,7 @@ def _report_doc(report: Report) -> dict[str, Any]:
                 "root": r.root,
                 "data_bearing": r.data_bearing,
                 "in_scope": r.in_scope,
-                "provenance": r.region.explain(),
+                "provenance": provenance(r.region),
                 "flows": [
                     {
                         "kind": f.kind,
