@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -146,6 +147,11 @@ def module_source_key(source: str) -> tuple[str, str]:
         if text.startswith(host):
             text = text[len(host) :]
     return text.rstrip("/"), subdir
+
+
+def processes(jobs: int | None) -> int:
+    """The processes ``--jobs`` allows: the number given, else one per core."""
+    return jobs if jobs is not None else (os.cpu_count() or 1)
 
 
 def format_size(n: int) -> str:

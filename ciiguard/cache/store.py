@@ -603,6 +603,25 @@ def _reap(forget: bool) -> None:
             _CHILDREN.remove(pid)
 
 
+def send(stream: Any, value: object) -> None:
+    """One message to a forked worker or from one: ``value`` pickled, after its length."""
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(len(data).to_bytes(8, "little") + data)
+    stream.flush()
+
+
+def receive(stream: Any) -> Any:
+    """The next ``send`` from the other end; EOFError when it sent nothing (it failed)."""
+    head = stream.read(8)
+    if len(head) != 8:
+        raise EOFError("the other process sent nothing")
+    size = int.from_bytes(head, "little")
+    data = stream.read(size)
+    if len(data) != size:
+        raise EOFError("the other process stopped sending")
+    return pickle.loads(data)  # (our own forked process wrote it)
+
+
 def can_fork() -> bool:
     """Whether work may be split with a forked child now (the CLI allows it; one thread)."""
     return _BACKGROUND and threading.active_count() == 1

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ciiguard.cache.store import one_writer
+from ciiguard.cache.store import receive as _receive
+from ciiguard.cache.store import send as _send
 from ciiguard.catalogue import Catalogue
 from ciiguard.errors import InputError
 from ciiguard.model import (
@@ -75,7 +77,7 @@ from ciiguard.parsers.terraform.module_def import (
     passed_providers,
     provider_ref,
 )
-from ciiguard.settings import module_source_key
+from ciiguard.settings import module_source_key, processes
 
 if TYPE_CHECKING:
     from ciiguard.cache.roots import RootCache
@@ -1433,8 +1435,7 @@ SPLIT_DIRS = 64  # module directories before a second process pays for itself
 def _split_allowed(ctx: ParseContext, dirs: int) -> bool:
     from ciiguard.cache.store import can_fork
 
-    jobs = ctx.settings.jobs if ctx.settings.jobs is not None else (os.cpu_count() or 1)
-    return jobs > 1 and dirs >= SPLIT_DIRS and can_fork()
+    return processes(ctx.settings.jobs) > 1 and dirs >= SPLIT_DIRS and can_fork()
 
 
 def _split(
@@ -1520,23 +1521,6 @@ def _split(
         ctx.reads.update(reads)
         ctx.digests.update(digests)
     return roots, done, edges
-
-
-def _send(stream: Any, value: object) -> None:
-    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(len(data).to_bytes(8, "little") + data)
-    stream.flush()
-
-
-def _receive(stream: Any) -> Any:
-    head = stream.read(8)
-    if len(head) != 8:
-        raise EOFError("the other process sent nothing")
-    size = int.from_bytes(head, "little")
-    data = stream.read(size)
-    if len(data) != size:
-        raise EOFError("the other process stopped sending")
-    return pickle.loads(data)  # (our own forked process wrote it)
 
 
 class LinkedCalls(list[Path]):

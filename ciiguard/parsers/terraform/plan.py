@@ -50,7 +50,7 @@ from ciiguard.parsers.terraform.module_def import (
     block_comments,
     passed_providers,
 )
-from ciiguard.settings import module_source_key
+from ciiguard.settings import module_source_key, processes
 
 PEEK_BYTES = 64 * 1024
 MAX_PLAN_BYTES = 4 * 1024 * 1024 * 1024
@@ -458,7 +458,7 @@ class _Helper:
 
     @classmethod
     def start(cls, reader: _Reader) -> _Helper | None:
-        from ciiguard.cache.store import can_fork, child_exit
+        from ciiguard.cache.store import can_fork, child_exit, send
 
         at = _split_point(reader.text)
         if at is None or not can_fork():
@@ -474,16 +474,13 @@ class _Helper:
             os.close(read_end)
 
             def work() -> None:
-                import pickle
-
                 answer: Any
                 try:
                     answer = ("rest", reader.rest_from(at))
                 except InputError as exc:
                     answer = ("error", (exc.file, exc.line, exc.message))
-                data = pickle.dumps(answer, pickle.HIGHEST_PROTOCOL)
                 with os.fdopen(write_end, "wb") as out:
-                    out.write(data)
+                    send(out, answer)
 
             child_exit(work)
         os.close(write_end)
@@ -491,12 +488,11 @@ class _Helper:
 
     def result(self) -> tuple[dict[str, Any], dict[str, Change], list[str]] | None:
         """The child's part (its error raised), or None when it sent none."""
-        import pickle
+        from ciiguard.cache.store import receive
 
         value: Any
         try:
-            data = self.stream.read()
-            kind, value = pickle.loads(data) if data else (None, None)  # (our own child wrote it)
+            kind, value = receive(self.stream)
         except Exception:  # noqa: BLE001 - a child that failed: the parent reads on itself
             return None
         finally:
@@ -1848,8 +1844,8 @@ class TerraformPlanParser:
         source: SourceTree | None,
         out: ParseOutput,
     ) -> None:
-        jobs = ctx.settings.jobs if ctx.settings.jobs is not None else (os.cpu_count() or 1)
-        doc = load_plan(path, display, ctx.settings.max_file_size, split=jobs > 1)
+        split = processes(ctx.settings.jobs) > 1
+        doc = load_plan(path, display, ctx.settings.max_file_size, split=split)
         if doc.errored:
             raise InputError(
                 display,

@@ -6,7 +6,6 @@ enough cores for the pool to pay (see PARALLEL_BYTES); results are the same AST 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from ciiguard import __version__
 from ciiguard.cache.store import DiskCache, digest, in_background
 from ciiguard.errors import InputError
 from ciiguard.parsers.terraform.hcl.nodes import AST_VERSION, HclFile
+from ciiguard.settings import processes
 
 # Uncached source bytes before a worker pool pays off. Parsing is ~4 MB/s per core; sending
 # the trees back to this process costs about half of that, so workers only help on many cores
@@ -85,7 +85,7 @@ class HclLoader:
         self.read_bytes = read_bytes
         self.display = display
         self.cache = DiskCache("parse") if use_cache else None
-        self.jobs = jobs if jobs is not None else (os.cpu_count() or 1)
+        self.jobs = processes(jobs)
         self.done: dict[Path, HclFile | InputError] = {}
 
     def _key(self, data: bytes, json_syntax: bool) -> str:
