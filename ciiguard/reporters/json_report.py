@@ -217,8 +217,9 @@ def _encoder() -> Any:
     make, text = getattr(std, "c_make_encoder", None), getattr(std, "c_encode_basestring", None)
     if make is None or text is None:  # pragma: no cover - CPython has both
         return base.encode
-    # as JSONEncoder.iterencode makes it (markers: the cycle check, empty after each value)
-    chunks = make({}, base.default, text, base.indent, base.key_separator, base.item_separator,
+    # as JSONEncoder.iterencode makes it (markers: the cycle check, empty after each value; no
+    # indent: ``base.indent`` is None, which typeshed types as int | str)
+    chunks = make({}, base.default, text, None, base.key_separator, base.item_separator,
                   base.sort_keys, base.skipkeys, base.allow_nan)  # fmt: skip
 
     def encode(value: Any) -> str:

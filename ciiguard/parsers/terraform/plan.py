@@ -57,6 +57,8 @@ MAX_PLAN_BYTES = 4 * 1024 * 1024 * 1024
 SUPPORTED_MAJOR = "1"
 # Terraform 0.12-0.14 wrote format 0.1, 0.15-1.0 format 0.2: read like 1.x (see _legacy_key)
 LEGACY_FORMATS = ("0.1", "0.2")
+# the formats before 1.1 (Terraform 1.2): a resource in a module names its provider by the call
+_BEFORE_1_1 = (*LEGACY_FORMATS, "1.0")
 # GitHub's hashicorp/setup-terraform wraps terraform in a script that echoes the command first
 WRAPPER_PREFIX = "[command]"
 CHANGING_ACTIONS = frozenset({"create", "update"})  # a replace is delete + create
@@ -1210,7 +1212,7 @@ class _PlanEvaluation:
         Terraform actually gave it: the module's own provider block (``module.store:aws``), one
         passed with ``providers = {...}``, or its parent's by inheritance. The plan cannot tell
         the last two apart; the module calls in ``--source`` can. None: unknown."""
-        legacy = self.doc.format_version in (*LEGACY_FORMATS, "1.0")
+        legacy = self.doc.format_version in _BEFORE_1_1
         if not legacy or not steps or ":" not in key:
             return key
         prefix, _, local = key.rpartition(":")
