@@ -194,3 +194,27 @@ def test_comments_near_many_resources_are_each_resources_own(tmp_path: Path) -> 
     assert status == {
         f"aws_s3_bucket.b{i}": "violation" if i % 3 else "suppressed" for i in range(60)
     }
+
+
+@pytest.mark.slow
+def test_a_mypyc_build_of_the_plan_stages_gives_the_same_report(tmp_path: Path) -> None:
+    """``benchmarks/compiled_benchmark.py`` measures the one compiled core that needs no second
+    implementation (docs/performance.md). It must compare what it says: each named module loaded
+    as an extension in one copy and as source in the other, and identical reports."""
+    import shutil
+    import sys
+    import sysconfig
+
+    if shutil.which("cc") is None or not Path(sysconfig.get_paths()["include"], "Python.h").exists():
+        pytest.skip("mypyc needs a C compiler and Python's headers; this machine has not both")
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "compiled_benchmark.py"), "--plan-resources",
+         "300", "--rounds", "1", "--module", "ciiguard/reporters/json_report.py", "--module",
+         "ciiguard/resolve/flows.py", "--keep", str(tmp_path / "build")],
+        capture_output=True, text=True, check=False, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "compiled 2 modules" in proc.stdout
+    assert "reports identical" in proc.stdout
+    built = [p.name for p in (tmp_path / "build" / "compiled" / "ciiguard").rglob("*.so")]
+    assert sorted(n.split(".")[0] for n in built) == ["flows", "json_report"]
