@@ -79,7 +79,7 @@ def _change(address: str, actions: list[str], rng: random.Random) -> dict[str, A
 def _plan(rng: random.Random, n: int, indent: int | None = None) -> str:
     changes = []
     for i in range(n):
-        address = f'module.m["k{i % 7}"].aws_s3_bucket.b{i % max(2, n // 3)}'  # repeats
+        address = f'module.m["k{i % 3}"].aws_s3_bucket.b{i % max(2, n // 3)}'  # repeats
         actions = rng.choice([["create"], ["no-op"], ["delete"], ["update"], ["forget"]])
         changes.append(_change(address, actions, rng))
     doc = {
@@ -95,10 +95,14 @@ def _plan(rng: random.Random, n: int, indent: int | None = None) -> str:
 
 def test_a_split_plan_reads_as_one_reader_reads_it(forking: list[str]) -> None:
     rng = random.Random(3)
+    repeated = 0
     for n in (2, 3, 10, 41):
         for indent in (None, 2):
             text = _plan(rng, n, indent)
             assert _read(text, True) == _read(text, False)
+            addresses = [c["address"] for c in json.loads(text)["resource_changes"]]
+            repeated += len(addresses) - len(set(addresses))
+    assert repeated  # an address given twice: the later change wins, across the split too
     assert forking and set(forking) == {"joined"}  # the child's half was used
 
 
@@ -158,6 +162,45 @@ def test_a_child_that_fails_leaves_the_reading_to_the_parent(
     assert plan._split_point(text) is not None
     assert _read(text, True) == _read(text, False)
     assert forking == ["failed"]
+
+
+# what hostile edits insert: structure, escapes, and text that imitates a change's start
+_EDITS = [*'{}[],:"\\ 0a.', '"change"', '"address"', '{"address": "x", "change": {',
+          '"resource_changes": [', "\\u", "\\ud800", "null", "1e999", "-", "\n"]  # fmt: skip
+
+
+def _mutated(rng: random.Random) -> str:
+    """A random plan with one to three edits, most of them near where the child would start."""
+    text = _plan(rng, rng.choice([3, 8, 20]), rng.choice([None, 1, 2]))
+    at = plan._split_point(text) or len(text) // 2
+    for _ in range(rng.choice([1, 1, 2, 3])):
+        near = rng.random() < 0.6
+        p = (
+            max(0, min(len(text), at + rng.randint(-300, 300)))
+            if near
+            else rng.randrange(len(text))
+        )
+        op = rng.random()
+        if op < 0.4:
+            text = text[:p] + rng.choice(_EDITS) + text[p:]
+        elif op < 0.7:
+            text = text[:p] + text[p + rng.randint(1, 12) :]
+        else:
+            text = text[:p] + rng.choice(_EDITS) + text[p + 1 :]
+    return text
+
+
+@pytest.mark.parametrize("seed, count", [(1, 1000), pytest.param(2, 10000, marks=pytest.mark.slow)])
+def test_mutated_plans_read_as_one_reader_reads_them(
+    forking: list[str], seed: int, count: int
+) -> None:
+    """Plans broken or bent near the split: the same document or the same first error."""
+    rng = random.Random(seed)
+    for n in range(count):
+        text = _mutated(rng)
+        assert _read(text, True) == _read(text, False), (n, text)
+    # the child's part was taken in some, and stopped by an error in others
+    assert {"joined", "error"} <= set(forking)
 
 
 def test_no_split_without_forking_or_below_the_size(monkeypatch: pytest.MonkeyPatch) -> None:
