@@ -131,8 +131,8 @@ def main() -> int:
         for _ in range(args.rounds):
             for label, tree in (("pure", pure), ("compiled", compiled)):
                 out = work / f"report-{label}.json"
-                cmd = [*runner(tree), "-m", "ciiguard", "scan", str(plan), "--format", "json", "--no-cache", "--max-file-size", "512MiB",
-                       "--output", str(out)]  # fmt: skip
+                cmd = [*runner(tree), "-m", "ciiguard", "scan", str(plan), "--format", "json",
+                       "--no-cache", "--max-file-size", "512MiB", "--output", str(out)]  # fmt: skip
                 m = measure(cmd, env, cwd=work)  # not a checkout's directory: -m imports from it
                 runs[label].append({"seconds": m.seconds, "peak_mb": m.peak_mb})
                 codes.setdefault(label, []).append(m.code)
