@@ -6,7 +6,10 @@ tearing down what the scan built (issue 24). Speed and memory themselves are mea
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
+import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -201,10 +204,6 @@ def test_a_mypyc_build_of_the_plan_stages_gives_the_same_report(tmp_path: Path) 
     """``benchmarks/compiled_benchmark.py`` measures the one compiled core that needs no second
     implementation (docs/performance.md). It must compare what it says: each named module loaded
     as an extension in one copy and as source in the other, and identical reports."""
-    import shutil
-    import sys
-    import sysconfig
-
     if shutil.which("cc") is None or not Path(sysconfig.get_paths()["include"], "Python.h").exists():
         pytest.skip("mypyc needs a C compiler and Python's headers; this machine has not both")
     proc = subprocess.run(

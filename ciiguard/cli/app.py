@@ -540,8 +540,9 @@ def _input_options(s: argparse.ArgumentParser) -> None:
         type=int,
         metavar="N",
         help="processes to use (default: one per core): with 2 or more, a big Terraform tree is "
-        "split across two processes, and a plan JSON of 32 MiB or more is read by two; with 4 or more and 16 MB of uncached source, files are also "
-        "parsed in a worker pool; 1 keeps everything in one process",
+        "split across two processes, and a plan JSON of 32 MiB or more is read by two; with 4 or "
+        "more and 16 MB of uncached source, files are also parsed in a worker pool; 1 keeps "
+        "everything in one process",
     )
     s.add_argument(
         "--max-file-size",

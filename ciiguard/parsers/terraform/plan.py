@@ -14,12 +14,14 @@ import contextlib
 import json
 import os
 import re
+import signal
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ciiguard.cache.store import can_fork, child_exit, receive, send
 from ciiguard.errors import InputError
 from ciiguard.model import Hop, Location, ParseOutput, RegionInfo, Resource, ScanIssue, Unknown
 from ciiguard.parsers.arm import AZAPI_TYPES, translate
@@ -460,8 +462,6 @@ class _Helper:
 
     @classmethod
     def start(cls, reader: _Reader) -> _Helper | None:
-        from ciiguard.cache.store import can_fork, child_exit, send
-
         at = _split_point(reader.text)
         if at is None or not can_fork():
             return None
@@ -490,8 +490,6 @@ class _Helper:
 
     def result(self) -> tuple[dict[str, Any], dict[str, Change], list[str]] | None:
         """The child's part (its error raised), or None when it sent none."""
-        from ciiguard.cache.store import receive
-
         value: Any
         try:
             kind, value = receive(self.stream)
@@ -505,8 +503,6 @@ class _Helper:
 
     def stop(self) -> None:
         """Close the pipe and end the child (once it has sent, it is exiting anyway)."""
-        import signal
-
         if self.stream is None:
             return
         self.stream.close()
